@@ -1,0 +1,31 @@
+/**
+ * Names and defaults of the environment variables the functions read. Imported by the
+ * stack (to set them) and by the functions (to read them), so the two cannot drift.
+ * Constants only: no runtime or infrastructure code here.
+ */
+export const ENV = {
+  ssmPrefix: 'SSM_PREFIX',
+  queueUrl: 'QUEUE_URL',
+  configCacheSeconds: 'CONFIG_CACHE_SECONDS',
+  ecwidApiBaseUrl: 'ECWID_API_BASE_URL',
+  retrySchedule: 'RETRY_SCHEDULE_SECONDS',
+  maxAttempts: 'MAX_ATTEMPTS',
+  callbackTimeoutMs: 'CALLBACK_TIMEOUT_MS',
+  /** Development switch: allow plain-http callback URLs. Never set by the stack. */
+  allowHttpCallbacks: 'ALLOW_HTTP_CALLBACKS',
+  /** Development switch: comma-separated hosts/IPs exempt from the SSRF address check. */
+  callbackAllowHosts: 'CALLBACK_ALLOW_HOSTS',
+} as const;
+
+export const DEFAULTS = {
+  ssmPrefix: '/ecwid-events',
+  configCacheSeconds: 60,
+  ecwidApiBaseUrl: 'https://app.ecwid.com/api',
+  /** Ingest's body limit; the HTTP API payload limit must agree. */
+  maxBodyBytes: 64 * 1024,
+  callbackTimeoutMs: 10_000,
+} as const;
+
+/** Parameter layout under the prefix: one SecureString per instance, one index per store. */
+export const ssmInstanceName = (prefix: string, instanceId: string): string => `${prefix}/instances/${instanceId}`;
+export const ssmStoreIndexName = (prefix: string, storeId: string): string => `${prefix}/stores/${storeId}`;
