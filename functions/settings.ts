@@ -29,3 +29,19 @@ export const DEFAULTS = {
 /** Parameter layout under the prefix: one SecureString per instance, one index per store. */
 export const ssmInstanceName = (prefix: string, instanceId: string): string => `${prefix}/instances/${instanceId}`;
 export const ssmStoreIndexName = (prefix: string, storeId: string): string => `${prefix}/stores/${storeId}`;
+
+/**
+ * Store index value: a String parameter holding a JSON array of instance ids, e.g. `["shop-a","shop-b"]`.
+ * Written by whoever writes instances (the CLI), read by ingest.
+ */
+export type StoreIndexValue = string[];
+
+/** CloudFormation output keys of the stack; the CLI finds the resources through them. */
+export const STACK_OUTPUTS = {
+  ingestUrl: 'IngestUrl',
+  queueUrl: 'QueueUrl',
+  queueArn: 'QueueArn',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  deadLetterQueueArn: 'DeadLetterQueueArn',
+  ssmPrefix: 'SsmPrefix',
+} as const;
