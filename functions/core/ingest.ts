@@ -1,0 +1,319 @@
+import { DEFAULTS } from '../settings';
+import { parseIonForm } from './ecwid/ion';
+import { canonicalStoreId, InvalidNotificationError, type EcwidNotification } from './ecwid/notification';
+import { ECWID_SIGNATURE_HEADER, verifyEcwidWebhookSignature } from './ecwid/signature';
+import { parseWebhookJson } from './ecwid/webhook';
+import type { QueuedEvent } from './event';
+import { type ErrorBody, type HttpResult, rejection, type RejectionReason } from './http-errors';
+import {
+  CONFIG_KEYS,
+  configString,
+  type Instance,
+  INSTANCE_ID_PATTERN,
+  notificationsEnabled,
+  storeIdOf,
+} from './instance-config';
+import { normalizeEcwidEvent } from './normalize';
+import type { Clock, EventQueue, InstanceStore } from './ports';
+
+/**
+ * The ingest use case: one HTTP request from Ecwid in, one answer out, and — only when the
+ * answer is 2xx — every resulting message accepted by the queue. Pure apart from the ports.
+ */
+
+/** One HTTP request, already decoded from the Lambda event by the handler. */
+export interface IngestRequest {
+  readonly method: string;
+  /** Request path without any API Gateway stage prefix, e.g. `/events/ecwid/shop-a`. */
+  readonly path: string;
+  /** The `{instanceId}` path parameter when API Gateway matched that route (decoded). */
+  readonly instanceId?: string;
+  /** Header names in any case (API Gateway v2 lower-cases them). */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The decoded body bytes (base64 already undone). */
+  readonly body: Uint8Array;
+}
+
+/** Metric names; each rejection also counts `Rejected{Reason}` (e.g. RejectedBadSignature). */
+export const INGEST_METRICS = {
+  received: 'EventsReceived',
+  queued: 'EventsQueued',
+  rejected: 'EventsRejected',
+  droppedDisabled: 'EventsDroppedDisabled',
+  /** An instance left out of a fan-out because the signature does not verify with its secret. */
+  excludedBadSignature: 'InstancesExcludedBadSignature',
+  /** A bug: the handler answered 500 (counted by the handler, not here). */
+  unexpectedError: 'IngestErrors',
+} as const;
+
+export const rejectionMetric = (reason: RejectionReason): string => `Rejected${reason}`;
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** Logging and metrics, as small as ingest needs; the handler backs it with Powertools. */
+export interface IngestTelemetry {
+  /** `attributes` carry eventId / storeId / instanceId; never a secret. */
+  log(level: LogLevel, message: string, attributes?: Readonly<Record<string, unknown>>): void;
+  count(metric: string, value?: number): void;
+}
+
+export interface IngestDeps {
+  readonly instances: InstanceStore;
+  readonly queue: EventQueue;
+  readonly clock: Clock;
+  readonly telemetry?: IngestTelemetry;
+  /** @default DEFAULTS.maxBodyBytes (64 KiB) */
+  readonly maxBodyBytes?: number;
+}
+
+export interface IngestSuccessBody {
+  readonly queued: number;
+  readonly eventId: string;
+  readonly instances: readonly string[];
+  /** Present when nothing was queued because notifications are disabled. */
+  readonly message?: string;
+}
+
+export type IngestResult = HttpResult<IngestSuccessBody | ErrorBody>;
+
+/**
+ * `/events/ecwid` or `/events/ecwid/{instanceId}`, matched at the end of the path so that a
+ * stage name or custom-domain base path in front of it does not matter.
+ */
+const ROUTE_PATTERN = /(?:^|\/)events\/ecwid(?:\/([^/]+))?\/?$/;
+
+const NO_TELEMETRY: IngestTelemetry = { log: () => undefined, count: () => undefined };
+
+type Parser = (body: string) => EcwidNotification;
+
+/** The content type alone decides the format: Ecwid's `?eventtype=` query is ignored. */
+const PARSERS: Readonly<Record<string, Parser>> = {
+  'application/x-www-form-urlencoded': parseIonForm,
+  'application/json': parseWebhookJson,
+};
+
+/**
+ * Handles one request. Bad input becomes 4xx and port failures 503; only a bug throws.
+ */
+export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<IngestResult> {
+  const telemetry = deps.telemetry ?? NO_TELEMETRY;
+  telemetry.count(INGEST_METRICS.received);
+
+  const reject = (
+    reason: RejectionReason,
+    message: string,
+    attributes: Record<string, unknown> = {},
+    extra: { field?: string; headers?: Record<string, string> } = {},
+  ): IngestResult => {
+    const result = rejection(reason, message, extra);
+    telemetry.count(INGEST_METRICS.rejected);
+    telemetry.count(rejectionMetric(reason));
+    telemetry.log(reason === 'Unavailable' ? 'error' : 'warn', `rejected: ${message}`, {
+      ...attributes,
+      status: result.status,
+      reason,
+    });
+    return result;
+  };
+
+  // Route. API Gateway only routes POST to the two paths; the local runner forwards anything.
+  const route = ROUTE_PATTERN.exec(request.path);
+  if (!route) return reject('RouteNotFound', `no such route: ${request.path}`);
+  if (request.method.toUpperCase() !== 'POST') {
+    return reject('MethodNotAllowed', `method ${request.method} not allowed; use POST`, {}, { headers: { allow: 'POST' } });
+  }
+  const routeInstanceId = request.instanceId ?? (route[1] === undefined ? undefined : decodePathSegment(route[1]));
+
+  // Body: size on the decoded bytes, format from the content type.
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
+  if (request.body.byteLength > maxBodyBytes) {
+    return reject('TooLarge', `request body is ${request.body.byteLength} bytes; the limit is ${maxBodyBytes}`);
+  }
+  const mediaType = mediaTypeOf(headerValue(request.headers, 'content-type'));
+  const parse = mediaType === undefined ? undefined : PARSERS[mediaType];
+  if (!parse) {
+    return reject(
+      'UnsupportedMediaType',
+      `content type ${mediaType ?? '(none)'} is not supported; use application/json (webhooks) or application/x-www-form-urlencoded (ION)`,
+    );
+  }
+  let notification: EcwidNotification;
+  try {
+    notification = parse(Buffer.from(request.body).toString('utf8'));
+  } catch (error) {
+    if (error instanceof InvalidNotificationError) {
+      return reject('Malformed', error.message, { field: error.field }, { field: error.field });
+    }
+    throw error;
+  }
+  const { eventId, storeId } = notification;
+  const eventAttributes = { eventId, storeId, ecwidEventType: notification.eventType, source: notification.source };
+
+  // Targets: the instance named in the path, or every instance of the store (fan-out).
+  let targets: Instance[];
+  try {
+    if (routeInstanceId !== undefined) {
+      const instance = INSTANCE_ID_PATTERN.test(routeInstanceId)
+        ? await deps.instances.get(routeInstanceId)
+        : undefined;
+      if (!instance) {
+        return reject('UnknownInstance', `unknown instance ${JSON.stringify(routeInstanceId)}`, {
+          ...eventAttributes,
+          instanceId: routeInstanceId,
+        });
+      }
+      if (!belongsToStore(instance, storeId)) {
+        return reject('StoreMismatch', `the event is for store ${storeId}, which is not the store of instance ${instance.id}`, {
+          ...eventAttributes,
+          instanceId: instance.id,
+        });
+      }
+      targets = [instance];
+    } else {
+      targets = [];
+      const seen = new Set<string>();
+      for (const instance of await deps.instances.findByStore(storeId)) {
+        if (seen.has(instance.id)) continue;
+        seen.add(instance.id);
+        // The store index is written separately from the instances: trust the instance itself.
+        if (belongsToStore(instance, storeId)) targets.push(instance);
+        else telemetry.log('warn', 'store index lists an instance of another store; skipped', { ...eventAttributes, instanceId: instance.id });
+      }
+      if (targets.length === 0) {
+        return reject('UnknownStore', `no instance is configured for store ${storeId}`, eventAttributes);
+      }
+    }
+  } catch (error) {
+    return reject('Unavailable', 'instance configuration is unavailable; retry later', { ...eventAttributes, ...describeError(error) });
+  }
+
+  // Disabled instances first: a store whose instances are all switched off is answered 200,
+  // so Ecwid neither retries nor blocks the app, whatever the signature.
+  const enabled = targets.filter((instance) => {
+    if (notificationsEnabled(instance)) return true;
+    telemetry.count(INGEST_METRICS.droppedDisabled);
+    telemetry.log('info', 'not queued: event notifications are disabled for this instance', {
+      ...eventAttributes,
+      instanceId: instance.id,
+    });
+    return false;
+  });
+  if (enabled.length === 0) {
+    return {
+      status: 200,
+      body: {
+        queued: 0,
+        eventId,
+        instances: [],
+        message: 'not queued: event notifications are disabled for every instance of this store',
+      },
+    };
+  }
+
+  // Webhooks: each instance checks the signature with its own app client_secret. One that does
+  // not verify is left out (it belongs to another app, or its secret is wrong); none -> 401.
+  let recipients = enabled;
+  if (notification.source === 'webhook') {
+    const webhook = notification;
+    const signature = headerValue(request.headers, ECWID_SIGNATURE_HEADER);
+    if (!signature) {
+      return reject('BadSignature', 'missing X-Ecwid-Webhook-Signature header', eventAttributes);
+    }
+    recipients = enabled.filter((instance) => {
+      const secret = configString(instance.document, CONFIG_KEYS.clientSecret);
+      if (verifyEcwidWebhookSignature(signature, secret, webhook.eventCreated, eventId)) return true;
+      telemetry.count(INGEST_METRICS.excludedBadSignature);
+      telemetry.log('warn', 'signature does not verify for this instance; not queued for it', {
+        ...eventAttributes,
+        instanceId: instance.id,
+        cause: secret ? 'signature mismatch' : `${CONFIG_KEYS.clientSecret} is not configured`,
+      });
+      return false;
+    });
+    if (recipients.length === 0) {
+      return reject('BadSignature', 'X-Ecwid-Webhook-Signature does not verify', eventAttributes);
+    }
+  }
+
+  const normalized = normalizeEcwidEvent(notification);
+  const receivedAt = deps.clock().toISOString();
+  const events: QueuedEvent[] = recipients.map((instance) => ({
+    v: 1,
+    ...normalized,
+    eventId,
+    instanceId: instance.id,
+    storeId,
+    source: notification.source,
+    ecwidEventType: notification.eventType,
+    ...(notification.occurredAt === undefined ? {} : { occurredAt: notification.occurredAt }),
+    receivedAt,
+    // ION posts carry no signature: deliver verifies them by fetching the order.
+    verified: notification.source === 'webhook',
+    raw: notification.raw,
+  }));
+
+  try {
+    await deps.queue.enqueue(events);
+  } catch (error) {
+    return reject('Unavailable', 'the event could not be queued; retry later', {
+      ...eventAttributes,
+      instanceIds: recipients.map((instance) => instance.id),
+      ...describeError(error),
+    });
+  }
+
+  telemetry.count(INGEST_METRICS.queued, events.length);
+  for (const event of events) {
+    telemetry.log('info', 'queued', {
+      ...eventAttributes,
+      instanceId: event.instanceId,
+      objectType: event.objectType,
+      objectId: event.objectId,
+      eventType: event.eventType,
+    });
+  }
+  return { status: 200, body: { queued: events.length, eventId, instances: events.map((event) => event.instanceId) } };
+}
+
+function belongsToStore(instance: Instance, storeId: string): boolean {
+  const configured = storeIdOf(instance);
+  if (configured === undefined) return false;
+  try {
+    return canonicalStoreId(configured, CONFIG_KEYS.storeId) === storeId;
+  } catch {
+    return false;
+  }
+}
+
+/** Header lookup by name in any case; the first value when a client repeats it. */
+function headerValue(headers: IngestRequest['headers'], name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** `Application/JSON; charset=UTF-8` -> `application/json`. */
+function mediaTypeOf(contentType: string | undefined): string | undefined {
+  const type = contentType?.split(';', 1)[0]?.trim().toLowerCase();
+  return type ? type : undefined;
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * What to log about a port failure. A SyntaxError's message can quote the document being
+ * parsed — an instance configuration full of secrets — so only its name is kept.
+ */
+function describeError(error: unknown): Record<string, string> {
+  if (!(error instanceof Error)) return { errorName: typeof error };
+  if (error instanceof SyntaxError) return { errorName: error.name };
+  return { errorName: error.name, errorMessage: error.message };
+}

@@ -1,0 +1,130 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { SqsEventQueue } from '../adapters/sqs-event-queue';
+import { SsmInstanceStore } from '../adapters/ssm-instance-store';
+import { ingest, INGEST_METRICS, type IngestRequest, type IngestTelemetry } from '../core/ingest';
+import type { Clock, EventQueue, InstanceStore } from '../core/ports';
+import { DEFAULTS, ENV } from '../settings';
+
+/**
+ * Ingest Lambda (API Gateway HTTP API, payload v2): adapts the event to core/ingest.ts and
+ * the result back. All decisions are in the core; this file only decodes and wires.
+ */
+
+/** The part of a Powertools Logger the handler uses; a Logger fits, so does a small fake. */
+export interface IngestLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+  addContext?(context: Context): void;
+}
+/** The part of Powertools Metrics the handler uses; a Metrics fits, so does a small fake. */
+export interface IngestMetrics {
+  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  publishStoredMetrics(): unknown;
+}
+
+export interface IngestHandlerDeps {
+  readonly instances: InstanceStore;
+  readonly queue: EventQueue;
+  /** @default () => new Date() */
+  readonly clock?: Clock;
+  /** @default the module's Powertools Logger */
+  readonly logger?: IngestLogger;
+  /** @default the module's Powertools Metrics (EMF to stdout) */
+  readonly metrics?: IngestMetrics;
+  /** @default DEFAULTS.maxBodyBytes */
+  readonly maxBodyBytes?: number;
+}
+
+export type IngestHandler = (
+  event: APIGatewayProxyEventV2,
+  context?: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+// The stack sets POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE; these are the fallbacks.
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-ingest' });
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'EcwidEvents',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-ingest',
+});
+
+export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
+  const log = deps.logger ?? logger;
+  const meter = deps.metrics ?? metrics;
+  const clock = deps.clock ?? (() => new Date());
+
+  return async (event, context) => {
+    if (context) log.addContext?.(context);
+    // Per-invocation keys go on each line (never appendKeys), so nothing leaks into the next request.
+    const requestId = event.requestContext?.requestId;
+    const telemetry: IngestTelemetry = {
+      log: (level, message, attributes) => log[level](message, { requestId, ...attributes }),
+      count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
+    };
+    try {
+      const result = await ingest(toIngestRequest(event), {
+        instances: deps.instances,
+        queue: deps.queue,
+        clock,
+        telemetry,
+        maxBodyBytes: deps.maxBodyBytes,
+      });
+      return jsonResponse(result.status, result.body, result.headers);
+    } catch (error) {
+      // Only a bug gets here; 500 makes Ecwid retry, and the message stays in the log.
+      log.error('ingest failed unexpectedly', { requestId, error: error instanceof Error ? error.stack : String(error) });
+      meter.addMetric(INGEST_METRICS.unexpectedError, MetricUnit.Count, 1);
+      return jsonResponse(500, { error: 'internal error' });
+    } finally {
+      meter.publishStoredMetrics();
+    }
+  };
+}
+
+/** API Gateway v2 event -> IngestRequest: base64 undone, path parameter taken when routed. */
+export function toIngestRequest(event: APIGatewayProxyEventV2): IngestRequest {
+  const body = event.body ?? '';
+  return {
+    method: event.requestContext?.http?.method ?? '',
+    path: event.rawPath ?? '',
+    instanceId: event.pathParameters?.instanceId,
+    headers: event.headers ?? {},
+    body: event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8'),
+  };
+}
+
+function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A queue that fails every enqueue (503) with the reason, when QUEUE_URL is not set. */
+function unconfiguredQueue(variable: string): EventQueue {
+  return {
+    enqueue: () => Promise.reject(new Error(`environment variable ${variable} is not set`)),
+  };
+}
+
+function positiveNumber(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+// Clients and configuration are built once per execution environment, not per request.
+const queueUrl = process.env[ENV.queueUrl];
+export const handler: IngestHandler = createIngestHandler({
+  instances: new SsmInstanceStore({
+    prefix: process.env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix,
+    maxAgeSeconds: positiveNumber(process.env[ENV.configCacheSeconds]) ?? DEFAULTS.configCacheSeconds,
+  }),
+  queue: queueUrl ? new SqsEventQueue({ queueUrl }) : unconfiguredQueue(ENV.queueUrl),
+});

@@ -1,0 +1,150 @@
+/**
+ * In-memory fakes of the ingest ports and small factories for its inputs. Shared by
+ * test/core and test/ingest; not a test file itself.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ecwidWebhookSignature } from '../../functions/core/ecwid/signature';
+import type { QueuedEvent } from '../../functions/core/event';
+import type { IngestRequest, IngestTelemetry, LogLevel } from '../../functions/core/ingest';
+import { CONFIG_KEYS, type ConfigValue, type Instance, storeIdOf } from '../../functions/core/instance-config';
+import type { EventQueue, InstanceStore } from '../../functions/core/ports';
+
+export const FIXTURES_DIR = join(__dirname, '..', 'fixtures');
+
+export const fixtureText = (name: string): string => readFileSync(join(FIXTURES_DIR, name), 'utf8');
+export const fixtureJson = <T = Record<string, unknown>>(name: string): T => JSON.parse(fixtureText(name)) as T;
+
+export const FIXED_NOW = new Date('2024-03-01T12:00:00.000Z');
+export const fixedClock = (): Date => FIXED_NOW;
+
+/** Obviously fake secrets, distinctive enough to search for in logs and bodies. */
+export const SECRET_A = 'client-secret-A-7f3e9c1d';
+export const SECRET_B = 'client-secret-B-0a5b2e8f';
+
+export interface InstanceOptions {
+  readonly storeId?: string;
+  readonly clientSecret?: string;
+  readonly enabled?: ConfigValue;
+  readonly extra?: Record<string, ConfigValue>;
+}
+
+export function makeInstance(id: string, opts: InstanceOptions = {}): Instance {
+  const configuration: Record<string, ConfigValue> = {
+    [CONFIG_KEYS.storeId]: opts.storeId ?? '1003',
+    [CONFIG_KEYS.orderKey]: `order-key-of-${id}`,
+    [CONFIG_KEYS.callbackUrl]: `https://example.com/hooks/${id}`,
+    [CONFIG_KEYS.enabled]: opts.enabled ?? 'true',
+    ...opts.extra,
+  };
+  if (opts.clientSecret !== undefined) configuration[CONFIG_KEYS.clientSecret] = opts.clientSecret;
+  return { id, document: { element: { key: 'ecwid' }, configuration, name: `Instance ${id}` } };
+}
+
+/** InstanceStore over a list; `failure` makes every call throw (backend down). */
+export class FakeInstanceStore implements InstanceStore {
+  failure?: Error;
+  readonly calls: string[] = [];
+
+  constructor(private readonly instances: Instance[] = []) {}
+
+  async get(instanceId: string): Promise<Instance | undefined> {
+    this.calls.push(`get:${instanceId}`);
+    if (this.failure) throw this.failure;
+    return this.instances.find((instance) => instance.id === instanceId);
+  }
+
+  async findByStore(storeId: string): Promise<Instance[]> {
+    this.calls.push(`findByStore:${storeId}`);
+    if (this.failure) throw this.failure;
+    return this.instances.filter((instance) => storeIdOf(instance) === storeId);
+  }
+}
+
+/** EventQueue that records what it accepted; `failure` makes enqueue reject. */
+export class FakeEventQueue implements EventQueue {
+  failure?: Error;
+  readonly batches: QueuedEvent[][] = [];
+
+  get events(): QueuedEvent[] {
+    return this.batches.flat();
+  }
+
+  async enqueue(events: readonly QueuedEvent[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.batches.push([...events]);
+  }
+}
+
+export interface LogLine {
+  readonly level: LogLevel;
+  readonly message: string;
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+export class RecordingTelemetry implements IngestTelemetry {
+  readonly lines: LogLine[] = [];
+  readonly counts = new Map<string, number>();
+
+  log(level: LogLevel, message: string, attributes: Readonly<Record<string, unknown>> = {}): void {
+    this.lines.push({ level, message, attributes });
+  }
+
+  count(metric: string, value = 1): void {
+    this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
+  }
+
+  countOf(metric: string): number {
+    return this.counts.get(metric) ?? 0;
+  }
+}
+
+/** A webhook body: the order.updated fixture unless fields are overridden (undefined removes one). */
+export function webhookBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...fixtureJson('modern-order-updated.json'), ...overrides };
+  for (const [key, value] of Object.entries(overrides)) if (value === undefined) delete body[key];
+  return body;
+}
+
+export function signatureOf(body: Record<string, unknown>, secret: string): string {
+  return ecwidWebhookSignature(secret, body.eventCreated as number, body.eventId as string);
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  readonly path?: string;
+  readonly instanceId?: string;
+  readonly headers?: Record<string, string | undefined>;
+}
+
+/** A JSON webhook request signed with `secret` (null: unsigned), unless headers override it. */
+export function webhookRequest(
+  body: Record<string, unknown> | string,
+  secret: string | null = SECRET_A,
+  opts: RequestOptions = {},
+): IngestRequest {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const signature = typeof body === 'string' || secret === null ? undefined : signatureOf(body, secret);
+  return {
+    method: opts.method ?? 'POST',
+    path: opts.path ?? (opts.instanceId ? `/events/ecwid/${opts.instanceId}` : '/events/ecwid'),
+    instanceId: opts.instanceId,
+    headers: {
+      'content-type': 'application/json; charset=UTF-8',
+      ...(signature ? { 'x-ecwid-webhook-signature': signature } : {}),
+      ...opts.headers,
+    },
+    body: Buffer.from(text, 'utf8'),
+  };
+}
+
+/** An ION form post (the body is form-encoded already). */
+export function ionRequest(form: string, opts: RequestOptions = {}): IngestRequest {
+  return {
+    method: opts.method ?? 'POST',
+    path: opts.path ?? (opts.instanceId ? `/events/ecwid/${opts.instanceId}` : '/events/ecwid'),
+    instanceId: opts.instanceId,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...opts.headers },
+    body: Buffer.from(form, 'utf8'),
+  };
+}
