@@ -15,6 +15,8 @@ export const ENV = {
   allowHttpCallbacks: 'ALLOW_HTTP_CALLBACKS',
   /** Development switch: comma-separated hosts/IPs exempt from the SSRF address check. */
   callbackAllowHosts: 'CALLBACK_ALLOW_HOSTS',
+  /** The FIFO dead-letter queue deliver moves a message to on its last failed attempt. */
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
 } as const;
 
 export const DEFAULTS = {
@@ -45,3 +47,14 @@ export const STACK_OUTPUTS = {
   deadLetterQueueArn: 'DeadLetterQueueArn',
   ssmPrefix: 'SsmPrefix',
 } as const;
+
+/**
+ * Stages deployed side by side (`cdk deploy -c stage=prod`): each is its own stack with its own
+ * parameter subtree, so no stage can read or overwrite another's instances. The CLI uses these
+ * to find a stage's stack (then reads STACK_OUTPUTS from it).
+ */
+export const DEFAULT_STAGE = 'dev';
+/** Lower-case letters, digits and hyphens, starting with a letter (it ends up in stack and path names). */
+export const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
+export const stackNameForStage = (stage: string): string => `EcwidEvents-${stage}`;
+export const ssmPrefixForStage = (stage: string): string => `${DEFAULTS.ssmPrefix}/${stage}`;

@@ -1,0 +1,324 @@
+/**
+ * The deliver use case: one queued message in, one outcome out. Pure apart from the ports.
+ *
+ * Per attempt: parse the message, load the instance, verify/enrich through the Ecwid API, check the
+ * callback URL (SSRF), sign, POST. A failure is retried after a backoff (the message is made visible
+ * again later); the failure of the last attempt sends the message to the dead-letter queue and counts
+ * as handled, so SQS deletes it from the main queue. Dropped events (forged, instance gone or
+ * disabled) are logged and counted, never retried.
+ */
+import { buildCallbackBody, deliveryId, serializeCallbackBody } from './callback/body';
+import type { CallbackSender } from './callback/sender';
+import { signatureHeaders } from './callback/signing';
+import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
+import { redactSecretQueryParams, type EcwidApi } from './ecwid/api-client';
+import { canonicalStoreId } from './ecwid/notification';
+import { prepareCallbackRaw } from './ecwid/verify';
+import type { EventSource, NormalizedEventType, QueuedEvent } from './event';
+import {
+  CONFIG_KEYS,
+  configString,
+  type Instance,
+  notificationsEnabled,
+  SECRET_CONFIG_KEYS,
+  storeIdOf,
+} from './instance-config';
+import type { Clock, InstanceStore } from './ports';
+import { backoffSeconds, isLastAttempt, type RetryPolicy } from './retry-policy';
+
+/** One received queue message, as the handler hands it over (no SQS types in the core). */
+export interface QueueMessage {
+  readonly messageId: string;
+  /** Opaque token for the retry scheduler (SQS receipt handle). */
+  readonly receiptHandle: string;
+  readonly body: string;
+  /** 1 on the first attempt (SQS ApproximateReceiveCount). */
+  readonly receiveCount: number;
+  /** ISO time of the first receive (SQS ApproximateFirstReceiveTimestamp), when known. */
+  readonly firstReceivedAt?: string;
+  readonly messageGroupId?: string;
+  readonly messageDeduplicationId?: string;
+  /** The queue the message came from (SQS eventSourceARN). */
+  readonly queueArn?: string;
+}
+
+/** What travels with a dead-lettered message (as SQS message attributes). No secrets. */
+export interface DeadLetterDetails {
+  readonly lastError: string;
+  readonly attempts: number;
+  readonly firstReceivedAt?: string;
+  readonly lastAttemptAt: string;
+  readonly instanceId?: string;
+  readonly eventId?: string;
+}
+
+/** Port: later retries and the dead-letter queue (SQS in AWS: ChangeMessageVisibility / SendMessage). */
+export interface RetryScheduler {
+  /** Makes the message visible again after `delaySeconds`. */
+  retryLater(message: QueueMessage, delaySeconds: number): Promise<void>;
+  /** Puts the message, unchanged, on the dead-letter queue. Resolves only once it is stored there. */
+  deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void>;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** Logging and metrics, as small as deliver needs; the handler backs it with Powertools. */
+export interface DeliverTelemetry {
+  /** `attributes` carry ids and reasons; never a secret. */
+  log(level: LogLevel, message: string, attributes?: Readonly<Record<string, unknown>>): void;
+  count(metric: string, value?: number): void;
+  milliseconds(metric: string, value: number): void;
+}
+
+export const DELIVER_METRICS = {
+  succeeded: 'DeliverySucceeded',
+  failed: 'DeliveryFailed',
+  retried: 'DeliveryRetried',
+  deadLettered: 'DeliveryDeadLettered',
+  latency: 'DeliveryLatency',
+  droppedForged: 'EventsDroppedForged',
+  droppedInstanceUnavailable: 'EventsDroppedInstanceUnavailable',
+} as const;
+
+export interface DeliverDeps {
+  readonly instances: InstanceStore;
+  readonly ecwid: EcwidApi;
+  readonly sender: CallbackSender;
+  readonly retries: RetryScheduler;
+  readonly retryPolicy: RetryPolicy;
+  readonly urlPolicy: CallbackUrlPolicy;
+  readonly clock: Clock;
+  readonly telemetry?: DeliverTelemetry;
+}
+
+export type DropReason = 'forged' | 'instance-deleted' | 'instance-disabled' | 'instance-store-changed';
+
+export type DeliveryOutcome =
+  | { readonly status: 'delivered'; readonly httpStatus: number; readonly latencyMs: number }
+  | { readonly status: 'dropped'; readonly reason: DropReason; readonly detail: string }
+  /** The handler must report the record as failed (it comes back after `delaySeconds`). */
+  | { readonly status: 'retry-scheduled'; readonly delaySeconds: number; readonly error: string }
+  | { readonly status: 'dead-lettered'; readonly error: string };
+
+const NO_TELEMETRY: DeliverTelemetry = { log: () => undefined, count: () => undefined, milliseconds: () => undefined };
+
+/** A failed attempt: its reason (redacted before use) and the server's Retry-After, if any. */
+interface Failure {
+  readonly error: string;
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * Handles one message. Throws only when the dead-letter queue cannot take a message (the record
+ * must then fail so SQS keeps it); every other problem is an outcome.
+ */
+export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): Promise<DeliveryOutcome> {
+  const telemetry = deps.telemetry ?? NO_TELEMETRY;
+  const attempt = Math.max(1, message.receiveCount);
+  const base = { messageId: message.messageId, attempt };
+
+  const parsed = parseQueuedEvent(message.body);
+  if (!parsed.ok) {
+    // It can never succeed: straight to the DLQ, whatever the attempt.
+    return deadLetter(message, deps, telemetry, `unparseable message: ${parsed.error}`, base);
+  }
+  const event = parsed.event;
+  const attributes = {
+    ...base,
+    eventId: event.eventId,
+    instanceId: event.instanceId,
+    storeId: event.storeId,
+    source: event.source,
+    objectType: event.objectType,
+    objectId: event.objectId,
+    eventType: event.eventType,
+  };
+
+  let secrets: string[] = [];
+  let failure: Failure;
+  try {
+    const instance = await deps.instances.get(event.instanceId);
+    const unavailable = instanceUnavailable(instance, event);
+    if (unavailable) {
+      telemetry.count(DELIVER_METRICS.droppedInstanceUnavailable);
+      telemetry.log('warn', `dropped: ${unavailable.detail}`, { ...attributes, reason: unavailable.reason });
+      return { status: 'dropped', ...unavailable };
+    }
+    const live = instance as Instance;
+    secrets = secretValues(live);
+
+    const prepared = await prepareCallbackRaw(event, live, deps.ecwid);
+    if (prepared.kind === 'forged') {
+      telemetry.count(DELIVER_METRICS.droppedForged);
+      telemetry.log('warn', 'dropped as forged', { ...attributes, reason: prepared.reason });
+      return { status: 'dropped', reason: 'forged', detail: prepared.reason };
+    }
+    if (prepared.note) telemetry.log('info', prepared.note, attributes);
+
+    const sent = await send(event, live, prepared.raw, deps);
+    if (sent.ok) {
+      const latencyMs = Math.max(0, deps.clock().getTime() - Date.parse(event.receivedAt));
+      telemetry.count(DELIVER_METRICS.succeeded);
+      telemetry.milliseconds(DELIVER_METRICS.latency, latencyMs);
+      telemetry.log('info', 'delivered', { ...attributes, httpStatus: sent.status, latencyMs });
+      return { status: 'delivered', httpStatus: sent.status, latencyMs };
+    }
+    failure = sent;
+  } catch (error) {
+    failure = {
+      error: describeError(error),
+      retryAfterSeconds: typeof error === 'object' && error !== null ? (error as { retryAfterSeconds?: number }).retryAfterSeconds : undefined,
+    };
+  }
+
+  const error = redact(failure.error, secrets);
+  telemetry.count(DELIVER_METRICS.failed);
+  if (isLastAttempt(deps.retryPolicy, attempt)) {
+    return deadLetter(message, deps, telemetry, error, attributes);
+  }
+  const delaySeconds = backoffSeconds(deps.retryPolicy, attempt, failure.retryAfterSeconds);
+  try {
+    await deps.retries.retryLater(message, delaySeconds);
+  } catch (scheduleError) {
+    // The message still comes back, after the queue's visibility timeout instead of the backoff.
+    telemetry.log('error', 'could not schedule the retry', { ...attributes, error: describeError(scheduleError) });
+  }
+  telemetry.count(DELIVER_METRICS.retried);
+  telemetry.log('warn', 'delivery failed; retry scheduled', { ...attributes, error, delaySeconds });
+  return { status: 'retry-scheduled', delaySeconds, error };
+}
+
+type SendResult = { readonly ok: true; readonly status: number } | ({ readonly ok: false } & Failure);
+
+async function send(event: QueuedEvent, instance: Instance, raw: Record<string, unknown>, deps: DeliverDeps): Promise<SendResult> {
+  const callbackUrl = configString(instance.document, CONFIG_KEYS.callbackUrl);
+  if (!callbackUrl) return { ok: false, error: `instance has no ${CONFIG_KEYS.callbackUrl}` };
+  const check = await checkCallbackUrl(callbackUrl, deps.urlPolicy);
+  if (!check.ok) return { ok: false, error: `callback URL refused: ${check.reason}` };
+
+  const body = serializeCallbackBody(buildCallbackBody(event, instance, raw));
+  const headers = signatureHeaders({
+    deliveryId: deliveryId(event),
+    body,
+    signatureKey: configString(instance.document, CONFIG_KEYS.signatureKey),
+    webhookSecrets: configString(instance.document, CONFIG_KEYS.webhookSecret),
+    now: deps.clock(),
+  });
+  const result = await deps.sender.send({ target: check, body, headers });
+  if (result.ok) return { ok: true, status: result.status };
+  return { ok: false, error: result.error, retryAfterSeconds: result.retryAfterSeconds };
+}
+
+async function deadLetter(
+  message: QueueMessage,
+  deps: DeliverDeps,
+  telemetry: DeliverTelemetry,
+  error: string,
+  attributes: Readonly<Record<string, unknown>> & { instanceId?: string; eventId?: string },
+): Promise<DeliveryOutcome> {
+  const details: DeadLetterDetails = {
+    lastError: error,
+    attempts: Math.max(1, message.receiveCount),
+    firstReceivedAt: message.firstReceivedAt,
+    lastAttemptAt: deps.clock().toISOString(),
+    instanceId: attributes.instanceId,
+    eventId: attributes.eventId,
+  };
+  // Throws when the DLQ is unreachable: the record then fails and SQS keeps the message.
+  await deps.retries.deadLetter(message, details);
+  telemetry.count(DELIVER_METRICS.deadLettered);
+  telemetry.log('error', 'dead-lettered', { ...attributes, error });
+  return { status: 'dead-lettered', error };
+}
+
+function instanceUnavailable(
+  instance: Instance | undefined,
+  event: QueuedEvent,
+): { reason: DropReason; detail: string } | undefined {
+  if (!instance) return { reason: 'instance-deleted', detail: `instance ${event.instanceId} no longer exists` };
+  if (!notificationsEnabled(instance)) {
+    return { reason: 'instance-disabled', detail: `instance ${event.instanceId} has notifications disabled` };
+  }
+  const configured = storeIdOf(instance);
+  if (configured !== undefined && canonicalOrSelf(configured) !== canonicalOrSelf(event.storeId)) {
+    return {
+      reason: 'instance-store-changed',
+      detail: `instance ${event.instanceId} now belongs to store ${configured}, not ${event.storeId}`,
+    };
+  }
+  return undefined;
+}
+
+function canonicalOrSelf(storeId: string): string {
+  try {
+    return canonicalStoreId(storeId, CONFIG_KEYS.storeId);
+  } catch {
+    return storeId;
+  }
+}
+
+/** Every secret value of the instance, to scrub from any text we log or store. */
+function secretValues(instance: Instance): string[] {
+  const values: string[] = [];
+  for (const key of SECRET_CONFIG_KEYS) {
+    const value = configString(instance.document, key);
+    if (value === undefined) continue;
+    // Webhook secrets are space-separated lists; scrub each one and the whole value.
+    values.push(value, ...value.split(/\s+/));
+  }
+  return values.filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  let result = redactSecretQueryParams(text);
+  for (const secret of secrets) result = result.split(secret).join('***');
+  return result;
+}
+
+function describeError(error: unknown): string {
+  // Duck-typed rather than instanceof: errors may come from another realm (fetch, test runners).
+  if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
+    const { name, message } = error as Error;
+    return !name || name === 'Error' ? message : `${name}: ${message}`;
+  }
+  return String(error);
+}
+
+// ---- message parsing ---------------------------------------------------------------------------
+
+const SOURCES: readonly EventSource[] = ['ion', 'webhook', 'poll'];
+const EVENT_TYPES: readonly NormalizedEventType[] = ['CREATED', 'UPDATED', 'DELETED', 'UNKNOWN'];
+const REQUIRED_STRINGS = ['eventId', 'instanceId', 'storeId', 'objectType', 'objectId', 'ecwidEventType', 'receivedAt'] as const;
+
+/** Validates a queue message body as a QueuedEvent, listing every problem. */
+export function parseQueuedEvent(body: string): { ok: true; event: QueuedEvent } | { ok: false; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return { ok: false, error: 'body is not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: 'body is not a JSON object' };
+  }
+  const candidate = value as Record<string, unknown>;
+  const problems: string[] = [];
+  if (candidate.v !== 1) problems.push(`unsupported schema version ${JSON.stringify(candidate.v)}`);
+  for (const field of REQUIRED_STRINGS) {
+    if (typeof candidate[field] !== 'string' || candidate[field] === '') problems.push(`${field} must be a non-empty string`);
+  }
+  if (!SOURCES.includes(candidate.source as EventSource)) problems.push(`source must be one of ${SOURCES.join(', ')}`);
+  if (!EVENT_TYPES.includes(candidate.eventType as NormalizedEventType)) {
+    problems.push(`eventType must be one of ${EVENT_TYPES.join(', ')}`);
+  }
+  if (typeof candidate.receivedAt === 'string' && Number.isNaN(Date.parse(candidate.receivedAt))) {
+    problems.push('receivedAt must be an ISO 8601 time');
+  }
+  if (candidate.occurredAt !== undefined && typeof candidate.occurredAt !== 'string') problems.push('occurredAt must be a string');
+  if (typeof candidate.verified !== 'boolean') problems.push('verified must be a boolean');
+  if (typeof candidate.raw !== 'object' || candidate.raw === null || Array.isArray(candidate.raw)) {
+    problems.push('raw must be an object');
+  }
+  if (problems.length > 0) return { ok: false, error: problems.join('; ') };
+  return { ok: true, event: candidate as unknown as QueuedEvent };
+}

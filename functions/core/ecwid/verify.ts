@@ -1,0 +1,160 @@
+/**
+ * Verification and enrichment through the Ecwid API: what deliver puts in the callback's `raw`.
+ *
+ * - ION (legacy, unsigned): verified by fetching the order; raw = `{ notification, order }`.
+ * - Webhook (signature checked at ingest): enriched with the entity when the instance can fetch it;
+ *   raw = `{ webhook, entity }` (`entity` null when Ecwid says 404, absent when not fetched).
+ * - Poll: the poller already holds the object; raw = `{ entity }`.
+ *
+ * Ecwid API failures throw (EcwidApiError) and are retried by the caller; nothing here retries.
+ *
+ * ## ION matching rule
+ * A notification is genuine when the order exists in the store and its current payment and
+ * fulfillment statuses equal the notified ones (legacy names are compared with their REST v3
+ * equivalents, LEGACY_STATUS_EQUIVALENTS, since v3 answers with the new vocabulary; a status absent
+ * from the notification is not compared).
+ *
+ * A genuine notification can be outdated by the time we fetch (the order changed again, or a retry
+ * runs hours later). A status mismatch is therefore accepted as "superseded" when the order provably
+ * changed AFTER the notification, and the callback then carries the current order:
+ * - REST v3: `updateTimestamp` (Unix seconds) is later than the moment we received the notification
+ *   (`receivedAt`, our own clock — never the unauthenticated ION `date`).
+ * - Legacy v1: `lastChangeDate` is later than the notification's `date`. Both are Ecwid's
+ *   "YYYY-MM-DD hh:mm:ss" without a zone (same producer, so compared as text). The ION `date` is not
+ *   authenticated: with v1 a forger who knows an order number can claim an old date and get a callback
+ *   for an order that did change since — the callback then carries only Ecwid's real order next to
+ *   the posted fields. Configure `ecwid.access.token` (v3) for the strict rule.
+ * Anything else is forged: dropped, never delivered, never retried.
+ *
+ * ## Enrichment
+ * With `ecwid.access.token`: orders (data.orderId, else entityId — already the normalized objectId),
+ * products, customers, categories via REST v3. Without a token, products are read through the legacy
+ * v1 Product API when `ecwid.product.key` is set (sent as `secure_auth_key`). Other object types are
+ * not fetched; neither are `DELETED` events (the entity is gone; the 404 would tell nothing).
+ */
+import type { QueuedEvent } from '../event';
+import { CONFIG_KEYS, configString, type Instance } from '../instance-config';
+import type { EcwidApi, EcwidEntity, EcwidV3Collection } from './api-client';
+
+export type PreparedRaw =
+  | { readonly kind: 'ready'; readonly raw: Record<string, unknown>; readonly note?: string }
+  | { readonly kind: 'forged'; readonly reason: string };
+
+/** A configuration that makes verification impossible: a failure to retry (the operator can fix it). */
+export class VerificationUnavailableError extends Error {
+  override readonly name = 'VerificationUnavailableError';
+}
+
+/** objectType (normalize.ts) -> REST v3 collection, for the types we enrich. */
+const V3_COLLECTIONS: Readonly<Record<string, EcwidV3Collection>> = {
+  orders: 'orders',
+  products: 'products',
+  customers: 'customers',
+  categories: 'categories',
+};
+
+/**
+ * Legacy ION / v1 status names and their REST v3 equivalents (best knowledge: Ecwid renamed the
+ * vocabulary when v3 replaced v1 and never published a mapping). Names not listed compare as-is.
+ */
+export const LEGACY_STATUS_EQUIVALENTS: Readonly<Record<string, string>> = {
+  ACCEPTED: 'PAID',
+  QUEUED: 'AWAITING_PAYMENT',
+  CHARGEABLE: 'AWAITING_PAYMENT',
+  DECLINED: 'CANCELLED',
+  NEW: 'AWAITING_PROCESSING',
+};
+
+const canonicalStatus = (status: string): string => {
+  const upper = status.trim().toUpperCase();
+  return LEGACY_STATUS_EQUIVALENTS[upper] ?? upper;
+};
+
+const ECWID_DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+export async function prepareCallbackRaw(event: QueuedEvent, instance: Instance, api: EcwidApi): Promise<PreparedRaw> {
+  switch (event.source) {
+    case 'ion':
+      return verifyIonEvent(event, instance, api);
+    case 'webhook':
+      return { kind: 'ready', raw: await enrichWebhookEvent(event, instance, api) };
+    case 'poll':
+      return { kind: 'ready', raw: { entity: event.raw } };
+  }
+}
+
+export async function verifyIonEvent(event: QueuedEvent, instance: Instance, api: EcwidApi): Promise<PreparedRaw> {
+  const notification = event.raw;
+  const orderNumber = event.objectId;
+  const token = configString(instance.document, CONFIG_KEYS.accessToken);
+  const orderKey = configString(instance.document, CONFIG_KEYS.orderKey);
+
+  let order: EcwidEntity | null;
+  let changedAfterNotification: (order: EcwidEntity) => boolean;
+  if (token) {
+    order = await api.getEntity(event.storeId, token, 'orders', orderNumber);
+    const receivedAtSeconds = Date.parse(event.receivedAt) / 1000;
+    changedAfterNotification = (found) =>
+      typeof found.updateTimestamp === 'number' && found.updateTimestamp > receivedAtSeconds;
+  } else if (orderKey) {
+    order = await api.getLegacyOrder(event.storeId, orderKey, orderNumber);
+    const notifiedDate = textField(notification.date);
+    changedAfterNotification = (found) => {
+      const lastChange = textField(found.lastChangeDate);
+      return (
+        notifiedDate !== undefined &&
+        lastChange !== undefined &&
+        ECWID_DATE_TIME.test(notifiedDate) &&
+        ECWID_DATE_TIME.test(lastChange) &&
+        lastChange > notifiedDate
+      );
+    };
+  } else {
+    throw new VerificationUnavailableError(
+      `cannot verify the ION notification: the instance has neither ${CONFIG_KEYS.orderKey} nor ${CONFIG_KEYS.accessToken}`,
+    );
+  }
+
+  if (order === null) return { kind: 'forged', reason: `order ${orderNumber} not found in store ${event.storeId}` };
+
+  const mismatches: string[] = [];
+  for (const [field, orderField] of [
+    ['payment_status', 'paymentStatus'],
+    ['fulfillment_status', 'fulfillmentStatus'],
+  ] as const) {
+    const notified = textField(notification[field]);
+    if (notified === undefined) continue;
+    const current = textField(order[orderField]) ?? '';
+    if (canonicalStatus(notified) !== canonicalStatus(current)) {
+      mismatches.push(`${field} notified ${notified}, order has ${current || 'none'}`);
+    }
+  }
+  const raw = { notification, order };
+  if (mismatches.length === 0) return { kind: 'ready', raw };
+  if (changedAfterNotification(order)) {
+    return { kind: 'ready', raw, note: `statuses superseded by a later change (${mismatches.join('; ')})` };
+  }
+  return { kind: 'forged', reason: `order ${orderNumber} statuses do not match: ${mismatches.join('; ')}` };
+}
+
+export async function enrichWebhookEvent(event: QueuedEvent, instance: Instance, api: EcwidApi): Promise<Record<string, unknown>> {
+  const webhook = event.raw;
+  if (event.eventType === 'DELETED') return { webhook };
+  const collection = V3_COLLECTIONS[event.objectType];
+  if (collection === undefined) return { webhook };
+
+  const token = configString(instance.document, CONFIG_KEYS.accessToken);
+  if (token) return { webhook, entity: await api.getEntity(event.storeId, token, collection, event.objectId) };
+
+  const productKey = configString(instance.document, CONFIG_KEYS.productKey);
+  if (collection === 'products' && productKey) {
+    return { webhook, entity: await api.getLegacyProduct(event.storeId, productKey, event.objectId) };
+  }
+  return { webhook };
+}
+
+function textField(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim();
+  if (typeof value === 'number') return String(value);
+  return undefined;
+}

@@ -1,0 +1,98 @@
+/**
+ * When a failed delivery is tried again, and when we give up. The one place for the retry schedule:
+ * the deliver function, the local runner and the stack (redrive backstop) all read it from here.
+ */
+
+/** SQS caps a message's visibility timeout (our backoff) at 12 hours. */
+export const MAX_BACKOFF_SECONDS = 43_200;
+
+/**
+ * Backoff before attempt n+1 after attempt n failed (index n-1), in seconds. Sums to ~39 h, so an
+ * endpoint that is down for a whole day still gets its events; every entry fits SQS's 12 h cap.
+ */
+export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = [
+  60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 43200,
+];
+
+/** One first attempt plus one retry per schedule entry. */
+export const DEFAULT_MAX_ATTEMPTS = DEFAULT_RETRY_SCHEDULE_SECONDS.length + 1;
+
+export interface RetryPolicy {
+  /** Backoff seconds after the 1st, 2nd, ... failed attempt; the last entry repeats. */
+  readonly scheduleSeconds: readonly number[];
+  /** The attempt whose failure sends the message to the dead-letter queue. */
+  readonly maxAttempts: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  scheduleSeconds: DEFAULT_RETRY_SCHEDULE_SECONDS,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
+};
+
+/**
+ * Reads RETRY_SCHEDULE_SECONDS (comma-separated seconds) and MAX_ATTEMPTS. Unset means the default;
+ * a malformed value throws (a cold start that fails loudly beats a silently wrong schedule).
+ * When only the schedule is given, maxAttempts follows it (schedule length + 1).
+ */
+export function retryPolicyFrom(values: { schedule?: string; maxAttempts?: string }): RetryPolicy {
+  const scheduleText = values.schedule?.trim();
+  const scheduleSeconds = scheduleText ? parseSchedule(scheduleText) : DEFAULT_RETRY_SCHEDULE_SECONDS;
+  const attemptsText = values.maxAttempts?.trim();
+  let maxAttempts = scheduleSeconds.length + 1;
+  if (attemptsText) {
+    maxAttempts = Number(attemptsText);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) {
+      throw new Error(`MAX_ATTEMPTS must be an integer from 1 to 1000, got "${attemptsText}"`);
+    }
+  }
+  return { scheduleSeconds, maxAttempts };
+}
+
+function parseSchedule(text: string): number[] {
+  const parts = text.split(',').map((part) => part.trim());
+  const seconds = parts.map(Number);
+  const bad = parts.filter((part, i) => part === '' || !Number.isInteger(seconds[i]) || seconds[i] < 0 || seconds[i] > MAX_BACKOFF_SECONDS);
+  if (bad.length > 0) {
+    throw new Error(
+      `RETRY_SCHEDULE_SECONDS must be comma-separated whole seconds from 0 to ${MAX_BACKOFF_SECONDS}; bad entries: ${bad.map((b) => `"${b}"`).join(', ')}`,
+    );
+  }
+  return seconds;
+}
+
+/** True when the attempt that just failed was the last one allowed. */
+export const isLastAttempt = (policy: RetryPolicy, attempt: number): boolean => attempt >= policy.maxAttempts;
+
+/**
+ * Backoff after failed attempt `attempt` (1-based, = SQS ApproximateReceiveCount).
+ *
+ * A `Retry-After` (from a 429/503) is honoured as a lower bound: we never come back earlier than the
+ * server asked, nor earlier than the schedule says (otherwise an endpoint answering "Retry-After: 1"
+ * would burn every attempt in minutes instead of covering a day), and never later than SQS's 12 h cap.
+ */
+export function backoffSeconds(policy: RetryPolicy, attempt: number, retryAfterSeconds?: number): number {
+  const schedule = policy.scheduleSeconds;
+  const index = Math.min(Math.max(attempt, 1), schedule.length) - 1;
+  const scheduled = schedule.length === 0 ? 0 : schedule[index];
+  const requested = retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) ? Math.ceil(retryAfterSeconds) : 0;
+  return Math.min(Math.max(scheduled, requested), MAX_BACKOFF_SECONDS);
+}
+
+/**
+ * Parses an HTTP `Retry-After` value: delta-seconds or an HTTP-date. Returns seconds from `now`
+ * (never negative), or undefined when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | null | undefined, now: Date): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (/^\d+$/.test(text)) return Number(text);
+  // All three HTTP-date forms start with a day name; anything else (e.g. "-5") is not a date.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+}
+
+/** HTTP statuses whose `Retry-After` we honour. */
+export const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503]);

@@ -1,0 +1,138 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SqsRetryScheduler } from '../adapters/sqs-retry-scheduler';
+import { SsmInstanceStore } from '../adapters/ssm-instance-store';
+import { HttpCallbackSender, type CallbackSender } from '../core/callback/sender';
+import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../core/callback/ssrf';
+import {
+  deliverMessage,
+  type DeliverTelemetry,
+  type DeliveryOutcome,
+  type QueueMessage,
+  type RetryScheduler,
+} from '../core/deliver';
+import { EcwidApiClient, type EcwidApi } from '../core/ecwid/api-client';
+import type { Clock, InstanceStore } from '../core/ports';
+import { DEFAULT_RETRY_POLICY, retryPolicyFrom, type RetryPolicy } from '../core/retry-policy';
+import { DEFAULTS, ENV } from '../settings';
+import { processFifoGroupsInParallel } from './fifo-batch';
+
+/**
+ * Deliver Lambda (SQS FIFO event source, ReportBatchItemFailures): adapts each record to
+ * core/deliver.ts and the outcomes to a partial batch response. Decisions live in the core.
+ */
+
+export type DeliverLogger = Pick<Logger, 'info' | 'warn' | 'error'> & { addContext?(context: Context): void };
+export type DeliverMetrics = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
+
+export interface DeliverHandlerDeps {
+  readonly instances: InstanceStore;
+  readonly retries: RetryScheduler;
+  readonly sender: CallbackSender;
+  readonly ecwid: EcwidApi;
+  /** @default DEFAULT_RETRY_POLICY */
+  readonly retryPolicy?: RetryPolicy;
+  /** @default https only, no exempt hosts */
+  readonly urlPolicy?: CallbackUrlPolicy;
+  /** @default () => new Date() */
+  readonly clock?: Clock;
+  /** @default the module's Powertools Logger */
+  readonly logger?: DeliverLogger;
+  /** @default the module's Powertools Metrics (EMF to stdout) */
+  readonly metrics?: DeliverMetrics;
+}
+
+export type DeliverHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/** Makes Powertools count the record as failed; the retry was already scheduled by the core. */
+export class DeliveryRetryScheduledError extends Error {
+  override readonly name = 'DeliveryRetryScheduledError';
+}
+
+// The stack sets POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE; these are the fallbacks.
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-deliver' });
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'EcwidEvents',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-deliver',
+});
+
+const HTTPS_ONLY: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] };
+
+export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
+  const log = deps.logger ?? logger;
+  const meter = deps.metrics ?? metrics;
+  const clock = deps.clock ?? (() => new Date());
+  const telemetry: DeliverTelemetry = {
+    log: (level, message, attributes) => log[level](message, { ...attributes }),
+    count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
+    milliseconds: (metric, value) => meter.addMetric(metric, MetricUnit.Milliseconds, value),
+  };
+  const core = {
+    instances: deps.instances,
+    ecwid: deps.ecwid,
+    sender: deps.sender,
+    retries: deps.retries,
+    retryPolicy: deps.retryPolicy ?? DEFAULT_RETRY_POLICY,
+    urlPolicy: deps.urlPolicy ?? HTTPS_ONLY,
+    clock,
+    telemetry,
+  };
+
+  const recordHandler = async (record: SQSRecord): Promise<DeliveryOutcome> => {
+    const outcome = await deliverMessage(toQueueMessage(record), core);
+    if (outcome.status === 'retry-scheduled') throw new DeliveryRetryScheduledError(outcome.error);
+    return outcome;
+  };
+
+  return async (event, context) => {
+    if (context) log.addContext?.(context);
+    try {
+      return await processFifoGroupsInParallel(event, recordHandler, context);
+    } finally {
+      meter.publishStoredMetrics();
+    }
+  };
+}
+
+/** SQS record -> the core's QueueMessage (attributes are strings; timestamps are epoch ms). */
+export function toQueueMessage(record: SQSRecord): QueueMessage {
+  const attributes: Partial<SQSRecord['attributes']> = record.attributes ?? {};
+  const receiveCount = Number(attributes.ApproximateReceiveCount);
+  const firstReceived = Number(attributes.ApproximateFirstReceiveTimestamp);
+  return {
+    messageId: record.messageId,
+    receiptHandle: record.receiptHandle,
+    body: record.body,
+    receiveCount: Number.isInteger(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+    firstReceivedAt: Number.isFinite(firstReceived) && firstReceived > 0 ? new Date(firstReceived).toISOString() : undefined,
+    messageGroupId: attributes.MessageGroupId,
+    messageDeduplicationId: attributes.MessageDeduplicationId,
+    queueArn: record.eventSourceARN,
+  };
+}
+
+function positiveNumber(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+// Clients and configuration are built once per execution environment, not per record: the
+// keep-alive agents in sender.ts and the SSM cache then serve every warm invocation.
+const env = process.env;
+export const handler: DeliverHandler = createDeliverHandler({
+  instances: new SsmInstanceStore({
+    prefix: env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix,
+    maxAgeSeconds: positiveNumber(env[ENV.configCacheSeconds]) ?? DEFAULTS.configCacheSeconds,
+  }),
+  retries: new SqsRetryScheduler({
+    queueUrl: env[ENV.queueUrl],
+    deadLetterQueueUrl: env[ENV.deadLetterQueueUrl],
+  }),
+  sender: new HttpCallbackSender({
+    timeoutMs: positiveNumber(env[ENV.callbackTimeoutMs]) ?? DEFAULTS.callbackTimeoutMs,
+  }),
+  ecwid: new EcwidApiClient({ baseUrl: env[ENV.ecwidApiBaseUrl] || DEFAULTS.ecwidApiBaseUrl }),
+  retryPolicy: retryPolicyFrom({ schedule: env[ENV.retrySchedule], maxAttempts: env[ENV.maxAttempts] }),
+  urlPolicy: callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] }),
+});

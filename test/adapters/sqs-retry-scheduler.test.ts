@@ -1,0 +1,119 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import {
+  deadLetterDeduplicationId,
+  MAX_VISIBILITY_AFTER_RECEIVE_SECONDS,
+  queueUrlFromArn,
+  SqsRetryScheduler,
+} from '../../functions/adapters/sqs-retry-scheduler';
+import type { DeadLetterDetails } from '../../functions/core/deliver';
+import { queueMessage, webhookEvent } from '../core/deliver-support';
+
+const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo';
+const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/events-dlq.fifo';
+const sqs = mockClient(SQSClient);
+const client = (): SQSClient => new SQSClient({ region: 'eu-west-1' });
+
+const details: DeadLetterDetails = {
+  lastError: 'callback https://hooks.example.com answered HTTP 500',
+  attempts: 11,
+  firstReceivedAt: '2024-03-01T12:00:01.000Z',
+  lastAttemptAt: '2024-03-03T03:00:00.000Z',
+  instanceId: 'shop-a',
+  eventId: 'evt-1',
+};
+
+beforeEach(() => {
+  sqs.reset();
+  sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+});
+
+describe('SqsRetryScheduler', () => {
+  it('schedules a retry by changing the visibility of the received message', async () => {
+    await new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).retryLater(queueMessage(webhookEvent()), 900);
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
+      QueueUrl: QUEUE_URL,
+      ReceiptHandle: 'receipt-1',
+      VisibilityTimeout: 900,
+    });
+  });
+
+  it('derives the queue URL from the record ARN when none is configured', async () => {
+    await new SqsRetryScheduler({ client: client() }).retryLater(queueMessage(webhookEvent()), 60);
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { QueueUrl: QUEUE_URL, VisibilityTimeout: 60 });
+  });
+
+  it('keeps a 12 h backoff within the 12 h SQS allows from the receive (headroom for batching window + Lambda timeout)', async () => {
+    await new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).retryLater(queueMessage(webhookEvent()), 43_200);
+    expect(MAX_VISIBILITY_AFTER_RECEIVE_SECONDS).toBe(43_200 - 1200);
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { VisibilityTimeout: 42_000 });
+  });
+
+  it('sends the unchanged body to the DLQ in the same message group, with the attempt details', async () => {
+    const message = queueMessage(webhookEvent());
+    await new SqsRetryScheduler({ queueUrl: QUEUE_URL, deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(message, details);
+
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: DLQ_URL,
+      MessageBody: message.body,
+      MessageGroupId: 'shop-a:products:66722483',
+      MessageDeduplicationId: deadLetterDeduplicationId(message),
+      MessageAttributes: {
+        lastError: { DataType: 'String', StringValue: details.lastError },
+        attempts: { DataType: 'Number', StringValue: '11' },
+        firstReceivedAt: { DataType: 'String', StringValue: '2024-03-01T12:00:01.000Z' },
+        lastAttemptAt: { DataType: 'String', StringValue: '2024-03-03T03:00:00.000Z' },
+        instanceId: { DataType: 'String', StringValue: 'shop-a' },
+        eventId: { DataType: 'String', StringValue: 'evt-1' },
+        deduplicationId: { DataType: 'String', StringValue: 'shop-a:08a78904-0aa0-4c1a-953a-2e33c56236f0' },
+      },
+    });
+  });
+
+  it('deduplicates per received message: the same receive twice gives one id, a replayed copy another', () => {
+    const first = queueMessage(webhookEvent(), { messageId: 'sqs-message-1' });
+    expect(deadLetterDeduplicationId(first)).toBe(deadLetterDeduplicationId({ ...first, receiveCount: 12 }));
+    expect(deadLetterDeduplicationId({ ...first, messageId: 'sqs-message-2' })).not.toBe(deadLetterDeduplicationId(first));
+    expect(deadLetterDeduplicationId(first)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('leaves out attributes it does not know (SQS refuses empty values) and truncates a long error', async () => {
+    const message = queueMessage('not json', { messageDeduplicationId: undefined, firstReceivedAt: undefined });
+    await new SqsRetryScheduler({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(message, {
+      lastError: 'x'.repeat(5000),
+      attempts: 1,
+      lastAttemptAt: '2024-03-01T12:00:00.000Z',
+    });
+    const input = sqs.commandCalls(SendMessageCommand)[0].args[0].input;
+    expect(Object.keys(input.MessageAttributes ?? {}).sort()).toEqual(['attempts', 'lastAttemptAt', 'lastError']);
+    expect(input.MessageAttributes?.lastError.StringValue).toHaveLength(1024);
+  });
+
+  it('refuses to dead-letter without DEAD_LETTER_QUEUE_URL, so the record fails and SQS keeps it', async () => {
+    await expect(new SqsRetryScheduler({ client: client() }).deadLetter(queueMessage(webhookEvent()), details)).rejects.toThrow(
+      'DEAD_LETTER_QUEUE_URL is not set',
+    );
+    expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it('propagates SQS errors', async () => {
+    sqs.on(SendMessageCommand).rejects(new Error('AccessDenied'));
+    await expect(
+      new SqsRetryScheduler({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(queueMessage(webhookEvent()), details),
+    ).rejects.toThrow('AccessDenied');
+  });
+});
+
+describe('queueUrlFromArn', () => {
+  it('builds the regional endpoint URL', () => {
+    expect(queueUrlFromArn('arn:aws:sqs:eu-west-1:123456789012:events.fifo')).toBe(QUEUE_URL);
+    expect(queueUrlFromArn('arn:aws-cn:sqs:cn-north-1:123456789012:q')).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q');
+  });
+  it('refuses what is not an SQS ARN', () => {
+    expect(() => queueUrlFromArn(undefined)).toThrow('set QUEUE_URL');
+    expect(() => queueUrlFromArn('arn:aws:sns:eu-west-1:1:t')).toThrow('cannot derive a queue URL');
+  });
+});

@@ -1,0 +1,470 @@
+import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { elementsWebhookSignature } from '../../functions/core/callback/signing';
+import { HttpCallbackSender } from '../../functions/core/callback/sender';
+import { DELIVER_METRICS, deliverMessage, parseQueuedEvent, type DeliverDeps } from '../../functions/core/deliver';
+import { EcwidApiClient } from '../../functions/core/ecwid/api-client';
+import type { QueuedEvent } from '../../functions/core/event';
+import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance-config';
+import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
+import {
+  fixtureJson,
+  instance,
+  ionEvent,
+  ionFixtureFields,
+  MapInstanceStore,
+  queueMessage,
+  RecordingRetries,
+  recordingTelemetry,
+  type RecordedRequest,
+  type Reply,
+  startServer,
+  type TestServer,
+  webhookEvent,
+} from './deliver-support';
+
+const SECRETS = {
+  orderKey: 'ORDERKEY-4f8a2c91',
+  productKey: 'PRODUCTKEY-7b1e03',
+  token: 'secret_TOKEN9d3f7a',
+  signatureKey: 'SIGNKEY-55aa0f',
+  webhookSecret: `whsec_${randomBytes(24).toString('base64')}`,
+};
+const NOW = new Date('2024-03-01T12:00:05Z');
+const V1_ORDERS = fixtureJson<{ orders: Record<string, unknown>[] }>('legacy-order-api-v1-orders-response.json');
+const V1_ORDER = V1_ORDERS.orders[0];
+
+let ecwid: TestServer;
+let callback: TestServer;
+/** Ecwid API routes of the current test: path+query -> reply (unlisted paths answer 404). */
+let routes: Record<string, Reply>;
+
+beforeAll(async () => {
+  ecwid = await startServer((request) => routes[request.url] ?? { status: 404, body: { errorMessage: 'not found' } });
+  callback = await startServer(() => ({ status: 200 }));
+});
+afterAll(async () => {
+  await Promise.all([ecwid.close(), callback.close()]);
+});
+beforeEach(() => {
+  routes = {};
+  ecwid.requests.length = 0;
+  callback.requests.length = 0;
+  callback.reply = () => ({ status: 200 });
+});
+
+function setup(configuration: Record<string, ConfigValue> = {}, options: { register?: boolean } = {}) {
+  const store = new MapInstanceStore();
+  const shop = instance({ [CONFIG_KEYS.callbackUrl]: `${callback.origin}/hook?receiver_token=rcv-777`, ...configuration });
+  if (options.register !== false) store.byId.set(shop.id, shop);
+  const retries = new RecordingRetries();
+  const telemetry = recordingTelemetry();
+  const deps: DeliverDeps = {
+    instances: store,
+    ecwid: new EcwidApiClient({ baseUrl: `${ecwid.origin}/api/`, timeoutMs: 2000 }),
+    sender: new HttpCallbackSender({ timeoutMs: 2000 }),
+    retries,
+    retryPolicy: DEFAULT_RETRY_POLICY,
+    urlPolicy: { allowHttp: true, allowHosts: ['127.0.0.1'] },
+    clock: () => NOW,
+    telemetry,
+  };
+  return { deps, store, shop, retries, telemetry };
+}
+
+const delivered = (): Record<string, unknown> & { message: { raw: Record<string, unknown> } } =>
+  JSON.parse(callback.requests[0].body.toString('utf8'));
+
+const v1OrderPath = (storeId: string, order: string): string =>
+  `/api/v1/${storeId}/orders?secure_auth_key=${SECRETS.orderKey}&order=${order}`;
+
+/** Everything a test may have leaked to: log lines, metrics, outcomes, DLQ attributes. */
+function assertNoSecrets(...texts: unknown[]): void {
+  const haystack = JSON.stringify(texts);
+  for (const secret of Object.values(SECRETS)) expect(haystack).not.toContain(secret);
+}
+
+describe('deliver: legacy ION events are verified by fetching the order', () => {
+  it('delivers when the v1 Order API has the order with the notified statuses', async () => {
+    routes[v1OrderPath('12345', '124')] = { status: 200, body: V1_ORDERS };
+    const { deps, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+    const event = ionEvent();
+
+    const outcome = await deliverMessage(queueMessage(event), deps);
+
+    expect(outcome).toMatchObject({ status: 'delivered', httpStatus: 200, latencyMs: 5000 });
+    expect(ecwid.requests.map((r) => r.url)).toEqual([v1OrderPath('12345', '124')]);
+    expect(delivered().message.raw).toEqual({ notification: event.raw, order: V1_ORDER });
+    expect(telemetry.countOf(DELIVER_METRICS.succeeded)).toBe(1);
+    expect(telemetry.metrics).toContainEqual({ name: DELIVER_METRICS.latency, value: 5000 });
+  });
+
+  it('verifies through REST v3 when the instance has an access token, matching legacy status names', async () => {
+    const order = { id: 'XJ12H', orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'AWAITING_PROCESSING', updateTimestamp: 1399393686 };
+    routes['/api/v3/12345/orders/124'] = { status: 200, body: order };
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token, [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+
+    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+
+    expect(outcome.status).toBe('delivered');
+    expect(ecwid.requests).toHaveLength(1);
+    expect(ecwid.requests[0].headers.authorization).toBe(`Bearer ${SECRETS.token}`);
+    expect(delivered().message.raw).toEqual({ notification: ionEvent().raw, order });
+  });
+
+  it('drops a notification for an order that does not exist (v1: empty result), without retrying', async () => {
+    routes[v1OrderPath('12345', '124')] = { status: 200, body: { count: 0, total: 0, orders: [] } };
+    const { deps, retries, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+
+    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+
+    expect(outcome).toEqual({ status: 'dropped', reason: 'forged', detail: 'order 124 not found in store 12345' });
+    expect(callback.requests).toHaveLength(0);
+    expect(retries.retried).toEqual([]);
+    expect(retries.deadLettered).toEqual([]);
+    expect(telemetry.countOf(DELIVER_METRICS.droppedForged)).toBe(1);
+    expect(telemetry.logs).toContainEqual(
+      expect.objectContaining({ level: 'warn', message: 'dropped as forged', attributes: expect.objectContaining({ reason: 'order 124 not found in store 12345' }) }),
+    );
+  });
+
+  it('drops a notification for an order that does not exist (v3: 404)', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    expect(await deliverMessage(queueMessage(ionEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'forged' });
+    expect(callback.requests).toHaveLength(0);
+  });
+
+  it('drops a notification whose statuses the order does not have (and did not change to since)', async () => {
+    // The status-change fixture says SHIPPED at 20:28:51; the order is NEW, last changed at 20:28:51.
+    routes[v1OrderPath('12345', '124')] = { status: 200, body: V1_ORDERS };
+    const { deps, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+    const event = ionEvent({}, ionFixtureFields('legacy-ion-cannon-order-status-change.CONSTRUCTED.txt'));
+
+    const outcome = await deliverMessage(queueMessage(event), deps);
+
+    expect(outcome).toEqual({
+      status: 'dropped',
+      reason: 'forged',
+      detail: 'order 124 statuses do not match: fulfillment_status notified SHIPPED, order has NEW',
+    });
+    expect(callback.requests).toHaveLength(0);
+    expect(telemetry.countOf(DELIVER_METRICS.droppedForged)).toBe(1);
+  });
+
+  it('accepts a v1 mismatch when the order changed after the notification date (a later status)', async () => {
+    const shipped = { ...V1_ORDER, fulfillmentStatus: 'SHIPPED', lastChangeDate: '2014-05-06 20:28:51' };
+    routes[v1OrderPath('12345', '124')] = { status: 200, body: { count: 1, total: 1, orders: [shipped] } };
+    const { deps, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+
+    // new_order notified NEW at 16:28:06; the order has since been shipped.
+    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+
+    expect(outcome.status).toBe('delivered');
+    expect(delivered().message.raw).toMatchObject({ order: shipped });
+    expect(telemetry.logs.some((log) => log.message.startsWith('statuses superseded by a later change'))).toBe(true);
+  });
+
+  it('with v3, accepts a mismatch only when updateTimestamp is after we received the notification', async () => {
+    const receivedAtSeconds = Date.parse(ionEvent().receivedAt) / 1000;
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+
+    routes['/api/v3/12345/orders/124'] = {
+      status: 200,
+      body: { orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'SHIPPED', updateTimestamp: receivedAtSeconds + 60 },
+    };
+    expect((await deliverMessage(queueMessage(ionEvent()), deps)).status).toBe('delivered');
+
+    routes['/api/v3/12345/orders/124'] = {
+      status: 200,
+      body: { orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'SHIPPED', updateTimestamp: receivedAtSeconds - 3600 },
+    };
+    expect(await deliverMessage(queueMessage(ionEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'forged' });
+    expect(callback.requests).toHaveLength(1);
+  });
+
+  it('retries (does not drop) when the instance has no key to verify with', async () => {
+    const { deps, retries } = setup();
+    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+    expect(outcome).toMatchObject({
+      status: 'retry-scheduled',
+      delaySeconds: 60,
+      error: expect.stringContaining('neither ecwid.order.key nor ecwid.access.token'),
+    });
+    expect(retries.retried).toEqual([{ messageId: 'msg-1', delaySeconds: 60 }]);
+  });
+
+  it('retries an Ecwid API error and never shows the key, even though the v1 URL carries it', async () => {
+    routes[v1OrderPath('12345', '124')] = { status: 502, body: `upstream error for ${SECRETS.orderKey}` };
+    const { deps, retries, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+
+    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+
+    expect(outcome).toEqual({
+      status: 'retry-scheduled',
+      delaySeconds: 60,
+      error: 'EcwidApiError: Ecwid API GET /v1/12345/orders?secure_auth_key=***&order=124 answered HTTP 502',
+    });
+    expect(retries.retried).toHaveLength(1);
+    assertNoSecrets(outcome, telemetry.logs);
+  });
+});
+
+describe('deliver: webhook events are enriched with the entity', () => {
+  it('fetches the product through REST v3 and sends { webhook, entity }', async () => {
+    const product = { id: 66722483, name: 'Radish', price: 1.15 };
+    routes['/api/v3/1003/products/66722483'] = { status: 200, body: product };
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    const event = webhookEvent();
+
+    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('delivered');
+    expect(delivered().message.raw).toEqual({ webhook: event.raw, entity: product });
+  });
+
+  it.each([
+    ['modern-order-updated.json', 'orders', 'B8HGD', '/api/v3/1003/orders/B8HGD'],
+    ['modern-customer-created.json', 'customers', undefined, undefined],
+    ['modern-category-created.json', 'categories', undefined, undefined],
+  ])('fetches %s from its v3 collection (orders by data.orderId)', async (fixture, objectType, orderId, expectedPath) => {
+    const raw = fixtureJson(fixture);
+    const objectId = orderId ?? String(raw.entityId);
+    const path = expectedPath ?? `/api/v3/${raw.storeId}/${objectType}/${objectId}`;
+    routes[path] = { status: 200, body: { id: objectId } };
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    const event = webhookEvent({ raw, objectType, objectId, storeId: String(raw.storeId), eventType: 'UPDATED' });
+
+    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('delivered');
+    expect(ecwid.requests.map((r) => r.url)).toEqual([path]);
+    expect(delivered().message.raw).toEqual({ webhook: raw, entity: { id: objectId } });
+  });
+
+  it('treats a 404 as an answer: entity null, delivered', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    const event = webhookEvent();
+    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('delivered');
+    expect(delivered().message.raw).toEqual({ webhook: event.raw, entity: null });
+  });
+
+  it('retries a 500 from the Ecwid API instead of delivering without the entity', async () => {
+    routes['/api/v3/1003/products/66722483'] = { status: 500 };
+    const { deps, retries, telemetry } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+
+    const outcome = await deliverMessage(queueMessage(webhookEvent()), deps);
+
+    expect(outcome).toMatchObject({ status: 'retry-scheduled', delaySeconds: 60 });
+    expect(callback.requests).toHaveLength(0);
+    expect(retries.retried).toHaveLength(1);
+    expect(telemetry.countOf(DELIVER_METRICS.failed)).toBe(1);
+    expect(telemetry.countOf(DELIVER_METRICS.retried)).toBe(1);
+  });
+
+  it("honours the Ecwid API's Retry-After on 429", async () => {
+    routes['/api/v3/1003/products/66722483'] = { status: 429, headers: { 'retry-after': '900' } };
+    const { deps, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toMatchObject({ status: 'retry-scheduled', delaySeconds: 900 });
+    expect(retries.retried).toEqual([{ messageId: 'msg-1', delaySeconds: 900 }]);
+  });
+
+  it('reads products through the legacy v1 Product API when only ecwid.product.key is set', async () => {
+    const product = fixtureJson('legacy-product-api-v1-product-entry.json');
+    routes[`/api/v1/1003/product?id=66722483&secure_auth_key=${SECRETS.productKey}`] = { status: 200, body: product };
+    const { deps } = setup({ [CONFIG_KEYS.productKey]: SECRETS.productKey });
+    const event = webhookEvent();
+
+    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('delivered');
+    expect(delivered().message.raw).toEqual({ webhook: event.raw, entity: product });
+  });
+
+  it('does not fetch types it does not enrich, deleted entities, or without credentials', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    const coupon = webhookEvent({ objectType: 'discountCoupons', objectId: '5', ecwidEventType: 'discount_coupon.updated' });
+    const deleted = webhookEvent({ eventType: 'DELETED', ecwidEventType: 'product.deleted' });
+    await deliverMessage(queueMessage(coupon), deps);
+    await deliverMessage(queueMessage(deleted), deps);
+    await deliverMessage(queueMessage(webhookEvent()), setup().deps);
+
+    expect(ecwid.requests).toHaveLength(0);
+    expect(callback.requests.map((r) => Object.keys(JSON.parse(r.body.toString()).message.raw))).toEqual([
+      ['webhook'],
+      ['webhook'],
+      ['webhook'],
+    ]);
+  });
+
+  it('sends polled objects as { entity }', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    const polled = { id: 7, name: 'Polled product' };
+    expect((await deliverMessage(queueMessage(webhookEvent({ source: 'poll', raw: polled })), deps)).status).toBe('delivered');
+    expect(delivered().message.raw).toEqual({ entity: polled });
+    expect(ecwid.requests).toHaveLength(0);
+  });
+});
+
+describe('deliver: the callback request', () => {
+  it('is signed with both schemes over the exact bytes sent, with the delivery id in the id headers', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.signatureKey]: SECRETS.signatureKey, [CONFIG_KEYS.webhookSecret]: SECRETS.webhookSecret });
+    await deliverMessage(queueMessage(webhookEvent()), { ...deps, clock: () => new Date() });
+
+    const [request] = callback.requests;
+    expect(request.headers['elements-webhook-id']).toBe('shop-a:08a78904-0aa0-4c1a-953a-2e33c56236f0');
+    expect(request.headers['elements-webhook-signature']).toBe(elementsWebhookSignature(SECRETS.signatureKey, request.body));
+    expect(request.headers['webhook-id']).toBe('shop-a:08a78904-0aa0-4c1a-953a-2e33c56236f0');
+    expect(() => new Webhook(SECRETS.webhookSecret).verify(request.body.toString('utf8'), headersOf(request))).not.toThrow();
+  });
+
+  it('sends the same bytes and ids on a retry', async () => {
+    const { deps, retries } = setup({ [CONFIG_KEYS.signatureKey]: SECRETS.signatureKey });
+    callback.reply = () => ({ status: 500 });
+    const event = webhookEvent();
+    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('retry-scheduled');
+    callback.reply = () => ({ status: 200 });
+    expect((await deliverMessage(queueMessage(event, { receiveCount: 2 }), deps)).status).toBe('delivered');
+
+    const [first, second] = callback.requests;
+    expect(second.body.equals(first.body)).toBe(true);
+    expect(second.headers['elements-webhook-id']).toBe(first.headers['elements-webhook-id']);
+    expect(second.headers['elements-webhook-signature']).toBe(first.headers['elements-webhook-signature']);
+    expect(retries.retried).toEqual([{ messageId: 'msg-1', delaySeconds: 60 }]);
+  });
+
+  it('backs off by the attempt number and honours the callback Retry-After', async () => {
+    const { deps, retries } = setup();
+    callback.reply = () => ({ status: 503, headers: { 'retry-after': '7200' } });
+    await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 1 }), deps);
+    callback.reply = () => ({ status: 500 });
+    await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 4 }), deps);
+    expect(retries.retried.map((r) => r.delaySeconds)).toEqual([7200, 1800]);
+  });
+
+  it('refuses a callback URL that points inside (SSRF) and retries without connecting', async () => {
+    const { deps, retries } = setup({ [CONFIG_KEYS.callbackUrl]: 'https://169.254.169.254/latest/meta-data/' });
+    const outcome = await deliverMessage(queueMessage(webhookEvent()), { ...deps, urlPolicy: { allowHttp: false, allowHosts: [] } });
+    expect(outcome).toMatchObject({
+      status: 'retry-scheduled',
+      error: expect.stringContaining('callback URL refused: callback host 169.254.169.254 resolves to 169.254.169.254 (link-local'),
+    });
+    expect(retries.retried).toHaveLength(1);
+  });
+
+  it('retries when the instance has no callback URL', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.callbackUrl]: '' });
+    expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toMatchObject({
+      status: 'retry-scheduled',
+      error: 'instance has no event.notification.callback.url',
+    });
+  });
+});
+
+describe('deliver: the last attempt, bad messages and gone instances', () => {
+  it('sends the message to the DLQ with its details after the last attempt, and reports it handled', async () => {
+    callback.reply = () => ({ status: 500 });
+    const { deps, retries, telemetry } = setup();
+    const message = queueMessage(webhookEvent(), { receiveCount: DEFAULT_RETRY_POLICY.maxAttempts });
+
+    const outcome = await deliverMessage(message, deps);
+
+    expect(outcome).toEqual({ status: 'dead-lettered', error: `callback ${callback.origin} answered HTTP 500` });
+    expect(retries.retried).toEqual([]);
+    expect(retries.deadLettered).toEqual([
+      {
+        message,
+        details: {
+          lastError: `callback ${callback.origin} answered HTTP 500`,
+          attempts: 11,
+          firstReceivedAt: '2024-03-01T12:00:01.000Z',
+          lastAttemptAt: NOW.toISOString(),
+          instanceId: 'shop-a',
+          eventId: '08a78904-0aa0-4c1a-953a-2e33c56236f0',
+        },
+      },
+    ]);
+    expect(telemetry.countOf(DELIVER_METRICS.failed)).toBe(1);
+    expect(telemetry.countOf(DELIVER_METRICS.deadLettered)).toBe(1);
+  });
+
+  it('lets the record fail when the DLQ cannot take the message (SQS keeps it)', async () => {
+    callback.reply = () => ({ status: 500 });
+    const { deps } = setup();
+    const failing = { ...deps, retries: { retryLater: async () => undefined, deadLetter: () => Promise.reject(new Error('DLQ down')) } };
+    await expect(deliverMessage(queueMessage(webhookEvent(), { receiveCount: 11 }), failing)).rejects.toThrow('DLQ down');
+  });
+
+  it.each([
+    ['not json', 'unparseable message: body is not JSON'],
+    ['[1,2]', 'unparseable message: body is not a JSON object'],
+    ['{}', 'unparseable message: unsupported schema version undefined; eventId must be a non-empty string'],
+  ])('sends the unparseable body %j straight to the DLQ on the first attempt', async (body, error) => {
+    const { deps, retries } = setup();
+    const outcome = await deliverMessage(queueMessage(body), deps);
+    expect(outcome).toMatchObject({ status: 'dead-lettered', error: expect.stringContaining(error) });
+    expect(retries.deadLettered).toHaveLength(1);
+    expect(retries.deadLettered[0].details).toMatchObject({ attempts: 1, instanceId: undefined, eventId: undefined });
+    expect(retries.retried).toEqual([]);
+  });
+
+  it('drops the event of an instance deleted after it was queued', async () => {
+    const { deps, retries, telemetry } = setup({}, { register: false });
+    expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toEqual({
+      status: 'dropped',
+      reason: 'instance-deleted',
+      detail: 'instance shop-a no longer exists',
+    });
+    expect(callback.requests).toHaveLength(0);
+    expect(retries.retried).toEqual([]);
+    expect(telemetry.logs).toContainEqual(expect.objectContaining({ level: 'warn', message: 'dropped: instance shop-a no longer exists' }));
+  });
+
+  it('drops the event of an instance disabled after it was queued', async () => {
+    const { deps, retries } = setup({ [CONFIG_KEYS.enabled]: false });
+    expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'instance-disabled' });
+    expect(callback.requests).toHaveLength(0);
+    expect(retries.retried).toEqual([]);
+  });
+
+  it('retries when the instance store is unavailable', async () => {
+    const { deps } = setup();
+    const down = { ...deps, instances: { get: () => Promise.reject(new Error('SSM throttled')), findByStore: async () => [] } };
+    expect(await deliverMessage(queueMessage(webhookEvent()), down)).toMatchObject({ status: 'retry-scheduled', error: 'SSM throttled' });
+  });
+});
+
+describe('deliver: secrets', () => {
+  it('never appear in logs, outcomes or DLQ attributes, whatever fails', async () => {
+    const configuration = {
+      [CONFIG_KEYS.orderKey]: SECRETS.orderKey,
+      [CONFIG_KEYS.productKey]: SECRETS.productKey,
+      [CONFIG_KEYS.accessToken]: SECRETS.token,
+      [CONFIG_KEYS.signatureKey]: SECRETS.signatureKey,
+      [CONFIG_KEYS.webhookSecret]: SECRETS.webhookSecret,
+    };
+    const outcomes: unknown[] = [];
+    // An Ecwid failure, a callback failure (with a token in the callback URL), and a DLQ entry.
+    routes['/api/v3/1003/products/66722483'] = { status: 503 };
+    const first = setup(configuration);
+    outcomes.push(await deliverMessage(queueMessage(webhookEvent()), first.deps));
+
+    routes['/api/v3/1003/products/66722483'] = { status: 200, body: {} };
+    callback.reply = () => ({ status: 500 });
+    const last = setup({ ...configuration, [CONFIG_KEYS.callbackUrl]: `${callback.origin}/hook?token=${SECRETS.token}` });
+    outcomes.push(await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 11 }), last.deps));
+
+    expect(outcomes.map((o) => (o as { status: string }).status)).toEqual(['retry-scheduled', 'dead-lettered']);
+    assertNoSecrets(outcomes, first.telemetry.logs, last.telemetry.logs, last.retries.deadLettered.map((d) => d.details));
+  });
+});
+
+describe('parseQueuedEvent', () => {
+  it('accepts what ingest queues and lists every problem of what it does not', () => {
+    const event: QueuedEvent = webhookEvent();
+    expect(parseQueuedEvent(JSON.stringify(event))).toEqual({ ok: true, event });
+    const broken = { ...event, v: 2, source: 'email', eventType: 'MOVED', raw: 'x', verified: 'yes', receivedAt: 'later' };
+    expect(parseQueuedEvent(JSON.stringify(broken))).toEqual({
+      ok: false,
+      error:
+        'unsupported schema version 2; source must be one of ion, webhook, poll; eventType must be one of CREATED, UPDATED, DELETED, UNKNOWN; receivedAt must be an ISO 8601 time; verified must be a boolean; raw must be an object',
+    });
+  });
+});
+
+function headersOf(request: RecordedRequest): Record<string, string> {
+  return Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
+}
