@@ -1,0 +1,135 @@
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { MAX_BACKOFF_SECONDS } from '../../functions/core/retry-policy';
+import { ENV } from '../../functions/settings';
+import { acknowledgeQueueKeyGrant } from './event-queue';
+import { InstanceConfigAccess } from './instance-config-access';
+import { RelayFunction, RelayObservability } from './relay-function';
+
+const DELIVER_ENTRY = path.join(__dirname, '..', '..', 'functions', 'deliver', 'handler.ts');
+
+/** The deliver function's timeout; the queue's visibility timeout is derived from it. */
+export const DELIVER_TIMEOUT = Duration.seconds(120);
+/** Records per invocation: the most SQS FIFO allows. */
+export const DELIVER_BATCH_SIZE = 10;
+/** AWS guidance: a queue's visibility timeout should be at least six times its consumer's timeout. */
+export const DELIVER_VISIBILITY_TIMEOUT = Duration.seconds(DELIVER_TIMEOUT.toSeconds() * 6);
+
+export interface DeliveryProps {
+  /** The FIFO queue to consume. */
+  readonly queue: IQueue;
+  /** Where the function moves a message on its last failed attempt. */
+  readonly deadLetterQueue: IQueue;
+  readonly instanceConfig: InstanceConfigAccess;
+  /** How long the function keeps an instance config before reading it again. */
+  readonly configCache: Duration;
+  /** Backoff in seconds after the 1st, 2nd, ... failed attempt (each at most 12 h). */
+  readonly retrySchedule: readonly number[];
+  /** The attempt whose failure dead-letters the message. */
+  readonly maxAttempts: number;
+  /** Timeout of one callback POST. Ten of them (one batch) must fit in the function timeout. */
+  readonly callbackTimeout: Duration;
+  /** Base URL of the Ecwid API (`/v1/...` and `/v3/...` are appended). */
+  readonly ecwidApiBaseUrl: string;
+  /** Most concurrent invocations the queue's event source starts (2 to 1000). */
+  readonly maxConcurrency: number;
+  readonly observability: RelayObservability;
+  /**
+   * The deliver handler's source file.
+   *
+   * @default functions/deliver/handler.ts
+   */
+  readonly entry?: string;
+}
+
+/**
+ * The consumer: the deliver function on the FIFO queue (batches of 10, partial batch
+ * responses, bounded concurrency). It verifies/enriches through the Ecwid API, POSTs the
+ * callback, postpones a failed message by changing its visibility (the retry schedule) and
+ * on the last attempt moves it to the dead-letter queue itself, with the last error attached.
+ */
+export class Delivery extends Construct {
+  public readonly function: NodejsFunction;
+  /** The deliver function's own log group. */
+  public readonly functionLogGroup: LogGroup;
+  public readonly eventSource: SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: DeliveryProps) {
+    super(scope, id);
+    validateDeliveryProps(props);
+
+    const deliver = new RelayFunction(this, 'Deliver', {
+      entry: props.entry ?? DELIVER_ENTRY,
+      description: 'Ecwid events: verifies, signs and POSTs queued events to the callback URL, with retries',
+      timeout: DELIVER_TIMEOUT,
+      memorySize: 256,
+      observability: props.observability,
+      environment: {
+        [ENV.ecwidApiBaseUrl]: props.ecwidApiBaseUrl,
+        [ENV.retrySchedule]: props.retrySchedule.join(','),
+        [ENV.maxAttempts]: String(props.maxAttempts),
+        [ENV.callbackTimeoutMs]: String(props.callbackTimeout.toMilliseconds()),
+        // Outgoing HTTPS subsegments would record full URLs: the legacy Order API takes the
+        // store's secret key as a query parameter, and callback URLs may carry tokens.
+        POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS: 'false',
+      },
+    });
+    this.function = deliver.function;
+    this.functionLogGroup = deliver.logGroup;
+
+    // Consume (receive, delete) and postpone (sqs:ChangeMessageVisibility, in the same grant).
+    this.function.addEnvironment(ENV.queueUrl, props.queue.queueUrl);
+    props.queue.grantConsumeMessages(this.function);
+
+    this.function.addEnvironment(ENV.deadLetterQueueUrl, props.deadLetterQueue.queueUrl);
+    props.deadLetterQueue.grantSendMessages(this.function);
+    acknowledgeQueueKeyGrant(props.deadLetterQueue, deliver);
+
+    this.function.addEnvironment(ENV.ssmPrefix, props.instanceConfig.ssmPrefix);
+    this.function.addEnvironment(ENV.configCacheSeconds, String(props.configCache.toSeconds()));
+    props.instanceConfig.grantRead(this.function, deliver);
+
+    this.eventSource = new SqsEventSource(props.queue, {
+      batchSize: DELIVER_BATCH_SIZE,
+      reportBatchItemFailures: true,
+      maxConcurrency: props.maxConcurrency,
+    });
+    this.function.addEventSource(this.eventSource);
+  }
+}
+
+function validateDeliveryProps(props: DeliveryProps): void {
+  const { retrySchedule, maxAttempts, maxConcurrency, callbackTimeout } = props;
+  if (retrySchedule.length === 0) throw new Error('retrySchedule must have at least one entry');
+  const bad = retrySchedule.filter((s) => !Number.isInteger(s) || s < 0 || s > MAX_BACKOFF_SECONDS);
+  if (bad.length > 0) {
+    throw new Error(
+      `retrySchedule entries must be whole seconds from 0 to ${MAX_BACKOFF_SECONDS} (SQS's visibility cap); bad: ${bad.join(', ')}`,
+    );
+  }
+  // The redrive backstop is maxAttempts + 2 receives; SQS allows at most 1000.
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 998) {
+    throw new Error(`maxAttempts must be an integer from 1 to 998, got ${maxAttempts}`);
+  }
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+    throw new Error(`deliveryMaxConcurrency must be an integer from 2 to 1000 (SQS event source limits), got ${maxConcurrency}`);
+  }
+  const batchWorst = callbackTimeout.toMilliseconds() * DELIVER_BATCH_SIZE;
+  if (callbackTimeout.toMilliseconds() < 1 || batchWorst >= DELIVER_TIMEOUT.toMilliseconds()) {
+    throw new Error(
+      `callbackTimeout must be positive and ${DELIVER_BATCH_SIZE} of them must fit in the deliver timeout ` +
+        `(${DELIVER_TIMEOUT.toSeconds()} s), got ${callbackTimeout.toMilliseconds()} ms`,
+    );
+  }
+  try {
+    const url = new URL(props.ecwidApiBaseUrl);
+    if (url.protocol !== 'https:') throw new Error('not https');
+  } catch {
+    throw new Error(`ecwidApiBaseUrl must be an https URL, got "${props.ecwidApiBaseUrl}"`);
+  }
+}

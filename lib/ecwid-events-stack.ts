@@ -1,0 +1,272 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { IKey } from 'aws-cdk-lib/aws-kms';
+import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../functions/core/retry-policy';
+import { DEFAULT_STAGE, DEFAULTS, ENV, STACK_OUTPUTS, STAGE_PATTERN, ssmInstanceName, ssmPrefixForStage, ssmStoreIndexName } from '../functions/settings';
+import { Delivery, DELIVER_VISIBILITY_TIMEOUT } from './constructs/delivery';
+import { EventQueue, MAX_QUEUE_RETENTION } from './constructs/event-queue';
+import { IngestApi } from './constructs/ingest-api';
+import { InstanceConfigAccess } from './constructs/instance-config-access';
+import { Monitoring } from './constructs/monitoring';
+import { RelayObservability } from './constructs/relay-function';
+
+export interface EcwidEventsStackProps extends StackProps {
+  /**
+   * Deployment stage (lower-case letters, digits, hyphens). Stages live side by side: it names
+   * the default parameter prefix and the Powertools service, so stages never share data or metrics.
+   *
+   * @default 'dev'
+   */
+  readonly stage?: string;
+  /**
+   * Parameter Store path of the instance configs (`<prefix>/instances/<id>`, `<prefix>/stores/<storeId>`).
+   *
+   * @default `${DEFAULTS.ssmPrefix}/${stage}`, e.g. `/ecwid-events/dev`
+   */
+  readonly ssmPrefix?: string;
+  /**
+   * Customer managed key the instance SecureStrings are encrypted with.
+   *
+   * @default - the AWS managed key `alias/aws/ssm`
+   */
+  readonly ssmKmsKey?: IKey;
+  /**
+   * Customer managed key for both queues.
+   *
+   * @default - SQS managed server-side encryption (SSE-SQS)
+   */
+  readonly queueKmsKey?: IKey;
+  /**
+   * Backoff in seconds after the 1st, 2nd, ... failed delivery attempt (each at most 43200, SQS's cap).
+   *
+   * @default DEFAULT_RETRY_SCHEDULE_SECONDS from functions/core/retry-policy.ts
+   *   (1 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h, 12 h: about 40 h in all)
+   */
+  readonly retrySchedule?: readonly number[];
+  /**
+   * Delivery attempts before an event is dead-lettered. SQS's own redrive (a backstop) is set
+   * to two receives more.
+   *
+   * @default - `retrySchedule.length + 1` (11 with the default schedule)
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Timeout of one callback POST.
+   *
+   * @default Duration.millis(DEFAULTS.callbackTimeoutMs) (10 s)
+   */
+  readonly callbackTimeout?: Duration;
+  /**
+   * How long a function keeps an instance config before reading Parameter Store again.
+   *
+   * @default Duration.seconds(DEFAULTS.configCacheSeconds) (60 s)
+   */
+  readonly configCache?: Duration;
+  /**
+   * Most concurrent deliver invocations (2 to 1000); bounds the load on Ecwid and on callbacks.
+   *
+   * @default 10
+   */
+  readonly deliveryMaxConcurrency?: number;
+  /**
+   * Steady-state requests per second the ingest API accepts.
+   *
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Requests the ingest API accepts in a burst.
+   *
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Alarm when the oldest message in the main queue is older than this.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly oldestMessageAgeAlarmThreshold?: Duration;
+  /**
+   * Email address for all alarms (via an SNS topic; confirm the subscription mail).
+   *
+   * @default - no topic; alarms only on the dashboard
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Retention of the function and access logs.
+   *
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Minimum level of the functions' application logs.
+   *
+   * @default ApplicationLogLevel.INFO
+   */
+  readonly logLevel?: ApplicationLogLevel;
+  /**
+   * Base URL of the Ecwid API.
+   *
+   * @default DEFAULTS.ecwidApiBaseUrl (`https://app.ecwid.com/api`)
+   */
+  readonly ecwidApiBaseUrl?: string;
+  /**
+   * What happens to the queues (with their messages) and log groups when the stack is deleted.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * X-Ray active tracing and the Powertools Tracer in both functions.
+   *
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
+   * CloudWatch namespace of the functions' Powertools metrics.
+   *
+   * @default 'EcwidEvents'
+   */
+  readonly metricsNamespace?: string;
+}
+
+/** Relay defaults that are infrastructure choices (the runtime ones are in functions/settings.ts). */
+export const STACK_DEFAULTS = {
+  deliveryMaxConcurrency: 10,
+  throttlingRateLimit: 50,
+  throttlingBurstLimit: 100,
+  oldestMessageAgeAlarmThreshold: Duration.hours(1),
+  logRetention: RetentionDays.ONE_MONTH,
+  metricsNamespace: 'EcwidEvents',
+} as const;
+
+/**
+ * The Ecwid events relay: HTTP API + ingest function → SQS FIFO (+ DLQ) → deliver function →
+ * customer callbacks, with instance configs in Parameter Store, alarms and a dashboard.
+ */
+export class EcwidEventsStack extends Stack {
+  public readonly stage: string;
+  public readonly ssmPrefix: string;
+  /** The Powertools `service` of both functions (metrics dimension, log field). */
+  public readonly serviceName: string;
+  public readonly eventQueue: EventQueue;
+  public readonly ingestApi: IngestApi;
+  public readonly delivery: Delivery;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: EcwidEventsStackProps = {}) {
+    super(scope, id, {
+      description: 'Ecwid events relay: receives Ecwid notifications, queues them, delivers signed callbacks',
+      ...props,
+    });
+    this.stage = props.stage ?? DEFAULT_STAGE;
+    if (!STAGE_PATTERN.test(this.stage)) {
+      throw new Error(`stage "${this.stage}" is invalid: use lower-case letters, digits and "-", starting with a letter (max 24)`);
+    }
+    this.ssmPrefix = props.ssmPrefix ?? ssmPrefixForStage(this.stage);
+    this.serviceName = `ecwid-events-${this.stage}`;
+    const retrySchedule = props.retrySchedule ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
+    const maxAttempts = props.maxAttempts ?? (props.retrySchedule ? retrySchedule.length + 1 : DEFAULT_MAX_ATTEMPTS);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const configCache = props.configCache ?? Duration.seconds(DEFAULTS.configCacheSeconds);
+
+    // A message must outlive all its retries, or the queue drops it before the last attempt.
+    const retryTotal = retrySchedule.reduce((total, s) => total + s, 0);
+    if (retryTotal >= MAX_QUEUE_RETENTION.toSeconds()) {
+      throw new Error(`retrySchedule sums to ${retryTotal} s, longer than the queue keeps messages (${MAX_QUEUE_RETENTION.toSeconds()} s)`);
+    }
+
+    const observability: RelayObservability = {
+      serviceName: this.serviceName,
+      metricsNamespace: props.metricsNamespace ?? STACK_DEFAULTS.metricsNamespace,
+      logLevel: props.logLevel ?? ApplicationLogLevel.INFO,
+      logRetention: props.logRetention ?? STACK_DEFAULTS.logRetention,
+      tracing: props.tracing ?? true,
+      removalPolicy,
+    };
+
+    const instanceConfig = new InstanceConfigAccess(this, 'InstanceConfig', {
+      ssmPrefix: this.ssmPrefix,
+      ssmKmsKey: props.ssmKmsKey,
+    });
+
+    this.eventQueue = new EventQueue(this, 'EventQueue', {
+      visibilityTimeout: DELIVER_VISIBILITY_TIMEOUT,
+      // Backstop only: deliver dead-letters on its last attempt; two spare receives cover a
+      // crash or timeout of the invocation that handled it.
+      maxReceiveCount: maxAttempts + 2,
+      encryptionKey: props.queueKmsKey,
+      removalPolicy,
+    });
+
+    this.ingestApi = new IngestApi(this, 'IngestApi', {
+      queue: this.eventQueue.queue,
+      instanceConfig,
+      configCache,
+      throttlingRateLimit: props.throttlingRateLimit ?? STACK_DEFAULTS.throttlingRateLimit,
+      throttlingBurstLimit: props.throttlingBurstLimit ?? STACK_DEFAULTS.throttlingBurstLimit,
+      observability,
+      removalPolicy,
+    });
+
+    this.delivery = new Delivery(this, 'Delivery', {
+      queue: this.eventQueue.queue,
+      deadLetterQueue: this.eventQueue.deadLetterQueue,
+      instanceConfig,
+      configCache,
+      retrySchedule,
+      maxAttempts,
+      callbackTimeout: props.callbackTimeout ?? Duration.millis(DEFAULTS.callbackTimeoutMs),
+      ecwidApiBaseUrl: props.ecwidApiBaseUrl ?? DEFAULTS.ecwidApiBaseUrl,
+      maxConcurrency: props.deliveryMaxConcurrency ?? STACK_DEFAULTS.deliveryMaxConcurrency,
+      observability,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      queue: this.eventQueue.queue,
+      deadLetterQueue: this.eventQueue.deadLetterQueue,
+      api: this.ingestApi.api,
+      ingestFunction: this.ingestApi.function,
+      deliverFunction: this.delivery.function,
+      metricsNamespace: observability.metricsNamespace,
+      serviceName: this.serviceName,
+      oldestMessageAgeAlarmThreshold: props.oldestMessageAgeAlarmThreshold ?? STACK_DEFAULTS.oldestMessageAgeAlarmThreshold,
+      alarmEmail: props.alarmEmail,
+    });
+
+    // Not the dashboard: dashboard tags are new in CloudFormation and cfn-lint's schema rejects them.
+    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    Tags.of(this).add('app', 'ecwid-events', tagOptions);
+    Tags.of(this).add('stage', this.stage, tagOptions);
+
+    this.addOutputs();
+  }
+
+  private addOutputs(): void {
+    const queue = this.eventQueue.queue;
+    const dlq = this.eventQueue.deadLetterQueue;
+    new CfnOutput(this, STACK_OUTPUTS.ingestUrl, {
+      value: this.ingestApi.ingestUrl,
+      description:
+        'Register in Ecwid: as the webhook URL of your Ecwid app (signed webhooks; the store id in the body selects ' +
+        'the instances), or as the ION Cannon endpoint URL on the store\'s Legacy API keys page. Append /<instanceId> ' +
+        'to address one instance.',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.queueUrl, { value: queue.queueUrl, description: 'Event queue (FIFO) URL' });
+    new CfnOutput(this, STACK_OUTPUTS.queueArn, { value: queue.queueArn, description: 'Event queue (FIFO) ARN' });
+    new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, {
+      value: dlq.queueUrl,
+      description: 'Dead-letter queue URL: events that could not be delivered (inspect and replay with the CLI)',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueArn, { value: dlq.queueArn, description: 'Dead-letter queue ARN' });
+    new CfnOutput(this, STACK_OUTPUTS.ssmPrefix, {
+      value: this.ssmPrefix,
+      description:
+        `Instance configs: SecureString ${ssmInstanceName(this.ssmPrefix, '<instanceId>')} and store index ` +
+        `${ssmStoreIndexName(this.ssmPrefix, '<storeId>')} (read by the functions through ${ENV.ssmPrefix}); ` +
+        'create them with the CLI',
+    });
+  }
+}

@@ -1,0 +1,330 @@
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { IConstruct } from 'constructs';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../functions/core/retry-policy';
+import { DEFAULTS, ENV, STACK_OUTPUTS } from '../../functions/settings';
+import { EcwidEventsStack } from '../../lib/ecwid-events-stack';
+import { arnJoin, buildStack, getAtt, logicalId, ref, statementsOfRole } from './stack-helpers';
+
+// One stack with every default, built once: each build bundles both functions with esbuild.
+let stack: EcwidEventsStack;
+let template: Template;
+beforeAll(() => {
+  ({ stack, template } = buildStack({}, 'EcwidEvents-dev'));
+});
+
+const queue = () => stack.eventQueue.queue;
+const dlq = () => stack.eventQueue.deadLetterQueue;
+const ingestFn = () => stack.ingestApi.function;
+const deliverFn = () => stack.delivery.function;
+const roleId = (fn: { role?: IConstruct }) => logicalId(fn.role!);
+
+const PREFIX = '/ecwid-events/dev';
+const parameterArns = arnJoin('ssm', `parameter${PREFIX}/*`);
+const ssmReadStatements = [
+  { Action: 'ssm:GetParameter', Effect: 'Allow', Resource: parameterArns },
+  {
+    Action: 'kms:Decrypt',
+    Effect: 'Allow',
+    Resource: arnJoin('kms', 'key/*'),
+    Condition: {
+      StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+      StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': parameterArns },
+    },
+  },
+];
+const logWriteStatement = (logGroup: IConstruct) => ({
+  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+  Effect: 'Allow',
+  Resource: getAtt(logGroup),
+});
+const xrayStatement = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
+
+describe('event queue', () => {
+  test('main queue: FIFO, explicit dedup ids, high-throughput mode, SSE-SQS, 6 x 120 s visibility, redrive to the DLQ', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      SqsManagedSseEnabled: true,
+      KmsMasterKeyId: Match.absent(),
+      VisibilityTimeout: 720,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      // Backstop: deliver dead-letters on attempt 11 itself; SQS redrives after 11 + 2 receives.
+      RedrivePolicy: { deadLetterTargetArn: getAtt(dlq()), maxReceiveCount: DEFAULT_RETRY_SCHEDULE_SECONDS.length + 1 + 2 },
+    });
+  });
+
+  test('dead-letter queue: FIFO, SSE-SQS, 14 days, no redrive of its own', () => {
+    const dlqResource = template.findResources('AWS::SQS::Queue')[logicalId(dlq())];
+    expect(dlqResource.Properties).toEqual(
+      expect.objectContaining({ FifoQueue: true, ContentBasedDeduplication: false, SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 }),
+    );
+    expect(dlqResource.Properties.RedrivePolicy).toBeUndefined();
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+  });
+
+  test('both queues deny every request that is not over TLS', () => {
+    for (const q of [queue(), dlq()]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(q)],
+        PolicyDocument: {
+          Statement: [
+            {
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Principal: { AWS: '*' },
+              Resource: getAtt(q),
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+          ],
+        },
+      });
+    }
+  });
+
+  test('queues and logs are retained by default', () => {
+    for (const id of [logicalId(queue()), logicalId(dlq())]) {
+      expect(template.findResources('AWS::SQS::Queue')[id]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+    for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(logGroup).toMatchObject({ DeletionPolicy: 'Retain', Properties: { RetentionInDays: 30 } });
+    }
+  });
+});
+
+describe('ingest API', () => {
+  test('exactly the two POST routes, both to the ingest function (payload v2), no authorizer', () => {
+    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    expect(routeKeys.sort()).toEqual(['POST /events/ecwid', 'POST /events/ecwid/{instanceId}']);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: getAtt(ingestFn()),
+      PayloadFormatVersion: '2.0',
+    });
+  });
+
+  test('the $default stage auto-deploys, is throttled and writes JSON access logs to its own log group', () => {
+    const format = new Capture();
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: getAtt(stack.ingestApi.accessLogGroup), Format: format },
+    });
+    const fields = JSON.parse(format.asString()) as Record<string, string>;
+    expect(fields).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+    // Only $context variables: no body or header can end up in the access log.
+    expect(Object.values(fields).every((value) => /^\$context\.[A-Za-z.]+$/.test(value))).toBe(true);
+  });
+
+  test('API Gateway may invoke the ingest function on each of the two routes only', () => {
+    const sourceArns = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .filter((p) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify(getAtt(ingestFn())))
+      .map((p) => JSON.stringify(p.Properties.SourceArn));
+    expect(sourceArns).toHaveLength(2);
+    expect(sourceArns.some((arn) => arn.includes('/*/*/events/ecwid"'))).toBe(true);
+    expect(sourceArns.some((arn) => arn.includes('/*/*/events/ecwid/{instanceId}"'))).toBe(true);
+  });
+});
+
+describe('functions', () => {
+  test('ingest: arm64, Node 22, 8 s (Ecwid waits 10 s), JSON logs in its own group, X-Ray, exact environment', () => {
+    const fn = template.findResources('AWS::Lambda::Function')[logicalId(ingestFn())];
+    expect(fn.Properties).toMatchObject({
+      Architectures: ['arm64'],
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Timeout: 8,
+      MemorySize: 512,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', LogGroup: ref(stack.ingestApi.functionLogGroup) },
+      Role: getAtt(stack.ingestApi.function.role!),
+    });
+    expect(fn.Properties.Environment.Variables).toEqual({
+      [ENV.queueUrl]: ref(queue()),
+      [ENV.ssmPrefix]: PREFIX,
+      [ENV.configCacheSeconds]: String(DEFAULTS.configCacheSeconds),
+      POWERTOOLS_SERVICE_NAME: 'ecwid-events-dev',
+      POWERTOOLS_METRICS_NAMESPACE: 'EcwidEvents',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  test('deliver: arm64, Node 22, 120 s, exact environment (retry schedule as comma-separated seconds)', () => {
+    const fn = template.findResources('AWS::Lambda::Function')[logicalId(deliverFn())];
+    expect(fn.Properties).toMatchObject({
+      Architectures: ['arm64'],
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Timeout: 120,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', LogGroup: ref(stack.delivery.functionLogGroup) },
+    });
+    expect(fn.Properties.Environment.Variables).toEqual({
+      [ENV.queueUrl]: ref(queue()),
+      [ENV.deadLetterQueueUrl]: ref(dlq()),
+      [ENV.ssmPrefix]: PREFIX,
+      [ENV.configCacheSeconds]: '60',
+      [ENV.ecwidApiBaseUrl]: DEFAULTS.ecwidApiBaseUrl,
+      [ENV.retrySchedule]: '60,300,900,1800,3600,7200,14400,28800,43200,43200',
+      [ENV.maxAttempts]: '11',
+      [ENV.callbackTimeoutMs]: String(DEFAULTS.callbackTimeoutMs),
+      POWERTOOLS_SERVICE_NAME: 'ecwid-events-dev',
+      POWERTOOLS_METRICS_NAMESPACE: 'EcwidEvents',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
+      POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS: 'false',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  test('the deliver function consumes the main queue in batches of 10 with partial batch responses and bounded concurrency', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(queue()),
+      FunctionName: ref(deliverFn()),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+      MaximumBatchingWindowInSeconds: Match.absent(),
+    });
+  });
+
+  test('no function uses the default role or an AWS managed policy', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    template.resourceCountIs('AWS::IAM::Role', 2);
+  });
+});
+
+describe('least privilege: each function gets exactly the actions it uses, on exactly its resources', () => {
+  test('ingest: write its logs, traces, send to the main queue, read configs under the prefix', () => {
+    expect(statementsOfRole(template, roleId(ingestFn()))).toEqual([
+      logWriteStatement(stack.ingestApi.functionLogGroup),
+      xrayStatement,
+      // grantSendMessages: SendMessage plus the two read-only queue lookups the SDK may use.
+      { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(queue()) },
+      ...ssmReadStatements,
+    ]);
+  });
+
+  test('deliver: consume + change visibility on the main queue, send to the DLQ only, read configs', () => {
+    expect(statementsOfRole(template, roleId(deliverFn()))).toEqual([
+      logWriteStatement(stack.delivery.functionLogGroup),
+      xrayStatement,
+      {
+        // sqs:ChangeMessageVisibility is how a failed delivery is postponed (the retry schedule).
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+        Effect: 'Allow',
+        Resource: getAtt(queue()),
+      },
+      { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(dlq()) },
+      ...ssmReadStatements,
+    ]);
+  });
+
+  test('no other IAM policy exists in the stack', () => {
+    const roles = Object.values(template.findResources('AWS::IAM::Policy')).map((p) => p.Properties.Roles);
+    expect(roles).toEqual(expect.arrayContaining([[{ Ref: roleId(ingestFn()) }], [{ Ref: roleId(deliverFn()) }]]));
+    expect(roles).toHaveLength(2);
+  });
+});
+
+describe('monitoring', () => {
+  const alarmOn = (metricName: string, namespace: string) =>
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties.MetricName === metricName && a.Properties.Namespace === namespace,
+    );
+
+  test('five alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    expect(alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS')[0].Properties).toMatchObject({
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(dlq(), 'QueueName') }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')[0].Properties).toMatchObject({
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(queue(), 'QueueName') }],
+      Threshold: 3600,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarmOn('5xx', 'AWS/ApiGateway')[0].Properties).toMatchObject({
+      Dimensions: [{ Name: 'ApiId', Value: ref(stack.ingestApi.api) }],
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+    for (const metric of ['Errors', 'Throttles']) {
+      expect(alarmOn(metric, 'AWS/Lambda')[0].Properties).toMatchObject({
+        Dimensions: [{ Name: 'FunctionName', Value: ref(deliverFn()) }],
+        Threshold: 1,
+      });
+    }
+  });
+
+  test('without alarmEmail: no topic, and alarms have no actions', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+
+  test('the dashboard graphs the Powertools metrics of this stage (namespace + service dimension) and both queues', () => {
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+    const specified = ['EventsReceived', 'EventsQueued', 'EventsRejected', 'EventsDroppedDisabled', 'EventsDroppedForged'];
+    specified.push('DeliverySucceeded', 'DeliveryFailed', 'DeliveryRetried', 'DeliveryDeadLettered', 'DeliveryLatency');
+    for (const metric of specified) {
+      expect(body).toContain(`\\"EcwidEvents\\",\\"${metric}\\",\\"service\\",\\"ecwid-events-dev\\"`);
+    }
+    expect(body).toContain('ApproximateNumberOfMessagesVisible');
+    expect(body).toContain('ApproximateAgeOfOldestMessage');
+  });
+});
+
+describe('outputs and naming', () => {
+  test('outputs under the STACK_OUTPUTS keys; IngestUrl is the full URL to register', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+    expect(Object.keys(outputs).sort()).toEqual(Object.values(STACK_OUTPUTS).sort());
+    expect(outputs[STACK_OUTPUTS.ingestUrl].Value).toEqual({
+      'Fn::Join': [
+        '',
+        ['https://', ref(stack.ingestApi.api), '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/events/ecwid'],
+      ],
+    });
+    expect(outputs[STACK_OUTPUTS.ingestUrl].Description).toMatch(/Ecwid/);
+    expect(outputs[STACK_OUTPUTS.queueUrl].Value).toEqual(ref(queue()));
+    expect(outputs[STACK_OUTPUTS.queueArn].Value).toEqual(getAtt(queue()));
+    expect(outputs[STACK_OUTPUTS.deadLetterQueueUrl].Value).toEqual(ref(dlq()));
+    expect(outputs[STACK_OUTPUTS.deadLetterQueueArn].Value).toEqual(getAtt(dlq()));
+    expect(outputs[STACK_OUTPUTS.ssmPrefix].Value).toBe(PREFIX);
+  });
+
+  test('no hard-coded physical names: queues, functions, log groups, roles, alarms and the dashboard are named by CloudFormation', () => {
+    const nameProperty: Record<string, string> = {
+      'AWS::SQS::Queue': 'QueueName',
+      'AWS::Lambda::Function': 'FunctionName',
+      'AWS::Logs::LogGroup': 'LogGroupName',
+      'AWS::IAM::Role': 'RoleName',
+      'AWS::CloudWatch::Alarm': 'AlarmName',
+      'AWS::CloudWatch::Dashboard': 'DashboardName',
+      'AWS::SNS::Topic': 'TopicName',
+    };
+    for (const [type, property] of Object.entries(nameProperty)) {
+      for (const resource of Object.values(template.findResources(type))) {
+        expect(resource.Properties?.[property]).toBeUndefined();
+      }
+    }
+  });
+
+  test('every resource is tagged with the app and the stage', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      Tags: Match.arrayWith([{ Key: 'app', Value: 'ecwid-events' }, { Key: 'stage', Value: 'dev' }]),
+    });
+  });
+});
