@@ -1,0 +1,375 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { dirname } from 'node:path';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { FileInstanceStore } from '../functions/adapters/file-instance-store';
+import { SqsEventQueue } from '../functions/adapters/sqs-event-queue';
+import { SqsRetryScheduler } from '../functions/adapters/sqs-retry-scheduler';
+import { HttpCallbackSender } from '../functions/core/callback/sender';
+import { callbackUrlPolicyFrom } from '../functions/core/callback/ssrf';
+import { EcwidApiClient } from '../functions/core/ecwid/api-client';
+import type { InstanceStore } from '../functions/core/ports';
+import { retryPolicyFrom, type RetryPolicy } from '../functions/core/retry-policy';
+import { DEFAULTS, ENV } from '../functions/settings';
+import { startCallbackSink, withSinkCallbacks } from './callback-sink';
+import { createConsoleLogger, type ConsoleLogLevel } from './console-logger';
+import { countMessages, ensureQueues, startEmbeddedSqs, type Queues, type SqsEndpoint } from './embedded-sqs';
+import { SqsEventSource, type SqsBatchHandler } from './event-source';
+import { startDemoEcwidApi, type DemoEcwidApi } from './fake-ecwid-api';
+import { createHttpGateway, type IngestHandler } from './http-gateway';
+import type { RunnerOptions } from './options';
+import type { LocalRunnerState } from './runner-state';
+import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
+
+/**
+ * The local runner: the whole pipeline of the stack on one machine, in this process.
+ *
+ *   HTTP (API Gateway stand-in) -> ingest handler -> SQS FIFO queue -> event source -> deliver handler
+ *                                                                         -> callback (or the built-in sink)
+ *
+ * The handlers are the real ones, created through their factories with local adapters
+ * (a folder of instance files, the embedded or given SQS endpoint, a readable console logger).
+ */
+
+export const LOCAL_REGION = 'us-east-1';
+/** The stack's deliver timeout and the queue visibility derived from it (lib/constructs/delivery.ts). */
+export const DELIVER_FUNCTION_TIMEOUT_MS = 120_000;
+export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = 720;
+/** Receive loops of the event source (Lambda's minimum concurrency for SQS is 2). */
+export const EVENT_SOURCE_POLLERS = 2;
+/** Where nothing listens: AWS services other than SQS must never be reached from a local run. */
+const NOWHERE = 'http://127.0.0.1:9';
+
+export interface RunnerOutput {
+  /** Normal output: status lines, deliveries printed by the sink, handler logs. */
+  readonly out: (text: string) => void;
+  /** Problems. */
+  readonly err: (text: string) => void;
+}
+
+export interface StopSummary {
+  /** Events still on the main queue (waiting, in flight or backing off) when the runner stopped. */
+  readonly queued: number;
+  /** Events in the dead-letter queue when the runner stopped. */
+  readonly deadLettered: number;
+}
+
+export interface LocalRunner {
+  /** Shared URL, e.g. http://127.0.0.1:3000/events/ecwid */
+  readonly ingestUrl: string;
+  readonly sqsEndpoint: string;
+  readonly queues: Queues;
+  readonly sinkOrigin: string;
+  /** Base URL the deliver handler verifies and enriches against. */
+  readonly ecwidApiBaseUrl: string;
+  /** True when that is the built-in demo stand-in. */
+  readonly demoEcwidApi: boolean;
+  readonly state: LocalRunnerState;
+  /** Stops everything in order; resolves with what was left on the queues. Idempotent. */
+  stop(): Promise<StopSummary>;
+}
+
+/** A problem that stops the runner from starting, with a message meant for the user. */
+export class RunnerStartError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RunnerStartError';
+  }
+}
+
+/**
+ * Starts the runner. Sets the process environment the handlers read (endpoints, retry
+ * schedule, the local-only callback switches) before loading them: one runner per process.
+ */
+export async function startLocalRunner(options: RunnerOptions, output: RunnerOutput): Promise<LocalRunner> {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  const undo = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    return await start(options, output, cleanup);
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
+
+async function start(
+  options: RunnerOptions,
+  output: RunnerOutput,
+  cleanup: Array<() => Promise<unknown>>,
+): Promise<LocalRunner> {
+  const level: ConsoleLogLevel = options.quiet ? 'WARN' : 'INFO';
+
+  const sink = await startCallbackSink((text) => output.out(text));
+  cleanup.push(() => sink.close());
+
+  let demoApi: DemoEcwidApi | undefined;
+  if (options.ecwidApiBaseUrl === undefined) {
+    demoApi = await startDemoEcwidApi(options.quiet ? undefined : (line) => output.out(line));
+    cleanup.push(() => demoApi!.close());
+  }
+  const ecwidApiBaseUrl = options.ecwidApiBaseUrl ?? demoApi!.baseUrl;
+
+  let sqs: SqsEndpoint;
+  if (options.sqsEndpoint === undefined) {
+    sqs = await startEmbeddedSqs();
+    cleanup.push(() => sqs.stop());
+  } else {
+    sqs = { endpoint: options.sqsEndpoint, stop: async () => undefined };
+  }
+
+  const policy = retryPolicyFrom({
+    schedule: options.retryScheduleSeconds?.join(','),
+    maxAttempts: options.maxAttempts === undefined ? undefined : String(options.maxAttempts),
+  });
+  const embedded = options.sqsEndpoint === undefined;
+  const client = new SQSClient({
+    // Always the same region: it is in the state file, and LocalStack keeps queues per region.
+    region: LOCAL_REGION,
+    endpoint: sqs.endpoint,
+    // The embedded emulator accepts any credentials; an external endpoint gets the environment's, if any.
+    ...(embedded || !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  cleanup.push(async () => client.destroy());
+
+  let queues: Queues;
+  try {
+    queues = await ensureQueues(client, {
+      queueName: `${options.queuePrefix}.fifo`,
+      deadLetterQueueName: `${options.queuePrefix}-dlq.fifo`,
+      maxReceiveCount: policy.maxAttempts + 2,
+      visibilityTimeoutSeconds: QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+    });
+  } catch (error) {
+    throw new RunnerStartError(`cannot create the queues at ${sqs.endpoint}: ${describe(error)}`, { cause: error });
+  }
+
+  configureHandlerEnvironment({
+    sqsEndpoint: sqs.endpoint,
+    embedded,
+    queues,
+    ecwidApiBaseUrl,
+    options,
+  });
+
+  const instances = new FileInstanceStore({
+    dir: options.instancesDir,
+    warn: (message) => output.err(`instances: ${message}`),
+  });
+  const ingestHandler = loadIngestHandler({ instances, queueUrl: queues.queueUrl, client, level, output });
+  const deliverHandler = loadDeliverHandler({
+    instances: withSinkCallbacks(instances, sink.origin),
+    client,
+    queues,
+    ecwidApiBaseUrl,
+    retryPolicy: policy,
+    level,
+    output,
+  });
+
+  const gateway = createHttpGateway({
+    handler: ingestHandler,
+    onEvent: demoApi ? (event: APIGatewayProxyEventV2) => demoApi!.observe(event) : undefined,
+    log: options.quiet ? undefined : (line) => output.out(`api: ${line}`),
+    onHandlerError: (error) => output.err(`ingest handler failed (API Gateway answers 500): ${describe(error)}`),
+  });
+  const port = await listen(gateway, options.port);
+  cleanup.push(() => closeServer(gateway));
+  const origin = `http://${LOOPBACK}:${port}`;
+
+  const eventSource = new SqsEventSource({
+    client,
+    queueUrl: queues.queueUrl,
+    queueArn: queues.queueArn,
+    region: LOCAL_REGION,
+    handler: deliverHandler,
+    pollers: EVENT_SOURCE_POLLERS,
+    functionName: 'ecwid-events-deliver-local',
+    functionTimeoutMs: DELIVER_FUNCTION_TIMEOUT_MS,
+    onError: (message, error) => output.err(`event source: ${message}: ${describe(error)}`),
+  });
+  eventSource.start();
+  cleanup.push(() => eventSource.stop());
+
+  const state: LocalRunnerState = {
+    pid: process.pid,
+    ingestUrl: `${origin}/events/ecwid`,
+    sqsEndpoint: sqs.endpoint,
+    region: LOCAL_REGION,
+    queueUrl: queues.queueUrl,
+    deadLetterQueueUrl: queues.deadLetterQueueUrl,
+    instancesDir: options.instancesDir,
+    ecwidApiBaseUrl,
+  };
+  writeState(options.stateFile, state);
+  cleanup.push(async () => removeState(options.stateFile));
+
+  let stopping: Promise<StopSummary> | undefined;
+  const stop = (): Promise<StopSummary> => {
+    stopping ??= (async () => {
+      // Order: no new requests, no new receives (batches in hand finish), count, then tear down.
+      await closeServer(gateway);
+      await eventSource.stop();
+      const summary = await summarize(client, queues).catch(() => ({ queued: -1, deadLettered: -1 }));
+      if (demoApi) await demoApi.close();
+      await sink.close();
+      await sqs.stop();
+      client.destroy();
+      removeState(options.stateFile);
+      return summary;
+    })();
+    return stopping;
+  };
+
+  return {
+    ingestUrl: state.ingestUrl,
+    sqsEndpoint: sqs.endpoint,
+    queues,
+    sinkOrigin: sink.origin,
+    ecwidApiBaseUrl,
+    demoEcwidApi: demoApi !== undefined,
+    state,
+    stop,
+  };
+}
+
+async function summarize(client: SQSClient, queues: Queues): Promise<StopSummary> {
+  const [queued, deadLettered] = await Promise.all([
+    countMessages(client, queues.queueUrl),
+    countMessages(client, queues.deadLetterQueueUrl),
+  ]);
+  return { queued, deadLettered };
+}
+
+/**
+ * The environment the handlers' modules read (settings.ts ENV) plus the AWS SDK's. Set before
+ * they are loaded. Loopback and plain-http callbacks are allowed here and only here.
+ */
+function configureHandlerEnvironment(args: {
+  readonly sqsEndpoint: string;
+  readonly embedded: boolean;
+  readonly queues: Queues;
+  readonly ecwidApiBaseUrl: string;
+  readonly options: RunnerOptions;
+}): void {
+  const env = process.env;
+  env.AWS_REGION = LOCAL_REGION;
+  env.AWS_DEFAULT_REGION = LOCAL_REGION;
+  // Every SDK client the handlers build talks to the local queue, and to nothing else.
+  env.AWS_ENDPOINT_URL = NOWHERE;
+  env.AWS_ENDPOINT_URL_SQS = args.sqsEndpoint;
+  env.AWS_ENDPOINT_URL_SSM = NOWHERE;
+  if (args.embedded || !env.AWS_ACCESS_KEY_ID) {
+    env.AWS_ACCESS_KEY_ID = 'local';
+    env.AWS_SECRET_ACCESS_KEY = 'local';
+    delete env.AWS_SESSION_TOKEN;
+    delete env.AWS_PROFILE;
+  }
+  env[ENV.queueUrl] = args.queues.queueUrl;
+  env[ENV.deadLetterQueueUrl] = args.queues.deadLetterQueueUrl;
+  env[ENV.ecwidApiBaseUrl] = args.ecwidApiBaseUrl;
+  if (args.options.retryScheduleSeconds) env[ENV.retrySchedule] = args.options.retryScheduleSeconds.join(',');
+  else delete env[ENV.retrySchedule];
+  if (args.options.maxAttempts !== undefined) env[ENV.maxAttempts] = String(args.options.maxAttempts);
+  else delete env[ENV.maxAttempts];
+  env[ENV.allowHttpCallbacks] = 'true';
+  env[ENV.callbackAllowHosts] = '127.0.0.1,localhost,::1';
+  // Module-level Powertools utilities: quiet, no EMF metric blobs, no X-Ray.
+  env.POWERTOOLS_LOG_LEVEL = args.options.quiet ? 'WARN' : 'INFO';
+  env.POWERTOOLS_METRICS_DISABLED = 'true';
+  env.POWERTOOLS_TRACE_ENABLED = 'false';
+}
+
+/** No CloudWatch here: a Powertools Metrics switched off (POWERTOOLS_METRICS_DISABLED, set above) records nothing. */
+const disabledMetrics = (): Metrics => new Metrics({ namespace: 'EcwidEventsLocal', serviceName: 'local-runner' });
+
+function loadIngestHandler(args: {
+  readonly instances: FileInstanceStore;
+  readonly queueUrl: string;
+  readonly client: SQSClient;
+  readonly level: ConsoleLogLevel;
+  readonly output: RunnerOutput;
+}): IngestHandler {
+  // Loaded only now: the module reads the environment set above when it is first loaded.
+  const ingest = require('../functions/ingest/handler') as typeof import('../functions/ingest/handler');
+  return ingest.createIngestHandler({
+    instances: args.instances,
+    queue: new SqsEventQueue({ queueUrl: args.queueUrl, client: args.client }),
+    logger: createConsoleLogger({ service: 'ingest', level: args.level, write: logWriter(args.output) }),
+    metrics: disabledMetrics(),
+  });
+}
+
+function loadDeliverHandler(args: {
+  readonly instances: InstanceStore;
+  readonly client: SQSClient;
+  readonly queues: Queues;
+  readonly ecwidApiBaseUrl: string;
+  readonly retryPolicy: RetryPolicy;
+  readonly level: ConsoleLogLevel;
+  readonly output: RunnerOutput;
+}): SqsBatchHandler {
+  // Loaded only now, after the environment is set (its module-level Powertools utilities read it).
+  const deliver = require('../functions/deliver/handler') as typeof import('../functions/deliver/handler');
+  const env = process.env;
+  return deliver.createDeliverHandler({
+    instances: args.instances,
+    retries: new SqsRetryScheduler({
+      queueUrl: args.queues.queueUrl,
+      deadLetterQueueUrl: args.queues.deadLetterQueueUrl,
+      client: args.client,
+    }),
+    sender: new HttpCallbackSender({
+      timeoutMs: Number(env[ENV.callbackTimeoutMs]) > 0 ? Number(env[ENV.callbackTimeoutMs]) : DEFAULTS.callbackTimeoutMs,
+    }),
+    ecwid: new EcwidApiClient({ baseUrl: args.ecwidApiBaseUrl }),
+    retryPolicy: args.retryPolicy,
+    // The same switches the module reads, from the environment set above: this is the one place they are on.
+    urlPolicy: callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] }),
+    logger: createConsoleLogger({ service: 'deliver', level: args.level, write: logWriter(args.output) }),
+    metrics: disabledMetrics(),
+  });
+}
+
+/** Handler logs: warnings and errors to stderr, the rest to stdout. */
+function logWriter(output: RunnerOutput): (line: string) => void {
+  return (line) => (/^\S+ (WARN|ERROR)/.test(line) ? output.err(line) : output.out(line));
+}
+
+/** The gateway's port, with a clear message when it is taken. */
+async function listen(server: Server, port: number): Promise<number> {
+  try {
+    return await listenOnLoopback(server, port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new RunnerStartError(
+        `port ${port} is already in use on ${LOOPBACK}: stop what uses it or pick another with --port N (0 = any free port)`,
+      );
+    }
+    throw error;
+  }
+}
+
+function writeState(file: string, state: LocalRunnerState): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** Removes the state file if it is still ours (another runner may have taken over the path). */
+function removeState(file: string): void {
+  try {
+    const current = JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalRunnerState>;
+    if (current.pid === process.pid) rmSync(file, { force: true });
+  } catch {
+    // already gone or unreadable: nothing of ours to remove
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+

@@ -1,0 +1,111 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../functions/core/retry-policy';
+import { HELP_TEXT, parseRunnerOptions, UsageError, type RunnerOptions } from '../../local/options';
+import { LOCAL_STATE_FILE } from '../../local/runner-state';
+
+let cwd: string;
+
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'runner-options-'));
+  // The default instances folder must exist for the defaults to validate.
+  mkdirSync(join(cwd, 'local', 'instances'), { recursive: true });
+});
+
+afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+function options(argv: string[]): RunnerOptions {
+  const parsed = parseRunnerOptions(argv, cwd);
+  if (parsed.help) throw new Error('unexpected --help');
+  return parsed.options;
+}
+
+function usageError(argv: string[]): string {
+  try {
+    parseRunnerOptions(argv, cwd);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`no UsageError for ${JSON.stringify(argv)}`);
+}
+
+test('defaults: port 3000, local/instances, embedded queue, demo Ecwid API, the stack retry policy', () => {
+  expect(options([])).toEqual({
+    port: 3000,
+    instancesDir: join(cwd, 'local', 'instances'),
+    sqsEndpoint: undefined,
+    queuePrefix: 'ecwid-events-local',
+    ecwidApiBaseUrl: undefined,
+    retryScheduleSeconds: undefined,
+    maxAttempts: undefined,
+    quiet: false,
+    stateFile: join(cwd, LOCAL_STATE_FILE),
+  });
+});
+
+test('every option, relative paths resolved against the working directory', () => {
+  mkdirSync(join(cwd, 'mine'));
+  expect(
+    options([
+      '--port', '0',
+      '--instances', 'mine',
+      '--sqs-endpoint', 'http://127.0.0.1:5000/',
+      '--queue-prefix', 'run_7',
+      '--ecwid-api', 'https://app.ecwid.com/api',
+      '--retry-schedule', '1, 2,5',
+      '--max-attempts', '3',
+      '--state-file', 'state/runner.json',
+      '--quiet',
+    ]),
+  ).toEqual({
+    port: 0,
+    instancesDir: join(cwd, 'mine'),
+    sqsEndpoint: 'http://127.0.0.1:5000',
+    queuePrefix: 'run_7',
+    ecwidApiBaseUrl: 'https://app.ecwid.com/api',
+    retryScheduleSeconds: [1, 2, 5],
+    maxAttempts: 3,
+    quiet: true,
+    stateFile: join(cwd, 'state', 'runner.json'),
+  });
+});
+
+test('--help and -h ask for the help text, which lists every option and the real defaults', () => {
+  expect(parseRunnerOptions(['--help'], cwd)).toEqual({ help: true });
+  expect(parseRunnerOptions(['-h'], cwd)).toEqual({ help: true });
+  for (const option of ['--port', '--instances', '--sqs-endpoint', '--queue-prefix', '--ecwid-api', '--retry-schedule', '--max-attempts', '--state-file', '--quiet', '--help']) {
+    expect(HELP_TEXT).toContain(option);
+  }
+  expect(HELP_TEXT).toContain(DEFAULT_RETRY_SCHEDULE_SECONDS.join(','));
+  expect(HELP_TEXT).toContain(String(DEFAULT_MAX_ATTEMPTS));
+});
+
+test.each([
+  [['--bogus'], /Unknown option '--bogus'/],
+  [['serve'], /Unexpected argument 'serve'/],
+  [['--port'], /--port <value>' argument missing/],
+  [['--port=-1'], /--port must be a whole number from 0 to 65535, got "-1"/],
+  [['--port', '65536'], /--port must be a whole number from 0 to 65535/],
+  [['--port', '3e3'], /--port must be a whole number/],
+  [['--instances', 'missing'], /--instances: folder .*missing does not exist/],
+  [['--sqs-endpoint', 'localhost:4566'], /--sqs-endpoint must be an http:\/\/ or https:\/\/ URL/],
+  [['--sqs-endpoint', 'ftp://127.0.0.1'], /--sqs-endpoint must be an http:\/\/ or https:\/\/ URL/],
+  [['--ecwid-api', 'http://user:pw@127.0.0.1/api'], /--ecwid-api must not contain a user name or password/],
+  [['--queue-prefix', 'bad.name'], /--queue-prefix must be 1 to 71 letters/],
+  [['--retry-schedule', ''], /--retry-schedule must be comma-separated whole seconds/],
+  [['--retry-schedule', '1,,2'], /--retry-schedule must be comma-separated whole seconds/],
+  [['--retry-schedule', '1,x'], /got "1,x"/],
+  [['--retry-schedule', '43201'], /from 0 to 43200/],
+  [['--max-attempts', '0'], /--max-attempts must be a whole number from 1 to 998, got "0"/],
+  [['--max-attempts', '999'], /--max-attempts must be a whole number from 1 to 998/],
+  [['--max-attempts', '2.5'], /--max-attempts must be a whole number/],
+])('%j is refused: %s', (argv, message) => {
+  expect(usageError(argv)).toMatch(message);
+});
+
+test('a file given as the instances folder is refused', () => {
+  writeFileSync(join(cwd, 'file.json'), '{}');
+  expect(usageError(['--instances', 'file.json'])).toMatch(/--instances: .*file\.json is not a folder/);
+});

@@ -1,0 +1,103 @@
+/**
+ * The runner with --sqs-endpoint, in process, against moto: it creates the FIFO queue and DLQ
+ * there (idempotently, with the stack's redrive backstop), and the whole pipeline works through them.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ecwidWebhookSignature } from '../../functions/core/ecwid/signature';
+import type { RunnerOptions } from '../../local/options';
+import { startLocalRunner, type LocalRunner, type RunnerOutput } from '../../local/runner';
+import { deleteQueues, describeWithMoto, motoEndpoint, motoSqsClient, uniqueName } from '../support/moto';
+import { startCallbackServer, type CallbackServer } from '../e2e/support/servers';
+
+// A whole runner (queues, servers, a delivery) per test: Jest's 5 s default is too tight on a busy machine.
+jest.setTimeout(30_000);
+
+const SAMPLE = {
+  eventId: 'moto-run-event-1',
+  eventCreated: 1700000000,
+  storeId: 1003,
+  entityId: 42,
+  eventType: 'product.updated',
+};
+
+describeWithMoto('local runner on an external SQS endpoint (moto)', () => {
+  let dir: string;
+  let callbacks: CallbackServer;
+  let sqs: SQSClient;
+  let options: RunnerOptions;
+  let runner: LocalRunner | undefined;
+  const lines: string[] = [];
+  const output: RunnerOutput = { out: (text) => lines.push(text), err: (text) => lines.push(text) };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'runner-moto-'));
+    callbacks = await startCallbackServer(() => 200);
+    writeFileSync(
+      join(dir, 'shop.json'),
+      JSON.stringify({
+        configuration: {
+          'ecwid.store.id': '1003',
+          'ecwid.client.secret': 'moto-secret',
+          'event.notification.callback.url': `${callbacks.origin}/shop`,
+        },
+      }),
+    );
+    sqs = motoSqsClient();
+    options = {
+      port: 0,
+      instancesDir: dir,
+      sqsEndpoint: motoEndpoint(),
+      queuePrefix: uniqueName('runner'),
+      ecwidApiBaseUrl: undefined,
+      retryScheduleSeconds: [1],
+      maxAttempts: 4,
+      quiet: true,
+      stateFile: join(dir, 'state', 'runner.json'),
+    };
+  });
+
+  afterAll(async () => {
+    await runner?.stop();
+    if (runner) await deleteQueues(sqs, runner.queues.queueUrl, runner.queues.deadLetterQueueUrl);
+    sqs.destroy();
+    await callbacks.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('creates the queues with the redrive backstop and delivers through them', async () => {
+    runner = await startLocalRunner(options, output);
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: runner.queues.queueUrl, AttributeNames: ['All'] }),
+    );
+    expect(Attributes).toMatchObject({ FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '720' });
+    expect(JSON.parse(Attributes.RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: runner.queues.deadLetterQueueArn,
+      maxReceiveCount: 6, // --max-attempts 4, plus 2
+    });
+
+    const response = await fetch(`${runner.ingestUrl}/shop`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-ecwid-webhook-signature': ecwidWebhookSignature('moto-secret', SAMPLE.eventCreated, SAMPLE.eventId),
+      },
+      body: JSON.stringify(SAMPLE),
+    });
+    expect(response.status).toBe(200);
+    const deadline = Date.now() + 15_000;
+    while (callbacks.delivered.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(callbacks.delivered.map((request) => JSON.parse(request.body).id)).toEqual(['shop:moto-run-event-1']);
+
+    expect(await runner.stop()).toEqual({ queued: 0, deadLettered: 0 });
+  });
+
+  test('starting again on the same queues is fine (idempotent create)', async () => {
+    const first = runner!;
+    runner = await startLocalRunner(options, output);
+    expect(runner.queues).toEqual(first.queues);
+    expect(await runner.stop()).toEqual({ queued: 0, deadLettered: 0 });
+  });
+});
