@@ -17,6 +17,15 @@ export const ENV = {
   callbackAllowHosts: 'CALLBACK_ALLOW_HOSTS',
   /** The FIFO dead-letter queue deliver moves a message to on its last failed attempt. */
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  /**
+   * Standard queue of webhook sightings (ingest writes one per queued webhook event, the poller
+   * reads them to skip changes a webhook already reported). Unset: no sightings are recorded.
+   */
+  sightingsQueueUrl: 'SIGHTINGS_QUEUE_URL',
+  /** The poller stops starting new work this many ms before the Lambda deadline. */
+  pollSafetyMarginMs: 'POLL_SAFETY_MARGIN_MS',
+  /** Instances the scheduled poller polls at the same time. */
+  pollConcurrency: 'POLL_CONCURRENCY',
 } as const;
 
 export const DEFAULTS = {
@@ -31,6 +40,10 @@ export const DEFAULTS = {
 /** Parameter layout under the prefix: one SecureString per instance, one index per store. */
 export const ssmInstanceName = (prefix: string, instanceId: string): string => `${prefix}/instances/${instanceId}`;
 export const ssmStoreIndexName = (prefix: string, storeId: string): string => `${prefix}/stores/${storeId}`;
+/** The poller's own subtree: per-instance state (checkpoints) and leases. Plain Strings (no secrets). */
+export const ssmPollerPath = (prefix: string): string => `${prefix}/poller`;
+export const ssmPollStateName = (prefix: string, instanceId: string): string => `${prefix}/poller/checkpoints/${instanceId}`;
+export const ssmPollLeaseName = (prefix: string, instanceId: string): string => `${prefix}/poller/leases/${instanceId}`;
 
 /**
  * Store index value: a String parameter holding a JSON array of instance ids, e.g. `["shop-a","shop-b"]`.
@@ -46,6 +59,11 @@ export const STACK_OUTPUTS = {
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   deadLetterQueueArn: 'DeadLetterQueueArn',
   ssmPrefix: 'SsmPrefix',
+  /**
+   * Optional: the KMS key the instance SecureStrings must be encrypted with, when the stack uses a
+   * customer managed key (`ssmKmsKey`). The CLI writes instances with it; absent = `alias/aws/ssm`.
+   */
+  ssmKmsKeyId: 'SsmKmsKeyId',
 } as const;
 
 /**

@@ -1,0 +1,8 @@
+import type { CommandSpec } from '../command';
+import { DLQ_COMMANDS } from './dlq';
+import { INSTANCE_COMMANDS } from './instances';
+import { QUEUE_COMMANDS } from './queues';
+import { TEST_EVENT_COMMANDS } from './test-event';
+
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: readonly CommandSpec[] = [...INSTANCE_COMMANDS, ...TEST_EVENT_COMMANDS, ...QUEUE_COMMANDS, ...DLQ_COMMANDS];

@@ -1,0 +1,299 @@
+/**
+ * Finds the resources a command works on, lazily (a command that only lists instances never
+ * calls SQS or CloudFormation): a deployed stack's outputs, the local runner's state file, or
+ * explicit endpoints and URLs (moto). Explicit options always win.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { SsmInstanceRegistry } from '../functions/adapters/ssm-instance-registry';
+import { callbackUrlPolicyFrom, systemResolver, type CallbackUrlPolicy, type HostResolver } from '../functions/core/callback/ssrf';
+import { DEFAULTS, ENV, STACK_OUTPUTS, ssmInstanceName } from '../functions/settings';
+import { SINK_HOST } from '../local/callback-sink';
+import { LOCAL_STATE_FILE, type LocalRunnerState } from '../local/runner-state';
+import { CliError, EXIT, isErrorLike } from './errors';
+import { FolderInstanceRepository, SsmInstanceRepository, type InstanceRepository } from './instance-repository';
+
+/** The options every command accepts (see GLOBAL_OPTIONS in args.ts). */
+export interface GlobalOptions {
+  readonly stack?: string;
+  readonly region?: string;
+  readonly local?: boolean;
+  readonly stateFile?: string;
+  readonly sqsEndpoint?: string;
+  readonly ssmEndpoint?: string;
+  readonly queueUrl?: string;
+  readonly dlqUrl?: string;
+  readonly ssmPrefix?: string;
+  readonly ingestUrl?: string;
+  readonly instancesDir?: string;
+  /** KMS key for the instance SecureStrings (else the stack output SsmKmsKeyId, else aws/ssm). */
+  readonly kmsKeyId?: string;
+  readonly json?: boolean;
+  readonly debug?: boolean;
+}
+
+/** Environment variable naming the default stack (otherwise `--stack` is needed). */
+export const STACK_ENV = 'ECWID_EVENTS_STACK';
+
+export interface Queues {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** True for moto / the local runner: features AWS has and emulators lack are not tried. */
+  readonly emulated: boolean;
+  /** ARNs, from the stack outputs or asked from SQS. */
+  arns(): Promise<{ queueArn: string; deadLetterQueueArn: string }>;
+}
+
+export interface Resources {
+  /** One line saying what the CLI is talking to (for `--debug` and errors). */
+  describe(): string;
+  instances(): Promise<InstanceRepository>;
+  queues(): Promise<Queues>;
+  /** The shared ingest URL, `https://.../events/ecwid`. */
+  ingestUrl(): Promise<string>;
+  /** The SSRF policy callback URLs are validated against before they are written. */
+  callbackPolicy(): Promise<CallbackUrlPolicy>;
+  /** Releases the SDK clients' connections. */
+  close(): void;
+}
+
+/** `*.localhost` is this machine (RFC 6761), even where the system resolver does not say so. */
+const localhostResolver: HostResolver = async (host) =>
+  host === 'localhost' || host.endsWith('.localhost') ? [{ address: '127.0.0.1', family: 4 }] : systemResolver(host);
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+function isLoopback(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    return LOOPBACK_HOSTS.has(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** The shared ingest route of a base URL: stack outputs may give the API root or the route. */
+export function sharedIngestUrl(url: string): string {
+  const trimmed = url.replace(/\/+$/, '');
+  return /\/events\/ecwid$/.test(trimmed) ? trimmed : `${trimmed}/events/ecwid`;
+}
+
+export function instanceIngestUrl(shared: string, instanceId: string): string {
+  return `${sharedIngestUrl(shared)}/${encodeURIComponent(instanceId)}`;
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function readLocalState(file: string): Promise<LocalRunnerState> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CliError(`--local: no local runner state at ${file}; start the runner with "npm start" (or pass --state-file)`);
+    }
+    throw error;
+  }
+  let state: LocalRunnerState;
+  try {
+    state = JSON.parse(text) as LocalRunnerState;
+  } catch {
+    throw new CliError(`--local: ${file} is not valid JSON`);
+  }
+  for (const key of ['ingestUrl', 'sqsEndpoint', 'queueUrl', 'deadLetterQueueUrl', 'instancesDir'] as const) {
+    if (typeof state[key] !== 'string' || state[key] === '') throw new CliError(`--local: ${file} has no ${key}`);
+  }
+  if (typeof state.pid === 'number' && !isPidAlive(state.pid)) {
+    throw new CliError(`--local: the runner that wrote ${file} (pid ${state.pid}) is not running; start it with "npm start"`);
+  }
+  return state;
+}
+
+export interface ResourceDeps {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Where non-fatal problems go (e.g. a file in the instances folder that is not an instance). */
+  readonly warn?: (message: string) => void;
+}
+
+/** Builds the lazily resolved resources for one CLI run. */
+export function createResources(options: GlobalOptions, deps: ResourceDeps): Resources {
+  const { env, cwd } = deps;
+  const warn = deps.warn ?? (() => undefined);
+  const stateFile = resolve(cwd, options.stateFile ?? LOCAL_STATE_FILE);
+  const explicit = Boolean(
+    options.sqsEndpoint || options.ssmEndpoint || options.queueUrl || options.dlqUrl || options.ingestUrl || options.ssmPrefix || options.instancesDir,
+  );
+  const stackName = options.stack ?? env[STACK_ENV];
+
+  let localState: Promise<LocalRunnerState> | undefined;
+  const local = () => (localState ??= readLocalState(stateFile));
+
+  let outputs: Promise<Record<string, string>> | undefined;
+  const stackOutputs = (wanted: string): Promise<Record<string, string>> => {
+    if (!stackName) {
+      throw new CliError(
+        `no ${wanted}: pass --stack NAME or --stage STAGE (or set ${STACK_ENV}) for a deployed stack, --local for the local runner, or the explicit option`,
+        EXIT.usage,
+      );
+    }
+    return (outputs ??= describeStackOutputs(stackName, region(), env));
+  };
+
+  const region = (): string | undefined =>
+    options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (isLoopback(options.sqsEndpoint) || isLoopback(options.ssmEndpoint) ? 'us-east-1' : undefined);
+
+  /** Emulators accept any credentials; give them dummy ones so no AWS profile is needed. */
+  const credentialsFor = (endpoint: string | undefined) =>
+    isLoopback(endpoint) && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined;
+
+  const clientConfig = (endpoint: string | undefined, fallbackRegion?: string) => {
+    const credentials = credentialsFor(endpoint);
+    const chosenRegion = region() ?? fallbackRegion;
+    return {
+      ...(chosenRegion ? { region: chosenRegion } : {}),
+      ...(endpoint ? { endpoint } : {}),
+      ...(credentials ? { credentials } : {}),
+    };
+  };
+
+  /** An output value, or undefined when the option/state/stack does not give it. */
+  const resolveValue = async (
+    explicitValue: string | undefined,
+    fromState: ((state: LocalRunnerState) => string) | undefined,
+    outputKey: string | undefined,
+    what: string,
+  ): Promise<string> => {
+    if (explicitValue) return explicitValue;
+    if (options.local && fromState) return fromState(await local());
+    if (outputKey && (!explicit || stackName)) {
+      const value = (await stackOutputs(what))[outputKey];
+      if (value) return value;
+      throw new CliError(`stack ${stackName} has no output ${outputKey} (${what}); is it an ecwid-events stack?`);
+    }
+    throw new CliError(`no ${what}: pass the option for it, --local, or --stack`, EXIT.usage);
+  };
+
+  let queues: Promise<Queues> | undefined;
+  let instances: Promise<InstanceRepository> | undefined;
+  const clients: Array<{ destroy(): void }> = [];
+
+  return {
+    describe() {
+      if (options.local) return `local runner (${stateFile})`;
+      if (explicit && !stackName) return `explicit endpoints${options.sqsEndpoint ? ` (SQS ${options.sqsEndpoint})` : ''}`;
+      return `stack ${stackName ?? '(none)'}${region() ? ` in ${region()}` : ''}`;
+    },
+
+    close() {
+      for (const client of clients.splice(0)) client.destroy();
+    },
+
+    instances() {
+      return (instances ??= (async (): Promise<InstanceRepository> => {
+        if (options.instancesDir) return new FolderInstanceRepository(resolve(cwd, options.instancesDir), warn);
+        if (options.local) return new FolderInstanceRepository((await local()).instancesDir, warn);
+        const prefix = options.ssmPrefix
+          ? options.ssmPrefix
+          : explicit && !stackName
+            ? DEFAULTS.ssmPrefix
+            : await resolveValue(undefined, undefined, STACK_OUTPUTS.ssmPrefix, 'SSM prefix');
+        const ssm = new SSMClient(clientConfig(options.ssmEndpoint));
+        clients.push(ssm);
+        // A stack with a customer managed key grants its functions kms:Decrypt on that key only:
+        // instances written with another key would be unreadable there.
+        const kmsKeyId = options.kmsKeyId ?? (stackName && !options.ssmPrefix ? (await stackOutputs('SSM prefix'))[STACK_OUTPUTS.ssmKmsKeyId] : undefined);
+        const registry = new SsmInstanceRegistry({ prefix, client: ssm, ...(kmsKeyId ? { kmsKeyId } : {}) });
+        return new SsmInstanceRepository(registry, `SSM ${ssmInstanceName(prefix.replace(/\/+$/, ''), '')}`);
+      })());
+    },
+
+    queues() {
+      return (queues ??= (async (): Promise<Queues> => {
+        const queueUrl = await resolveValue(options.queueUrl, (s) => s.queueUrl, STACK_OUTPUTS.queueUrl, 'queue URL (--queue-url)');
+        const deadLetterQueueUrl = await resolveValue(
+          options.dlqUrl,
+          (s) => s.deadLetterQueueUrl,
+          STACK_OUTPUTS.deadLetterQueueUrl,
+          'dead-letter queue URL (--dlq-url)',
+        );
+        const state = options.local ? await local() : undefined;
+        const endpoint = options.sqsEndpoint ?? state?.sqsEndpoint;
+        const sqs = new SQSClient(clientConfig(endpoint, state?.region));
+        clients.push(sqs);
+        const emulated = Boolean(state) || isLoopback(endpoint) || isLoopback(queueUrl);
+        let arns: Promise<{ queueArn: string; deadLetterQueueArn: string }> | undefined;
+        return {
+          sqs,
+          queueUrl,
+          deadLetterQueueUrl,
+          emulated,
+          arns: () =>
+            (arns ??= (async () => {
+              const fromStack = stackName && !options.queueUrl && !options.local ? await stackOutputs('queue ARNs') : {};
+              const arnOf = async (url: string, output: string) =>
+                fromStack[output] ??
+                (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ??
+                '';
+              return {
+                queueArn: await arnOf(queueUrl, STACK_OUTPUTS.queueArn),
+                deadLetterQueueArn: await arnOf(deadLetterQueueUrl, STACK_OUTPUTS.deadLetterQueueArn),
+              };
+            })()),
+        };
+      })());
+    },
+
+    async ingestUrl() {
+      return sharedIngestUrl(await resolveValue(options.ingestUrl, (s) => s.ingestUrl, STACK_OUTPUTS.ingestUrl, 'ingest URL (--ingest-url)'));
+    },
+
+    async callbackPolicy() {
+      const policy = callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] });
+      if (!options.local) return policy;
+      // The local runner delivers to local receivers over plain http; mirror its policy.
+      return {
+        allowHttp: true,
+        allowHosts: [...new Set([...policy.allowHosts, '127.0.0.1', 'localhost', '::1', SINK_HOST])],
+        resolve: localhostResolver,
+      };
+    },
+  };
+}
+
+async function describeStackOutputs(
+  stackName: string,
+  region: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Record<string, string>> {
+  const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION;
+  const client = new CloudFormationClient({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
+  let stacks;
+  try {
+    stacks = (await client.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks ?? [];
+  } catch (error) {
+    if (isErrorLike(error) && /does not exist/.test(error.message)) {
+      throw new CliError(`stack ${stackName} not found${region ? ` in ${region}` : ''} (check --stack and --region)`);
+    }
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  const outputs: Record<string, string> = {};
+  for (const output of stacks[0]?.Outputs ?? []) {
+    if (output.OutputKey && output.OutputValue) outputs[output.OutputKey] = output.OutputValue;
+  }
+  return outputs;
+}
