@@ -241,10 +241,10 @@ export class EcwidEventsStack extends Stack {
     Tags.of(this).add('app', 'ecwid-events', tagOptions);
     Tags.of(this).add('stage', this.stage, tagOptions);
 
-    this.addOutputs();
+    this.addOutputs(props.ssmKmsKey);
   }
 
-  private addOutputs(): void {
+  private addOutputs(ssmKmsKey: IKey | undefined): void {
     const queue = this.eventQueue.queue;
     const dlq = this.eventQueue.deadLetterQueue;
     new CfnOutput(this, STACK_OUTPUTS.ingestUrl, {
@@ -268,5 +268,12 @@ export class EcwidEventsStack extends Stack {
         `${ssmStoreIndexName(this.ssmPrefix, '<storeId>')} (read by the functions through ${ENV.ssmPrefix}); ` +
         'create them with the CLI',
     });
+    // Only with a customer key: the CLI must encrypt instance configs with the key the functions may decrypt.
+    if (ssmKmsKey) {
+      new CfnOutput(this, STACK_OUTPUTS.ssmKmsKeyId, {
+        value: ssmKmsKey.keyArn,
+        description: 'KMS key the instance SecureStrings must be encrypted with (the CLI uses it)',
+      });
+    }
   }
 }

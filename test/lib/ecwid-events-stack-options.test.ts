@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { ENV } from '../../functions/settings';
+import { ENV, STACK_OUTPUTS } from '../../functions/settings';
 import { EcwidEventsStack, EcwidEventsStackProps } from '../../lib/ecwid-events-stack';
 import { arnJoin, getAtt, logicalId, newApp, ref, statementsOfRole } from './stack-helpers';
 
@@ -180,4 +180,9 @@ describe('bad props fail the synth with a clear message', () => {
   ])('%s', (_name, props, message) => {
     expect(build(props)).toThrow(message);
   });
+});
+
+test('outputs the customer SSM key, so the CLI encrypts instance configs with the key the functions may decrypt', () => {
+  const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+  expect(outputs[STACK_OUTPUTS.ssmKmsKeyId].Value).toEqual(keyArn(ssmKey));
 });
