@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   SendMessageCommand,
   SQSClient,
@@ -55,6 +56,26 @@ export class SqsRetryScheduler implements RetryScheduler {
         VisibilityTimeout: Math.min(Math.max(0, Math.round(delaySeconds)), MAX_VISIBILITY_AFTER_RECEIVE_SECONDS),
       }),
     );
+  }
+
+  async release(messages: readonly QueueMessage[]): Promise<void> {
+    // SQS takes at most 10 entries per batch call.
+    for (let start = 0; start < messages.length; start += 10) {
+      const chunk = messages.slice(start, start + 10);
+      const response = await this.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl ?? queueUrlFromArn(chunk[0].queueArn),
+          Entries: chunk.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.receiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+      if (response.Failed?.length) {
+        throw new Error(`SQS did not release ${response.Failed.length} of ${chunk.length} messages: ${response.Failed[0].Code ?? 'unknown'}`);
+      }
+    }
   }
 
   async deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void> {

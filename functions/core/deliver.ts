@@ -58,6 +58,13 @@ export interface RetryScheduler {
   retryLater(message: QueueMessage, delaySeconds: number): Promise<void>;
   /** Puts the message, unchanged, on the dead-letter queue. Resolves only once it is stored there. */
   deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void>;
+  /**
+   * Makes received messages visible again at once. Used for the records of a FIFO group that were
+   * not attempted because an earlier record of the group failed: the group stays blocked behind
+   * that record's backoff (SQS returns nothing more of a group while one of its messages is in
+   * flight), so they come back with it, in order, instead of after the queue's visibility timeout.
+   */
+  release(messages: readonly QueueMessage[]): Promise<void>;
 }
 
 export type LogLevel = 'info' | 'warn' | 'error';

@@ -11,6 +11,10 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
  * failure fails the rest of that group (Powertools' short-circuit), while other groups go on.
  * The answers are merged into one Powertools-shaped `{ batchItemFailures }`.
  *
+ * The records of a group that were never attempted (after a failure) are handed to `onSkipped`,
+ * so the caller can make them visible again at once; left alone they would stay invisible for the
+ * queue's whole visibility timeout and hold the group back past the failed record's backoff.
+ *
  * A batch where every record failed is answered with all of them listed, not by throwing
  * (`throwOnFullBatchFailure: false`): a callback that is down is an expected outcome, the
  * failures were already rescheduled, and a Lambda error would only add noise and slow the poller.
@@ -19,7 +23,13 @@ export async function processFifoGroupsInParallel(
   event: SQSEvent,
   recordHandler: (record: SQSRecord) => Promise<unknown>,
   context?: Context,
+  onSkipped?: (records: SQSRecord[]) => Promise<void>,
 ): Promise<SQSBatchResponse> {
+  const attempted = new Set<string>();
+  const trackedHandler = (record: SQSRecord): Promise<unknown> => {
+    attempted.add(record.messageId);
+    return recordHandler(record);
+  };
   const groups = new Map<string, SQSRecord[]>();
   for (const record of event.Records ?? []) {
     // A record without a group (a standard queue) is its own group.
@@ -30,11 +40,17 @@ export async function processFifoGroupsInParallel(
   }
   const responses = await Promise.all(
     [...groups.values()].map((records) =>
-      processPartialResponse({ Records: records }, recordHandler, new SqsFifoPartialProcessorAsync(), {
+      processPartialResponse({ Records: records }, trackedHandler, new SqsFifoPartialProcessorAsync(), {
         context,
         throwOnFullBatchFailure: false,
       }),
     ),
   );
-  return { batchItemFailures: responses.flatMap((response) => response.batchItemFailures) };
+  const batchItemFailures = responses.flatMap((response) => response.batchItemFailures);
+  if (onSkipped) {
+    const failed = new Set(batchItemFailures.map((failure) => failure.itemIdentifier));
+    const skipped = (event.Records ?? []).filter((r) => failed.has(r.messageId) && !attempted.has(r.messageId));
+    if (skipped.length > 0) await onSkipped(skipped);
+  }
+  return { batchItemFailures };
 }

@@ -85,10 +85,22 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
     return outcome;
   };
 
+  // Best effort: a skipped record that is not released still comes back, only later.
+  const releaseSkipped = async (records: SQSRecord[]): Promise<void> => {
+    try {
+      await deps.retries.release(records.map(toQueueMessage));
+    } catch (error) {
+      log.warn('could not release the skipped records of a failed group; they return after the visibility timeout', {
+        messageIds: records.map((record) => record.messageId),
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
+
   return async (event, context) => {
     if (context) log.addContext?.(context);
     try {
-      return await processFifoGroupsInParallel(event, recordHandler, context);
+      return await processFifoGroupsInParallel(event, recordHandler, context, releaseSkipped);
     } finally {
       meter.publishStoredMetrics();
     }

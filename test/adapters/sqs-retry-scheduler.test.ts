@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import {
@@ -31,6 +31,29 @@ beforeEach(() => {
 });
 
 describe('SqsRetryScheduler', () => {
+  it('releases skipped messages at once, ten per batch call', async () => {
+    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+    const messages = Array.from({ length: 12 }, (_, i) => ({ ...queueMessage(webhookEvent()), receiptHandle: `r-${i}` }));
+    await new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).release(messages);
+    const calls = sqs.commandCalls(ChangeMessageVisibilityBatchCommand);
+    expect(calls.map((call) => call.args[0].input.Entries?.length)).toEqual([10, 2]);
+    expect(calls[0].args[0].input).toMatchObject({ QueueUrl: QUEUE_URL });
+    expect(calls[1].args[0].input.Entries).toEqual([
+      { Id: '0', ReceiptHandle: 'r-10', VisibilityTimeout: 0 },
+      { Id: '1', ReceiptHandle: 'r-11', VisibilityTimeout: 0 },
+    ]);
+  });
+
+  it('throws when SQS could not release a message', async () => {
+    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({
+      Successful: [],
+      Failed: [{ Id: '0', Code: 'ReceiptHandleIsInvalid', SenderFault: true }],
+    });
+    await expect(
+      new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).release([queueMessage(webhookEvent())]),
+    ).rejects.toThrow('SQS did not release 1 of 1 messages: ReceiptHandleIsInvalid');
+  });
+
   it('schedules a retry by changing the visibility of the received message', async () => {
     await new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).retryLater(queueMessage(webhookEvent()), 900);
     expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {

@@ -95,6 +95,10 @@ export class RecordingRetries implements RetryScheduler {
   async deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void> {
     this.deadLettered.push({ message, details });
   }
+  readonly released: string[] = [];
+  async release(messages: readonly QueueMessage[]): Promise<void> {
+    this.released.push(...messages.map((message) => message.messageId));
+  }
 }
 
 export interface RecordingTelemetry extends DeliverTelemetry {

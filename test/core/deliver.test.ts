@@ -384,7 +384,7 @@ describe('deliver: the last attempt, bad messages and gone instances', () => {
   it('lets the record fail when the DLQ cannot take the message (SQS keeps it)', async () => {
     callback.reply = () => ({ status: 500 });
     const { deps } = setup();
-    const failing = { ...deps, retries: { retryLater: async () => undefined, deadLetter: () => Promise.reject(new Error('DLQ down')) } };
+    const failing = { ...deps, retries: { retryLater: async () => undefined, release: async () => undefined, deadLetter: () => Promise.reject(new Error('DLQ down')) } };
     await expect(deliverMessage(queueMessage(webhookEvent(), { receiveCount: 11 }), failing)).rejects.toThrow('DLQ down');
   });
 

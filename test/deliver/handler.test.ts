@@ -80,8 +80,24 @@ describe('deliver handler', () => {
 
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['A2', 'A3']);
     expect(sender.started.map(shortId).sort()).toEqual(['A1', 'A2', 'B1', 'B2']);
-    // Only the record that was attempted gets a backoff; A3 was never tried.
+    // Only the record that was attempted gets a backoff; A3 was never tried...
     expect(retries.retried).toEqual([{ messageId: 'A2', delaySeconds: 60 }]);
+    // ...and is made visible again at once, to come back behind A2 rather than after the visibility timeout.
+    expect(retries.released).toEqual(['A3']);
+  });
+
+  it('releases nothing when no record was skipped', async () => {
+    const { deliver, retries } = setup(new ScriptedSender(async () => ({ ok: false, error: 'down' })));
+    await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A' }), sqsRecord({ messageId: 'B1', groupId: 'B' })));
+    expect(retries.released).toEqual([]);
+  });
+
+  it('still answers the batch when releasing the skipped records fails', async () => {
+    const sender = new ScriptedSender(async () => ({ ok: false, status: 500, error: 'callback answered HTTP 500' }));
+    const { deliver, retries } = setup(sender);
+    retries.release = () => Promise.reject(new Error('SQS down'));
+    const response = await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A' }), sqsRecord({ messageId: 'A2', groupId: 'A' })));
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['A1', 'A2']);
   });
 
   it('delivers different groups in parallel', async () => {

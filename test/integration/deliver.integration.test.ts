@@ -630,6 +630,28 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     for (const event of [b1, b2]) expect(attemptsOf(delivery(event))).toHaveLength(1);
   });
 
+  test('records skipped behind a failed one in the same batch come back with it after the backoff, not after the visibility timeout', async () => {
+    const visibilityTimeoutSeconds = 30;
+    queues = await createFifoQueueWithDlq(sqs, 'deliver-release', { visibilityTimeoutSeconds });
+    const [s1, s2] = [orderEvent('s-1', 'S'), orderEvent('s-2', 'S')];
+    ecwid.orders.set(`${STORE_ID}/S`, { id: 'S' });
+    callback.answer = (deliveryId, attempt) => (deliveryId === delivery(s1) && attempt === 1 ? 500 : 200);
+
+    // Both in the queue before the pipeline starts, so they arrive in one batch and s-2 is skipped.
+    await new SqsEventQueue({ queueUrl: queues.queueUrl, client: sqs }).enqueue([s1, s2]);
+    const run = (pipeline = startPipeline(queues, { retrySchedule: '1', maxAttempts: '3' }));
+    await waitFor('s-2 to be delivered', () => succeeded(delivery(s2)).length === 1, { timeoutMs: 20_000, describe: requestLog });
+    await stopAndExpectCleanRun(queues, run);
+
+    expect(run.batches[0].map((r) => r.eventId)).toEqual(['s-1', 's-2']);
+    const [s1Failed, s1Delivered] = attemptsOf(delivery(s1));
+    const [s2Delivered] = attemptsOf(delivery(s2));
+    expect(s1Delivered.at - s1Failed.at).toBeGreaterThanOrEqual(1_000);
+    expect(s2Delivered.at).toBeGreaterThanOrEqual(s1Delivered.at);
+    // Left alone, s-2 would stay invisible for the queue's visibility timeout (30 s) after the first batch.
+    expect(s2Delivered.at - s1Failed.at).toBeLessThan(visibilityTimeoutSeconds * 1_000 / 2);
+  });
+
   test('under a mixed load with failures and repeated events nothing is lost or duplicated and every group keeps its order', async () => {
     // VisibilityTimeout (2 s) < backoff (3 s): records short-circuited behind a failure in the same
     // batch reappear before the failed record, which keeps moto in line with SQS (see the header).
