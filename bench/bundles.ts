@@ -1,0 +1,431 @@
+/**
+ * The Lambda bundles `cdk synth` writes to cdk.out, and how long a fresh `node` takes to load one
+ * and run one invocation.
+ *
+ * - ingest_bundle_bytes, deliver_bundle_bytes: size of the minified index.js of each function's
+ *   asset (source maps not counted). The asset of a function is found through its template:
+ *   Code.S3Key is `<asset hash>.zip`, the bundle is cdk.out/asset.<asset hash>/index.js; which
+ *   function it is, the bundle's source map says (it lists functions/<ingest|deliver>/handler.ts).
+ * - ingest_cold_load_ratio, deliver_cold_load_ratio: median wall time, spawn to exit, of
+ *   `node bench/cold-start-driver.cjs <bundle> <event>`, divided by the median of `node -e 0` with
+ *   the same environment; runs interleaved. Measured: node's own start, loading the bundle and the
+ *   AWS SDK v3 clients it requires (from node_modules through NODE_PATH, as the Lambda runtime
+ *   provides them from its own folder), then ONE invocation whose AWS calls go over HTTP to a
+ *   local stand-in (AWS_ENDPOINT_URL_SQS/SSM) that answers at once: ingest = 2 GetParameter + 1
+ *   SendMessageBatch; deliver = 1 GetParameter + 1 Ecwid API GET + 1 callback POST (both local).
+ *   Not measured: Lambda's own init (sandbox, runtime bootstrap, code download), real AWS latency.
+ *   The function's environment comes from the template (NODE_OPTIONS=--enable-source-maps included).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ssmInstanceName, ssmStoreIndexName } from '../functions/settings';
+import {
+  apiGatewayEvent,
+  AwsFault,
+  AwsStandIn,
+  BENCH_ACCOUNT,
+  BENCH_REGION,
+  benchInstance,
+  ecwidApiHandler,
+  type Figures,
+  LOOPBACK,
+  median,
+  orderCreatedBody,
+  readBody,
+  REPO_ROOT,
+  round,
+  runChild,
+  sqsRecord,
+  startServer,
+  webhookHeaders,
+} from './support';
+import type { QueuedEvent } from '../functions/core/event';
+
+/** Where `cdk synth` writes (cdk.json's default); BENCH_CDK_OUT points the suite at another folder. */
+export const CDK_OUT = path.resolve(REPO_ROOT, process.env.BENCH_CDK_OUT || 'cdk.out');
+const DRIVER = path.join(__dirname, 'cold-start-driver.cjs');
+const COLD_RUNS = 11;
+const CHILD_TIMEOUT_MS = 30_000;
+const STORE_ID = 4001;
+
+export type FunctionRole = 'ingest' | 'deliver';
+
+export interface SynthesizedFunction {
+  readonly role: FunctionRole;
+  readonly logicalId: string;
+  readonly bundle: string;
+  readonly bundleBytes: number;
+  readonly sourceMapBytes: number;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly environment: Record<string, unknown>;
+  readonly architectures: readonly string[];
+  readonly tracing: boolean;
+}
+
+export interface SynthesizedApp {
+  readonly templateFile: string;
+  readonly functions: Record<FunctionRole, SynthesizedFunction>;
+  /** BatchSize of the deliver function's SQS event source mapping. */
+  readonly deliverBatchSize: number;
+}
+
+interface TemplateResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+}
+
+/** Newest modification time under `dir` (files only), 0 when it does not exist. */
+function newestMtime(target: string): number {
+  let stat;
+  try {
+    stat = statSync(target);
+  } catch {
+    return 0;
+  }
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(target)) newest = Math.max(newest, newestMtime(path.join(target, entry)));
+  return newest;
+}
+
+/**
+ * Runs `npx cdk synth --no-validation` when cdk.out is missing or older than the sources that go
+ * into it (functions/, lib/, bin/app.ts, package-lock.json), or when `force` is set.
+ */
+export function ensureSynthesized(log: (line: string) => void, force: boolean): void {
+  const manifest = path.join(CDK_OUT, 'manifest.json');
+  const built = newestMtime(manifest);
+  const sources = Math.max(
+    ...['functions', 'lib', path.join('bin', 'app.ts'), 'package-lock.json', 'cdk.json'].map((p) => newestMtime(path.join(REPO_ROOT, p))),
+  );
+  if (!force && built > 0 && built >= sources) return;
+  const why = built === 0 ? 'is missing' : force ? 'is to be rebuilt (--synth)' : 'is older than the sources';
+  log(`bundles: ${path.relative(REPO_ROOT, CDK_OUT) || CDK_OUT} ${why}: running npx cdk synth --no-validation`);
+  try {
+    execFileSync('npx', ['cdk', 'synth', '--no-validation', '--quiet', '--output', CDK_OUT], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 300_000,
+    });
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '');
+    const reason = stderr.split('\n').find((line) => /Error|error:/.test(line))?.trim() ?? (error as Error).message;
+    if (built === 0) throw new Error(`cdk synth failed: ${reason}`);
+    // A stack in the middle of an edit should not stop the other figures: measure the last good synth.
+    log(`bundles: WARNING cdk synth failed (${reason}); measuring the existing, older cdk.out`);
+  }
+}
+
+/**
+ * Which handler a bundle was built from: its source map lists functions/<role>/handler.ts (other
+ * functions of the stack, and bundles without a map, are not ours to measure).
+ */
+function bundleRole(mapFile: string): FunctionRole | undefined {
+  let sources: string[];
+  try {
+    sources = (JSON.parse(readFileSync(mapFile, 'utf8')) as { sources?: string[] }).sources ?? [];
+  } catch {
+    return undefined;
+  }
+  for (const role of ['ingest', 'deliver'] as const) {
+    if (sources.some((source) => source.replace(/\\/g, '/').endsWith(`functions/${role}/handler.ts`))) return role;
+  }
+  return undefined;
+}
+
+/** Reads cdk.out: the stack template, each function's bundle and configuration. */
+export function readSynthesizedApp(): SynthesizedApp {
+  const manifest = JSON.parse(readFileSync(path.join(CDK_OUT, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
+  };
+  const stacks = Object.values(manifest.artifacts).filter((artifact) => artifact.type === 'aws:cloudformation:stack');
+  for (const stack of stacks) {
+    const templateFile = path.join(CDK_OUT, stack.properties?.templateFile ?? '');
+    const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, TemplateResource> };
+    const found: Partial<Record<FunctionRole, SynthesizedFunction>> = {};
+    const batchSizes = new Map<string, number>();
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      if (resource.Type === 'AWS::Lambda::EventSourceMapping') {
+        const target = (resource.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref;
+        // Lambda's default BatchSize for SQS is 10.
+        if (target) batchSizes.set(target, Number(resource.Properties?.BatchSize ?? 10));
+      }
+      if (resource.Type !== 'AWS::Lambda::Function') continue;
+      const props = resource.Properties ?? {};
+      const s3Key = String((props.Code as { S3Key?: string } | undefined)?.S3Key ?? '');
+      const hash = s3Key.replace(/\.zip$/, '');
+      const assetDir = path.join(CDK_OUT, `asset.${hash}`);
+      const bundle = path.join(assetDir, 'index.js');
+      const mapFile = path.join(assetDir, 'index.js.map');
+      const role = bundleRole(mapFile);
+      if (!role) continue;
+      const vars = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+      found[role] = {
+        role,
+        logicalId,
+        bundle,
+        bundleBytes: statSync(bundle).size,
+        sourceMapBytes: newestMtime(mapFile) > 0 ? statSync(mapFile).size : 0,
+        memoryMb: Number(props.MemorySize ?? 128),
+        timeoutSeconds: Number(props.Timeout ?? 3),
+        environment: vars,
+        architectures: (props.Architectures as string[] | undefined) ?? ['x86_64'],
+        tracing: (props.TracingConfig as { Mode?: string } | undefined)?.Mode === 'Active',
+      };
+    }
+    if (found.ingest && found.deliver) {
+      const deliverBatchSize = batchSizes.get(found.deliver.logicalId) ?? 10;
+      return { templateFile, functions: { ingest: found.ingest, deliver: found.deliver }, deliverBatchSize };
+    }
+  }
+  throw new Error(`no stack in ${CDK_OUT} has both an ingest and a deliver function`);
+}
+
+/** The function's environment from the template, with references to AWS resources replaced by local ones. */
+function functionEnvironment(fn: ColdFunction, standInOrigin: string): Record<string, string> {
+  const queueUrl = `${standInOrigin}/${BENCH_ACCOUNT}/ecwid-events-bench.fifo`;
+  const localValues: Record<string, string> = {
+    QUEUE_URL: queueUrl,
+    DEAD_LETTER_QUEUE_URL: queueUrl.replace('.fifo', '-dlq.fifo'),
+  };
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fn.environment)) {
+    if (typeof value === 'string') env[name] = value;
+    else if (localValues[name]) env[name] = localValues[name];
+  }
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    ...env,
+    // The Lambda runtime provides the AWS SDK v3 (bundled as external); here node_modules does.
+    NODE_PATH: path.join(REPO_ROOT, 'node_modules'),
+    AWS_REGION: BENCH_REGION,
+    AWS_DEFAULT_REGION: BENCH_REGION,
+    AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret-not-real',
+    AWS_ENDPOINT_URL: `http://${LOOPBACK}:9`,
+    AWS_ENDPOINT_URL_SQS: standInOrigin,
+    AWS_ENDPOINT_URL_SSM: standInOrigin,
+    AWS_LAMBDA_FUNCTION_NAME: `bench-${fn.role}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // Local only: the callback and the Ecwid API are plain http on 127.0.0.1.
+    ECWID_API_BASE_URL: standInOrigin,
+    ALLOW_HTTP_CALLBACKS: 'true',
+    CALLBACK_ALLOW_HOSTS: LOOPBACK,
+  };
+}
+
+/** One local server that plays SSM, SQS (AWS JSON protocols), the Ecwid API and the callback. */
+async function startColdStandIn(standIn: AwsStandIn) {
+  const ecwid = ecwidApiHandler();
+  let callbacks = 0;
+  const handler: http.RequestListener = (request, response) => {
+    const target = request.headers['x-amz-target'];
+    if (typeof target === 'string') {
+      void readBody(request).then((text) => {
+        const [prefix = '', operation = ''] = target.split('.');
+        const contentType = prefix === 'AmazonSQS' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
+        try {
+          const output = standIn.respond({ service: prefix.replace(/^Amazon/, ''), operation, input: JSON.parse(text || '{}') });
+          response.writeHead(200, { 'content-type': contentType }).end(JSON.stringify(output));
+        } catch (error) {
+          const fault = error instanceof AwsFault ? error : new AwsFault('InternalError', String(error), 500);
+          response
+            .writeHead(fault.status, { 'content-type': contentType, 'x-amzn-errortype': fault.code })
+            .end(JSON.stringify({ __type: fault.code, message: fault.message }));
+        }
+      });
+      return;
+    }
+    if (request.method === 'POST' && request.url?.startsWith('/hook')) {
+      callbacks += 1;
+      request.resume();
+      request.on('end', () => response.writeHead(200).end('ok'));
+      return;
+    }
+    ecwid(request, response);
+  };
+  const server = await startServer(handler);
+  return { server, callbacks: () => callbacks };
+}
+
+interface DriverOutput {
+  ok: boolean;
+  startupMs?: number;
+  loadMs?: number;
+  invokeMs?: number;
+  result?: unknown;
+  error?: string;
+}
+
+function parseDriverOutput(stdout: string): DriverOutput {
+  const line = stdout.split('\n').reverse().find((l) => l.startsWith('BENCH_RESULT '));
+  if (!line) return { ok: false, error: 'no BENCH_RESULT line' };
+  return JSON.parse(line.slice('BENCH_RESULT '.length)) as DriverOutput;
+}
+
+function checkInvocation(role: FunctionRole, result: unknown): void {
+  if (role === 'ingest') {
+    const status = (result as { statusCode?: number } | undefined)?.statusCode;
+    if (status !== 200) throw new Error(`cold ingest invocation answered ${status}: ${JSON.stringify(result)}`);
+  } else {
+    const failures = (result as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures;
+    if (!Array.isArray(failures) || failures.length > 0) throw new Error(`cold deliver invocation failed: ${JSON.stringify(result)}`);
+  }
+}
+
+export type ColdFunction = Pick<SynthesizedFunction, 'role' | 'bundle' | 'environment' | 'memoryMb'>;
+
+/** Medians of the cold runs, in ms (answer = spawn to the handler's answer). */
+export interface ColdStartStats {
+  readonly runs: number;
+  readonly baselineMs: number;
+  readonly answerMs: Record<FunctionRole, number>;
+  readonly exitMs: Record<FunctionRole, number>;
+  readonly loadMs: Record<FunctionRole, number>;
+  readonly invokeMs: Record<FunctionRole, number>;
+}
+
+/**
+ * Spawns `node -e 0`, then each function's cold start, `runs` times interleaved (so that load from
+ * other processes hits them alike); checks that every invocation succeeded.
+ */
+export async function measureColdStarts(
+  functions: Record<FunctionRole, ColdFunction>,
+  runs = COLD_RUNS,
+  debug?: (line: string) => void,
+): Promise<ColdStartStats> {
+  const { ingest, deliver } = functions;
+  const standIn = new AwsStandIn();
+  const { server, callbacks } = await startColdStandIn(standIn);
+  const work = mkdtempSync(path.join(tmpdir(), 'ecwid-events-bench-'));
+  try {
+    const instanceId = 'bench-cold';
+    const document = benchInstance(STORE_ID, `${server.origin}/hook`, 0);
+    for (const fn of [ingest, deliver]) {
+      const prefix = String(fn.environment.SSM_PREFIX ?? '/ecwid-events');
+      standIn.parameters.set(ssmInstanceName(prefix, instanceId), JSON.stringify(document));
+      standIn.parameters.set(ssmStoreIndexName(prefix, String(STORE_ID)), JSON.stringify([instanceId]));
+    }
+
+    const body = orderCreatedBody(STORE_ID, 1);
+    const clientSecret = String(document.configuration['ecwid.client.secret']);
+    const eventFiles: Record<FunctionRole, string> = {
+      ingest: path.join(work, 'ingest-event.json'),
+      deliver: path.join(work, 'deliver-event.json'),
+    };
+    writeFileSync(eventFiles.ingest, JSON.stringify(apiGatewayEvent(JSON.stringify(body), webhookHeaders(body, clientSecret), 1)));
+    const queued: QueuedEvent = {
+      v: 1,
+      objectType: 'orders',
+      objectId: String(body.data?.orderId),
+      eventType: 'CREATED',
+      eventId: body.eventId,
+      instanceId,
+      storeId: String(STORE_ID),
+      source: 'webhook',
+      ecwidEventType: body.eventType,
+      receivedAt: new Date().toISOString(),
+      verified: true,
+      raw: body as unknown as Record<string, unknown>,
+    };
+    const queueArn = `arn:aws:sqs:${BENCH_REGION}:${BENCH_ACCOUNT}:ecwid-events-bench.fifo`;
+    writeFileSync(eventFiles.deliver, JSON.stringify({ Records: [sqsRecord(queued, 1, queueArn)] }));
+
+    const baseline: number[] = [];
+    const samples = {
+      answer: { ingest: [] as number[], deliver: [] as number[] },
+      exit: { ingest: [] as number[], deliver: [] as number[] },
+      load: { ingest: [] as number[], deliver: [] as number[] },
+      invoke: { ingest: [] as number[], deliver: [] as number[] },
+    };
+    const baselineEnv = functionEnvironment(ingest, server.origin);
+    for (let i = 0; i < runs; i += 1) {
+      const bare = await runChild(process.execPath, ['-e', '0'], { env: baselineEnv, timeoutMs: CHILD_TIMEOUT_MS });
+      if (bare.code !== 0) throw new Error(`node -e 0 exited with ${bare.code}`);
+      baseline.push(bare.wallMs);
+      for (const fn of [ingest, deliver]) {
+        const child = await runChild(process.execPath, [DRIVER, fn.bundle, eventFiles[fn.role]], {
+          env: functionEnvironment(fn, server.origin),
+          timeoutMs: CHILD_TIMEOUT_MS,
+          marker: 'BENCH_RESULT ',
+        });
+        const parsed = parseDriverOutput(child.stdout);
+        if (child.code !== 0 || !parsed.ok) {
+          throw new Error(
+            `cold ${fn.role} run failed (exit ${child.code}${child.timedOut ? ', timed out' : ''}): ${parsed.error ?? ''}\n${child.stderr.slice(-2000)}`,
+          );
+        }
+        checkInvocation(fn.role, parsed.result);
+        // Until the answer, not until exit: a Lambda environment does not exit after an invocation,
+        // and node's teardown after a fetch() (undici) adds tens of ms that no invocation pays.
+        samples.answer[fn.role].push(child.markerMs ?? child.wallMs);
+        samples.exit[fn.role].push(child.wallMs);
+        samples.load[fn.role].push(parsed.loadMs ?? 0);
+        samples.invoke[fn.role].push(parsed.invokeMs ?? 0);
+        debug?.(`${fn.role}: answer ${(child.markerMs ?? 0).toFixed(0)} exit ${child.wallMs.toFixed(0)} startup ${parsed.startupMs?.toFixed(0)} load ${parsed.loadMs?.toFixed(0)} invoke ${parsed.invokeMs?.toFixed(0)}`);
+      }
+    }
+    if (callbacks() !== runs) throw new Error(`the cold deliver runs made ${callbacks()} callbacks, expected ${runs}`);
+    const medians = (byRole: Record<FunctionRole, number[]>): Record<FunctionRole, number> => ({
+      ingest: median(byRole.ingest),
+      deliver: median(byRole.deliver),
+    });
+    return {
+      runs,
+      baselineMs: median(baseline),
+      answerMs: medians(samples.answer),
+      exitMs: medians(samples.exit),
+      loadMs: medians(samples.load),
+      invokeMs: medians(samples.invoke),
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await server.close();
+  }
+}
+
+export function describeColdStarts(stats: ColdStartStats): string {
+  return (
+    `cold start medians of ${stats.runs}: node -e 0 ${stats.baselineMs.toFixed(0)} ms; ` +
+    (['ingest', 'deliver'] as const)
+      .map(
+        (role) =>
+          `${role} ${stats.answerMs[role].toFixed(0)} ms to the answer (load ${stats.loadMs[role].toFixed(0)}, ` +
+          `invoke ${stats.invokeMs[role].toFixed(0)}), ${stats.exitMs[role].toFixed(0)} ms to exit`,
+      )
+      .join('; ')
+  );
+}
+
+export async function benchBundles(log: (line: string) => void, options: { synth: boolean }): Promise<{ figures: Figures; app: SynthesizedApp }> {
+  ensureSynthesized(log, options.synth);
+  const app = readSynthesizedApp();
+  const { ingest, deliver } = app.functions;
+  log(
+    `bundles: ${path.relative(REPO_ROOT, app.templateFile)}: ingest ${ingest.bundleBytes} B (${ingest.memoryMb} MB), ` +
+      `deliver ${deliver.bundleBytes} B (${deliver.memoryMb} MB)`,
+  );
+  const stats = await measureColdStarts(app.functions, COLD_RUNS, process.env.BENCH_DEBUG ? log : undefined);
+  log(`bundles: ${describeColdStarts(stats)}`);
+  const base = stats.baselineMs;
+  return {
+    app,
+    figures: {
+      ingest_bundle_bytes: ingest.bundleBytes,
+      deliver_bundle_bytes: deliver.bundleBytes,
+      ingest_cold_load_ratio: round(stats.answerMs.ingest / base, 2),
+      deliver_cold_load_ratio: round(stats.answerMs.deliver / base, 2),
+      ingest_cold_require_ratio: round(stats.loadMs.ingest / base, 2),
+      deliver_cold_require_ratio: round(stats.loadMs.deliver / base, 2),
+      ingest_cold_invoke_ratio: round(stats.invokeMs.ingest / base, 2),
+      deliver_cold_invoke_ratio: round(stats.invokeMs.deliver / base, 2),
+    },
+  };
+}

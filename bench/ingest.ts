@@ -1,0 +1,240 @@
+/**
+ * Ingest in-process: the real handler (createIngestHandler) with the real SsmInstanceStore and
+ * SqsEventQueue, whose SDK clients are answered at once by an in-process stand-in (every SDK
+ * middleware runs: serialization, SigV4, retries, deserialization, SQS's MD5 check; the network
+ * does not). Logs and EMF metrics go through the real Powertools Logger/Metrics, counted, not printed.
+ *
+ * Figures:
+ * - ingest_us_per_event: median over rounds of the mean time per event, warm, sequential.
+ * - ingest_floor_us_per_event: same events, only what cannot be avoided: JSON.parse of the body,
+ *   the HMAC-SHA256 check and JSON.stringify of the queued message. Rounds alternate with the
+ *   ingest rounds so that load from other processes hits both alike.
+ * - ingest_overhead_ratio = ingest / floor.
+ * - ingest_without_sdk_ratio (extra): the same handler with instances in memory and a queue that
+ *   only serializes, / floor: our code (and Powertools) without the AWS SDK's share.
+ * - sqs_calls_per_event, ssm_calls_per_event: 1000 events over 10 stores (one instance each),
+ *   from a cold cache to the end (the first read of each store fills the cache).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Instance } from '../functions/core/instance-config';
+import type { EventQueue, InstanceStore } from '../functions/core/ports';
+import type { IngestHandler } from '../functions/ingest/handler';
+import { ssmInstanceName, ssmStoreIndexName } from '../functions/settings';
+import {
+  apiGatewayEvent,
+  AwsStandIn,
+  BENCH_ACCOUNT,
+  BENCH_REGION,
+  benchInstance,
+  collectGarbage,
+  countingStdout,
+  type Figures,
+  inProcessClientConfig,
+  median,
+  nowMs,
+  orderCreatedBody,
+  round,
+  webhookHeaders,
+} from './support';
+
+export const INGEST_STORES = 10;
+export const INGEST_COUNTED_EVENTS = 1000;
+const WARMUP_EVENTS = 1000;
+const ROUNDS = 21;
+const EVENTS_PER_ROUND = 300;
+const FLOOR_REPEATS = 10;
+const SSM_PREFIX = '/ecwid-events/bench';
+const QUEUE_URL = `https://sqs.${BENCH_REGION}.amazonaws.com/${BENCH_ACCOUNT}/ecwid-events-bench.fifo`;
+const FIRST_STORE_ID = 2001;
+
+interface PreparedEvent {
+  readonly apiEvent: APIGatewayProxyEventV2;
+  readonly clientSecret: string;
+}
+
+/** Sets what the stack sets on the function (lib/constructs/relay-function.ts) before the module loads. */
+export function setFunctionEnvironment(serviceName: string): void {
+  process.env.AWS_REGION ??= BENCH_REGION;
+  process.env.POWERTOOLS_SERVICE_NAME = serviceName;
+  process.env.POWERTOOLS_METRICS_NAMESPACE = 'EcwidEventsBench';
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  process.env.POWERTOOLS_TRACE_ENABLED = 'false';
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
+  delete process.env.POWERTOOLS_DEV;
+}
+
+function storeSetup(standIn: AwsStandIn): { secrets: Map<number, string> } {
+  const secrets = new Map<number, string>();
+  for (let index = 0; index < INGEST_STORES; index += 1) {
+    const storeId = FIRST_STORE_ID + index;
+    const instanceId = `bench-${storeId}`;
+    const document = benchInstance(storeId, 'https://callback.example.com/ecwid', index);
+    standIn.parameters.set(ssmInstanceName(SSM_PREFIX, instanceId), JSON.stringify(document));
+    standIn.parameters.set(ssmStoreIndexName(SSM_PREFIX, String(storeId)), JSON.stringify([instanceId]));
+    secrets.set(storeId, String(document.configuration['ecwid.client.secret']));
+  }
+  return { secrets };
+}
+
+/** Events round-robin over the stores, each with its own event id and order id. */
+function prepareEvents(count: number, firstSequence: number, secrets: Map<number, string>): PreparedEvent[] {
+  const events: PreparedEvent[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const sequence = firstSequence + i;
+    const storeId = FIRST_STORE_ID + (sequence % INGEST_STORES);
+    const clientSecret = secrets.get(storeId)!;
+    const body = orderCreatedBody(storeId, sequence);
+    events.push({ apiEvent: apiGatewayEvent(JSON.stringify(body), webhookHeaders(body, clientSecret), sequence), clientSecret });
+  }
+  return events;
+}
+
+async function createHandler(standIn: AwsStandIn): Promise<IngestHandler> {
+  // Loaded after the environment is set: the module builds its Powertools Logger/Metrics on load.
+  const { createIngestHandler } = await import('../functions/ingest/handler');
+  const { SsmInstanceStore } = await import('../functions/adapters/ssm-instance-store');
+  const { SqsEventQueue } = await import('../functions/adapters/sqs-event-queue');
+  return createIngestHandler({
+    instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(inProcessClientConfig(standIn)) }),
+    queue: new SqsEventQueue({ queueUrl: QUEUE_URL, client: new SQSClient(inProcessClientConfig(standIn)) }),
+  });
+}
+
+/**
+ * The same handler without the AWS SDK: instances from memory, a queue that only serializes the
+ * messages. With the full figure it splits ingest's time into our code and the SDK's.
+ */
+async function createCoreOnlyHandler(standIn: AwsStandIn): Promise<IngestHandler> {
+  const { createIngestHandler } = await import('../functions/ingest/handler');
+  const { queuedEventBody } = await import('../functions/adapters/sqs-event-queue');
+  const byId = new Map<string, Instance>();
+  for (const [name, value] of standIn.parameters) {
+    const match = /\/instances\/([^/]+)$/.exec(name);
+    if (match) byId.set(match[1], { id: match[1], document: JSON.parse(value) as Instance['document'] });
+  }
+  const instances: InstanceStore = {
+    get: async (id) => byId.get(id),
+    findByStore: async (storeId) => [...byId.values()].filter((instance) => instance.document.configuration['ecwid.store.id'] === storeId),
+  };
+  let serialized = 0;
+  const queue: EventQueue = {
+    enqueue: async (events) => {
+      for (const event of events) serialized += queuedEventBody(event).length;
+    },
+  };
+  const handler = createIngestHandler({ instances, queue });
+  return async (event, context) => {
+    const result = await handler(event, context);
+    if (serialized < 0) throw new Error('unreachable');
+    return result;
+  };
+}
+
+async function runIngest(handler: IngestHandler, events: readonly PreparedEvent[]): Promise<void> {
+  for (const { apiEvent } of events) {
+    const result = await handler(apiEvent);
+    if (result.statusCode !== 200) throw new Error(`ingest answered ${result.statusCode}: ${String(result.body)}`);
+  }
+}
+
+/** The unavoidable work: parse the body, check the HMAC, serialize the queued message. */
+function runFloor(events: readonly PreparedEvent[], receivedAt: string): number {
+  let bytes = 0;
+  for (const { apiEvent, clientSecret } of events) {
+    const body = JSON.parse(apiEvent.body!) as { eventId: string; eventCreated: number; storeId: number; data?: { orderId?: string } };
+    const expected = createHmac('sha256', clientSecret).update(`${body.eventCreated}.${body.eventId}`).digest();
+    const received = Buffer.from(apiEvent.headers['x-ecwid-webhook-signature']!, 'base64');
+    if (received.length !== expected.length || !timingSafeEqual(received, expected)) throw new Error('floor: bad signature');
+    const message = JSON.stringify({
+      v: 1,
+      objectType: 'orders',
+      objectId: String(body.data?.orderId),
+      eventType: 'CREATED',
+      eventId: body.eventId,
+      instanceId: `bench-${body.storeId}`,
+      storeId: String(body.storeId),
+      source: 'webhook',
+      ecwidEventType: 'order.created',
+      receivedAt,
+      verified: true,
+      raw: body,
+    });
+    bytes += message.length;
+  }
+  return bytes;
+}
+
+export async function benchIngest(log: (line: string) => void): Promise<Figures> {
+  setFunctionEnvironment('ecwid-events-bench-ingest');
+
+  // 1. Calls per event: a fresh handler (cold caches), 1000 events over 10 stores.
+  const counting = new AwsStandIn();
+  const { secrets } = storeSetup(counting);
+  const countingHandler = await createHandler(counting);
+  const counted = prepareEvents(INGEST_COUNTED_EVENTS, 0, secrets);
+  const { bytes: countedLogBytes } = await countingStdout(() => runIngest(countingHandler, counted));
+  const sqsCalls = counting.count('SQS');
+  const ssmCalls = counting.count('SSM');
+  const sentMessages = counting.calls
+    .filter((call) => call.operation === 'SendMessageBatch')
+    .flatMap((call) => call.input.Entries as Array<{ MessageBody: string }>);
+  if (sentMessages.length !== INGEST_COUNTED_EVENTS) {
+    throw new Error(`expected ${INGEST_COUNTED_EVENTS} queued messages, the stand-in got ${sentMessages.length}`);
+  }
+  const messageBytes = median(sentMessages.map((entry) => Buffer.byteLength(entry.MessageBody)));
+  log(`ingest: ${INGEST_COUNTED_EVENTS} events -> ${sqsCalls} SQS calls, ${ssmCalls} SSM calls, ${countedLogBytes} bytes of logs`);
+  counting.recordCalls = false;
+  counting.calls.length = 0;
+
+  // 2. Time per event, warm: the same handler, caches full; ingest and floor rounds alternate.
+  const timing = prepareEvents(WARMUP_EVENTS + ROUNDS * EVENTS_PER_ROUND, INGEST_COUNTED_EVENTS, secrets);
+  const warmup = timing.slice(0, WARMUP_EVENTS);
+  const coreOnlyHandler = await createCoreOnlyHandler(counting);
+  await countingStdout(async () => {
+    await runIngest(countingHandler, warmup);
+    await runIngest(coreOnlyHandler, warmup);
+  });
+  runFloor(warmup, new Date().toISOString());
+  const ingestRounds: number[] = [];
+  const coreRounds: number[] = [];
+  const floorRounds: number[] = [];
+  await countingStdout(async () => {
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const slice = timing.slice(WARMUP_EVENTS + round * EVENTS_PER_ROUND, WARMUP_EVENTS + (round + 1) * EVENTS_PER_ROUND);
+      collectGarbage();
+      let started = nowMs();
+      await runIngest(countingHandler, slice);
+      ingestRounds.push(((nowMs() - started) * 1000) / slice.length);
+      collectGarbage();
+      started = nowMs();
+      await runIngest(coreOnlyHandler, slice);
+      coreRounds.push(((nowMs() - started) * 1000) / slice.length);
+      collectGarbage();
+      // The floor is ~100x faster: the slice is repeated so that a round lasts long enough to time.
+      started = nowMs();
+      for (let repeat = 0; repeat < FLOOR_REPEATS; repeat += 1) runFloor(slice, new Date().toISOString());
+      floorRounds.push(((nowMs() - started) * 1000) / (slice.length * FLOOR_REPEATS));
+    }
+  });
+  const ingestUs = median(ingestRounds);
+  const coreUs = median(coreRounds);
+  const floorUs = median(floorRounds);
+  log(
+    `ingest: ${ROUNDS} rounds of ${EVENTS_PER_ROUND}: ingest ${ingestUs.toFixed(1)} us/event, ` +
+      `without the SDK ${coreUs.toFixed(1)}, floor ${floorUs.toFixed(2)}`,
+  );
+
+  return {
+    ingest_us_per_event: round(ingestUs, 1),
+    ingest_floor_us_per_event: round(floorUs, 2),
+    ingest_overhead_ratio: round(ingestUs / floorUs, 1),
+    ingest_without_sdk_ratio: round(coreUs / floorUs, 1),
+    sqs_calls_per_event: round(sqsCalls / INGEST_COUNTED_EVENTS, 4),
+    ssm_calls_per_event: round(ssmCalls / INGEST_COUNTED_EVENTS, 4),
+    ingest_log_bytes_per_event: round(countedLogBytes / INGEST_COUNTED_EVENTS, 0),
+    queued_message_bytes: messageBytes,
+  };
+}
