@@ -4,11 +4,14 @@
  * explicit endpoints and URLs (moto). Explicit options always win.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { FileCheckpointStore } from '../functions/adapters/file-checkpoint-store';
+import { SsmCheckpointStore } from '../functions/adapters/ssm-checkpoint-store';
 import { SsmInstanceRegistry } from '../functions/adapters/ssm-instance-registry';
+import type { CheckpointStore } from '../functions/core/poll';
 import { callbackUrlPolicyFrom, systemResolver, type CallbackUrlPolicy, type HostResolver } from '../functions/core/callback/ssrf';
 import { DEFAULTS, ENV, STACK_OUTPUTS, ssmInstanceName } from '../functions/settings';
 import { SINK_HOST } from '../local/callback-sink';
@@ -59,6 +62,13 @@ export interface Resources {
   callbackPolicy(): Promise<CallbackUrlPolicy>;
   /** Releases the SDK clients' connections. */
   close(): void;
+  /**
+   * Where the poller keeps its per-instance state and leases: SSM `<prefix>/poller/`, the local
+   * runner's poll folder, or `<instances-dir>/.poller` (`instances poll`).
+   */
+  pollStates?(): Promise<CheckpointStore>;
+  /** The Ecwid API the local runner uses (`--local`), when it published one. */
+  ecwidApiBaseUrl?(): Promise<string | undefined>;
 }
 
 /** `*.localhost` is this machine (RFC 6761), even where the system resolver does not say so. */
@@ -254,6 +264,24 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
             })()),
         };
       })());
+    },
+
+    async pollStates() {
+      if (options.instancesDir) return new FileCheckpointStore({ dir: join(resolve(cwd, options.instancesDir), '.poller') });
+      if (options.local) return new FileCheckpointStore({ dir: (await local()).pollStateDir ?? join(dirname(stateFile), 'poller') });
+      // The same prefix as instances() resolves.
+      const prefix = options.ssmPrefix
+        ? options.ssmPrefix
+        : explicit && !stackName
+          ? DEFAULTS.ssmPrefix
+          : await resolveValue(undefined, undefined, STACK_OUTPUTS.ssmPrefix, 'SSM prefix');
+      const ssm = new SSMClient(clientConfig(options.ssmEndpoint));
+      clients.push(ssm);
+      return new SsmCheckpointStore({ prefix, client: ssm });
+    },
+
+    async ecwidApiBaseUrl() {
+      return options.local ? (await local()).ecwidApiBaseUrl : undefined;
     },
 
     async ingestUrl() {

@@ -1,4 +1,5 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { IKey } from 'aws-cdk-lib/aws-kms';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -10,9 +11,24 @@ import { EventQueue, MAX_QUEUE_RETENTION } from './constructs/event-queue';
 import { IngestApi } from './constructs/ingest-api';
 import { InstanceConfigAccess } from './constructs/instance-config-access';
 import { Monitoring } from './constructs/monitoring';
+import { Poller } from './constructs/poller';
 import { RelayObservability } from './constructs/relay-function';
 
 export interface EcwidEventsStackProps extends StackProps {
+  /**
+   * The scheduled poller, which polls Ecwid for the instances in polling or reconciliation mode
+   * (`event.vendor.type`, `event.poller.reconcile`) and catches up with what webhooks missed.
+   *
+   * @default true
+   */
+  readonly polling?: boolean;
+  /**
+   * How often the poller runs (whole minutes); each instance is polled when its own
+   * `event.poller.refresh_interval` is due.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly pollSchedule?: Duration;
   /**
    * Deployment stage (lower-case letters, digits, hyphens). Stages live side by side: it names
    * the default parameter prefix and the Powertools service, so stages never share data or metrics.
@@ -155,6 +171,8 @@ export class EcwidEventsStack extends Stack {
   public readonly ingestApi: IngestApi;
   public readonly delivery: Delivery;
   public readonly monitoring: Monitoring;
+  /** Present unless `polling` is false. */
+  public readonly poller?: Poller;
 
   constructor(scope: Construct, id: string, props: EcwidEventsStackProps = {}) {
     super(scope, id, {
@@ -236,6 +254,21 @@ export class EcwidEventsStack extends Stack {
       alarmEmail: props.alarmEmail,
     });
 
+    if (props.polling ?? true) {
+      this.poller = new Poller(this, 'Poller', {
+        queue: this.eventQueue.queue,
+        instanceConfig,
+        ecwidApiBaseUrl: props.ecwidApiBaseUrl ?? DEFAULTS.ecwidApiBaseUrl,
+        observability,
+        runEvery: props.pollSchedule,
+        encryptionKey: props.queueKmsKey,
+        removalPolicy,
+        alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
+      });
+      // Ingest notes each queued webhook, so that reconciliation polls skip what webhooks delivered.
+      this.poller.grantRecordSightings(this.ingestApi.function, this.ingestApi);
+    }
+
     // Not the dashboard: dashboard tags are new in CloudFormation and cfn-lint's schema rejects them.
     const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
     Tags.of(this).add('app', 'ecwid-events', tagOptions);
@@ -269,7 +302,9 @@ export class EcwidEventsStack extends Stack {
         'create them with the CLI',
     });
     // Only with a customer key: the CLI must encrypt instance configs with the key the functions may decrypt.
-    if (ssmKmsKey) {
+    // A key defined in another stack of the app is already that stack's export (an output re-exporting
+    // an import is cfn-lint W6001): the CLI then takes it from that stack or from --kms-key-id.
+    if (ssmKmsKey && (!Token.isUnresolved(ssmKmsKey.keyArn) || Stack.of(ssmKmsKey) === this)) {
       new CfnOutput(this, STACK_OUTPUTS.ssmKmsKeyId, {
         value: ssmKmsKey.keyArn,
         description: 'KMS key the instance SecureStrings must be encrypted with (the CLI uses it)',

@@ -29,6 +29,8 @@ export interface RunnerOptions {
   readonly quiet: boolean;
   /** Where the LocalRunnerState JSON is written (absolute). */
   readonly stateFile: string;
+  /** Seconds between runs of the poll loop; 0 turns polling off; undefined is DEFAULT_POLL_INTERVAL_SECONDS. */
+  readonly pollIntervalSeconds?: number;
 }
 
 /** A bad command line: the message says what is wrong; the runner exits with code 2. */
@@ -42,6 +44,8 @@ export class UsageError extends Error {
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_INSTANCES_DIR = 'local/instances';
 export const DEFAULT_QUEUE_PREFIX = 'ecwid-events-local';
+/** The local poll loop runs this often (the deployed poller: every 5 minutes). */
+export const DEFAULT_POLL_INTERVAL_SECONDS = 60;
 /** SQS queue names: 80 characters, `-dlq.fifo` included. */
 const QUEUE_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,71}$/;
 
@@ -68,6 +72,9 @@ Options:
                          ${DEFAULT_RETRY_SCHEDULE_SECONDS.join(',')})
   --max-attempts N       delivery attempts before an event goes to the dead-letter queue
                          (default: the stack's, ${DEFAULT_MAX_ATTEMPTS}; with only --retry-schedule, its length + 1)
+  --poll-interval N      seconds between runs of the poller over the instances in polling or
+                         reconciliation mode, against --ecwid-api (default ${DEFAULT_POLL_INTERVAL_SECONDS};
+                         0 = no polling)
   --state-file PATH      where to publish the runner's URLs for the CLI's --local mode
                          (default ${LOCAL_STATE_FILE})
   --quiet                print only warnings and errors from the handlers
@@ -98,6 +105,7 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
         'retry-schedule': { type: 'string' },
         'max-attempts': { type: 'string' },
         'state-file': { type: 'string' },
+        'poll-interval': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -127,8 +135,17 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
       maxAttempts: values['max-attempts'] === undefined ? undefined : parseMaxAttempts(values['max-attempts']),
       quiet: values.quiet ?? false,
       stateFile: resolve(cwd, values['state-file'] ?? LOCAL_STATE_FILE),
+      pollIntervalSeconds: values['poll-interval'] === undefined ? undefined : parsePollInterval(values['poll-interval']),
     },
   };
+}
+
+export function parsePollInterval(text: string): number {
+  const seconds = parseWholeNumber(text);
+  if (seconds === undefined || seconds > 86_400) {
+    throw new UsageError(`--poll-interval must be a whole number of seconds from 0 (no polling) to 86400, got "${text}"`);
+  }
+  return seconds;
 }
 
 export function parsePort(text: string): number {

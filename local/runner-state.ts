@@ -15,4 +15,8 @@ export interface LocalRunnerState {
   readonly deadLetterQueueUrl: string;
   /** Folder of instance JSON files (id = file name without .json). */
   readonly instancesDir: string;
+  /** Folder of the poller's per-instance state (checkpoints, leases), when the runner polls. */
+  readonly pollStateDir?: string;
+  /** The Ecwid API the runner polls and verifies against (for `instances poll --local`). */
+  readonly ecwidApiBaseUrl?: string;
 }

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -11,6 +11,7 @@ import { HttpCallbackSender } from '../functions/core/callback/sender';
 import { callbackUrlPolicyFrom } from '../functions/core/callback/ssrf';
 import { EcwidApiClient } from '../functions/core/ecwid/api-client';
 import type { InstanceStore } from '../functions/core/ports';
+import { InMemorySightings } from '../functions/core/sightings';
 import { retryPolicyFrom, type RetryPolicy } from '../functions/core/retry-policy';
 import { DEFAULTS, ENV } from '../functions/settings';
 import { startCallbackSink, withSinkCallbacks } from './callback-sink';
@@ -19,7 +20,8 @@ import { countMessages, ensureQueues, startEmbeddedSqs, type Queues, type SqsEnd
 import { SqsEventSource, type SqsBatchHandler } from './event-source';
 import { startDemoEcwidApi, type DemoEcwidApi } from './fake-ecwid-api';
 import { createHttpGateway, type IngestHandler } from './http-gateway';
-import type { RunnerOptions } from './options';
+import { DEFAULT_POLL_INTERVAL_SECONDS, type RunnerOptions } from './options';
+import { startPollLoop, type PollLoop } from './poll-loop';
 import type { LocalRunnerState } from './runner-state';
 import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
 
@@ -159,7 +161,9 @@ async function start(
     dir: options.instancesDir,
     warn: (message) => output.err(`instances: ${message}`),
   });
-  const ingestHandler = loadIngestHandler({ instances, queueUrl: queues.queueUrl, client, level, output });
+  // Ingest notes the queued webhooks of reconciling instances (sightings) so that their polls skip what webhooks delivered.
+  const sightings = new InMemorySightings();
+  const ingestHandler = loadIngestHandler({ instances, queueUrl: queues.queueUrl, client, level, output, sightings });
   const deliverHandler = loadDeliverHandler({
     instances: withSinkCallbacks(instances, sink.origin),
     client,
@@ -194,6 +198,25 @@ async function start(
   eventSource.start();
   cleanup.push(() => eventSource.stop());
 
+  // The scheduled poll Lambda's stand-in: the same poll over the instances folder.
+  const pollStateDir = join(dirname(options.stateFile), 'poller');
+  const pollIntervalSeconds = options.pollIntervalSeconds ?? DEFAULT_POLL_INTERVAL_SECONDS;
+  let pollLoop: PollLoop | undefined;
+  if (pollIntervalSeconds > 0) {
+    const pollLogger = createConsoleLogger({ service: 'poll', level, write: logWriter(output) });
+    pollLoop = startPollLoop({
+      intervalSeconds: pollIntervalSeconds,
+      instancesDir: options.instancesDir,
+      stateDir: pollStateDir,
+      ecwidApiBaseUrl,
+      queue: new SqsEventQueue({ queueUrl: queues.queueUrl, client }),
+      sightings,
+      telemetry: { log: (logLevel, message, attributes) => pollLogger[logLevel](message, { ...attributes }), count: () => undefined },
+      onError: (error) => output.err(`poll: the run failed: ${describe(error)}`),
+    });
+    cleanup.push(() => pollLoop!.stop());
+  }
+
   const state: LocalRunnerState = {
     pid: process.pid,
     ingestUrl: `${origin}/events/ecwid`,
@@ -203,6 +226,7 @@ async function start(
     deadLetterQueueUrl: queues.deadLetterQueueUrl,
     instancesDir: options.instancesDir,
     ecwidApiBaseUrl,
+    ...(pollLoop ? { pollStateDir } : {}),
   };
   writeState(options.stateFile, state);
   cleanup.push(async () => removeState(options.stateFile));
@@ -212,6 +236,7 @@ async function start(
     stopping ??= (async () => {
       // Order: no new requests, no new receives (batches in hand finish), count, then tear down.
       await closeServer(gateway);
+      await pollLoop?.stop();
       await eventSource.stop();
       const summary = await summarize(client, queues).catch(() => ({ queued: -1, deadLettered: -1 }));
       if (demoApi) await demoApi.close();
@@ -292,12 +317,15 @@ function loadIngestHandler(args: {
   readonly client: SQSClient;
   readonly level: ConsoleLogLevel;
   readonly output: RunnerOutput;
+  readonly sightings: InMemorySightings;
 }): IngestHandler {
   // Loaded only now: the module reads the environment set above when it is first loaded.
   const ingest = require('../functions/ingest/handler') as typeof import('../functions/ingest/handler');
   return ingest.createIngestHandler({
     instances: args.instances,
     queue: new SqsEventQueue({ queueUrl: args.queueUrl, client: args.client }),
+    // The same path as in AWS: the handler records them (and logs a failure) after the enqueue.
+    sightings: args.sightings,
     logger: createConsoleLogger({ service: 'ingest', level: args.level, write: logWriter(args.output) }),
     metrics: disabledMetrics(),
   });

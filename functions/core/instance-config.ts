@@ -35,6 +35,11 @@ export const CONFIG_KEYS = {
   vendorType: 'event.vendor.type',
   pollerRefreshInterval: 'event.poller.refresh_interval',
   pollerConfiguration: 'event.poller.configuration',
+  /**
+   * Ours: with `event.vendor.type` = `webhook`, also run a reconciliation poll that delivers only
+   * the changes no webhook reported (see functions/core/poll-config.ts).
+   */
+  pollerReconcile: 'event.poller.reconcile',
 } as const;
 
 /** Keys whose values are secrets: masked in every output, never logged. */

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fixtureText, modernSamples, postIon, postWebhook } from './support/ecwid-posts';
 import { eventually, killLeftovers, ROOT, runToExit, startRunner, tsxRunner, type RunnerProcess } from './support/runner-process';
 
@@ -76,6 +76,8 @@ describe('out of the box: the demo instances, the built-in sink and the demo Ecw
       instancesDir: join(ROOT, 'local', 'instances'),
       // The demo stand-in, which the CLI's --local mode can use too.
       ecwidApiBaseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/api$/),
+      // Beside the state file: the poll loop's checkpoints, which `instances poll --local` shares.
+      pollStateDir: join(dirname(runner.stateFile), 'poller'),
     });
     expect(() => process.kill(state.pid, 0)).not.toThrow();
   });

@@ -59,7 +59,8 @@ describe('stages side by side', () => {
     expect(ssmPrefixOf(stack)).toBe('/ecwid-events/dev');
     expect(stack.terminationProtection).toBe(false);
     const queues = Object.values(Template.fromStack(stack).findResources('AWS::SQS::Queue'));
-    expect(queues.map((q) => q.DeletionPolicy)).toEqual(['Delete', 'Delete']);
+    // main queue, DLQ, the poller's sightings queue
+    expect(queues.map((q) => q.DeletionPolicy)).toEqual(['Delete', 'Delete', 'Delete']);
   });
 
   test('-c stage=prod: stack EcwidEvents-prod, its own prefix, retained data, termination protection', () => {
@@ -68,7 +69,7 @@ describe('stages side by side', () => {
     expect(ssmPrefixOf(stack)).toBe('/ecwid-events/prod');
     expect(stack.terminationProtection).toBe(true);
     const queues = Object.values(Template.fromStack(stack).findResources('AWS::SQS::Queue'));
-    expect(queues.map((q) => q.DeletionPolicy)).toEqual(['Retain', 'Retain']);
+    expect(queues.map((q) => q.DeletionPolicy)).toEqual(['Retain', 'Retain', 'Retain']);
   });
 
   test("one stage's IAM grants cover none of another stage's parameters", () => {

@@ -80,7 +80,12 @@ test('redrive backstop follows maxAttempts (5 + 2 receives)', () => {
 test('ingest may encrypt with the queue key and decrypt SSM parameters with the SSM key, only through SSM', () => {
   expect(statementsOfRole(template, logicalId(stack.ingestApi.function.role!))).toEqual([
     { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: getAtt(stack.ingestApi.functionLogGroup) },
-    { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(stack.eventQueue.queue) },
+    // Main queue and the poller's sightings queue (both encrypted with the queue key).
+    {
+      Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      Effect: 'Allow',
+      Resource: [getAtt(stack.eventQueue.queue), getAtt(stack.poller!.sightingsQueue)],
+    },
     // CDK's grant for sending to a queue encrypted with a customer key.
     queueKeyStatement(),
     ...ssmReadStatements(),
@@ -132,7 +137,8 @@ test('the options reach the functions environment, the event source and the stag
 
 test('log groups keep the chosen retention and go with the stack (removalPolicy DESTROY)', () => {
   const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-  expect(logGroups).toHaveLength(3);
+  // ingest, deliver, poller, API access logs
+  expect(logGroups).toHaveLength(4);
   for (const logGroup of logGroups) {
     expect(logGroup).toMatchObject({ DeletionPolicy: 'Delete', Properties: { RetentionInDays: 90 } });
   }
@@ -147,7 +153,8 @@ test('alarmEmail: a TLS-only topic with the email subscription, notified when ev
     PolicyDocument: { Statement: [{ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
   });
   const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-  expect(alarms).toHaveLength(5);
+  // the relay's five and the poller's three
+  expect(alarms).toHaveLength(5 + 3);
   for (const alarm of alarms) {
     expect(alarm.Properties.AlarmActions).toEqual([ref(topic)]);
     expect(alarm.Properties.OKActions).toEqual([ref(topic)]);
@@ -182,7 +189,15 @@ describe('bad props fail the synth with a clear message', () => {
   });
 });
 
-test('outputs the customer SSM key, so the CLI encrypts instance configs with the key the functions may decrypt', () => {
+test('a customer SSM key from another stack is not re-exported (it is that stack\'s output already)', () => {
   const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-  expect(outputs[STACK_OUTPUTS.ssmKmsKeyId].Value).toEqual(keyArn(ssmKey));
+  expect(outputs[STACK_OUTPUTS.ssmKmsKeyId]).toBeUndefined();
+});
+
+test('an existing customer SSM key (imported by ARN) is output, so the CLI encrypts instance configs with the key the functions may decrypt', () => {
+  const app = newApp();
+  const arn = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+  const existingKey = Key.fromKeyArn(new Stack(app, 'Existing'), 'Imported', arn);
+  const keyed = new EcwidEventsStack(app, 'EcwidEvents-keyed', { stage: 'keyed', ssmKmsKey: existingKey });
+  expect(Template.fromStack(keyed).toJSON().Outputs[STACK_OUTPUTS.ssmKmsKeyId].Value).toBe(arn);
 });

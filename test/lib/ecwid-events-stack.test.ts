@@ -16,6 +16,8 @@ const queue = () => stack.eventQueue.queue;
 const dlq = () => stack.eventQueue.deadLetterQueue;
 const ingestFn = () => stack.ingestApi.function;
 const deliverFn = () => stack.delivery.function;
+const poller = () => stack.poller!;
+const sightingsQueue = () => poller().sightingsQueue;
 const roleId = (fn: { role?: IConstruct }) => logicalId(fn.role!);
 
 const PREFIX = '/ecwid-events/dev';
@@ -61,7 +63,8 @@ describe('event queue', () => {
       expect.objectContaining({ FifoQueue: true, ContentBasedDeduplication: false, SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 }),
     );
     expect(dlqResource.Properties.RedrivePolicy).toBeUndefined();
-    template.resourceCountIs('AWS::SQS::Queue', 2);
+    // main + DLQ, and the poller's sightings queue (test/lib/poller.test.ts).
+    template.resourceCountIs('AWS::SQS::Queue', 3);
   });
 
   test('both queues deny every request that is not over TLS', () => {
@@ -146,6 +149,8 @@ describe('functions', () => {
       [ENV.queueUrl]: ref(queue()),
       [ENV.ssmPrefix]: PREFIX,
       [ENV.configCacheSeconds]: String(DEFAULTS.configCacheSeconds),
+      // Where ingest notes the webhooks of reconciling instances (polling is on by default).
+      [ENV.sightingsQueueUrl]: ref(sightingsQueue()),
       POWERTOOLS_SERVICE_NAME: 'ecwid-events-dev',
       POWERTOOLS_METRICS_NAMESPACE: 'EcwidEvents',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -198,7 +203,8 @@ describe('functions', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    template.resourceCountIs('AWS::IAM::Role', 2);
+    // ingest, deliver, poller
+    template.resourceCountIs('AWS::IAM::Role', 3);
   });
 });
 
@@ -207,8 +213,13 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
     expect(statementsOfRole(template, roleId(ingestFn()))).toEqual([
       logWriteStatement(stack.ingestApi.functionLogGroup),
       xrayStatement,
-      // grantSendMessages: SendMessage plus the two read-only queue lookups the SDK may use.
-      { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(queue()) },
+      // grantSendMessages: SendMessage plus the two read-only queue lookups the SDK may use; on the
+      // main queue and the poller's sightings queue (IAM merges the two grants into one statement).
+      {
+        Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+        Effect: 'Allow',
+        Resource: [getAtt(queue()), getAtt(sightingsQueue())],
+      },
       ...ssmReadStatements,
     ]);
   });
@@ -230,8 +241,10 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
 
   test('no other IAM policy exists in the stack', () => {
     const roles = Object.values(template.findResources('AWS::IAM::Policy')).map((p) => p.Properties.Roles);
-    expect(roles).toEqual(expect.arrayContaining([[{ Ref: roleId(ingestFn()) }], [{ Ref: roleId(deliverFn()) }]]));
-    expect(roles).toHaveLength(2);
+    expect(roles).toEqual(
+      expect.arrayContaining([[{ Ref: roleId(ingestFn()) }], [{ Ref: roleId(deliverFn()) }], [{ Ref: roleId(poller().function) }]]),
+    );
+    expect(roles).toHaveLength(3);
   });
 });
 
@@ -241,8 +254,9 @@ describe('monitoring', () => {
       (a) => a.Properties.MetricName === metricName && a.Properties.Namespace === namespace,
     );
 
-  test('five alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+  test('five relay alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles (+ the poller\'s three)', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + poller().alarms.length);
+    expect(poller().alarms).toHaveLength(3);
     expect(alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS')[0].Properties).toMatchObject({
       Dimensions: [{ Name: 'QueueName', Value: getAtt(dlq(), 'QueueName') }],
       Statistic: 'Maximum',

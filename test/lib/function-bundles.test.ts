@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { EcwidEventsStack } from '../../lib/ecwid-events-stack';
-import { logicalId, newApp } from './stack-helpers';
+import { isRuntimeProvided, logicalId, newApp } from './stack-helpers';
 
 /**
  * The real handlers, bundled as the stack bundles them: only Node built-ins and the AWS SDK v3
@@ -24,7 +24,11 @@ afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
 const PROJECT_NODE_MODULES = path.join(__dirname, '..', '..', 'node_modules');
 // What CloudFormation would put where the template has a Ref.
-const RESOLVED_REFS = { QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo', DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo' };
+const RESOLVED_REFS = {
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo',
+  DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo',
+  SIGHTINGS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/sightings',
+};
 
 function bundleOf(fnLogicalId: string): { file: string; environment: Record<string, string> } {
   const props = template.findResources('AWS::Lambda::Function')[fnLogicalId].Properties;
@@ -46,7 +50,7 @@ describe.each([
     const { file } = bundleOf(logicalId(fn()));
     const code = fs.readFileSync(file, 'utf8');
     const required = new Set([...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]));
-    const outside = [...required].filter((name) => !name.startsWith('node:') && !name.startsWith('@aws-sdk/'));
+    const outside = [...required].filter((name) => !isRuntimeProvided(name));
     expect(outside).toEqual([]);
     expect(required).toContain('@aws-sdk/client-sqs');
     expect(fs.existsSync(`${file}.map`)).toBe(true);

@@ -1,3 +1,4 @@
+import { builtinModules } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, AppProps, CfnElement, Stack } from 'aws-cdk-lib';
@@ -54,3 +55,8 @@ export const arnJoin = (service: string, rest: string) => ({
     ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${rest}`],
   ],
 });
+
+/** What the Lambda Node.js runtime provides: Node's built-ins (with or without `node:`) and the AWS SDK v3. */
+export function isRuntimeProvided(moduleName: string): boolean {
+  return moduleName.startsWith('node:') || builtinModules.includes(moduleName) || moduleName.startsWith('@aws-sdk/');
+}

@@ -1,0 +1,59 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import { INSTANCE_ID_PATTERN, type Instance } from '../core/instance-config';
+import type { InstanceListing } from '../core/poll-run';
+import { ssmInstanceName } from '../settings';
+import { parseInstanceDocument } from './instance-document';
+
+/**
+ * Every instance, for the poller. Unlike SsmInstanceRegistry.list(), one unreadable instance
+ * does not stop the others from being polled: it is reported in `problems` (by id and problem,
+ * never content).
+ */
+export async function listSsmInstances(client: SSMClient, prefix: string): Promise<InstanceListing> {
+  const base = ssmInstanceName(prefix.replace(/\/+$/, ''), '');
+  const instances: Instance[] = [];
+  const problems: { id: string; message: string }[] = [];
+  for await (const page of paginateGetParametersByPath(
+    { client },
+    { Path: base.replace(/\/$/, ''), Recursive: true, WithDecryption: true },
+  )) {
+    for (const parameter of page.Parameters ?? []) {
+      const name = parameter.Name ?? '';
+      const id = name.slice(base.length);
+      if (!name.startsWith(base) || !INSTANCE_ID_PATTERN.test(id) || parameter.Value === undefined) continue;
+      try {
+        instances.push({ id, document: parseInstanceDocument(parameter.Value, `SSM parameter ${name}`) });
+      } catch (error) {
+        problems.push({ id, message: (error as Error).message });
+      }
+    }
+  }
+  return { instances: instances.sort((a, b) => a.id.localeCompare(b.id)), problems };
+}
+
+/** The same for the local runner's folder of `<id>.json` files. */
+export async function listFolderInstances(dir: string): Promise<InstanceListing> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { instances: [] };
+    throw error;
+  }
+  const instances: Instance[] = [];
+  const problems: { id: string; message: string }[] = [];
+  for (const name of names) {
+    const id = name.slice(0, -'.json'.length);
+    if (!INSTANCE_ID_PATTERN.test(id)) continue;
+    const file = join(dir, name);
+    try {
+      instances.push({ id, document: parseInstanceDocument(await readFile(file, 'utf8'), file) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      problems.push({ id, message: (error as Error).message });
+    }
+  }
+  return { instances, problems };
+}

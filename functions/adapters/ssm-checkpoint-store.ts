@@ -1,0 +1,153 @@
+import {
+  DeleteParameterCommand,
+  GetParameterCommand,
+  PutParameterCommand,
+  SSMClient,
+  paginateGetParametersByPath,
+} from '@aws-sdk/client-ssm';
+import { INSTANCE_ID_PATTERN } from '../core/instance-config';
+import { parsePollState, type CheckpointStore, type PollState } from '../core/poll';
+import { ssmPollLeaseName, ssmPollStateName, ssmPollerPath } from '../settings';
+
+export interface SsmCheckpointStoreOptions {
+  /** The stack's parameter prefix, e.g. `/ecwid-events/dev`; states go under `<prefix>/poller/`. */
+  readonly prefix: string;
+  /** @default a new SSMClient (region and endpoint from the environment) */
+  readonly client?: SSMClient;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+interface Lease {
+  readonly owner: string;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Poll states in Parameter Store, next to the instances: `<prefix>/poller/checkpoints/<id>`
+ * (a String parameter: cursors and recent change keys, no secrets, a few hundred bytes; the
+ * Intelligent-Tiering tier moves one past 4 KB to the advanced tier) and the per-instance lease
+ * `<prefix>/poller/leases/<id>`.
+ *
+ * Why Parameter Store and not a table: one small document per instance, written once per poll
+ * (every 15 minutes by default), read in one GetParametersByPath call per run — well within the
+ * free standard tier and its throughput, with no new data store to operate. A store with
+ * conditional writes (DynamoDB) would make the lease exact; see `lock`.
+ */
+export class SsmCheckpointStore implements CheckpointStore {
+  private readonly prefix: string;
+  private readonly client: SSMClient;
+  private readonly clock: () => Date;
+
+  constructor(opts: SsmCheckpointStoreOptions) {
+    this.prefix = opts.prefix.replace(/\/+$/, '');
+    this.client = opts.client ?? new SSMClient({});
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  async load(instanceId: string): Promise<PollState | undefined> {
+    const name = ssmPollStateName(this.prefix, instanceId);
+    const text = await this.read(name);
+    return text === undefined ? undefined : parsePollState(text, `SSM parameter ${name}`);
+  }
+
+  /** Every readable state under the prefix (unreadable ones are left out: their poll reports them). */
+  async loadAll(): Promise<Map<string, PollState>> {
+    const base = `${ssmPollStateName(this.prefix, '')}`;
+    const states = new Map<string, PollState>();
+    for await (const page of paginateGetParametersByPath({ client: this.client }, { Path: base.replace(/\/$/, ''), Recursive: false })) {
+      for (const parameter of page.Parameters ?? []) {
+        const id = (parameter.Name ?? '').slice(base.length);
+        if (!parameter.Name?.startsWith(base) || !INSTANCE_ID_PATTERN.test(id) || parameter.Value === undefined) continue;
+        try {
+          states.set(id, parsePollState(parameter.Value, `SSM parameter ${parameter.Name}`));
+        } catch {
+          // pollInstance loads it again and reports the problem for this instance.
+        }
+      }
+    }
+    return states;
+  }
+
+  async save(instanceId: string, state: PollState): Promise<void> {
+    await this.client.send(
+      new PutParameterCommand({
+        Name: ssmPollStateName(this.prefix, instanceId),
+        Value: JSON.stringify(state),
+        Type: 'String',
+        Overwrite: true,
+        Tier: 'Intelligent-Tiering',
+      }),
+    );
+  }
+
+  /**
+   * Creates the lease parameter only if it does not exist (Overwrite=false is atomic); an expired
+   * lease is deleted and created again. Parameter Store has no compare-and-swap, so two pollers
+   * that find the same expired lease at the same instant could both take it: expiry only happens
+   * after a crashed poll, and the schedule itself never overlaps (reserved concurrency 1).
+   */
+  async lock(instanceId: string, owner: string, ttlSeconds: number): Promise<boolean> {
+    const name = ssmPollLeaseName(this.prefix, instanceId);
+    const lease: Lease = { owner, expiresAt: this.clock().getTime() + ttlSeconds * 1000 };
+    if (await this.create(name, lease)) return true;
+    const current = parseLease(await this.read(name));
+    if (current && current.owner !== owner && current.expiresAt > this.clock().getTime()) return false;
+    // Ours (renewed), expired, unreadable, or deleted meanwhile.
+    if (current?.owner === owner) {
+      await this.client.send(new PutParameterCommand({ Name: name, Value: JSON.stringify(lease), Type: 'String', Overwrite: true }));
+      return true;
+    }
+    await this.deleteIfExists(name);
+    return this.create(name, lease);
+  }
+
+  async unlock(instanceId: string, owner: string): Promise<void> {
+    const name = ssmPollLeaseName(this.prefix, instanceId);
+    const current = parseLease(await this.read(name));
+    if (current?.owner === owner) await this.deleteIfExists(name);
+  }
+
+  /** The subtree the poller writes (for IAM and tests). */
+  get path(): string {
+    return ssmPollerPath(this.prefix);
+  }
+
+  private async create(name: string, lease: Lease): Promise<boolean> {
+    try {
+      await this.client.send(new PutParameterCommand({ Name: name, Value: JSON.stringify(lease), Type: 'String', Overwrite: false }));
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ParameterAlreadyExists') return false;
+      throw error;
+    }
+  }
+
+  private async read(name: string): Promise<string | undefined> {
+    try {
+      return (await this.client.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ParameterNotFound') return undefined;
+      throw error;
+    }
+  }
+
+  private async deleteIfExists(name: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteParameterCommand({ Name: name }));
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'ParameterNotFound')) throw error;
+    }
+  }
+}
+
+function parseLease(text: string | undefined): Lease | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<Lease>;
+    return typeof value.owner === 'string' && typeof value.expiresAt === 'number' ? (value as Lease) : undefined;
+  } catch {
+    return undefined;
+  }
+}

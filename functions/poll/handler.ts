@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { listSsmInstances } from '../adapters/instance-listing';
+import { SqsEventQueue } from '../adapters/sqs-event-queue';
+import { SqsSightings } from '../adapters/sqs-sightings';
+import { SsmCheckpointStore } from '../adapters/ssm-checkpoint-store';
+import { createTracer, invocationSegmentName, traced, type Tracer } from '../adapters/tracing';
+import { EcwidPollClient } from '../core/ecwid/poll-client';
+import type { CheckpointStore, PollSource, PollState, PollTelemetry } from '../core/poll';
+import { pollDueInstances, type InstanceListing, type PollRunSummary } from '../core/poll-run';
+import type { Clock, EventQueue } from '../core/ports';
+import type { SightingInbox } from '../core/sightings';
+import { DEFAULTS, ENV } from '../settings';
+
+/**
+ * Poll Lambda (EventBridge schedule, reserved concurrency 1): polls every instance whose interval
+ * is due, a few at a time, and stops starting work shortly before its own timeout. Decisions are
+ * in core/poll-run.ts and core/poll.ts.
+ */
+
+export type PollLogger = Pick<Logger, 'info' | 'warn' | 'error'> & { addContext?(context: Context): void };
+export type PollMetrics = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
+
+export interface PollHandlerDeps {
+  readonly listInstances: () => Promise<InstanceListing>;
+  readonly checkpoints: CheckpointStore & { loadAll?(): Promise<ReadonlyMap<string, PollState>> };
+  readonly source: PollSource;
+  readonly queue: EventQueue;
+  readonly sightings?: SightingInbox;
+  /** @default () => new Date() */
+  readonly clock?: Clock;
+  /** @default 4 */
+  readonly concurrency?: number;
+  /** Stop starting work this long before the Lambda deadline. @default 30000 */
+  readonly safetyMarginMs?: number;
+  /** @default the module's Powertools Logger */
+  readonly logger?: PollLogger;
+  /** @default the module's Powertools Metrics */
+  readonly metrics?: PollMetrics;
+  /** @default the module's Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
+  readonly tracer?: Tracer;
+}
+
+export type PollHandler = (event: unknown, context?: Context) => Promise<PollRunSummary>;
+
+const DEFAULT_SAFETY_MARGIN_MS = 30_000;
+/** A lease outlives the run that took it by this much (covers clock differences). */
+const LEASE_EXTRA_SECONDS = 60;
+/** Without a Lambda context (tests, scripts): the lease a run takes. */
+const DEFAULT_LEASE_SECONDS = 15 * 60;
+
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-poll' });
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'EcwidEvents',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-poll',
+});
+const tracer = createTracer(process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-poll');
+
+export function createPollHandler(deps: PollHandlerDeps): PollHandler {
+  const log = deps.logger ?? logger;
+  const meter = deps.metrics ?? metrics;
+  const clock = deps.clock ?? (() => new Date());
+  const trace = deps.tracer ?? tracer;
+  const telemetry: PollTelemetry = {
+    log: (level, message, attributes) => log[level](message, { ...attributes }),
+    count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
+  };
+
+  return (_event, context) => traced(trace, invocationSegmentName(), async (span) => {
+    if (context) log.addContext?.(context);
+    const remaining = context?.getRemainingTimeInMillis();
+    const deadline = remaining === undefined ? undefined : clock().getTime() + remaining - (deps.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS);
+    const leaseSeconds = remaining === undefined ? DEFAULT_LEASE_SECONDS : Math.ceil(remaining / 1000) + LEASE_EXTRA_SECONDS;
+    try {
+      const summary = await pollDueInstances({
+        listInstances: deps.listInstances,
+        loadAllStates: deps.checkpoints.loadAll ? () => deps.checkpoints.loadAll!() : undefined,
+        checkpoints: deps.checkpoints,
+        source: deps.source,
+        queue: deps.queue,
+        sightings: deps.sightings,
+        clock,
+        telemetry,
+        owner: context?.awsRequestId ?? randomUUID(),
+        leaseSeconds,
+        concurrency: deps.concurrency,
+        deadline,
+      });
+      log.info('poll run finished', {
+        polled: summary.polled,
+        due: summary.due,
+        deferred: summary.deferred,
+        misconfigured: summary.misconfigured,
+        results: summary.results,
+      });
+      const { polled, due, deferred, misconfigured, results } = summary;
+      span.metadata('run', { polled, due, deferred, misconfigured, results });
+      return summary;
+    } finally {
+      meter.publishStoredMetrics();
+    }
+  }, { invocation: true });
+}
+
+function positiveInteger(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text !== undefined && /^[0-9]+$/.test(text.trim()) && value > 0 ? value : undefined;
+}
+
+function unconfiguredQueue(variable: string): EventQueue {
+  return { enqueue: () => Promise.reject(new Error(`environment variable ${variable} is not set`)) };
+}
+
+// Clients and configuration are built once per execution environment.
+const env = process.env;
+const prefix = env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix;
+const ssm = tracer.captureAWSv3Client(new SSMClient({}));
+const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+const queueUrl = env[ENV.queueUrl];
+const sightingsQueueUrl = env[ENV.sightingsQueueUrl];
+export const handler: PollHandler = createPollHandler({
+  listInstances: () => listSsmInstances(ssm, prefix),
+  checkpoints: new SsmCheckpointStore({ prefix, client: ssm }),
+  source: new EcwidPollClient({
+    baseUrl: env[ENV.ecwidApiBaseUrl] || DEFAULTS.ecwidApiBaseUrl,
+    onRetry: ({ status, waitSeconds, attempt }) => logger.info('Ecwid API busy; waiting before trying again', { status, waitSeconds, attempt }),
+  }),
+  queue: queueUrl ? new SqsEventQueue({ queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
+  sightings: sightingsQueueUrl ? new SqsSightings({ queueUrl: sightingsQueueUrl, client: sqs }) : undefined,
+  concurrency: positiveInteger(env[ENV.pollConcurrency]),
+  safetyMarginMs: positiveInteger(env[ENV.pollSafetyMarginMs]),
+  tracer,
+});

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { FileCheckpointStore } from '../functions/adapters/file-checkpoint-store';
+import { listFolderInstances } from '../functions/adapters/instance-listing';
+import { EcwidPollClient } from '../functions/core/ecwid/poll-client';
+import type { PollTelemetry } from '../functions/core/poll';
+import { pollDueInstances, type PollRunSummary } from '../functions/core/poll-run';
+import type { Clock, EventQueue } from '../functions/core/ports';
+import type { SightingInbox } from '../functions/core/sightings';
+
+/**
+ * The local runner's stand-in for the scheduled poll Lambda: every `intervalSeconds` it runs the
+ * same fleet poll (core/poll-run.ts) over the runner's folder of instances, against the runner's
+ * Ecwid API (`--ecwid-api`), into the runner's queue. States and leases are files in `stateDir`,
+ * so `ecwid-events instances poll ID --local` shares them (and never polls an instance at the same
+ * time as the loop).
+ */
+export interface PollLoopOptions {
+  readonly intervalSeconds: number;
+  readonly instancesDir: string;
+  readonly stateDir: string;
+  readonly ecwidApiBaseUrl: string;
+  readonly queue: EventQueue;
+  readonly sightings?: SightingInbox;
+  readonly telemetry: PollTelemetry;
+  readonly clock?: Clock;
+  /** Called with each run's summary (the runner prints one line when something happened). */
+  readonly onRun?: (summary: PollRunSummary) => void;
+  /** A run that throws (the folder unreadable): reported, the loop goes on. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface PollLoop {
+  readonly stateDir: string;
+  /** One run now (waits for a run in progress first). */
+  runNow(): Promise<PollRunSummary | undefined>;
+  /** No new run; resolves when the one in progress (if any) has finished. */
+  stop(): Promise<void>;
+}
+
+/** Leases outlive a local run generously: a stuck run would otherwise block the CLI for long. */
+const LOCAL_LEASE_SECONDS = 300;
+
+export function startPollLoop(options: PollLoopOptions): PollLoop {
+  const clock = options.clock ?? (() => new Date());
+  const checkpoints = new FileCheckpointStore({ dir: options.stateDir, clock });
+  const source = new EcwidPollClient({ baseUrl: options.ecwidApiBaseUrl, clock });
+  const owner = `local-runner-${process.pid}-${randomBytes(3).toString('hex')}`;
+  let running: Promise<PollRunSummary | undefined> | undefined;
+  let stopped = false;
+
+  const run = (): Promise<PollRunSummary | undefined> => {
+    running ??= (async () => {
+      try {
+        const summary = await pollDueInstances({
+          listInstances: () => listFolderInstances(options.instancesDir),
+          loadAllStates: () => checkpoints.loadAll(),
+          checkpoints,
+          source,
+          queue: options.queue,
+          sightings: options.sightings,
+          clock,
+          telemetry: options.telemetry,
+          owner,
+          leaseSeconds: LOCAL_LEASE_SECONDS,
+        });
+        options.onRun?.(summary);
+        return summary;
+      } catch (error) {
+        options.onError?.(error);
+        return undefined;
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+
+  const timer = setInterval(() => {
+    // A run still going when the next is due simply absorbs it (no overlapping polls).
+    if (!stopped && !running) void run();
+  }, Math.max(1, options.intervalSeconds) * 1000);
+  timer.unref();
+  void run();
+
+  return {
+    stateDir: options.stateDir,
+    async runNow() {
+      if (running) await running;
+      return stopped ? undefined : run();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (running) await running;
+    },
+  };
+}
