@@ -48,6 +48,7 @@ const EVENTS_PER_ROUND = 300;
 const FLOOR_REPEATS = 10;
 const SSM_PREFIX = '/ecwid-events/bench';
 const QUEUE_URL = `https://sqs.${BENCH_REGION}.amazonaws.com/${BENCH_ACCOUNT}/ecwid-events-bench.fifo`;
+const SIGHTINGS_QUEUE_URL = `https://sqs.${BENCH_REGION}.amazonaws.com/${BENCH_ACCOUNT}/ecwid-events-bench-sightings`;
 const FIRST_STORE_ID = 2001;
 
 interface PreparedEvent {
@@ -97,9 +98,13 @@ async function createHandler(standIn: AwsStandIn): Promise<IngestHandler> {
   const { createIngestHandler } = await import('../functions/ingest/handler');
   const { SsmInstanceStore } = await import('../functions/adapters/ssm-instance-store');
   const { SqsEventQueue } = await import('../functions/adapters/sqs-event-queue');
+  const { SqsSightings } = await import('../functions/adapters/sqs-sightings');
+  const sqs = new SQSClient(inProcessClientConfig(standIn));
   return createIngestHandler({
     instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(inProcessClientConfig(standIn)) }),
-    queue: new SqsEventQueue({ queueUrl: QUEUE_URL, client: new SQSClient(inProcessClientConfig(standIn)) }),
+    queue: new SqsEventQueue({ queueUrl: QUEUE_URL, client: sqs }),
+    // Wired as in the stack with the poller; the bench instances are webhook-only, so it must cost no call.
+    sightings: new SqsSightings({ queueUrl: SIGHTINGS_QUEUE_URL, client: sqs }),
   });
 }
 

@@ -14,7 +14,9 @@ import {
   storeIdOf,
 } from './instance-config';
 import { normalizeEcwidEvent } from './normalize';
+import { webhookHandlingOf, type WebhookHandling } from './poll-config';
 import type { Clock, EventQueue, InstanceStore } from './ports';
+import { type SightingLog, sightingsOf } from './sightings';
 
 /**
  * The ingest use case: one HTTP request from Ecwid in, one answer out, and — only when the
@@ -40,6 +42,10 @@ export const INGEST_METRICS = {
   queued: 'EventsQueued',
   rejected: 'EventsRejected',
   droppedDisabled: 'EventsDroppedDisabled',
+  /** Not queued for an instance whose only source is the poller (`event.vendor.type` = `polling`). */
+  droppedPollingOnly: 'EventsDroppedPollingOnly',
+  /** Webhook sightings that could not be recorded (the event was queued; a reconciliation poll may repeat it). */
+  sightingsNotRecorded: 'SightingsNotRecorded',
   /** An instance left out of a fan-out because the signature does not verify with its secret. */
   excludedBadSignature: 'InstancesExcludedBadSignature',
   /** A bug: the handler answered 500 (counted by the handler, not here). */
@@ -62,6 +68,12 @@ export interface IngestDeps {
   readonly queue: EventQueue;
   readonly clock: Clock;
   readonly telemetry?: IngestTelemetry;
+  /**
+   * Where the webhook sightings of instances in reconciliation mode go (core/sightings.ts),
+   * after their events were queued, best effort. Instances without reconciliation cost nothing.
+   * @default none: nothing is recorded
+   */
+  readonly sightings?: SightingLog;
   /** @default DEFAULTS.maxBodyBytes (64 KiB) */
   readonly maxBodyBytes?: number;
 }
@@ -70,7 +82,7 @@ export interface IngestSuccessBody {
   readonly queued: number;
   readonly eventId: string;
   readonly instances: readonly string[];
-  /** Present when nothing was queued because notifications are disabled. */
+  /** Present when nothing was queued because every instance is disabled or polling only. */
   readonly message?: string;
 }
 
@@ -187,27 +199,41 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     return reject('Unavailable', 'instance configuration is unavailable; retry later', { ...eventAttributes, ...describeError(error) });
   }
 
-  // Disabled instances first: a store whose instances are all switched off is answered 200,
-  // so Ecwid neither retries nor blocks the app, whatever the signature.
+  // Instances that take no webhooks first: switched off, or polling only (the poller is their
+  // source). A store with none left is answered 200, so Ecwid neither retries nor blocks the
+  // app, whatever the signature.
+  const handling = new Map<string, WebhookHandling>();
+  let pollingOnly = 0;
   const enabled = targets.filter((instance) => {
-    if (notificationsEnabled(instance)) return true;
-    telemetry.count(INGEST_METRICS.droppedDisabled);
-    telemetry.log('info', 'not queued: event notifications are disabled for this instance', {
-      ...eventAttributes,
-      instanceId: instance.id,
-    });
-    return false;
+    if (!notificationsEnabled(instance)) {
+      telemetry.count(INGEST_METRICS.droppedDisabled);
+      telemetry.log('info', 'not queued: event notifications are disabled for this instance', {
+        ...eventAttributes,
+        instanceId: instance.id,
+      });
+      return false;
+    }
+    const how = webhookHandlingOf(instance.document);
+    if (how === 'skip') {
+      pollingOnly += 1;
+      telemetry.count(INGEST_METRICS.droppedPollingOnly);
+      telemetry.log('info', `not queued: this instance is polling only (${CONFIG_KEYS.vendorType} = polling)`, {
+        ...eventAttributes,
+        instanceId: instance.id,
+      });
+      return false;
+    }
+    handling.set(instance.id, how);
+    return true;
   });
   if (enabled.length === 0) {
-    return {
-      status: 200,
-      body: {
-        queued: 0,
-        eventId,
-        instances: [],
-        message: 'not queued: event notifications are disabled for every instance of this store',
-      },
-    };
+    const why =
+      pollingOnly === 0
+        ? 'event notifications are disabled for every instance of this store'
+        : pollingOnly === targets.length
+          ? `every instance of this store is polling only (${CONFIG_KEYS.vendorType} = polling)`
+          : 'every instance of this store is disabled or polling only';
+    return { status: 200, body: { queued: 0, eventId, instances: [], message: `not queued: ${why}` } };
   }
 
   // Webhooks: each instance checks the signature with its own app client_secret. One that does
@@ -263,6 +289,10 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   }
 
   telemetry.count(INGEST_METRICS.queued, events.length);
+  if (deps.sightings) {
+    const reconciling = events.filter((event) => handling.get(event.instanceId) === 'queue-and-sight');
+    await recordSightings(deps.sightings, reconciling, telemetry, eventAttributes);
+  }
   for (const event of events) {
     telemetry.log('info', 'queued', {
       ...eventAttributes,
@@ -273,6 +303,31 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     });
   }
   return { status: 200, body: { queued: events.length, eventId, instances: events.map((event) => event.instanceId) } };
+}
+
+/**
+ * Notes the queued webhook events of reconciling instances for the poller. Only after they were
+ * queued (a sighting of an event nobody queued would hide a change), and never failing the
+ * answer: a lost sighting costs at most one duplicate delivery.
+ */
+async function recordSightings(
+  log: SightingLog,
+  events: readonly QueuedEvent[],
+  telemetry: IngestTelemetry,
+  eventAttributes: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const sightings = sightingsOf(events);
+  if (sightings.length === 0) return;
+  try {
+    await log.record(sightings);
+  } catch (error) {
+    telemetry.count(INGEST_METRICS.sightingsNotRecorded, sightings.length);
+    telemetry.log('warn', 'webhook sighting not recorded; a reconciliation poll may deliver this change again', {
+      ...eventAttributes,
+      instanceIds: [...new Set(sightings.map((sighting) => sighting.instanceId))],
+      ...describeError(error),
+    });
+  }
 }
 
 function belongsToStore(instance: Instance, storeId: string): boolean {

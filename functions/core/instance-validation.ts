@@ -7,6 +7,7 @@
  */
 import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
 import { CONFIG_KEYS, type InstanceDocument } from './instance-config';
+import { pollSettingProblems } from './poll-config';
 
 export interface InstanceProblem {
   /** Where: `ecwid.store.id`, `configuration`, `tags`, ... */
@@ -50,7 +51,6 @@ const KNOWN_CONFIG_KEYS = new Set<string>(Object.values(CONFIG_KEYS));
 const PLACEHOLDER = /^<[^<>]*>$/;
 const STORE_ID = /^(0|[1-9][0-9]{0,19})$/;
 const BOOLEAN_TEXT = /^(true|false)$/i;
-const POSITIVE_INTEGER = /^[1-9][0-9]{0,8}$/;
 /** Standard Webhooks: `whsec_` + base64 of 24 to 64 random bytes. */
 const WEBHOOK_SECRET = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 const WEBHOOK_SECRET_MIN_BYTES = 24;
@@ -156,9 +156,11 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
     error(CONFIG_KEYS.enabled, 'must be true or false');
   }
 
-  const interval = text(CONFIG_KEYS.pollerRefreshInterval);
-  if (interval !== undefined && !POSITIVE_INTEGER.test(interval)) {
-    error(CONFIG_KEYS.pollerRefreshInterval, 'must be a whole number of minutes');
+  // Polling keys: the poller's own rules (poll-config.ts), including what polling needs. A key
+  // already in error (a placeholder, a wrong type) is not reported twice.
+  const keysInError = new Set(errors.map((problem) => problem.path));
+  for (const problem of pollSettingProblems({ configuration: configuration as InstanceDocument['configuration'] })) {
+    if (!keysInError.has(problem.key)) error(problem.key, problem.message);
   }
 
   const secretValue = configuration[CONFIG_KEYS.webhookSecret];

@@ -1,8 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SqsRetryScheduler } from '../adapters/sqs-retry-scheduler';
 import { SsmInstanceStore } from '../adapters/ssm-instance-store';
+import { createTracer, invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/tracing';
 import { HttpCallbackSender, type CallbackSender } from '../core/callback/sender';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../core/callback/ssrf';
 import {
@@ -41,6 +44,8 @@ export interface DeliverHandlerDeps {
   readonly logger?: DeliverLogger;
   /** @default the module's Powertools Metrics (EMF to stdout) */
   readonly metrics?: DeliverMetrics;
+  /** @default the module's Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
+  readonly tracer?: Tracer;
 }
 
 export type DeliverHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -56,6 +61,7 @@ const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'EcwidEvents',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-deliver',
 });
+const tracer = createTracer(process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-deliver');
 
 const HTTPS_ONLY: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] };
 
@@ -63,6 +69,7 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
   const log = deps.logger ?? logger;
   const meter = deps.metrics ?? metrics;
   const clock = deps.clock ?? (() => new Date());
+  const trace = deps.tracer ?? tracer;
   const telemetry: DeliverTelemetry = {
     log: (level, message, attributes) => log[level](message, { ...attributes }),
     count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
@@ -79,8 +86,15 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
     telemetry,
   };
 
+  // One subsegment per record: groups run in parallel, and each record's SSM/SQS calls nest under it.
+  // A scheduled retry is an outcome, not an error of the trace: the throw comes after the subsegment.
   const recordHandler = async (record: SQSRecord): Promise<DeliveryOutcome> => {
-    const outcome = await deliverMessage(toQueueMessage(record), core);
+    const outcome = await traced(trace, '### deliver record', async (span) => {
+      if (span.recording) span.metadata('record', recordIds(record));
+      const result = await deliverMessage(toQueueMessage(record), core);
+      describeOutcome(span, result);
+      return result;
+    });
     if (outcome.status === 'retry-scheduled') throw new DeliveryRetryScheduledError(outcome.error);
     return outcome;
   };
@@ -97,14 +111,60 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
     }
   };
 
-  return async (event, context) => {
+  return (event, context) => traced(trace, invocationSegmentName(), async (span) => {
     if (context) log.addContext?.(context);
     try {
-      return await processFifoGroupsInParallel(event, recordHandler, context, releaseSkipped);
+      const response = await processFifoGroupsInParallel(event, recordHandler, context, releaseSkipped);
+      span.metadata('batch', { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length });
+      return response;
     } finally {
       meter.publishStoredMetrics();
     }
+  }, { invocation: true });
+}
+
+/** What a record's subsegment says about it: ids from the queued event (never its raw payload). */
+function recordIds(record: SQSRecord): Record<string, unknown> {
+  let event: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(record.body);
+    if (typeof parsed === 'object' && parsed !== null) event = parsed as Record<string, unknown>;
+  } catch {
+    // Unparseable: the core dead-letters it; the message id still identifies it.
+  }
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  return {
+    messageId: record.messageId,
+    messageGroupId: record.attributes?.MessageGroupId,
+    receiveCount: Number(record.attributes?.ApproximateReceiveCount) || undefined,
+    eventId: text(event.eventId),
+    instanceId: text(event.instanceId),
+    storeId: text(event.storeId),
+    objectType: text(event.objectType),
+    eventType: text(event.eventType),
   };
+}
+
+/** The outcome as an annotation (to filter traces by), its details as metadata. */
+function describeOutcome(span: TraceSpan, outcome: DeliveryOutcome): void {
+  span.annotate('outcome', outcome.status);
+  switch (outcome.status) {
+    case 'delivered':
+      span.annotate('httpStatus', outcome.httpStatus);
+      span.metadata('delivery', { latencyMs: outcome.latencyMs });
+      break;
+    case 'dropped':
+      span.annotate('dropReason', outcome.reason);
+      span.metadata('delivery', { detail: outcome.detail });
+      break;
+    case 'retry-scheduled':
+      // Errors are redacted by the core (no keys, no callback paths), as in the logs.
+      span.metadata('delivery', { delaySeconds: outcome.delaySeconds, error: outcome.error });
+      break;
+    case 'dead-lettered':
+      span.metadata('delivery', { error: outcome.error });
+      break;
+  }
 }
 
 /** SQS record -> the core's QueueMessage (attributes are strings; timestamps are epoch ms). */
@@ -136,10 +196,12 @@ export const handler: DeliverHandler = createDeliverHandler({
   instances: new SsmInstanceStore({
     prefix: env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix,
     maxAgeSeconds: positiveNumber(env[ENV.configCacheSeconds]) ?? DEFAULTS.configCacheSeconds,
+    client: tracer.captureAWSv3Client(new SSMClient({})),
   }),
   retries: new SqsRetryScheduler({
     queueUrl: env[ENV.queueUrl],
     deadLetterQueueUrl: env[ENV.deadLetterQueueUrl],
+    client: tracer.captureAWSv3Client(new SQSClient({})),
   }),
   sender: new HttpCallbackSender({
     timeoutMs: positiveNumber(env[ENV.callbackTimeoutMs]) ?? DEFAULTS.callbackTimeoutMs,
@@ -147,4 +209,5 @@ export const handler: DeliverHandler = createDeliverHandler({
   ecwid: new EcwidApiClient({ baseUrl: env[ENV.ecwidApiBaseUrl] || DEFAULTS.ecwidApiBaseUrl }),
   retryPolicy: retryPolicyFrom({ schedule: env[ENV.retrySchedule], maxAttempts: env[ENV.maxAttempts] }),
   urlPolicy: callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] }),
+  tracer,
 });

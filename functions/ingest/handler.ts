@@ -1,10 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { SqsEventQueue } from '../adapters/sqs-event-queue';
+import { SqsSightings } from '../adapters/sqs-sightings';
 import { SsmInstanceStore } from '../adapters/ssm-instance-store';
+import { createTracer, invocationSegmentName, traced, type Tracer } from '../adapters/tracing';
 import { ingest, INGEST_METRICS, type IngestRequest, type IngestTelemetry } from '../core/ingest';
 import type { Clock, EventQueue, InstanceStore } from '../core/ports';
+import type { SightingLog } from '../core/sightings';
 import { DEFAULTS, ENV } from '../settings';
 
 /**
@@ -28,6 +33,11 @@ export interface IngestMetrics {
 export interface IngestHandlerDeps {
   readonly instances: InstanceStore;
   readonly queue: EventQueue;
+  /**
+   * Webhook sightings of instances in reconciliation mode (see core/ingest.ts).
+   * @default none: nothing is recorded
+   */
+  readonly sightings?: SightingLog;
   /** @default () => new Date() */
   readonly clock?: Clock;
   /** @default the module's Powertools Logger */
@@ -36,6 +46,8 @@ export interface IngestHandlerDeps {
   readonly metrics?: IngestMetrics;
   /** @default DEFAULTS.maxBodyBytes */
   readonly maxBodyBytes?: number;
+  /** @default the module's Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
+  readonly tracer?: Tracer;
 }
 
 export type IngestHandler = (
@@ -49,13 +61,15 @@ const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'EcwidEvents',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-ingest',
 });
+const tracer = createTracer(process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-ingest');
 
 export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
   const log = deps.logger ?? logger;
   const meter = deps.metrics ?? metrics;
   const clock = deps.clock ?? (() => new Date());
+  const trace = deps.tracer ?? tracer;
 
-  return async (event, context) => {
+  return (event, context) => traced(trace, invocationSegmentName(), async (span) => {
     if (context) log.addContext?.(context);
     // Per-invocation keys go on each line (never appendKeys), so nothing leaks into the next request.
     const requestId = event.requestContext?.requestId;
@@ -69,18 +83,27 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
         queue: deps.queue,
         clock,
         telemetry,
+        sightings: deps.sightings,
         maxBodyBytes: deps.maxBodyBytes,
       });
+      span.annotate('httpStatus', result.status);
+      if ('eventId' in result.body) {
+        // Ids only (event and instances are high cardinality: metadata, not annotations).
+        const { eventId, instances, queued } = result.body;
+        span.metadata('ingest', { requestId, eventId, instances, queued });
+      }
       return jsonResponse(result.status, result.body, result.headers);
     } catch (error) {
       // Only a bug gets here; 500 makes Ecwid retry, and the message stays in the log.
       log.error('ingest failed unexpectedly', { requestId, error: error instanceof Error ? error.stack : String(error) });
       meter.addMetric(INGEST_METRICS.unexpectedError, MetricUnit.Count, 1);
+      span.annotate('httpStatus', 500);
+      span.error(error);
       return jsonResponse(500, { error: 'internal error' });
     } finally {
       meter.publishStoredMetrics();
     }
-  };
+  }, { invocation: true });
 }
 
 /** API Gateway v2 event -> IngestRequest: base64 undone, path parameter taken when routed. */
@@ -121,10 +144,16 @@ function positiveNumber(text: string | undefined): number | undefined {
 
 // Clients and configuration are built once per execution environment, not per request.
 const queueUrl = process.env[ENV.queueUrl];
+// Set by the stack when the poller is deployed (Poller.grantRecordSightings); one SQS client for both queues.
+const sightingsQueueUrl = process.env[ENV.sightingsQueueUrl];
+const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 export const handler: IngestHandler = createIngestHandler({
   instances: new SsmInstanceStore({
     prefix: process.env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix,
     maxAgeSeconds: positiveNumber(process.env[ENV.configCacheSeconds]) ?? DEFAULTS.configCacheSeconds,
+    client: tracer.captureAWSv3Client(new SSMClient({})),
   }),
-  queue: queueUrl ? new SqsEventQueue({ queueUrl }) : unconfiguredQueue(ENV.queueUrl),
+  queue: queueUrl ? new SqsEventQueue({ queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
+  sightings: sightingsQueueUrl ? new SqsSightings({ queueUrl: sightingsQueueUrl, client: sqs }) : undefined,
+  tracer,
 });

@@ -183,3 +183,77 @@ describe('validateInstanceDocument (with the SSRF policy)', () => {
     );
   });
 });
+
+describe("checkInstanceDocument: polling keys (the poller's own rules, poll-config.ts)", () => {
+  const withConfiguration = (configuration: Record<string, string | number | boolean>) => {
+    const doc = instanceDocument({ clientSecret: 'cs' });
+    return { ...doc, configuration: { ...doc.configuration, ...configuration } };
+  };
+
+  test('polling and reconciliation with their keys set are fine', () => {
+    const modes: Record<string, string | boolean>[] = [{ 'event.vendor.type': 'polling' }, { 'event.poller.reconcile': true }];
+    for (const mode of modes) {
+      const result = checkInstanceDocument(
+        withConfiguration({
+          ...mode,
+          'ecwid.access.token': 'secret_token-value',
+          'event.poller.refresh_interval': 10,
+          'event.poller.configuration': '{"orders":{},"customers":{}}',
+        }),
+      );
+      expect(result.errors).toEqual([]);
+      expect(result.document).toBeDefined();
+    }
+  });
+
+  test('invalid vendor type, interval, reconcile and object types are errors listed with the rest, never quoting a value', () => {
+    const result = checkInstanceDocument(
+      withConfiguration({
+        'event.notification.callback.url': 'ftp://example.com/x',
+        'event.vendor.type': 'push-value',
+        'event.poller.refresh_interval': '0',
+        'event.poller.reconcile': 'sometimes',
+        'event.poller.configuration': 'orders,invoices',
+      }),
+    );
+    expect(result.document).toBeUndefined();
+    expect(paths(result.errors).sort()).toEqual(
+      [
+        'event.notification.callback.url',
+        'event.vendor.type',
+        'event.poller.refresh_interval',
+        'event.poller.reconcile',
+        'event.poller.configuration',
+        // reconcile may be on: polling needs a token
+        'ecwid.access.token',
+      ].sort(),
+    );
+    expect(JSON.stringify(result.errors)).not.toContain('push-value');
+    expect(JSON.stringify(result.errors)).not.toContain('sometimes');
+  });
+
+  test('a malformed interval is an error even for a webhook-only instance', () => {
+    expect(checkInstanceDocument(withConfiguration({ 'event.poller.refresh_interval': 'often' })).errors).toEqual([
+      { path: 'event.poller.refresh_interval', message: expect.stringContaining('whole number of minutes') },
+    ]);
+  });
+
+  test.each([
+    ['polling only', { 'event.vendor.type': 'polling' }],
+    ['reconciliation', { 'event.poller.reconcile': 'true' }],
+  ])('%s without ecwid.access.token is an error (polling needs REST v3)', (_label, configuration) => {
+    expect(checkInstanceDocument(withConfiguration(configuration)).errors).toEqual([
+      { path: 'ecwid.access.token', message: expect.stringContaining('required for polling') },
+    ]);
+  });
+
+  test('a key already in error is reported once (a template placeholder)', () => {
+    const result = checkInstanceDocument(withConfiguration({ 'event.poller.refresh_interval': '<INSERT_MINUTES>' }));
+    expect(result.errors).toEqual([{ path: 'event.poller.refresh_interval', message: 'still holds the template placeholder' }]);
+  });
+
+  test("Open Connectors' own instance JSON says event.vendor.type `webhooks`: accepted", () => {
+    const result = checkInstanceDocument(fixtureJson('cloud-elements-instance-webhooks-with-signature-key.json'));
+    expect(paths(result.errors)).not.toContain('event.vendor.type');
+  });
+});

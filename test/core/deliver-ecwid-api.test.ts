@@ -1,4 +1,7 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EcwidApiClient, EcwidApiError, redactSecretQueryParams } from '../../functions/core/ecwid/api-client';
+import { USER_AGENT } from '../../functions/core/http/request';
 import { fixtureJson, startServer, type TestServer } from './deliver-support';
 
 const ORDER_KEY = 'ORDERKEY-c0ffee42';
@@ -102,7 +105,92 @@ describe('EcwidApiClient (against a local fake Ecwid API)', () => {
     const error = await failure(nowhere.getLegacyOrder('12345', ORDER_KEY, '124'));
     expect(error.message).toBe('Ecwid API GET /v1/12345/orders?secure_auth_key=***&order=124 failed: ECONNREFUSED');
   });
+
+  it('times out when the answer starts but the body never ends', async () => {
+    const stalling = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"orders":[');
+    });
+    try {
+      const quick = new EcwidApiClient({ baseUrl: `${stalling.origin}/api`, timeoutMs: 100 });
+      expect((await failure(quick.getEntity('1003', TOKEN, 'orders', '1'))).message).toBe('Ecwid API GET /v3/1003/orders/1 failed: timed out');
+    } finally {
+      await stalling.close();
+    }
+  });
+
+  it('sends our User-Agent and keeps one connection alive across calls, clients and outcomes (no fetch)', async () => {
+    const fetchSpy = jest.spyOn(globalThis, 'fetch');
+    try {
+      ecwid.reply = (request) => (request.url.endsWith('/404') ? { status: 404, body: { errorMessage: 'gone' } } : { status: 200, body: { id: 1 } });
+      await client.getEntity('1003', TOKEN, 'products', '1');
+      await client.getEntity('1003', TOKEN, 'products', '404');
+      await new EcwidApiClient({ baseUrl: `${ecwid.origin}/api` }).getLegacyProduct('1003', 'PK', '1');
+
+      expect(ecwid.requests).toHaveLength(3);
+      expect(ecwid.requests[0].headers).toMatchObject({ accept: 'application/json', 'user-agent': USER_AGENT });
+      expect(ecwid.connections()).toBe(1);
+      expect(fetchSpy).not.toHaveBeenCalled();
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
+  it('retries once on a fresh connection when the kept-alive one was closed by Ecwid', async () => {
+    // Every connection is reset on its second request, as when the server dropped an idle one.
+    const perSocket = new WeakMap<object, number>();
+    const resetting = await rawServer((req, res) => {
+      const seen = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, seen);
+      if (seen > 1) req.socket.destroy();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":7}');
+    });
+    try {
+      const api = new EcwidApiClient({ baseUrl: `${resetting.origin}/api`, timeoutMs: 1000 });
+      expect(await api.getEntity('1003', TOKEN, 'customers', '7')).toEqual({ id: 7 });
+      expect(await api.getEntity('1003', TOKEN, 'customers', '7')).toEqual({ id: 7 });
+      expect(resetting.connections()).toBe(2);
+    } finally {
+      await resetting.close();
+    }
+  });
+
+  it('reports a body cut short, and a base URL that is not http(s), without the key', async () => {
+    const cutting = await rawServer((req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('{"orders":[', () => req.socket.destroy());
+    });
+    try {
+      const api = new EcwidApiClient({ baseUrl: `${cutting.origin}/api`, timeoutMs: 1000 });
+      expect((await failure(api.getLegacyOrder('12345', ORDER_KEY, '124'))).message).toBe(
+        'Ecwid API GET /v1/12345/orders?secure_auth_key=***&order=124 failed: ECONNRESET',
+      );
+    } finally {
+      await cutting.close();
+    }
+    const ftp = new EcwidApiClient({ baseUrl: 'ftp://127.0.0.1/api' });
+    const error = await failure(ftp.getLegacyOrder('12345', ORDER_KEY, '124'));
+    expect(error.message).toBe('Ecwid API GET /v1/12345/orders?secure_auth_key=***&order=124 failed: ERR_INVALID_PROTOCOL');
+    expect(JSON.stringify(error) + String(error.stack)).not.toContain(ORDER_KEY);
+  });
 });
+
+/** A bare local server for answers the shared test server cannot give (partial bodies, resets). */
+async function rawServer(handler: http.RequestListener): Promise<{ origin: string; connections(): number; close(): Promise<void> }> {
+  const server = http.createServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe('redactSecretQueryParams', () => {
   it('masks key and token query values in any text', () => {

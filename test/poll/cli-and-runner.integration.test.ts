@@ -194,6 +194,15 @@ describeWithMoto('instances poll (SSM) and the local runner poll loop', () => {
       expect(first.message.events[0]).toMatchObject({ objectType: 'orders', objectId: order, eventType: 'CREATED', pollDate: expect.any(String) });
       expect(first.message.raw.entity).toMatchObject({ id: order, paymentStatus: 'PAID' });
 
+      // Polling only: the runner's ingest answers a webhook of this store 200 and queues nothing.
+      const webhook = await fetch(runner.ingestUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-ecwid-webhook-signature': 'not-checked' },
+        body: JSON.stringify({ eventId: 'evt-runner-1', eventCreated: nowSeconds(), storeId: 1003, entityId: 1, eventType: 'order.updated', data: { orderId: order } }),
+      });
+      expect(webhook.status).toBe(200);
+      expect(await webhook.json()).toMatchObject({ queued: 0, message: expect.stringContaining('polling only') });
+
       const old = server.store.createOrder(nowSeconds() - 2 * DAY);
       const run = await runCli(['instances', 'poll', 'shop', '--local', '--state-file', stateFile, '--since', iso(nowSeconds() - 3 * DAY), '--json'], {
         env: {},

@@ -6,6 +6,9 @@
  * Keys and tokens never reach an error message: errors describe the request with the key replaced
  * by `***` (the v1 URL carries it in the query string).
  */
+import type http from 'node:http';
+import type https from 'node:https';
+import { headerValue, sendHttpRequest, SHARED_AGENTS, USER_AGENT, type HttpAgents } from '../http/request';
 import { parseRetryAfter } from '../retry-policy';
 
 /** Entities deliver fetches through REST v3 (`GET /v3/{storeId}/{collection}/{id}`). */
@@ -39,26 +42,32 @@ export class EcwidApiError extends Error {
 export interface EcwidApiClientOptions {
   /** e.g. `https://app.ecwid.com/api` (DEFAULTS.ecwidApiBaseUrl), without a trailing slash. */
   readonly baseUrl: string;
-  /** @default 10000 */
+  /** One deadline for connect, request and the whole response. @default 10000 */
   readonly timeoutMs?: number;
-  /** @default globalThis.fetch (keep-alive through Node's shared dispatcher) */
-  readonly fetch?: typeof fetch;
+  /**
+   * http is for tests and the local runner (ECWID_API_BASE_URL at 127.0.0.1); the base URL is
+   * configuration, never input, so there is no SSRF check here.
+   * Defaults: the process-wide keep-alive agents (shared with the callback sender).
+   */
+  readonly httpsAgent?: https.Agent;
+  readonly httpAgent?: http.Agent;
   readonly clock?: () => Date;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const UTF8 = new TextDecoder();
 const REDACTED = '***';
 
 export class EcwidApiClient implements EcwidApi {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
-  private readonly fetchFn: typeof fetch;
+  private readonly agents: HttpAgents;
   private readonly clock: () => Date;
 
   constructor(options: EcwidApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.agents = { https: options.httpsAgent ?? SHARED_AGENTS.https, http: options.httpAgent ?? SHARED_AGENTS.http };
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -95,29 +104,31 @@ export class EcwidApiClient implements EcwidApi {
     const search = new URLSearchParams(query).toString();
     const url = `${this.baseUrl}${path}${search ? `?${search}` : ''}`;
     const described = `GET ${path}${describeQuery(query)}`;
-    let response: Response;
+    let target: URL;
     try {
-      response = await this.fetchFn(url, {
-        method: 'GET',
-        headers: { Accept: 'application/json', ...headers },
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (error) {
-      throw new EcwidApiError(`Ecwid API ${described} failed: ${networkReason(error)}`);
+      target = new URL(url);
+    } catch {
+      throw new EcwidApiError(`Ecwid API ${described} failed: invalid base URL`);
     }
-    if (response.status === 404) {
-      await response.body?.cancel();
-      return null;
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel();
-      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock());
-      throw new EcwidApiError(`Ecwid API ${described} answered HTTP ${response.status}`, response.status, retryAfter);
+    const outcome = await sendHttpRequest({
+      method: 'GET',
+      url: target,
+      headers: { Accept: 'application/json', 'User-Agent': USER_AGENT, ...headers },
+      timeoutMs: this.timeoutMs,
+      agents: this.agents,
+      readBody: true,
+    });
+    if (outcome.kind === 'timeout') throw new EcwidApiError(`Ecwid API ${described} failed: timed out`);
+    if (outcome.kind === 'failed') throw new EcwidApiError(`Ecwid API ${described} failed: ${networkReason(outcome.error)}`);
+    if (outcome.status === 404) return null;
+    if (outcome.status !== 200) {
+      const retryAfter = parseRetryAfter(headerValue(outcome.headers['retry-after']), this.clock());
+      throw new EcwidApiError(`Ecwid API ${described} answered HTTP ${outcome.status}`, outcome.status, retryAfter);
     }
     let parsed: unknown;
     try {
-      parsed = await response.json();
+      // TextDecoder drops a leading BOM, as fetch's json() did.
+      parsed = JSON.parse(UTF8.decode(outcome.body));
     } catch {
       throw new EcwidApiError(`Ecwid API ${described} answered 200 with a body that is not JSON`, 200);
     }
@@ -141,13 +152,9 @@ export function redactSecretQueryParams(text: string): string {
   return text.replace(/([?&](?:secure_auth_key|token)=)[^&\s"']*/gi, `$1${REDACTED}`);
 }
 
-function networkReason(error: unknown): string {
-  // Duck-typed: fetch's errors (DOMException, undici's TypeError) may come from another realm.
-  const failure = (typeof error === 'object' && error !== null ? error : {}) as { name?: string; message?: string; cause?: unknown };
-  if (failure.name === 'TimeoutError' || failure.name === 'AbortError') return 'timed out';
-  const cause = (typeof failure.cause === 'object' && failure.cause !== null ? failure.cause : {}) as { code?: string; message?: string };
-  // undici reports "fetch failed" with the socket error as cause; neither names the URL's query.
-  return redactSecretQueryParams(cause.code ?? cause.message ?? failure.message ?? 'network error');
+function networkReason(error: NodeJS.ErrnoException): string {
+  // Node's socket errors name the host and port at most, never the path or query; redacted anyway.
+  return redactSecretQueryParams(error.code ?? error.message ?? 'network error');
 }
 
 function isObject(value: unknown): value is EcwidEntity {
