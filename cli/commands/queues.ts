@@ -19,7 +19,14 @@ export interface QueueStats {
 
 const queueName = (url: string) => url.replace(/\/+$/, '').split('/').pop() ?? url;
 
-async function countsOf(queues: Queues, url: string) {
+export interface QueueCounts {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+/** SQS's approximate message counts of one queue (also what test-event watches). */
+export async function countsOf(queues: Queues, url: string): Promise<QueueCounts> {
   const attributes =
     (
       await queues.sqs.send(

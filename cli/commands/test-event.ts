@@ -4,7 +4,6 @@
  * dead-letter queue, or the timeout ends.
  */
 import { randomBytes } from 'node:crypto';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { CONFIG_KEYS, configString } from '../../functions/core/instance-config';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
 import { peekDeadLetters, type DeadLetter } from '../dead-letters';
@@ -14,33 +13,11 @@ import { assertInstanceId } from '../instance-repository';
 import { secretValuesOf } from '../mask';
 import { formatDuration } from '../output';
 import { assertTestEventType, buildTestRequest } from '../test-events';
+import { countsOf, type QueueCounts } from './queues';
 
 export type TestOutcome = 'queued' | 'delivered' | 'failed' | 'timeout' | 'not-queued' | 'rejected';
 
-interface Counts {
-  readonly visible: number;
-  readonly inFlight: number;
-  readonly delayed: number;
-}
-
-async function counts(queues: Queues, url: string): Promise<Counts> {
-  const a =
-    (
-      await queues.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-        }),
-      )
-    ).Attributes ?? {};
-  return {
-    visible: Number(a.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
-}
-
-const total = (c: Counts) => c.visible + c.inFlight + c.delayed;
+const total = (c: QueueCounts) => c.visible + c.inFlight + c.delayed;
 
 export interface WatchResult {
   readonly outcome: 'delivered' | 'failed' | 'timeout';
@@ -74,7 +51,7 @@ export async function watchEvent(
   let emptyPolls = 0;
   for (;;) {
     const elapsed = ctx.now().getTime() - started;
-    const [main, dlq] = [await counts(queues, queues.queueUrl), await counts(queues, queues.deadLetterQueueUrl)];
+    const [main, dlq] = [await countsOf(queues, queues.queueUrl), await countsOf(queues, queues.deadLetterQueueUrl)];
     // Approximate counts can read 0 for a moment (e.g. between a receive and a retry): only
     // two empty readings in a row, one interval apart, count as "left the queue".
     emptyPolls = total(main) === 0 ? emptyPolls + 1 : 0;
