@@ -6,7 +6,7 @@
  *   asset (source maps not counted). The asset of a function is found through its template:
  *   Code.S3Key is `<asset hash>.zip`, the bundle is cdk.out/asset.<asset hash>/index.js; which
  *   function it is, the bundle's source map says (it lists functions/<ingest|deliver>/handler.ts).
- * - ingest_cold_load_ratio, deliver_cold_load_ratio: median wall time, spawn to exit, of
+ * - ingest_cold_load_ratio, deliver_cold_load_ratio: median wall time, spawn to the answer, of
  *   `node bench/cold-start-driver.cjs <bundle> <event>`, divided by the median of `node -e 0` with
  *   the same environment; runs interleaved. Measured: node's own start, loading the bundle and the
  *   AWS SDK v3 clients it requires (from node_modules through NODE_PATH, as the Lambda runtime
@@ -14,9 +14,18 @@
  *   local stand-in (AWS_ENDPOINT_URL_SQS/SSM) that answers at once: ingest = 2 GetParameter + 1
  *   SendMessageBatch; deliver = 1 GetParameter + 1 Ecwid API GET + 1 callback POST (both local).
  *   Not measured: Lambda's own init (sandbox, runtime bootstrap, code download), real AWS latency.
- *   The function's environment comes from the template (NODE_OPTIONS=--enable-source-maps included).
+ *   The function's environment comes from the template (NODE_OPTIONS=--enable-source-maps and
+ *   POWERTOOLS_TRACE_ENABLED included), plus what the Lambda runtime adds (AWS_EXECUTION_ENV,
+ *   LAMBDA_TASK_ROOT, _HANDLER, _X_AMZN_TRACE_ID, AWS_XRAY_*): with the template's active tracing
+ *   the handlers load the Powertools Tracer and the X-Ray SDK and send their subsegments over UDP
+ *   to a local stand-in for the X-Ray daemon, as in Lambda; a traced run that sends none fails.
+ * - ingest_cold_load_ratio_tracing_off, deliver_cold_load_ratio_tracing_off (functions the template
+ *   traces): the same cold start with POWERTOOLS_TRACE_ENABLED=false (the stack's `tracing: false`),
+ *   run right beside each traced one; the difference is what the Tracer costs a cold start.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -186,8 +195,72 @@ export function readSynthesizedApp(): SynthesizedApp {
   throw new Error(`no stack in ${CDK_OUT} has both an ingest and a deliver function`);
 }
 
+/**
+ * What the Lambda runtime (Node.js 22, on-demand init) adds to a function's own environment, as
+ * far as the relay's code, Powertools or the X-Ray SDK read it. AWS_EXECUTION_ENV is what makes
+ * the Tracer turn on (functions/adapters/tracing.ts); LAMBDA_TASK_ROOT puts the X-Ray SDK in its
+ * Lambda mode (a facade segment from _X_AMZN_TRACE_ID, no centralized sampling and so no TCP to
+ * the daemon, each subsegment sent over UDP as it closes). The daemon address is a local UDP
+ * port: sends are fire-and-forget, so nothing waits on it.
+ */
+function lambdaRuntimeEnvironment(fn: ColdFunction, invocation: ColdInvocation): Record<string, string> {
+  return {
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_FUNCTION_NAME: `bench-${fn.role}`,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/bench-${fn.role}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: 'bench',
+    LAMBDA_TASK_ROOT: path.dirname(fn.bundle),
+    _HANDLER: 'index.handler',
+    TZ: ':UTC',
+    _X_AMZN_TRACE_ID: `Root=${invocation.traceId};Parent=${randomBytes(8).toString('hex')};Sampled=${fn.tracing ? 1 : 0}`,
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    AWS_XRAY_DAEMON_ADDRESS: invocation.daemonAddress,
+  };
+}
+
+/** A fresh X-Ray trace id (`1-<epoch seconds, hex>-<96 random bits>`), one per cold run. */
+function newTraceId(): string {
+  return `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+}
+
+/** One cold run's trace and where its segments go. */
+interface ColdInvocation {
+  readonly traceId: string;
+  readonly daemonAddress: string;
+}
+
+/**
+ * A stand-in for the X-Ray daemon: a UDP socket on 127.0.0.1 that counts the segment documents
+ * it receives (`{"format":"json","version":1}\n{...}`) per trace id.
+ */
+async function startXrayDaemonStandIn() {
+  const socket = dgram.createSocket('udp4');
+  const byTrace = new Map<string, number>();
+  socket.on('message', (message) => {
+    const document = message.toString('utf8').split('\n')[1] ?? '';
+    try {
+      const traceId = (JSON.parse(document) as { trace_id?: string }).trace_id ?? '';
+      byTrace.set(traceId, (byTrace.get(traceId) ?? 0) + 1);
+    } catch {
+      byTrace.set('', (byTrace.get('') ?? 0) + 1);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, LOOPBACK, () => resolve());
+  });
+  return {
+    address: `${LOOPBACK}:${socket.address().port}`,
+    segments: (traceId: string) => byTrace.get(traceId) ?? 0,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
 /** The function's environment from the template, with references to AWS resources replaced by local ones. */
-function functionEnvironment(fn: ColdFunction, standInOrigin: string): Record<string, string> {
+function functionEnvironment(fn: ColdFunction, standInOrigin: string, invocation: ColdInvocation): Record<string, string> {
   const queueUrl = `${standInOrigin}/${BENCH_ACCOUNT}/ecwid-events-bench.fifo`;
   const localValues: Record<string, string> = {
     QUEUE_URL: queueUrl,
@@ -202,6 +275,7 @@ function functionEnvironment(fn: ColdFunction, standInOrigin: string): Record<st
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     ...env,
+    ...lambdaRuntimeEnvironment(fn, invocation),
     // The Lambda runtime provides the AWS SDK v3 (bundled as external); here node_modules does.
     NODE_PATH: path.join(REPO_ROOT, 'node_modules'),
     AWS_REGION: BENCH_REGION,
@@ -211,8 +285,6 @@ function functionEnvironment(fn: ColdFunction, standInOrigin: string): Record<st
     AWS_ENDPOINT_URL: `http://${LOOPBACK}:9`,
     AWS_ENDPOINT_URL_SQS: standInOrigin,
     AWS_ENDPOINT_URL_SSM: standInOrigin,
-    AWS_LAMBDA_FUNCTION_NAME: `bench-${fn.role}`,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // Local only: the callback and the Ecwid API are plain http on 127.0.0.1.
     ECWID_API_BASE_URL: standInOrigin,
@@ -280,7 +352,7 @@ function checkInvocation(role: FunctionRole, result: unknown): void {
   }
 }
 
-export type ColdFunction = Pick<SynthesizedFunction, 'role' | 'bundle' | 'environment' | 'memoryMb'>;
+export type ColdFunction = Pick<SynthesizedFunction, 'role' | 'bundle' | 'environment' | 'memoryMb' | 'tracing'>;
 
 /** Medians of the cold runs, in ms (answer = spawn to the handler's answer). */
 export interface ColdStartStats {
@@ -290,7 +362,18 @@ export interface ColdStartStats {
   readonly exitMs: Record<FunctionRole, number>;
   readonly loadMs: Record<FunctionRole, number>;
   readonly invokeMs: Record<FunctionRole, number>;
+  /** X-Ray segment documents the daemon stand-in got from one run before the driver exited (median; 0 untraced). */
+  readonly segmentsPerInvocation: Record<FunctionRole, number>;
+  /** The same medians with tracing switched off, for the functions the template traces. */
+  readonly tracingOff: {
+    readonly answerMs: Partial<Record<FunctionRole, number>>;
+    readonly loadMs: Partial<Record<FunctionRole, number>>;
+    readonly invokeMs: Partial<Record<FunctionRole, number>>;
+  };
 }
+
+/** As the template deploys the function, or the same with tracing switched off. */
+type ColdVariant = 'asDeployed' | 'tracingOff';
 
 /**
  * Spawns `node -e 0`, then each function's cold start, `runs` times interleaved (so that load from
@@ -304,6 +387,7 @@ export async function measureColdStarts(
   const { ingest, deliver } = functions;
   const standIn = new AwsStandIn();
   const { server, callbacks } = await startColdStandIn(standIn);
+  const daemon = await startXrayDaemonStandIn();
   const work = mkdtempSync(path.join(tmpdir(), 'ecwid-events-bench-'));
   try {
     const instanceId = 'bench-cold';
@@ -339,54 +423,107 @@ export async function measureColdStarts(
     writeFileSync(eventFiles.deliver, JSON.stringify({ Records: [sqsRecord(queued, 1, queueArn)] }));
 
     const baseline: number[] = [];
-    const samples = {
-      answer: { ingest: [] as number[], deliver: [] as number[] },
-      exit: { ingest: [] as number[], deliver: [] as number[] },
-      load: { ingest: [] as number[], deliver: [] as number[] },
-      invoke: { ingest: [] as number[], deliver: [] as number[] },
+    const emptySamples = () => ({ answer: [] as number[], exit: [] as number[], load: [] as number[], invoke: [] as number[], traces: [] as string[] });
+    type Samples = ReturnType<typeof emptySamples>;
+    const samples: Record<ColdVariant, Record<FunctionRole, Samples>> = {
+      asDeployed: { ingest: emptySamples(), deliver: emptySamples() },
+      tracingOff: { ingest: emptySamples(), deliver: emptySamples() },
     };
-    const baselineEnv = functionEnvironment(ingest, server.origin);
+    // The Tracer's cost: each traced function also runs with tracing switched off as the stack's
+    // `tracing: false` would (POWERTOOLS_TRACE_ENABLED=false, trace header not sampled).
+    const variantsOf = (fn: ColdFunction): Array<[ColdVariant, ColdFunction]> =>
+      fn.tracing
+        ? [
+            ['asDeployed', fn],
+            ['tracingOff', { ...fn, tracing: false, environment: { ...fn.environment, POWERTOOLS_TRACE_ENABLED: 'false' } }],
+          ]
+        : [['asDeployed', fn]];
+    const invocation = (): ColdInvocation => ({ traceId: newTraceId(), daemonAddress: daemon.address });
+    let deliverRuns = 0;
     for (let i = 0; i < runs; i += 1) {
+      // The baseline gets the same environment (node reads NODE_OPTIONS; the rest costs nothing).
+      const baselineEnv = functionEnvironment(ingest, server.origin, invocation());
       const bare = await runChild(process.execPath, ['-e', '0'], { env: baselineEnv, timeoutMs: CHILD_TIMEOUT_MS });
       if (bare.code !== 0) throw new Error(`node -e 0 exited with ${bare.code}`);
       baseline.push(bare.wallMs);
-      for (const fn of [ingest, deliver]) {
-        const child = await runChild(process.execPath, [DRIVER, fn.bundle, eventFiles[fn.role]], {
-          env: functionEnvironment(fn, server.origin),
-          timeoutMs: CHILD_TIMEOUT_MS,
-          marker: 'BENCH_RESULT ',
-        });
-        const parsed = parseDriverOutput(child.stdout);
-        if (child.code !== 0 || !parsed.ok) {
-          throw new Error(
-            `cold ${fn.role} run failed (exit ${child.code}${child.timedOut ? ', timed out' : ''}): ${parsed.error ?? ''}\n${child.stderr.slice(-2000)}`,
+      for (const deployed of [ingest, deliver]) {
+        const variants = variantsOf(deployed);
+        // Which variant goes first alternates, so that neither always follows the other.
+        if (i % 2 === 1) variants.reverse();
+        for (const [variant, fn] of variants) {
+          const run = invocation();
+          const child = await runChild(process.execPath, [DRIVER, fn.bundle, eventFiles[fn.role]], {
+            env: functionEnvironment(fn, server.origin, run),
+            timeoutMs: CHILD_TIMEOUT_MS,
+            marker: 'BENCH_RESULT ',
+          });
+          const parsed = parseDriverOutput(child.stdout);
+          if (child.code !== 0 || !parsed.ok) {
+            throw new Error(
+              `cold ${fn.role} run (${variant}) failed (exit ${child.code}${child.timedOut ? ', timed out' : ''}): ${parsed.error ?? ''}\n${child.stderr.slice(-2000)}`,
+            );
+          }
+          checkInvocation(fn.role, parsed.result);
+          if (fn.role === 'deliver') deliverRuns += 1;
+          const into = samples[variant][fn.role];
+          // Until the answer, not until exit: a Lambda environment does not exit after an invocation,
+          // and node's teardown after a fetch() (undici) adds tens of ms that no invocation pays.
+          into.answer.push(child.markerMs ?? child.wallMs);
+          into.exit.push(child.wallMs);
+          into.load.push(parsed.loadMs ?? 0);
+          into.invoke.push(parsed.invokeMs ?? 0);
+          into.traces.push(run.traceId);
+          debug?.(
+            `${fn.role}${variant === 'tracingOff' ? ' (tracing off)' : ''}: answer ${(child.markerMs ?? 0).toFixed(0)} exit ${child.wallMs.toFixed(0)} ` +
+              `startup ${parsed.startupMs?.toFixed(0)} load ${parsed.loadMs?.toFixed(0)} invoke ${parsed.invokeMs?.toFixed(0)}`,
           );
         }
-        checkInvocation(fn.role, parsed.result);
-        // Until the answer, not until exit: a Lambda environment does not exit after an invocation,
-        // and node's teardown after a fetch() (undici) adds tens of ms that no invocation pays.
-        samples.answer[fn.role].push(child.markerMs ?? child.wallMs);
-        samples.exit[fn.role].push(child.wallMs);
-        samples.load[fn.role].push(parsed.loadMs ?? 0);
-        samples.invoke[fn.role].push(parsed.invokeMs ?? 0);
-        debug?.(`${fn.role}: answer ${(child.markerMs ?? 0).toFixed(0)} exit ${child.wallMs.toFixed(0)} startup ${parsed.startupMs?.toFixed(0)} load ${parsed.loadMs?.toFixed(0)} invoke ${parsed.invokeMs?.toFixed(0)}`);
       }
     }
-    if (callbacks() !== runs) throw new Error(`the cold deliver runs made ${callbacks()} callbacks, expected ${runs}`);
-    const medians = (byRole: Record<FunctionRole, number[]>): Record<FunctionRole, number> => ({
-      ingest: median(byRole.ingest),
-      deliver: median(byRole.deliver),
+    if (callbacks() !== deliverRuns) throw new Error(`the cold deliver runs made ${callbacks()} callbacks, expected ${deliverRuns}`);
+    // Loopback datagrams sent before a child exited are queued by now; one turn of the loop reads them.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const segments = (variant: ColdVariant, role: FunctionRole) => samples[variant][role].traces.map(daemon.segments);
+    for (const fn of [ingest, deliver]) {
+      // The first AWS call's subsegment leaves during the invocation; later ones may still be
+      // queued in the X-Ray SDK when the driver exits (Lambda would freeze, not exit), so only
+      // "at least one" is certain. None means the Tracer did not run: not what Lambda runs.
+      const silent = segments('asDeployed', fn.role).filter((count) => count === 0).length;
+      if (fn.tracing && silent > 0) {
+        throw new Error(`cold ${fn.role}: ${silent} of ${runs} runs sent no X-Ray segment, although the template has active tracing`);
+      }
+      if (segments('tracingOff', fn.role).some((count) => count > 0)) {
+        throw new Error(`cold ${fn.role}: runs with POWERTOOLS_TRACE_ENABLED=false sent X-Ray segments`);
+      }
+    }
+    const medians = (variant: ColdVariant, pick: (s: Samples) => number[]): Record<FunctionRole, number> => ({
+      ingest: median(pick(samples[variant].ingest)),
+      deliver: median(pick(samples[variant].deliver)),
     });
+    const tracingOff = (pick: (s: Samples) => number[]): Partial<Record<FunctionRole, number>> =>
+      Object.fromEntries(
+        (['ingest', 'deliver'] as const).filter((role) => samples.tracingOff[role].answer.length > 0).map((role) => [role, median(pick(samples.tracingOff[role]))]),
+      );
     return {
       runs,
       baselineMs: median(baseline),
-      answerMs: medians(samples.answer),
-      exitMs: medians(samples.exit),
-      loadMs: medians(samples.load),
-      invokeMs: medians(samples.invoke),
+      answerMs: medians('asDeployed', (s) => s.answer),
+      exitMs: medians('asDeployed', (s) => s.exit),
+      loadMs: medians('asDeployed', (s) => s.load),
+      invokeMs: medians('asDeployed', (s) => s.invoke),
+      segmentsPerInvocation: {
+        ingest: median(segments('asDeployed', 'ingest')),
+        deliver: median(segments('asDeployed', 'deliver')),
+      },
+      tracingOff: {
+        answerMs: tracingOff((s) => s.answer),
+        loadMs: tracingOff((s) => s.load),
+        invokeMs: tracingOff((s) => s.invoke),
+      },
     };
   } finally {
     rmSync(work, { recursive: true, force: true });
+    await daemon.close();
     await server.close();
   }
 }
@@ -395,11 +532,18 @@ export function describeColdStarts(stats: ColdStartStats): string {
   return (
     `cold start medians of ${stats.runs}: node -e 0 ${stats.baselineMs.toFixed(0)} ms; ` +
     (['ingest', 'deliver'] as const)
-      .map(
-        (role) =>
+      .map((role) => {
+        const off = stats.tracingOff.answerMs[role];
+        const tracing =
+          off === undefined
+            ? 'tracing off in the template'
+            : `${stats.segmentsPerInvocation[role]} X-Ray segments received; with tracing off ${off.toFixed(0)} ms ` +
+              `(load ${stats.tracingOff.loadMs[role]?.toFixed(0)}, invoke ${stats.tracingOff.invokeMs[role]?.toFixed(0)})`;
+        return (
           `${role} ${stats.answerMs[role].toFixed(0)} ms to the answer (load ${stats.loadMs[role].toFixed(0)}, ` +
-          `invoke ${stats.invokeMs[role].toFixed(0)}), ${stats.exitMs[role].toFixed(0)} ms to exit`,
-      )
+          `invoke ${stats.invokeMs[role].toFixed(0)}), ${stats.exitMs[role].toFixed(0)} ms to exit, ${tracing}`
+        );
+      })
       .join('; ')
   );
 }
@@ -426,6 +570,17 @@ export async function benchBundles(log: (line: string) => void, options: { synth
       deliver_cold_require_ratio: round(stats.loadMs.deliver / base, 2),
       ingest_cold_invoke_ratio: round(stats.invokeMs.ingest / base, 2),
       deliver_cold_invoke_ratio: round(stats.invokeMs.deliver / base, 2),
+      ...tracingOffFigures(stats),
     },
   };
+}
+
+/** `<role>_cold_load_ratio_tracing_off` for each function the template traces (the Tracer's cost is the difference). */
+function tracingOffFigures(stats: ColdStartStats): Figures {
+  const figures: Figures = {};
+  for (const role of ['ingest', 'deliver'] as const) {
+    const answer = stats.tracingOff.answerMs[role];
+    if (answer !== undefined) figures[`${role}_cold_load_ratio_tracing_off`] = round(answer / stats.baselineMs, 2);
+  }
+  return figures;
 }

@@ -57,6 +57,8 @@ export const FIGURE_NOTES: Readonly<Record<string, string>> = {
   deliver_cold_require_ratio: 'of which require(bundle) / node -e 0',
   ingest_cold_invoke_ratio: 'of which the first invocation / node -e 0',
   deliver_cold_invoke_ratio: 'of which the first invocation / node -e 0',
+  ingest_cold_load_ratio_tracing_off: 'ingest_cold_load_ratio with tracing off (the Tracer costs the difference)',
+  deliver_cold_load_ratio_tracing_off: 'deliver_cold_load_ratio with tracing off (the Tracer costs the difference)',
   e2e_events_per_s: 'local runner, 5000 webhooks, 50 in flight: delivered per second',
   e2e_p50_ms: 'post -> callback arrival, median',
   e2e_p99_ms: 'post -> callback arrival, 99th percentile',

@@ -26,10 +26,21 @@ export interface FakeEcwidServer {
   rateLimitNext(n: number, retryAfterSeconds?: number): void;
   /** Answer every `n`-th search request with 429 (0 = never). */
   rateLimitEvery: number;
+  /**
+   * Answer the next search requests with these, one each, in order (after the token check, before
+   * rate limiting); `hang` never answers (the connection stays open until close()).
+   */
+  answerNext(...answers: CannedAnswer[]): void;
   /** Runs before a search is answered (change the store between pages). */
   beforeSearch?: (type: PollObjectType, query: Readonly<Record<string, string>>) => void;
+  /** TCP connections accepted so far (keep-alive: one for requests made one after the other). */
+  connections(): number;
   close(): Promise<void>;
 }
+
+export type CannedAnswer =
+  | { readonly status: number; readonly body: string; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly hang: true };
 
 const TYPES: ReadonlySet<string> = new Set(['orders', 'products', 'customers']);
 
@@ -39,6 +50,8 @@ export async function startFakeEcwidServer(storeId = '1003', token = 'secret_fak
   let limitedNext = 0;
   let limitedRetryAfter = 1;
   let searches = 0;
+  const canned: CannedAnswer[] = [];
+  let connections = 0;
 
   const fake: FakeEcwidServer = {
     baseUrl: '',
@@ -51,6 +64,8 @@ export async function startFakeEcwidServer(storeId = '1003', token = 'secret_fak
       limitedNext = n;
       limitedRetryAfter = retryAfterSeconds;
     },
+    answerNext: (...answers) => void canned.push(...answers),
+    connections: () => connections,
     close: async () => undefined,
   };
 
@@ -70,6 +85,13 @@ export async function startFakeEcwidServer(storeId = '1003', token = 'secret_fak
     if (!auth || fake.expiredTokens.has(auth.replace(/^Bearer /, ''))) return send(401, { errorMessage: 'token required' });
     if (auth !== `Bearer ${fake.token}`) return send(403, { errorMessage: 'token not accepted' });
 
+    const answer = canned.shift();
+    if (answer && 'hang' in answer) return; // left open: the client's deadline has to end it
+    if (answer) {
+      requests.push({ path: url.pathname, query, authorization: auth, status: answer.status });
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      return res.end(answer.body);
+    }
     searches += 1;
     if (limitedNext > 0 || (fake.rateLimitEvery > 0 && searches % fake.rateLimitEvery === 0)) {
       if (limitedNext > 0) limitedNext -= 1;
@@ -89,6 +111,7 @@ export async function startFakeEcwidServer(storeId = '1003', token = 'secret_fak
     req.resume();
     req.on('end', () => handle(req, res));
   });
+  server.on('connection', () => void (connections += 1));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -94,16 +94,24 @@ test('a 404 (unknown store) is not retried', async () => {
   expect(server.requests).toHaveLength(1);
 });
 
-test('5xx and network errors are retried with backoff, then reported without the token', async () => {
-  const fetchCalls: string[] = [];
-  let calls = 0;
-  const flaky: typeof fetch = async (input, init) => {
-    fetchCalls.push(String(input));
-    calls += 1;
-    return calls < 3 ? new Response('{}', { status: 503 }) : fetch(input, init);
-  };
-  await expect(client({ fetch: flaky }).list(request())).resolves.toEqual({ total: 0, items: [] });
+test('5xx, timeouts and network errors are retried with backoff, then reported without the token', async () => {
+  server.answerNext({ status: 503, body: '{}' }, { status: 502, body: 'Bad Gateway' });
+  await expect(client().list(request())).resolves.toEqual({ total: 0, items: [] });
+  expect(server.requests.map((r) => r.status)).toEqual([503, 502, 200]);
   expect(waits).toEqual([2000, 4000]);
+
+  waits = [];
+  server.answerNext({ hang: true });
+  await expect(client({ timeoutMs: 100 }).list(request())).resolves.toEqual({ total: 0, items: [] });
+  expect(waits).toEqual([2000]);
+
+  waits = [];
+  server.answerNext({ hang: true }, { hang: true });
+  const timedOut = await client({ timeoutMs: 100, maxRetries: 1 }).list(request()).catch((e: unknown) => e);
+  expect(timedOut).toBeInstanceOf(EcwidApiError);
+  expect((timedOut as Error).message).toBe(
+    'Ecwid API GET /v3/1003/orders?updatedFrom=1714540000&updatedTo=1714550000&offset=0&limit=100 failed: timed out (gave up after 2 attempts)',
+  );
 
   waits = [];
   const port = await closedPort();
@@ -116,7 +124,40 @@ test('5xx and network errors are retried with backoff, then reported without the
   expect(waits).toEqual([2000]);
 });
 
-test('a 200 that is not a search result is an error', async () => {
-  const odd: typeof fetch = async () => new Response(JSON.stringify({ items: 'nope' }), { status: 200 });
-  await expect(client({ fetch: odd }).list(request())).rejects.toThrow('answered 200 without { total, items }');
+test('a 5xx with Retry-After waits as told; a 3xx is an answer, not followed', async () => {
+  server.answerNext({ status: 503, body: '{}', headers: { 'retry-after': '7' } });
+  await client().list(request());
+  expect(waits).toEqual([7000]);
+
+  server.answerNext({ status: 302, body: '', headers: { location: `${server.baseUrl}/v3/1003/orders` } });
+  const error = await client().list(request()).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(EcwidApiError);
+  expect((error as EcwidApiError).status).toBe(302);
+  expect(server.requests.map((r) => r.status)).toEqual([503, 200, 302]);
+});
+
+test('a 200 that is not a search result, or not JSON, is an error', async () => {
+  server.answerNext({ status: 200, body: JSON.stringify({ items: 'nope' }) });
+  await expect(client().list(request())).rejects.toThrow('answered 200 without { total, items }');
+  server.answerNext({ status: 200, body: '{"total": 1, "items": [' });
+  await expect(client().list(request())).rejects.toThrow('answered 200 with a body that is not JSON');
+  expect(waits).toEqual([]);
+});
+
+test('pages go over one kept-alive connection through node:http, not fetch', async () => {
+  const fetchSpy = jest.spyOn(globalThis, 'fetch');
+  try {
+    for (let i = 0; i < 5; i++) server.store.createOrder(1_714_541_000 + i);
+    const poller = client();
+    const first = await poller.list(request({ limit: 2 }));
+    const second = await poller.list(request({ limit: 2, offset: 2 }));
+    await client().list(request({ limit: 2, offset: 4 }));
+
+    expect([first.total, first.items.length, second.items.length]).toEqual([5, 2, 2]);
+    expect(server.requests).toHaveLength(3);
+    expect(server.connections()).toBe(1);
+    expect(fetchSpy).not.toHaveBeenCalled();
+  } finally {
+    fetchSpy.mockRestore();
+  }
 });

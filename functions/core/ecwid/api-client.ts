@@ -5,10 +5,13 @@
  *
  * Keys and tokens never reach an error message: errors describe the request with the key replaced
  * by `***` (the v1 URL carries it in the query string).
+ *
+ * The poller's list client (poll-client.ts) sends its requests through the same pieces exported
+ * here: sendEcwidGet, noAnswerReason, retryAfterOf, parseJsonAnswer, EcwidApiError.
  */
 import type http from 'node:http';
 import type https from 'node:https';
-import { headerValue, sendHttpRequest, SHARED_AGENTS, USER_AGENT, type HttpAgents } from '../http/request';
+import { headerValue, sendHttpRequest, SHARED_AGENTS, USER_AGENT, type HttpAgents, type HttpOutcome } from '../http/request';
 import { parseRetryAfter } from '../retry-policy';
 
 /** Entities deliver fetches through REST v3 (`GET /v3/{storeId}/{collection}/{id}`). */
@@ -102,38 +105,79 @@ export class EcwidApiClient implements EcwidApi {
     headers: Readonly<Record<string, string>>,
   ): Promise<EcwidEntity | null> {
     const search = new URLSearchParams(query).toString();
-    const url = `${this.baseUrl}${path}${search ? `?${search}` : ''}`;
     const described = `GET ${path}${describeQuery(query)}`;
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      throw new EcwidApiError(`Ecwid API ${described} failed: invalid base URL`);
-    }
-    const outcome = await sendHttpRequest({
-      method: 'GET',
-      url: target,
-      headers: { Accept: 'application/json', 'User-Agent': USER_AGENT, ...headers },
+    const outcome = await sendEcwidGet({
+      url: `${this.baseUrl}${path}${search ? `?${search}` : ''}`,
+      described,
+      headers,
       timeoutMs: this.timeoutMs,
       agents: this.agents,
-      readBody: true,
     });
-    if (outcome.kind === 'timeout') throw new EcwidApiError(`Ecwid API ${described} failed: timed out`);
-    if (outcome.kind === 'failed') throw new EcwidApiError(`Ecwid API ${described} failed: ${networkReason(outcome.error)}`);
+    if (outcome.kind !== 'answered') throw new EcwidApiError(`Ecwid API ${described} failed: ${noAnswerReason(outcome)}`);
     if (outcome.status === 404) return null;
     if (outcome.status !== 200) {
-      const retryAfter = parseRetryAfter(headerValue(outcome.headers['retry-after']), this.clock());
+      const retryAfter = retryAfterOf(outcome.headers, this.clock());
       throw new EcwidApiError(`Ecwid API ${described} answered HTTP ${outcome.status}`, outcome.status, retryAfter);
     }
-    let parsed: unknown;
-    try {
-      // TextDecoder drops a leading BOM, as fetch's json() did.
-      parsed = JSON.parse(UTF8.decode(outcome.body));
-    } catch {
-      throw new EcwidApiError(`Ecwid API ${described} answered 200 with a body that is not JSON`, 200);
-    }
+    const parsed = parseJsonAnswer(outcome.body, described);
     if (!isObject(parsed)) throw new EcwidApiError(`Ecwid API ${described} answered 200 with a non-object body`, 200);
     return parsed;
+  }
+}
+
+/** One Ecwid API GET as both Ecwid clients (this one and the poller's) send it. */
+export interface EcwidGet {
+  /** The full URL, secrets included; it never reaches a message. */
+  readonly url: string;
+  /** The request as messages show it (`GET /v1/...?secure_auth_key=***`). */
+  readonly described: string;
+  /** Added to Accept and User-Agent (e.g. Authorization). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly agents: HttpAgents;
+}
+
+/**
+ * Sends the GET through the shared request helper (node:http(s), keep-alive agents, one deadline,
+ * redirects not followed) with the body read. Throws EcwidApiError only for a URL that does not
+ * parse (the base URL is configuration); every other failure is an outcome.
+ */
+export async function sendEcwidGet(request: EcwidGet): Promise<HttpOutcome> {
+  let target: URL;
+  try {
+    target = new URL(request.url);
+  } catch {
+    throw new EcwidApiError(`Ecwid API ${request.described} failed: invalid base URL`);
+  }
+  return sendHttpRequest({
+    method: 'GET',
+    url: target,
+    headers: { Accept: 'application/json', 'User-Agent': USER_AGENT, ...request.headers },
+    timeoutMs: request.timeoutMs,
+    agents: request.agents,
+    readBody: true,
+  });
+}
+
+/** Why no answer came, for messages: `timed out`, or the socket error's code (never a URL's query). */
+export function noAnswerReason(outcome: Exclude<HttpOutcome, { kind: 'answered' }>): string {
+  if (outcome.kind === 'timeout') return 'timed out';
+  // Node's socket errors name the host and port at most, never the path or query; redacted anyway.
+  return redactSecretQueryParams(outcome.error.code ?? outcome.error.message ?? 'network error');
+}
+
+/** The answer's `Retry-After` in seconds from `now`, when it has a usable one. */
+export function retryAfterOf(headers: http.IncomingHttpHeaders, now: Date): number | undefined {
+  return parseRetryAfter(headerValue(headers['retry-after']), now);
+}
+
+/** The JSON of a 200 answer; EcwidApiError when it is not JSON. */
+export function parseJsonAnswer(body: Buffer, described: string): unknown {
+  try {
+    // TextDecoder drops a leading BOM, as fetch's json() did.
+    return JSON.parse(UTF8.decode(body));
+  } catch {
+    throw new EcwidApiError(`Ecwid API ${described} answered 200 with a body that is not JSON`, 200);
   }
 }
 
@@ -152,11 +196,7 @@ export function redactSecretQueryParams(text: string): string {
   return text.replace(/([?&](?:secure_auth_key|token)=)[^&\s"']*/gi, `$1${REDACTED}`);
 }
 
-function networkReason(error: NodeJS.ErrnoException): string {
-  // Node's socket errors name the host and port at most, never the path or query; redacted anyway.
-  return redactSecretQueryParams(error.code ?? error.message ?? 'network error');
-}
-
-function isObject(value: unknown): value is EcwidEntity {
+/** A JSON object (not an array, not null). */
+export function isObject(value: unknown): value is EcwidEntity {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,25 +4,35 @@
  * (at most 100), answered `{ total, count, offset, limit, items: [...] }`.
  *
  * Ecwid rate-limits per token (HTTP 429 with Retry-After); the client waits as told (bounded)
- * and tries again, as it does for 5xx and network errors, before giving up. 401/403 is never
- * retried: it becomes PollAuthError. The token travels only in the Authorization header and
+ * and tries again, as it does for 5xx, timeouts and network errors, before giving up. 401/403 is
+ * never retried: it becomes PollAuthError. The token travels only in the Authorization header and
  * never appears in an error message.
+ *
+ * Requests go through the deliver side's Ecwid pieces (api-client.ts) and so through the shared
+ * node:http(s) helper with its keep-alive agents: no `fetch`, whose first call loads undici
+ * (~30 ms of a cold start).
  */
-import { parseRetryAfter } from '../retry-policy';
+import type http from 'node:http';
+import type https from 'node:https';
+import { SHARED_AGENTS, type HttpAgents } from '../http/request';
 import { PollAuthError, PollRateLimitedError, type PollListRequest, type PollPage, type PollSource, type EcwidObject } from '../poll';
-import { EcwidApiError, redactSecretQueryParams } from './api-client';
+import { EcwidApiError, isObject, noAnswerReason, parseJsonAnswer, retryAfterOf, sendEcwidGet } from './api-client';
 
 export interface EcwidPollClientOptions {
   /** e.g. `https://app.ecwid.com/api` (DEFAULTS.ecwidApiBaseUrl), without a trailing slash. */
   readonly baseUrl: string;
   /** @default 15000 */
   readonly timeoutMs?: number;
-  /** Retries of one request after 429, 5xx or a network error. @default 4 */
+  /** Retries of one request after 429, 5xx, a timeout or a network error. @default 4 */
   readonly maxRetries?: number;
   /** Longest single wait, whatever Retry-After says (a longer one gives up instead). @default 60 */
   readonly maxRetryWaitSeconds?: number;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
+  /**
+   * http is for tests and the local runner (an Ecwid stand-in at 127.0.0.1).
+   * Defaults: the process-wide keep-alive agents (SHARED_AGENTS).
+   */
+  readonly httpsAgent?: https.Agent;
+  readonly httpAgent?: http.Agent;
   /** @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly clock?: () => Date;
@@ -36,14 +46,12 @@ const DEFAULT_MAX_RETRY_WAIT_SECONDS = 60;
 /** Backoff when Ecwid gives no Retry-After: 2 s, 4 s, 8 s, ... */
 const BASE_BACKOFF_SECONDS = 2;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 export class EcwidPollClient implements PollSource {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly maxRetryWaitSeconds: number;
-  private readonly fetchFn: typeof fetch;
+  private readonly agents: HttpAgents;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly clock: () => Date;
   private readonly onRetry?: EcwidPollClientOptions['onRetry'];
@@ -53,7 +61,7 @@ export class EcwidPollClient implements PollSource {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.maxRetryWaitSeconds = options.maxRetryWaitSeconds ?? DEFAULT_MAX_RETRY_WAIT_SECONDS;
-    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.agents = { https: options.httpsAgent ?? SHARED_AGENTS.https, http: options.httpAgent ?? SHARED_AGENTS.http };
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.clock = options.clock ?? (() => new Date());
     this.onRetry = options.onRetry;
@@ -71,33 +79,29 @@ export class EcwidPollClient implements PollSource {
     const url = `${this.baseUrl}${path}?${query}`;
 
     for (let attempt = 1; ; attempt++) {
-      let response: Response | undefined;
-      let failure = `Ecwid API ${described} failed`;
+      const outcome = await sendEcwidGet({
+        url,
+        described,
+        headers: { Authorization: `Bearer ${request.accessToken}` },
+        timeoutMs: this.timeoutMs,
+        agents: this.agents,
+      });
+      let status: number | undefined;
+      let failure: string;
       let retryAfter: number | undefined;
-      try {
-        response = await this.fetchFn(url, {
-          method: 'GET',
-          headers: { Accept: 'application/json', Authorization: `Bearer ${request.accessToken}` },
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-      } catch (error) {
-        response = undefined;
-        failure = `Ecwid API ${described} failed: ${networkReason(error)}`;
-      }
-
-      if (response) {
-        if (response.status === 200) return parsePage(await readJson(response, described), described);
-        await response.body?.cancel();
-        if (response.status === 401 || response.status === 403) {
-          throw new PollAuthError(`Ecwid API ${described} answered HTTP ${response.status}: the access token is not accepted`, response.status);
+      if (outcome.kind === 'answered') {
+        status = outcome.status;
+        if (status === 200) return parsePage(parseJsonAnswer(outcome.body, described), described);
+        if (status === 401 || status === 403) {
+          throw new PollAuthError(`Ecwid API ${described} answered HTTP ${status}: the access token is not accepted`, status);
         }
-        retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock());
-        failure = `Ecwid API ${described} answered HTTP ${response.status}`;
-        if (!isRetryable(response.status)) throw new EcwidApiError(failure, response.status, retryAfter);
+        retryAfter = retryAfterOf(outcome.headers, this.clock());
+        failure = `Ecwid API ${described} answered HTTP ${status}`;
+        if (!isRetryable(status)) throw new EcwidApiError(failure, status, retryAfter);
+      } else {
+        failure = `Ecwid API ${described} failed: ${noAnswerReason(outcome)}`;
       }
 
-      const status = response?.status;
       const wait = retryAfter ?? BASE_BACKOFF_SECONDS * 2 ** (attempt - 1);
       if (attempt > this.maxRetries || wait > this.maxRetryWaitSeconds) {
         if (status === 429) throw new PollRateLimitedError(`${failure} (rate limited; gave up after ${attempt} attempts)`, retryAfter);
@@ -112,25 +116,10 @@ export class EcwidPollClient implements PollSource {
 /** 429 (rate limit) and server trouble are worth another try; any other 4xx is not. */
 const isRetryable = (status: number): boolean => status === 429 || status >= 500;
 
-async function readJson(response: Response, described: string): Promise<unknown> {
-  try {
-    return await response.json();
-  } catch {
-    throw new EcwidApiError(`Ecwid API ${described} answered 200 with a body that is not JSON`, 200);
-  }
-}
-
 function parsePage(body: unknown, described: string): PollPage {
   if (!isObject(body) || !Array.isArray(body.items) || typeof body.total !== 'number' || !Number.isFinite(body.total)) {
     throw new EcwidApiError(`Ecwid API ${described} answered 200 without { total, items }`, 200);
   }
   const items = body.items.filter(isObject) as EcwidObject[];
   return { total: body.total, items };
-}
-
-function networkReason(error: unknown): string {
-  const failure = (typeof error === 'object' && error !== null ? error : {}) as { name?: string; message?: string; cause?: unknown };
-  if (failure.name === 'TimeoutError' || failure.name === 'AbortError') return 'timed out';
-  const cause = (typeof failure.cause === 'object' && failure.cause !== null ? failure.cause : {}) as { code?: string; message?: string };
-  return redactSecretQueryParams(cause.code ?? cause.message ?? failure.message ?? 'network error');
 }
