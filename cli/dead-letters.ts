@@ -85,7 +85,7 @@ export function parseDeadLetter(message: Message): DeadLetter {
 export function deadLetterView(letter: DeadLetter, withBody: boolean) {
   const { receiptHandle: _receipt, body, event, ...rest } = letter;
   void _receipt;
-  return withBody ? { ...rest, event: event ?? undefined, body: event ? undefined : body } : rest;
+  return withBody ? { ...rest, event, body: event ? undefined : body } : rest;
 }
 
 const chunks = <T>(items: readonly T[], size: number): T[][] => {

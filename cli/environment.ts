@@ -19,7 +19,7 @@ import { LOCAL_STATE_FILE, type LocalRunnerState } from '../local/runner-state';
 import { CliError, EXIT, isErrorLike } from './errors';
 import { FolderInstanceRepository, SsmInstanceRepository, type InstanceRepository } from './instance-repository';
 
-/** The options every command accepts (see GLOBAL_OPTIONS in args.ts). */
+/** The options every command accepts (see GLOBAL_OPTIONS in main.ts). */
 export interface GlobalOptions {
   readonly stack?: string;
   readonly region?: string;
@@ -200,6 +200,22 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
   let instances: Promise<InstanceRepository> | undefined;
   const clients: Array<{ destroy(): void }> = [];
 
+  /** The SSM prefix of the instances and the poller's state: the option, the default for explicit endpoints, or the stack's. */
+  const ssmPrefix = async (): Promise<string> => {
+    if (options.ssmPrefix) return options.ssmPrefix;
+    if (explicit && !stackName) return DEFAULTS.ssmPrefix;
+    return resolveValue(undefined, undefined, STACK_OUTPUTS.ssmPrefix, 'SSM prefix');
+  };
+
+  let ssm: SSMClient | undefined;
+  const ssmClient = (): SSMClient => {
+    if (!ssm) {
+      ssm = new SSMClient(clientConfig(options.ssmEndpoint));
+      clients.push(ssm);
+    }
+    return ssm;
+  };
+
   return {
     describe() {
       if (options.local) return `local runner (${stateFile})`;
@@ -215,17 +231,11 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
       return (instances ??= (async (): Promise<InstanceRepository> => {
         if (options.instancesDir) return new FolderInstanceRepository(resolve(cwd, options.instancesDir), warn);
         if (options.local) return new FolderInstanceRepository((await local()).instancesDir, warn);
-        const prefix = options.ssmPrefix
-          ? options.ssmPrefix
-          : explicit && !stackName
-            ? DEFAULTS.ssmPrefix
-            : await resolveValue(undefined, undefined, STACK_OUTPUTS.ssmPrefix, 'SSM prefix');
-        const ssm = new SSMClient(clientConfig(options.ssmEndpoint));
-        clients.push(ssm);
+        const prefix = await ssmPrefix();
         // A stack with a customer managed key grants its functions kms:Decrypt on that key only:
         // instances written with another key would be unreadable there.
         const kmsKeyId = options.kmsKeyId ?? (stackName && !options.ssmPrefix ? (await stackOutputs('SSM prefix'))[STACK_OUTPUTS.ssmKmsKeyId] : undefined);
-        const registry = new SsmInstanceRegistry({ prefix, client: ssm, ...(kmsKeyId ? { kmsKeyId } : {}) });
+        const registry = new SsmInstanceRegistry({ prefix, client: ssmClient(), ...(kmsKeyId ? { kmsKeyId } : {}) });
         return new SsmInstanceRepository(registry, `SSM ${ssmInstanceName(prefix.replace(/\/+$/, ''), '')}`);
       })());
     },
@@ -269,15 +279,7 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
     async pollStates() {
       if (options.instancesDir) return new FileCheckpointStore({ dir: join(resolve(cwd, options.instancesDir), '.poller') });
       if (options.local) return new FileCheckpointStore({ dir: (await local()).pollStateDir ?? join(dirname(stateFile), 'poller') });
-      // The same prefix as instances() resolves.
-      const prefix = options.ssmPrefix
-        ? options.ssmPrefix
-        : explicit && !stackName
-          ? DEFAULTS.ssmPrefix
-          : await resolveValue(undefined, undefined, STACK_OUTPUTS.ssmPrefix, 'SSM prefix');
-      const ssm = new SSMClient(clientConfig(options.ssmEndpoint));
-      clients.push(ssm);
-      return new SsmCheckpointStore({ prefix, client: ssm });
+      return new SsmCheckpointStore({ prefix: await ssmPrefix(), client: ssmClient() });
     },
 
     async ecwidApiBaseUrl() {

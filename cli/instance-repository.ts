@@ -3,10 +3,11 @@
  * the registry, or the local runner's folder of JSON files. Commands only see this interface.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SsmInstanceRegistry } from '../functions/adapters/ssm-instance-registry';
-import { InvalidInstanceDocumentError, parseInstanceDocument } from '../functions/adapters/instance-document';
+import { parseInstanceDocument } from '../functions/adapters/instance-document';
+import { listFolderInstances } from '../functions/adapters/instance-listing';
 import { INSTANCE_ID_PATTERN, type Instance, type InstanceDocument } from '../functions/core/instance-config';
 import { CliError, EXIT } from './errors';
 
@@ -113,31 +114,11 @@ export class FolderInstanceRepository implements InstanceRepository {
   }
 
   async list(): Promise<Instance[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    const ids = names
-      .filter((name) => name.endsWith('.json'))
-      .map((name) => name.slice(0, -'.json'.length))
-      .filter((id) => INSTANCE_ID_PATTERN.test(id))
-      .sort();
-    const instances: Instance[] = [];
-    for (const id of ids) {
-      try {
-        const instance = await this.get(id);
-        if (instance) instances.push(instance);
-      } catch (error) {
-        // Like the runner: one broken file must not hide the others. The message names the
-        // file and the problem, never the content.
-        if (!(error instanceof InvalidInstanceDocumentError)) throw error;
-        this.warn(`skipped ${error.message}`);
-      }
-    }
-    return instances;
+    // The poller's listing of the folder: one broken file does not hide the others. The problem
+    // names the file and what is wrong, never the content.
+    const { instances, problems = [] } = await listFolderInstances(this.dir);
+    for (const problem of problems) this.warn(`skipped ${problem.message}`);
+    return [...instances].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async create(id: string, doc: InstanceDocument): Promise<void> {

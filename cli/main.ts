@@ -94,7 +94,6 @@ function allOptions(): Record<string, ParseArgsOption> {
   return union;
 }
 
-
 /** Runs the CLI; resolves to the process exit code. Never throws. */
 export async function main(argv: readonly string[], io: CliIo, deps: MainDeps = {}): Promise<number> {
   let json = argv.includes('--json');
@@ -144,13 +143,13 @@ export async function main(argv: readonly string[], io: CliIo, deps: MainDeps = 
     if (debug) io.stderr.write(`${PROGRAM}: working on ${resources.describe()}\n`);
     const code = await command
       .run({
-      io,
-      out: out(),
-      globals,
-      values,
-      positionals,
-      resources,
-      now: deps.now ?? (() => new Date()),
+        io,
+        out: out(),
+        globals,
+        values,
+        positionals,
+        resources,
+        now: deps.now ?? (() => new Date()),
         sleep: deps.sleep ?? ((ms) => delay(ms)),
       })
       .finally(() => resources.close());

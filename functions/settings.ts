@@ -35,6 +35,8 @@ export const DEFAULTS = {
   /** Ingest's body limit; the HTTP API payload limit must agree. */
   maxBodyBytes: 64 * 1024,
   callbackTimeoutMs: 10_000,
+  /** CloudWatch namespace of the Powertools metrics (the stack's default, the handlers' fallback). */
+  metricsNamespace: 'EcwidEvents',
 } as const;
 
 /** Parameter layout under the prefix: one SecureString per instance, one index per store. */
@@ -42,8 +44,8 @@ export const ssmInstanceName = (prefix: string, instanceId: string): string => `
 export const ssmStoreIndexName = (prefix: string, storeId: string): string => `${prefix}/stores/${storeId}`;
 /** The poller's own subtree: per-instance state (checkpoints) and leases. Plain Strings (no secrets). */
 export const ssmPollerPath = (prefix: string): string => `${prefix}/poller`;
-export const ssmPollStateName = (prefix: string, instanceId: string): string => `${prefix}/poller/checkpoints/${instanceId}`;
-export const ssmPollLeaseName = (prefix: string, instanceId: string): string => `${prefix}/poller/leases/${instanceId}`;
+export const ssmPollStateName = (prefix: string, instanceId: string): string => `${ssmPollerPath(prefix)}/checkpoints/${instanceId}`;
+export const ssmPollLeaseName = (prefix: string, instanceId: string): string => `${ssmPollerPath(prefix)}/leases/${instanceId}`;
 
 /**
  * Store index value: a String parameter holding a JSON array of instance ids, e.g. `["shop-a","shop-b"]`.

@@ -4,7 +4,7 @@ import { IKey } from 'aws-cdk-lib/aws-kms';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../functions/core/retry-policy';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../functions/core/retry-policy';
 import { DEFAULT_STAGE, DEFAULTS, ENV, STACK_OUTPUTS, STAGE_PATTERN, ssmInstanceName, ssmPrefixForStage, ssmStoreIndexName } from '../functions/settings';
 import { Delivery, DELIVER_VISIBILITY_TIMEOUT } from './constructs/delivery';
 import { EventQueue, MAX_QUEUE_RETENTION } from './constructs/event-queue';
@@ -155,7 +155,7 @@ export const STACK_DEFAULTS = {
   throttlingBurstLimit: 100,
   oldestMessageAgeAlarmThreshold: Duration.hours(1),
   logRetention: RetentionDays.ONE_MONTH,
-  metricsNamespace: 'EcwidEvents',
+  metricsNamespace: DEFAULTS.metricsNamespace,
 } as const;
 
 /**
@@ -186,7 +186,8 @@ export class EcwidEventsStack extends Stack {
     this.ssmPrefix = props.ssmPrefix ?? ssmPrefixForStage(this.stage);
     this.serviceName = `ecwid-events-${this.stage}`;
     const retrySchedule = props.retrySchedule ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
-    const maxAttempts = props.maxAttempts ?? (props.retrySchedule ? retrySchedule.length + 1 : DEFAULT_MAX_ATTEMPTS);
+    // One first attempt plus one per backoff, as retryPolicyFrom reads it (DEFAULT_MAX_ATTEMPTS for the default schedule).
+    const maxAttempts = props.maxAttempts ?? retrySchedule.length + 1;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const configCache = props.configCache ?? Duration.seconds(DEFAULTS.configCacheSeconds);
 

@@ -36,9 +36,9 @@ import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
  */
 
 export const LOCAL_REGION = 'us-east-1';
-/** The stack's deliver timeout and the queue visibility derived from it (lib/constructs/delivery.ts). */
+/** The stack's deliver timeout and the queue visibility derived from it, six times as long (lib/constructs/delivery.ts). */
 export const DELIVER_FUNCTION_TIMEOUT_MS = 120_000;
-export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = 720;
+export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = (DELIVER_FUNCTION_TIMEOUT_MS / 1000) * 6;
 /** Receive loops of the event source (Lambda's minimum concurrency for SQS is 2). */
 export const EVENT_SOURCE_POLLERS = 2;
 /** Where nothing listens: AWS services other than SQS must never be reached from a local run. */

@@ -2,17 +2,13 @@
  * `dlq list|show|replay|purge`: the dead-letter queue, read without consuming it and replayed
  * without loss (see ../dead-letters.ts).
  */
-import {
-  GetQueueAttributesCommand,
-  ListMessageMoveTasksCommand,
-  PurgeQueueCommand,
-  StartMessageMoveTaskCommand,
-} from '@aws-sdk/client-sqs';
+import { ListMessageMoveTasksCommand, PurgeQueueCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import { countMessages, queueCounts } from '../../local/embedded-sqs';
 import { optionBoolean, optionList, optionString, type CommandContext, type CommandSpec } from '../command';
 import { deadLetterView, peekDeadLetters, replayDeadLetters, type DeadLetter } from '../dead-letters';
 import type { Queues } from '../environment';
 import { CliError, EXIT, UsageError, oneLine } from '../errors';
-import { renderPairs, renderTable } from '../output';
+import { renderPairs, renderTable, type Column } from '../output';
 
 const FIFO_NOTE = `FIFO: receiving a message hides the rest of its message group until it is handed back,
 so reading the DLQ briefly holds those groups (messages are handed back at once, and at the
@@ -34,13 +30,16 @@ export function parseLimit(text: string | undefined, fallback: number): number {
 const truncate = (text: string | undefined, max: number): string | undefined =>
   text === undefined ? undefined : text.length > max ? `${text.slice(0, max - 1)}…` : text;
 
+/** The first columns of every table of dead letters (`dlq list`, `dlq replay --dry-run`). */
+const LETTER_COLUMNS: readonly Column<DeadLetter>[] = [
+  { header: 'EVENT ID', value: (r) => r.eventId ?? `(message ${r.messageId})` },
+  { header: 'INSTANCE', value: (r) => r.instanceId },
+  { header: 'OBJECT', value: (r) => (r.objectType ? `${r.objectType}/${r.objectId}` : r.bodyProblem) },
+];
+const LAST_ERROR_COLUMN: Column<DeadLetter> = { header: 'LAST ERROR', value: (r) => truncate(r.lastError, 60) };
+
 /** Messages visible in the DLQ now (to tell whether a scan could see them all). */
-async function visibleCount(queues: Queues): Promise<number> {
-  const attributes = (
-    await queues.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))
-  ).Attributes;
-  return Number(attributes?.ApproximateNumberOfMessages ?? 0);
-}
+const visibleCount = async (queues: Queues): Promise<number> => (await queueCounts(queues.sqs, queues.deadLetterQueueUrl)).visible;
 
 /** Says so when a scan saw fewer messages than the DLQ holds (FIFO groups hide the rest). */
 function warnIncompleteScan(ctx: CommandContext, scanned: number, visibleBefore: number, stoppedAtLimit: boolean): void {
@@ -66,9 +65,9 @@ ${FIFO_NOTE}`,
     limit: { type: 'string', value: 'N', description: 'show at most N events (default 50)' },
   },
   async run(ctx) {
-    const queues = await ctx.resources.queues();
     const instance = optionString(ctx.values, 'instance');
     const limit = parseLimit(optionString(ctx.values, 'limit'), 50);
+    const queues = await ctx.resources.queues();
     const visibleBefore = await visibleCount(queues);
     const progress = ctx.out.progress('reading DLQ');
     const result = await peekDeadLetters(queues.sqs, queues.deadLetterQueueUrl, {
@@ -86,12 +85,10 @@ ${FIFO_NOTE}`,
       return (
         renderTable<DeadLetter>(
           [
-            { header: 'EVENT ID', value: (r) => r.eventId ?? `(message ${r.messageId})` },
-            { header: 'INSTANCE', value: (r) => r.instanceId },
-            { header: 'OBJECT', value: (r) => (r.objectType ? `${r.objectType}/${r.objectId}` : r.bodyProblem) },
+            ...LETTER_COLUMNS,
             { header: 'ECWID TYPE', value: (r) => r.ecwidEventType },
             { header: 'ATTEMPTS', value: (r) => r.attempts, align: 'right' },
-            { header: 'LAST ERROR', value: (r) => truncate(r.lastError, 60) },
+            LAST_ERROR_COLUMN,
             { header: 'FIRST SEEN', value: (r) => r.firstReceivedAt },
           ],
           rows,
@@ -121,8 +118,10 @@ const show: CommandSpec = {
     }).finally(() => progress.done());
     warnReleaseFailures(ctx, result.releaseFailures);
     const letter = result.letters[0];
-    if (!letter) warnIncompleteScan(ctx, result.scanned, visibleBefore, false);
-    if (!letter) throw new CliError(`event ${eventId} is not in the dead-letter queue (${result.scanned} message(s) read)`);
+    if (!letter) {
+      warnIncompleteScan(ctx, result.scanned, visibleBefore, false);
+      throw new CliError(`event ${eventId} is not in the dead-letter queue (${result.scanned} message(s) read)`);
+    }
     ctx.out.result(deadLetterView(letter, true), () =>
       renderPairs([
         ['event id', letter.eventId],
@@ -247,10 +246,8 @@ ${FIFO_NOTE}`,
         lines.push(
           renderTable<DeadLetter>(
             [
-              { header: 'EVENT ID', value: (r) => r.eventId ?? `(message ${r.messageId})` },
-              { header: 'INSTANCE', value: (r) => r.instanceId },
-              { header: 'OBJECT', value: (r) => (r.objectType ? `${r.objectType}/${r.objectId}` : r.bodyProblem) },
-              { header: 'LAST ERROR', value: (r) => truncate(r.lastError, 60) },
+              ...LETTER_COLUMNS,
+              LAST_ERROR_COLUMN,
             ],
             result.replayed,
           ).trimEnd(),
@@ -278,18 +275,7 @@ const purge: CommandSpec = {
   async run(ctx) {
     if (!optionBoolean(ctx.values, 'yes')) throw new UsageError('refusing to purge without --yes', 'dlq purge');
     const queues = await ctx.resources.queues();
-    const attributes = (
-      await queues.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queues.deadLetterQueueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-        }),
-      )
-    ).Attributes ?? {};
-    const count =
-      Number(attributes.ApproximateNumberOfMessages ?? 0) +
-      Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+    const count = await countMessages(queues.sqs, queues.deadLetterQueueUrl);
     await queues.sqs.send(new PurgeQueueCommand({ QueueUrl: queues.deadLetterQueueUrl }));
     ctx.out.result({ purged: true, approximateMessages: count }, () => `Purged the dead-letter queue (about ${count} message(s)).\n`);
   },

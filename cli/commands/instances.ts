@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import {
   CONFIG_KEYS,
   configBoolean,
+  configString,
   type ConfigValue,
   type Instance,
   type InstanceDocument,
@@ -111,11 +112,6 @@ export function secretSummary(doc: InstanceDocument): string {
   return set.join(',');
 }
 
-const storeIdOfDoc = (doc: InstanceDocument): string | undefined => {
-  const value = doc.configuration[CONFIG_KEYS.storeId];
-  return value === undefined || value === '' ? undefined : String(value).trim();
-};
-
 /** The row `instances list` shows (and prints with --json): no secret, only whether set. */
 export function listRow(instance: Instance) {
   const doc = instance.document;
@@ -123,7 +119,7 @@ export function listRow(instance: Instance) {
   return {
     id: instance.id,
     name: doc.name ?? '',
-    storeId: storeIdOfDoc(doc) ?? '',
+    storeId: configString(doc, CONFIG_KEYS.storeId) ?? '',
     enabled: configBoolean(doc, CONFIG_KEYS.enabled, true),
     callbackUrl: typeof url === 'string' ? maskUrlCredentials(url) : '',
     secrets: secretSummary(doc),
@@ -142,7 +138,8 @@ function printWarnings(ctx: CommandContext, warnings: readonly InstanceProblem[]
   for (const warning of warnings) ctx.out.warn(`${warning.path}: ${warning.message}`);
 }
 
-async function loadInstance(ctx: CommandContext, id: string): Promise<Instance> {
+/** The instance with this id, or a one-line error naming where it was looked for. */
+export async function loadInstance(ctx: Pick<CommandContext, 'resources'>, id: string): Promise<Instance> {
   assertInstanceId(id);
   const repository = await ctx.resources.instances();
   const instance = await repository.get(id);
@@ -212,7 +209,7 @@ a slug of "name" (else a random one); an existing id is never overwritten.`,
     await repository.create(id, document);
     printWarnings(ctx, warnings);
 
-    const storeId = storeIdOfDoc(document);
+    const storeId = configString(document, CONFIG_KEYS.storeId);
     let urls: { shared: string; instance: string } | undefined;
     try {
       const shared = await ctx.resources.ingestUrl();

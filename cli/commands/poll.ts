@@ -12,6 +12,7 @@ import { DEFAULTS, ENV } from '../../functions/settings';
 import { optionString, type CommandContext, type CommandSpec } from '../command';
 import { CliError, EXIT, UsageError } from '../errors';
 import { assertInstanceId } from '../instance-repository';
+import { loadInstance } from './instances';
 import { renderPairs } from '../output';
 
 /** A CLI backfill may take long; the lease keeps the scheduled poller off the instance meanwhile. */
@@ -65,9 +66,7 @@ Needs ecwid.access.token (REST v3, read scopes) in the instance.`,
     const sinceText = optionString(ctx.values, 'since');
     const sinceSeconds = sinceText === undefined ? undefined : parseSince(sinceText, ctx.now());
 
-    const repository = await ctx.resources.instances();
-    const instance = await repository.get(id);
-    if (!instance) throw new CliError(`no instance "${id}" in ${repository.location}`);
+    const instance = await loadInstance(ctx, id);
     if (!ctx.resources.pollStates) throw new CliError('poll states are not available in this environment', EXIT.failure);
     const checkpoints = await ctx.resources.pollStates();
     const queues = await ctx.resources.queues();

@@ -1,6 +1,6 @@
 /** `queues`: depth of the event queue and the dead-letter queue, and how old their oldest message is. */
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { CommandSpec } from '../command';
+import { queueCounts } from '../../local/embedded-sqs';
 import { peekDeadLetters } from '../dead-letters';
 import type { Queues } from '../environment';
 import { formatDuration, renderTable } from '../output';
@@ -19,30 +19,6 @@ export interface QueueStats {
 
 const queueName = (url: string) => url.replace(/\/+$/, '').split('/').pop() ?? url;
 
-export interface QueueCounts {
-  readonly visible: number;
-  readonly inFlight: number;
-  readonly delayed: number;
-}
-
-/** SQS's approximate message counts of one queue (also what test-event watches). */
-export async function countsOf(queues: Queues, url: string): Promise<QueueCounts> {
-  const attributes =
-    (
-      await queues.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-        }),
-      )
-    ).Attributes ?? {};
-  return {
-    visible: Number(attributes.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
-}
-
 /**
  * Queue depths, and the age of the oldest message. SQS has no such queue attribute (it is the
  * CloudWatch metric ApproximateAgeOfOldestMessage, which this tool does not query). For the DLQ
@@ -50,8 +26,8 @@ export async function countsOf(queues: Queues, url: string): Promise<QueueCounts
  * receive there counts as a delivery attempt.
  */
 export async function queueStats(queues: Queues, now: Date): Promise<QueueStats[]> {
-  const main = await countsOf(queues, queues.queueUrl);
-  const dlq = await countsOf(queues, queues.deadLetterQueueUrl);
+  const main = await queueCounts(queues.sqs, queues.queueUrl);
+  const dlq = await queueCounts(queues.sqs, queues.deadLetterQueueUrl);
   const cloudWatch = queues.emulated ? 'n/a (emulator: no CloudWatch)' : 'n/a (CloudWatch metric ApproximateAgeOfOldestMessage)';
   let dlqAge: number | undefined;
   let dlqAgeSource = dlq.visible === 0 ? (dlq.inFlight + dlq.delayed === 0 ? 'empty' : 'n/a (messages in flight)') : '';

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CONFIG_KEYS, configString } from '../../functions/core/instance-config';
+import { queueCounts, type QueueCounts } from '../../local/embedded-sqs';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
 import { peekDeadLetters, type DeadLetter } from '../dead-letters';
 import { instanceIngestUrl, type Queues } from '../environment';
@@ -13,7 +14,7 @@ import { assertInstanceId } from '../instance-repository';
 import { secretValuesOf } from '../mask';
 import { formatDuration } from '../output';
 import { assertTestEventType, buildTestRequest } from '../test-events';
-import { countsOf, type QueueCounts } from './queues';
+import { loadInstance } from './instances';
 
 export type TestOutcome = 'queued' | 'delivered' | 'failed' | 'timeout' | 'not-queued' | 'rejected';
 
@@ -51,7 +52,7 @@ export async function watchEvent(
   let emptyPolls = 0;
   for (;;) {
     const elapsed = ctx.now().getTime() - started;
-    const [main, dlq] = [await countsOf(queues, queues.queueUrl), await countsOf(queues, queues.deadLetterQueueUrl)];
+    const [main, dlq] = [await queueCounts(queues.sqs, queues.queueUrl), await queueCounts(queues.sqs, queues.deadLetterQueueUrl)];
     // Approximate counts can read 0 for a moment (e.g. between a receive and a retry): only
     // two empty readings in a row, one interval apart, count as "left the queue".
     emptyPolls = total(main) === 0 ? emptyPolls + 1 : 0;
@@ -100,9 +101,7 @@ Exit codes: 0 delivered, 1 rejected or not queued, 3 ended in the DLQ, 4 timed o
     const id = ctx.positionals[0];
     assertInstanceId(id);
     const timeoutMs = parseTimeout(optionString(ctx.values, 'timeout'));
-    const repository = await ctx.resources.instances();
-    const instance = await repository.get(id);
-    if (!instance) throw new CliError(`no instance "${id}" in ${repository.location}`);
+    const instance = await loadInstance(ctx, id);
     const storeId = configString(instance.document, CONFIG_KEYS.storeId);
     if (!storeId) throw new CliError(`instance ${id} has no ecwid.store.id`);
     const clientSecret = configString(instance.document, CONFIG_KEYS.clientSecret);
@@ -164,8 +163,9 @@ Exit codes: 0 delivered, 1 rejected or not queued, 3 ended in the DLQ, 4 timed o
     const waited = formatDuration(watched.waitedMs);
     if (watched.outcome === 'failed') {
       // deliver's error text should hold no secret; scrub the instance's own anyway.
-    const scrub = (text: string | undefined) => (text === undefined ? undefined : secretValuesOf(instance.document).reduce((t, secret) => t.split(secret).join('****'), text));
-    const letter = { ...(watched.letter as DeadLetter), lastError: scrub(watched.letter?.lastError) };
+      const scrub = (text: string | undefined) =>
+        text === undefined ? undefined : secretValuesOf(instance.document).reduce((t, secret) => t.split(secret).join('****'), text);
+      const letter = { ...(watched.letter as DeadLetter), lastError: scrub(watched.letter?.lastError) };
       ctx.out.result(report('failed', { attempts: letter.attempts, lastError: letter.lastError, waitedMs: watched.waitedMs }), () =>
         `FAILED: event ${eventId} is in the dead-letter queue after ${letter.attempts ?? '?'} attempt(s): ${letter.lastError ?? 'no error recorded'}\nReplay it with: ecwid-events dlq replay --event ${eventId}\n`,
       );

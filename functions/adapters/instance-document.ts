@@ -1,4 +1,5 @@
 import type { InstanceDocument } from '../core/instance-config';
+import { isJsonObject } from '../core/json';
 
 /**
  * A stored instance document (SSM parameter or local file) that is not usable. The message names
@@ -14,9 +15,6 @@ export class InvalidInstanceDocumentError extends Error {
   }
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * Parses the JSON of one instance document, checking only the shape every reader relies on
  * (an object with a `configuration` object). `source` names the parameter or file in errors.
@@ -29,8 +27,8 @@ export function parseInstanceDocument(text: string, source: string): InstanceDoc
     // Deliberately drop the SyntaxError: its message quotes a piece of the (secret) input.
     throw new InvalidInstanceDocumentError(source, 'is not valid JSON');
   }
-  if (!isPlainObject(parsed)) throw new InvalidInstanceDocumentError(source, 'is not a JSON object');
-  if (!isPlainObject(parsed.configuration)) {
+  if (!isJsonObject(parsed)) throw new InvalidInstanceDocumentError(source, 'is not a JSON object');
+  if (!isJsonObject(parsed.configuration)) {
     throw new InvalidInstanceDocumentError(source, 'has no "configuration" object');
   }
   return parsed as unknown as InstanceDocument;

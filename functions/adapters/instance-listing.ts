@@ -1,10 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { INSTANCE_ID_PATTERN, type Instance } from '../core/instance-config';
 import type { InstanceListing } from '../core/poll-run';
 import { ssmInstanceName } from '../settings';
 import { parseInstanceDocument } from './instance-document';
+import { parametersByInstanceId } from './ssm-parameters';
 
 /**
  * Every instance, for the poller. Unlike SsmInstanceRegistry.list(), one unreadable instance
@@ -15,19 +16,11 @@ export async function listSsmInstances(client: SSMClient, prefix: string): Promi
   const base = ssmInstanceName(prefix.replace(/\/+$/, ''), '');
   const instances: Instance[] = [];
   const problems: { id: string; message: string }[] = [];
-  for await (const page of paginateGetParametersByPath(
-    { client },
-    { Path: base.replace(/\/$/, ''), Recursive: true, WithDecryption: true },
-  )) {
-    for (const parameter of page.Parameters ?? []) {
-      const name = parameter.Name ?? '';
-      const id = name.slice(base.length);
-      if (!name.startsWith(base) || !INSTANCE_ID_PATTERN.test(id) || parameter.Value === undefined) continue;
-      try {
-        instances.push({ id, document: parseInstanceDocument(parameter.Value, `SSM parameter ${name}`) });
-      } catch (error) {
-        problems.push({ id, message: (error as Error).message });
-      }
+  for await (const { id, name, value } of parametersByInstanceId(client, base, { recursive: true, decrypt: true })) {
+    try {
+      instances.push({ id, document: parseInstanceDocument(value, `SSM parameter ${name}`) });
+    } catch (error) {
+      problems.push({ id, message: (error as Error).message });
     }
   }
   return { instances: instances.sort((a, b) => a.id.localeCompare(b.id)), problems };

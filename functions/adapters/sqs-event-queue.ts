@@ -8,7 +8,7 @@ import {
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../core/event';
 import type { EventQueue } from '../core/ports';
 
-/** SendMessageBatch takes at most 10 entries. */
+/** Every SQS batch call takes at most 10 entries (and ReceiveMessage returns at most 10). */
 export const SQS_BATCH_MAX_ENTRIES = 10;
 /**
  * 256 KiB, for one message and for one whole batch. SQS has since raised both limits, but a

@@ -8,6 +8,7 @@ import {
 import { createHash } from 'node:crypto';
 import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../core/deliver';
 import { MAX_BACKOFF_SECONDS } from '../core/retry-policy';
+import { SQS_BATCH_MAX_ENTRIES } from './sqs-event-queue';
 
 /**
  * SQS rejects a ChangeMessageVisibility that would keep a message invisible for more than 12 hours
@@ -59,9 +60,8 @@ export class SqsRetryScheduler implements RetryScheduler {
   }
 
   async release(messages: readonly QueueMessage[]): Promise<void> {
-    // SQS takes at most 10 entries per batch call.
-    for (let start = 0; start < messages.length; start += 10) {
-      const chunk = messages.slice(start, start + 10);
+    for (let start = 0; start < messages.length; start += SQS_BATCH_MAX_ENTRIES) {
+      const chunk = messages.slice(start, start + SQS_BATCH_MAX_ENTRIES);
       const response = await this.client.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.queueUrl ?? queueUrlFromArn(chunk[0].queueArn),

@@ -5,6 +5,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { ReceivedSighting, SightingInbox, SightingLog, WebhookSighting } from '../core/sightings';
+import { SQS_BATCH_MAX_ENTRIES } from './sqs-event-queue';
 
 export interface SqsSightingsOptions {
   /** A standard queue (order does not matter; duplicates are harmless). */
@@ -29,8 +30,6 @@ interface SightingBody {
   readonly a: number;
 }
 
-const BATCH = 10;
-
 /**
  * Webhook sightings on an SQS standard queue: ingest sends one small message per queued webhook
  * event of an instance in reconciliation mode; the poller receives them all each run, keeps (does
@@ -52,8 +51,8 @@ export class SqsSightings implements SightingLog, SightingInbox {
   }
 
   async record(sightings: readonly WebhookSighting[]): Promise<void> {
-    for (let start = 0; start < sightings.length; start += BATCH) {
-      const batch = sightings.slice(start, start + BATCH);
+    for (let start = 0; start < sightings.length; start += SQS_BATCH_MAX_ENTRIES) {
+      const batch = sightings.slice(start, start + SQS_BATCH_MAX_ENTRIES);
       const result = await this.client.send(
         new SendMessageBatchCommand({
           QueueUrl: this.queueUrl,
@@ -76,7 +75,7 @@ export class SqsSightings implements SightingLog, SightingInbox {
       const { Messages = [] } = await this.client.send(
         new ReceiveMessageCommand({
           QueueUrl: this.queueUrl,
-          MaxNumberOfMessages: BATCH,
+          MaxNumberOfMessages: SQS_BATCH_MAX_ENTRIES,
           // Long polling asks every SQS server (short polling samples a few and can miss messages);
           // it returns at once when messages are there.
           WaitTimeSeconds: 1,
@@ -96,8 +95,8 @@ export class SqsSightings implements SightingLog, SightingInbox {
   }
 
   async acknowledge(handles: readonly string[]): Promise<void> {
-    for (let start = 0; start < handles.length; start += BATCH) {
-      const batch = handles.slice(start, start + BATCH);
+    for (let start = 0; start < handles.length; start += SQS_BATCH_MAX_ENTRIES) {
+      const batch = handles.slice(start, start + SQS_BATCH_MAX_ENTRIES);
       await this.client.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.queueUrl,

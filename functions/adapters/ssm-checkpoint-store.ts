@@ -1,13 +1,7 @@
-import {
-  DeleteParameterCommand,
-  GetParameterCommand,
-  PutParameterCommand,
-  SSMClient,
-  paginateGetParametersByPath,
-} from '@aws-sdk/client-ssm';
-import { INSTANCE_ID_PATTERN } from '../core/instance-config';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parsePollState, type CheckpointStore, type PollState } from '../core/poll';
-import { ssmPollLeaseName, ssmPollStateName, ssmPollerPath } from '../settings';
+import { ssmPollLeaseName, ssmPollStateName } from '../settings';
+import { deleteParameterIfExists, parametersByInstanceId, readParameter } from './ssm-parameters';
 
 export interface SsmCheckpointStoreOptions {
   /** The stack's parameter prefix, e.g. `/ecwid-events/dev`; states go under `<prefix>/poller/`. */
@@ -48,23 +42,18 @@ export class SsmCheckpointStore implements CheckpointStore {
 
   async load(instanceId: string): Promise<PollState | undefined> {
     const name = ssmPollStateName(this.prefix, instanceId);
-    const text = await this.read(name);
+    const text = await readParameter(this.client, name);
     return text === undefined ? undefined : parsePollState(text, `SSM parameter ${name}`);
   }
 
   /** Every readable state under the prefix (unreadable ones are left out: their poll reports them). */
   async loadAll(): Promise<Map<string, PollState>> {
-    const base = `${ssmPollStateName(this.prefix, '')}`;
     const states = new Map<string, PollState>();
-    for await (const page of paginateGetParametersByPath({ client: this.client }, { Path: base.replace(/\/$/, ''), Recursive: false })) {
-      for (const parameter of page.Parameters ?? []) {
-        const id = (parameter.Name ?? '').slice(base.length);
-        if (!parameter.Name?.startsWith(base) || !INSTANCE_ID_PATTERN.test(id) || parameter.Value === undefined) continue;
-        try {
-          states.set(id, parsePollState(parameter.Value, `SSM parameter ${parameter.Name}`));
-        } catch {
-          // pollInstance loads it again and reports the problem for this instance.
-        }
+    for await (const { id, name, value } of parametersByInstanceId(this.client, ssmPollStateName(this.prefix, ''), { recursive: false })) {
+      try {
+        states.set(id, parsePollState(value, `SSM parameter ${name}`));
+      } catch {
+        // pollInstance loads it again and reports the problem for this instance.
       }
     }
     return states;
@@ -92,26 +81,21 @@ export class SsmCheckpointStore implements CheckpointStore {
     const name = ssmPollLeaseName(this.prefix, instanceId);
     const lease: Lease = { owner, expiresAt: this.clock().getTime() + ttlSeconds * 1000 };
     if (await this.create(name, lease)) return true;
-    const current = parseLease(await this.read(name));
+    const current = parseLease(await readParameter(this.client, name));
     if (current && current.owner !== owner && current.expiresAt > this.clock().getTime()) return false;
     // Ours (renewed), expired, unreadable, or deleted meanwhile.
     if (current?.owner === owner) {
       await this.client.send(new PutParameterCommand({ Name: name, Value: JSON.stringify(lease), Type: 'String', Overwrite: true }));
       return true;
     }
-    await this.deleteIfExists(name);
+    await deleteParameterIfExists(this.client, name);
     return this.create(name, lease);
   }
 
   async unlock(instanceId: string, owner: string): Promise<void> {
     const name = ssmPollLeaseName(this.prefix, instanceId);
-    const current = parseLease(await this.read(name));
-    if (current?.owner === owner) await this.deleteIfExists(name);
-  }
-
-  /** The subtree the poller writes (for IAM and tests). */
-  get path(): string {
-    return ssmPollerPath(this.prefix);
+    const current = parseLease(await readParameter(this.client, name));
+    if (current?.owner === owner) await deleteParameterIfExists(this.client, name);
   }
 
   private async create(name: string, lease: Lease): Promise<boolean> {
@@ -121,23 +105,6 @@ export class SsmCheckpointStore implements CheckpointStore {
     } catch (error) {
       if (error instanceof Error && error.name === 'ParameterAlreadyExists') return false;
       throw error;
-    }
-  }
-
-  private async read(name: string): Promise<string | undefined> {
-    try {
-      return (await this.client.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ParameterNotFound') return undefined;
-      throw error;
-    }
-  }
-
-  private async deleteIfExists(name: string): Promise<void> {
-    try {
-      await this.client.send(new DeleteParameterCommand({ Name: name }));
-    } catch (error) {
-      if (!(error instanceof Error && error.name === 'ParameterNotFound')) throw error;
     }
   }
 }

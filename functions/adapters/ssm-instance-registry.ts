@@ -1,14 +1,9 @@
-import {
-  DeleteParameterCommand,
-  GetParameterCommand,
-  PutParameterCommand,
-  SSMClient,
-  paginateGetParametersByPath,
-} from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { INSTANCE_ID_PATTERN, storeIdOf, type Instance, type InstanceDocument } from '../core/instance-config';
 import { ssmInstanceName, ssmStoreIndexName } from '../settings';
 import { InvalidInstanceDocumentError, parseInstanceDocument, parseStoreIndex } from './instance-document';
 import { STORE_ID_PATTERN } from './ssm-instance-store';
+import { deleteParameterIfExists, isParameterNotFound, parametersByInstanceId, readParameter } from './ssm-parameters';
 
 export interface SsmInstanceRegistryOptions {
   /** Parameter prefix, e.g. `/ecwid-events` (see settings.ts for the layout). */
@@ -61,25 +56,16 @@ export class SsmInstanceRegistry {
   async get(id: string): Promise<Instance | undefined> {
     assertInstanceId(id);
     const name = ssmInstanceName(this.prefix, id);
-    const text = await this.readParameter(name, true);
+    const text = await readParameter(this.client, name, true);
     return text === undefined ? undefined : { id, document: parseInstanceDocument(text, `SSM parameter ${name}`) };
   }
 
   /** Every instance under the prefix, sorted by id. Throws on a parameter that is not valid. */
   async list(): Promise<Instance[]> {
-    const base = `${ssmInstanceName(this.prefix, '')}`;
     const instances: Instance[] = [];
-    for await (const page of paginateGetParametersByPath(
-      { client: this.client },
-      { Path: base.replace(/\/$/, ''), Recursive: true, WithDecryption: true },
-    )) {
-      for (const parameter of page.Parameters ?? []) {
-        const name = parameter.Name ?? '';
-        const id = name.slice(base.length);
-        // Anything else under the path was not written by us: leave it alone.
-        if (!name.startsWith(base) || !INSTANCE_ID_PATTERN.test(id) || parameter.Value === undefined) continue;
-        instances.push({ id, document: parseInstanceDocument(parameter.Value, `SSM parameter ${name}`) });
-      }
+    const base = ssmInstanceName(this.prefix, '');
+    for await (const { id, name, value } of parametersByInstanceId(this.client, base, { recursive: true, decrypt: true })) {
+      instances.push({ id, document: parseInstanceDocument(value, `SSM parameter ${name}`) });
     }
     return instances.sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -132,7 +118,7 @@ export class SsmInstanceRegistry {
   /** The instance ids in a store's index ([] when there is no index). */
   async readIndex(storeId: string): Promise<string[]> {
     const name = ssmStoreIndexName(this.prefix, storeId);
-    const text = await this.readParameter(name, false);
+    const text = await readParameter(this.client, name, false);
     return text === undefined ? [] : parseStoreIndex(text, `SSM parameter ${name}`);
   }
 
@@ -164,7 +150,7 @@ export class SsmInstanceRegistry {
     }
     for (const storeId of existing.keys()) {
       if (wanted.has(storeId)) continue;
-      await this.deleteParameterIfExists(ssmStoreIndexName(this.prefix, storeId));
+      await deleteParameterIfExists(this.client, ssmStoreIndexName(this.prefix, storeId));
       result.deleted.push(storeId);
     }
     result.written.sort();
@@ -189,7 +175,7 @@ export class SsmInstanceRegistry {
     const before = sortedUnique(await this.readIndex(storeId));
     const after = sortedUnique(change(before));
     if (JSON.stringify(after) === JSON.stringify(before)) return;
-    if (after.length === 0) await this.deleteParameterIfExists(ssmStoreIndexName(this.prefix, storeId));
+    if (after.length === 0) await deleteParameterIfExists(this.client, ssmStoreIndexName(this.prefix, storeId));
     else await this.writeIndex(storeId, JSON.stringify(after));
   }
 
@@ -198,28 +184,7 @@ export class SsmInstanceRegistry {
       new PutParameterCommand({ Name: ssmStoreIndexName(this.prefix, storeId), Value: value, Type: 'String', Overwrite: true }),
     );
   }
-
-  private async readParameter(name: string, decrypt: boolean): Promise<string | undefined> {
-    try {
-      const result = await this.client.send(new GetParameterCommand({ Name: name, WithDecryption: decrypt }));
-      return result.Parameter?.Value;
-    } catch (error) {
-      if (isParameterNotFound(error)) return undefined;
-      throw error;
-    }
-  }
-
-  private async deleteParameterIfExists(name: string): Promise<void> {
-    try {
-      await this.client.send(new DeleteParameterCommand({ Name: name }));
-    } catch (error) {
-      if (!isParameterNotFound(error)) throw error;
-    }
-  }
 }
-
-// By name rather than instanceof: robust to several copies of the SDK in node_modules.
-const isParameterNotFound = (error: unknown): boolean => error instanceof Error && error.name === 'ParameterNotFound';
 
 function assertInstanceId(id: string): void {
   if (!INSTANCE_ID_PATTERN.test(id)) throw new InvalidInstanceIdError(id);

@@ -23,6 +23,7 @@ import {
   SECRET_CONFIG_KEYS,
   storeIdOf,
 } from './instance-config';
+import { isJsonObject } from './json';
 import type { Clock, InstanceStore } from './ports';
 import { backoffSeconds, isLastAttempt, type RetryPolicy } from './retry-policy';
 
@@ -305,10 +306,8 @@ export function parseQueuedEvent(body: string): { ok: true; event: QueuedEvent }
   } catch {
     return { ok: false, error: 'body is not JSON' };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: 'body is not a JSON object' };
-  }
-  const candidate = value as Record<string, unknown>;
+  if (!isJsonObject(value)) return { ok: false, error: 'body is not a JSON object' };
+  const candidate = value;
   const problems: string[] = [];
   if (candidate.v !== 1) problems.push(`unsupported schema version ${JSON.stringify(candidate.v)}`);
   for (const field of REQUIRED_STRINGS) {
@@ -323,9 +322,7 @@ export function parseQueuedEvent(body: string): { ok: true; event: QueuedEvent }
   }
   if (candidate.occurredAt !== undefined && typeof candidate.occurredAt !== 'string') problems.push('occurredAt must be a string');
   if (typeof candidate.verified !== 'boolean') problems.push('verified must be a boolean');
-  if (typeof candidate.raw !== 'object' || candidate.raw === null || Array.isArray(candidate.raw)) {
-    problems.push('raw must be an object');
-  }
+  if (!isJsonObject(candidate.raw)) problems.push('raw must be an object');
   if (problems.length > 0) return { ok: false, error: problems.join('; ') };
   return { ok: true, event: candidate as unknown as QueuedEvent };
 }

@@ -151,7 +151,8 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   }
   let notification: EcwidNotification;
   try {
-    notification = parse(Buffer.from(request.body).toString('utf8'));
+    // A view on the body's bytes, not a copy (Buffer.from(Uint8Array) would copy them).
+    notification = parse(Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8'));
   } catch (error) {
     if (error instanceof InvalidNotificationError) {
       return reject('Malformed', error.message, { field: error.field }, { field: error.field });

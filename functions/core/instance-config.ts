@@ -60,15 +60,25 @@ export function configString(doc: InstanceDocument, key: string): string | undef
   return text === '' ? undefined : text;
 }
 
-/** Booleans appear both as `true` and `"true"` in instance JSON. */
-export function configBoolean(doc: InstanceDocument, key: string, fallback: boolean): boolean {
+/**
+ * A boolean key as written. Booleans appear both as `true` and `"true"` in instance JSON (any case);
+ * `absent` when missing or empty, `invalid` for anything else. The one reading of boolean keys:
+ * the runtime (configBoolean), the poller's settings and instance validation all use it.
+ */
+export function configBooleanValue(doc: InstanceDocument, key: string): boolean | 'absent' | 'invalid' {
   const value = doc.configuration[key];
-  if (value === undefined || value === null || value === '') return fallback;
+  if (value === undefined || value === null || value === '') return 'absent';
   if (typeof value === 'boolean') return value;
   const text = String(value).trim().toLowerCase();
   if (text === 'true') return true;
   if (text === 'false') return false;
-  return fallback;
+  return 'invalid';
+}
+
+/** The boolean, or `fallback` when the key is absent or not a boolean. */
+export function configBoolean(doc: InstanceDocument, key: string, fallback: boolean): boolean {
+  const value = configBooleanValue(doc, key);
+  return typeof value === 'boolean' ? value : fallback;
 }
 
 export const storeIdOf = (instance: Instance): string | undefined =>

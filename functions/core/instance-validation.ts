@@ -6,7 +6,8 @@
  * even a callback URL can carry credentials.
  */
 import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
-import { CONFIG_KEYS, type InstanceDocument } from './instance-config';
+import { CONFIG_KEYS, configBooleanValue, type InstanceDocument } from './instance-config';
+import { isJsonObject } from './json';
 import { pollSettingProblems } from './poll-config';
 
 export interface InstanceProblem {
@@ -50,14 +51,10 @@ const KNOWN_CONFIG_KEYS = new Set<string>(Object.values(CONFIG_KEYS));
 /** Template values of the seed instance JSON, e.g. `<INSERT_STORE_ID>`. */
 const PLACEHOLDER = /^<[^<>]*>$/;
 const STORE_ID = /^(0|[1-9][0-9]{0,19})$/;
-const BOOLEAN_TEXT = /^(true|false)$/i;
 /** Standard Webhooks: `whsec_` + base64 of 24 to 64 random bytes. */
 const WEBHOOK_SECRET = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 const WEBHOOK_SECRET_MIN_BYTES = 24;
 const WEBHOOK_SECRET_MAX_BYTES = 64;
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Problems of one `whsec_` token, or undefined when it is well formed. */
 export function webhookSecretProblem(token: string): string | undefined {
@@ -84,7 +81,7 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
   const error = (path: string, message: string) => errors.push({ path, message });
   const warn = (path: string, message: string) => warnings.push({ path, message });
 
-  if (!isPlainObject(input)) {
+  if (!isJsonObject(input)) {
     error('document', 'must be a JSON object');
     return { errors, warnings };
   }
@@ -93,7 +90,7 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
   }
 
   if (input.element !== undefined) {
-    if (!isPlainObject(input.element)) error('element', 'must be an object like {"key": "ecwid"}');
+    if (!isJsonObject(input.element)) error('element', 'must be an object like {"key": "ecwid"}');
     else if (input.element.key !== undefined && input.element.key !== 'ecwid') {
       warn('element.key', 'is not "ecwid"');
     }
@@ -111,7 +108,7 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
   }
 
   const configuration = input.configuration;
-  if (!isPlainObject(configuration)) {
+  if (!isJsonObject(configuration)) {
     error('configuration', 'is required and must be an object');
     return { errors, warnings };
   }
@@ -151,15 +148,14 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
     if (problem) error(CONFIG_KEYS.callbackUrl, problem);
   }
 
-  const enabled = configuration[CONFIG_KEYS.enabled];
-  if (enabled !== undefined && typeof enabled !== 'boolean' && !(typeof enabled === 'string' && (enabled.trim() === '' || BOOLEAN_TEXT.test(enabled.trim())))) {
-    error(CONFIG_KEYS.enabled, 'must be true or false');
-  }
+  // Read as the runtime reads them (instance-config.ts, poll-config.ts).
+  const asDocument: InstanceDocument = { configuration: configuration as InstanceDocument['configuration'] };
+  if (configBooleanValue(asDocument, CONFIG_KEYS.enabled) === 'invalid') error(CONFIG_KEYS.enabled, 'must be true or false');
 
   // Polling keys: the poller's own rules (poll-config.ts), including what polling needs. A key
   // already in error (a placeholder, a wrong type) is not reported twice.
   const keysInError = new Set(errors.map((problem) => problem.path));
-  for (const problem of pollSettingProblems({ configuration: configuration as InstanceDocument['configuration'] })) {
+  for (const problem of pollSettingProblems(asDocument)) {
     if (!keysInError.has(problem.key)) error(problem.key, problem.message);
   }
 
@@ -208,7 +204,7 @@ export async function validateInstanceDocument(
 ): Promise<InstanceValidation & { readonly document?: InstanceDocument }> {
   const result = checkInstanceDocument(input);
   const errors = [...result.errors];
-  const configuration = isPlainObject(input) && isPlainObject(input.configuration) ? input.configuration : undefined;
+  const configuration = isJsonObject(input) && isJsonObject(input.configuration) ? input.configuration : undefined;
   const url = configuration?.[CONFIG_KEYS.callbackUrl];
   const syntaxOk = !errors.some((p) => p.path === CONFIG_KEYS.callbackUrl);
   if (options.callbackPolicy && typeof url === 'string' && url.trim() !== '' && syntaxOk) {

@@ -11,7 +11,8 @@
  * Polling needs `ecwid.access.token` (REST v3, `read_orders` / `read_catalog` / `read_customers`).
  */
 import { canonicalStoreId } from './ecwid/notification';
-import { CONFIG_KEYS, configString, type InstanceDocument } from './instance-config';
+import { CONFIG_KEYS, configBooleanValue, configString, type InstanceDocument } from './instance-config';
+import { isJsonObject } from './json';
 
 /** Ecwid REST v3 collections the poller can list by update time (`updatedFrom` / `updatedTo`). */
 export const POLL_OBJECT_TYPES = ['orders', 'products', 'customers'] as const;
@@ -100,7 +101,10 @@ function readPollKeys(doc: InstanceDocument): PollKeys {
 
 /** Reads the polling settings of an instance, listing every problem at once. */
 export function pollSettingsOf(doc: InstanceDocument): PollSettingsResult {
-  const keys = readPollKeys(doc);
+  return settingsFrom(readPollKeys(doc));
+}
+
+function settingsFrom(keys: PollKeys): PollSettingsResult {
   // Webhooks only: the other polling keys do not matter (instance validation still reports them).
   if (keys.vendorType === 'webhook' && keys.reconcile === false) return { kind: 'off' };
   if (keys.problems.length > 0) return { kind: 'invalid', problems: keys.problems.map(({ key, message }) => `${key} ${message}`) };
@@ -128,17 +132,13 @@ export function pollSettingProblems(doc: InstanceDocument): PollSettingProblem[]
 export type WebhookHandling = 'skip' | 'queue' | 'queue-and-sight';
 
 export function webhookHandlingOf(doc: InstanceDocument): WebhookHandling {
-  const result = pollSettingsOf(doc);
-  if (result.kind === 'on') return result.settings.mode === 'polling' ? 'skip' : 'queue-and-sight';
-  if (result.kind === 'invalid' && readPollKeys(doc).vendorType === 'polling') return 'skip';
-  return 'queue';
+  // Called per instance on ingest's request path: the keys are read once.
+  const keys = readPollKeys(doc);
+  if (keys.vendorType === 'polling') return 'skip';
+  return settingsFrom(keys).kind === 'on' ? 'queue-and-sight' : 'queue';
 }
 
 /** `{"orders":{},"products":{}}` or `orders, products`; absent or empty: orders only. */
-export function parseObjectTypes(text: string | undefined, problems: string[]): PollObjectType[] {
-  return objectTypesOf(text, (message) => problems.push(`${CONFIG_KEYS.pollerConfiguration} ${message}`));
-}
-
 function objectTypesOf(text: string | undefined, problem: (message: string) => void): PollObjectType[] {
   if (text === undefined) return [...DEFAULT_POLL_OBJECT_TYPES];
   let names: string[];
@@ -150,7 +150,7 @@ function objectTypesOf(text: string | undefined, problem: (message: string) => v
       problem('is not valid JSON');
       return [];
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    if (!isJsonObject(parsed)) {
       problem('must be a JSON object keyed by object type');
       return [];
     }
@@ -170,14 +170,12 @@ function objectTypesOf(text: string | undefined, problem: (message: string) => v
   return chosen;
 }
 
-/** `true` / `"true"` / `false` / `"false"` (any case); absent or empty is false; anything else is a problem (undefined). */
+/** A boolean key (configBooleanValue): absent or empty is false; anything else is a problem (undefined). */
 function booleanSetting(doc: InstanceDocument, key: string, problem: (message: string) => void): boolean | undefined {
-  const value = doc.configuration[key];
-  if (value === undefined || value === null || value === '') return false;
-  if (typeof value === 'boolean') return value;
-  const text = String(value).trim().toLowerCase();
-  if (text === 'true') return true;
-  if (text === 'false') return false;
-  problem('must be true or false');
-  return undefined;
+  const value = configBooleanValue(doc, key);
+  if (value === 'invalid') {
+    problem('must be true or false');
+    return undefined;
+  }
+  return value === 'absent' ? false : value;
 }

@@ -5,6 +5,7 @@
  */
 import { CONFIG_KEYS, notificationsEnabled, type Instance } from './instance-config';
 import {
+  errorMessage,
   OVERLAP_SECONDS,
   POLL_METRICS,
   pollInstance,
@@ -177,15 +178,15 @@ async function pollLeased(
     return failed(instanceId, error, telemetry);
   } finally {
     await deps.checkpoints.unlock(instanceId, deps.owner).catch((error: unknown) =>
-      telemetry.log('warn', 'could not release the poll lease (it expires by itself)', { instanceId, error: message(error) }),
+      telemetry.log('warn', 'could not release the poll lease (it expires by itself)', { instanceId, error: errorMessage(error) }),
     );
   }
 }
 
 function failed(instanceId: string, error: unknown, telemetry: PollTelemetry): InstancePollSummary {
   telemetry.count(POLL_METRICS.failed);
-  telemetry.log('error', 'poll of this instance failed', { instanceId, error: message(error) });
-  return { instanceId, status: 'error', queued: 0, error: message(error) };
+  telemetry.log('error', 'poll of this instance failed', { instanceId, error: errorMessage(error) });
+  return { instanceId, status: 'error', queued: 0, error: errorMessage(error) };
 }
 
 async function acknowledge(deps: PollRunDeps, handles: readonly string[], telemetry: PollTelemetry): Promise<void> {
@@ -193,11 +194,9 @@ async function acknowledge(deps: PollRunDeps, handles: readonly string[], teleme
     await deps.sightings?.acknowledge(handles);
   } catch (error) {
     // They come back on a later receive: harmless.
-    telemetry.log('warn', 'could not acknowledge webhook sightings', { count: handles.length, error: message(error) });
+    telemetry.log('warn', 'could not acknowledge webhook sightings', { count: handles.length, error: errorMessage(error) });
   }
 }
-
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Another poll holds the instance's lease. */
 export class PollLeasedError extends Error {

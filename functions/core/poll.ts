@@ -402,7 +402,7 @@ export async function pollInstance(request: PollRequest, deps: PollDeps): Promis
     try {
       await deps.queue.enqueue(events);
     } catch (error) {
-      throw new QueueFailedError(`the queue did not accept ${events.length} events: ${describeError(error)}`);
+      throw new QueueFailedError(`the queue did not accept ${events.length} events: ${errorMessage(error)}`);
     }
     for (const [key, updatedAt] of pending) sent.set(key, Math.max(sent.get(key) ?? -1, updatedAt));
     counts.queued += events.length;
@@ -591,7 +591,7 @@ export async function pollInstance(request: PollRequest, deps: PollDeps): Promis
 }
 
 function classify(error: unknown): { status: PollStatus; error: string } {
-  const message = describeError(error);
+  const message = errorMessage(error);
   if (error instanceof PollAuthError) return { status: 'auth-failed', error: message };
   if (error instanceof PollRateLimitedError) return { status: 'rate-limited', error: message };
   if (error instanceof DeadlineReached) return { status: 'partial', error: message };
@@ -697,7 +697,7 @@ export function ecwidDateSeconds(value: unknown): number | undefined {
   return Number.isFinite(result) ? result : undefined;
 }
 
-function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+/** An error as the poller logs and stores it: its message (Ecwid errors carry no token). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

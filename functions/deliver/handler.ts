@@ -1,11 +1,12 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { envNumber, ssmInstanceStoreFromEnv } from '../adapters/environment';
 import { SqsRetryScheduler } from '../adapters/sqs-retry-scheduler';
-import { SsmInstanceStore } from '../adapters/ssm-instance-store';
-import { createTracer, invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/tracing';
+import { handlerPowertools } from '../adapters/powertools';
+import { invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/tracing';
 import { HttpCallbackSender, type CallbackSender } from '../core/callback/sender';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../core/callback/ssrf';
 import {
@@ -55,13 +56,7 @@ export class DeliveryRetryScheduledError extends Error {
   override readonly name = 'DeliveryRetryScheduledError';
 }
 
-// The stack sets POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE; these are the fallbacks.
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-deliver' });
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'EcwidEvents',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-deliver',
-});
-const tracer = createTracer(process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-deliver');
+const { logger, metrics, tracer } = handlerPowertools('ecwid-events-deliver');
 
 const HTTPS_ONLY: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] };
 
@@ -184,27 +179,18 @@ export function toQueueMessage(record: SQSRecord): QueueMessage {
   };
 }
 
-function positiveNumber(text: string | undefined): number | undefined {
-  const value = Number(text);
-  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value > 0 ? value : undefined;
-}
-
 // Clients and configuration are built once per execution environment, not per record: the
-// keep-alive agents in sender.ts and the SSM cache then serve every warm invocation.
+// keep-alive agents of core/http/request.ts and the SSM cache then serve every warm invocation.
 const env = process.env;
 export const handler: DeliverHandler = createDeliverHandler({
-  instances: new SsmInstanceStore({
-    prefix: env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix,
-    maxAgeSeconds: positiveNumber(env[ENV.configCacheSeconds]) ?? DEFAULTS.configCacheSeconds,
-    client: tracer.captureAWSv3Client(new SSMClient({})),
-  }),
+  instances: ssmInstanceStoreFromEnv(env, tracer.captureAWSv3Client(new SSMClient({}))),
   retries: new SqsRetryScheduler({
     queueUrl: env[ENV.queueUrl],
     deadLetterQueueUrl: env[ENV.deadLetterQueueUrl],
     client: tracer.captureAWSv3Client(new SQSClient({})),
   }),
   sender: new HttpCallbackSender({
-    timeoutMs: positiveNumber(env[ENV.callbackTimeoutMs]) ?? DEFAULTS.callbackTimeoutMs,
+    timeoutMs: envNumber(env[ENV.callbackTimeoutMs], { min: 1 }) ?? DEFAULTS.callbackTimeoutMs,
   }),
   ecwid: new EcwidApiClient({ baseUrl: env[ENV.ecwidApiBaseUrl] || DEFAULTS.ecwidApiBaseUrl }),
   retryPolicy: retryPolicyFrom({ schedule: env[ENV.retrySchedule], maxAttempts: env[ENV.maxAttempts] }),

@@ -1,16 +1,16 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { ssmInstanceStoreFromEnv, unconfiguredQueue } from '../adapters/environment';
 import { SqsEventQueue } from '../adapters/sqs-event-queue';
 import { SqsSightings } from '../adapters/sqs-sightings';
-import { SsmInstanceStore } from '../adapters/ssm-instance-store';
-import { createTracer, invocationSegmentName, traced, type Tracer } from '../adapters/tracing';
+import { handlerPowertools } from '../adapters/powertools';
+import { invocationSegmentName, traced, type Tracer } from '../adapters/tracing';
 import { ingest, INGEST_METRICS, type IngestRequest, type IngestTelemetry } from '../core/ingest';
 import type { Clock, EventQueue, InstanceStore } from '../core/ports';
 import type { SightingLog } from '../core/sightings';
-import { DEFAULTS, ENV } from '../settings';
+import { ENV } from '../settings';
 
 /**
  * Ingest Lambda (API Gateway HTTP API, payload v2): adapts the event to core/ingest.ts and
@@ -55,13 +55,7 @@ export type IngestHandler = (
   context?: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-// The stack sets POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE; these are the fallbacks.
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-ingest' });
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'EcwidEvents',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-ingest',
-});
-const tracer = createTracer(process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-ingest');
+const { logger, metrics, tracer } = handlerPowertools('ecwid-events-ingest');
 
 export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
   const log = deps.logger ?? logger;
@@ -130,29 +124,13 @@ function jsonResponse(
   };
 }
 
-/** A queue that fails every enqueue (503) with the reason, when QUEUE_URL is not set. */
-function unconfiguredQueue(variable: string): EventQueue {
-  return {
-    enqueue: () => Promise.reject(new Error(`environment variable ${variable} is not set`)),
-  };
-}
-
-function positiveNumber(text: string | undefined): number | undefined {
-  const value = Number(text);
-  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value >= 0 ? value : undefined;
-}
-
 // Clients and configuration are built once per execution environment, not per request.
 const queueUrl = process.env[ENV.queueUrl];
 // Set by the stack when the poller is deployed (Poller.grantRecordSightings); one SQS client for both queues.
 const sightingsQueueUrl = process.env[ENV.sightingsQueueUrl];
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 export const handler: IngestHandler = createIngestHandler({
-  instances: new SsmInstanceStore({
-    prefix: process.env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix,
-    maxAgeSeconds: positiveNumber(process.env[ENV.configCacheSeconds]) ?? DEFAULTS.configCacheSeconds,
-    client: tracer.captureAWSv3Client(new SSMClient({})),
-  }),
+  instances: ssmInstanceStoreFromEnv(process.env, tracer.captureAWSv3Client(new SSMClient({}))),
   queue: queueUrl ? new SqsEventQueue({ queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
   sightings: sightingsQueueUrl ? new SqsSightings({ queueUrl: sightingsQueueUrl, client: sqs }) : undefined,
   tracer,

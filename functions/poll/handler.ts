@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
+import { envNumber, unconfiguredQueue } from '../adapters/environment';
 import { listSsmInstances } from '../adapters/instance-listing';
 import { SqsEventQueue } from '../adapters/sqs-event-queue';
 import { SqsSightings } from '../adapters/sqs-sightings';
 import { SsmCheckpointStore } from '../adapters/ssm-checkpoint-store';
-import { createTracer, invocationSegmentName, traced, type Tracer } from '../adapters/tracing';
+import { handlerPowertools } from '../adapters/powertools';
+import { invocationSegmentName, traced, type Tracer } from '../adapters/tracing';
 import { EcwidPollClient } from '../core/ecwid/poll-client';
 import type { CheckpointStore, PollSource, PollState, PollTelemetry } from '../core/poll';
 import { pollDueInstances, type InstanceListing, type PollRunSummary } from '../core/poll-run';
@@ -53,12 +55,7 @@ const LEASE_EXTRA_SECONDS = 60;
 /** Without a Lambda context (tests, scripts): the lease a run takes. */
 const DEFAULT_LEASE_SECONDS = 15 * 60;
 
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-poll' });
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'EcwidEvents',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-poll',
-});
-const tracer = createTracer(process.env.POWERTOOLS_SERVICE_NAME || 'ecwid-events-poll');
+const { logger, metrics, tracer } = handlerPowertools('ecwid-events-poll');
 
 export function createPollHandler(deps: PollHandlerDeps): PollHandler {
   const log = deps.logger ?? logger;
@@ -90,29 +87,15 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
         concurrency: deps.concurrency,
         deadline,
       });
-      log.info('poll run finished', {
-        polled: summary.polled,
-        due: summary.due,
-        deferred: summary.deferred,
-        misconfigured: summary.misconfigured,
-        results: summary.results,
-      });
       const { polled, due, deferred, misconfigured, results } = summary;
-      span.metadata('run', { polled, due, deferred, misconfigured, results });
+      const run = { polled, due, deferred, misconfigured, results };
+      log.info('poll run finished', run);
+      span.metadata('run', run);
       return summary;
     } finally {
       meter.publishStoredMetrics();
     }
   }, { invocation: true });
-}
-
-function positiveInteger(text: string | undefined): number | undefined {
-  const value = Number(text);
-  return text !== undefined && /^[0-9]+$/.test(text.trim()) && value > 0 ? value : undefined;
-}
-
-function unconfiguredQueue(variable: string): EventQueue {
-  return { enqueue: () => Promise.reject(new Error(`environment variable ${variable} is not set`)) };
 }
 
 // Clients and configuration are built once per execution environment.
@@ -131,7 +114,7 @@ export const handler: PollHandler = createPollHandler({
   }),
   queue: queueUrl ? new SqsEventQueue({ queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
   sightings: sightingsQueueUrl ? new SqsSightings({ queueUrl: sightingsQueueUrl, client: sqs }) : undefined,
-  concurrency: positiveInteger(env[ENV.pollConcurrency]),
-  safetyMarginMs: positiveInteger(env[ENV.pollSafetyMarginMs]),
+  concurrency: envNumber(env[ENV.pollConcurrency], { min: 1, integer: true }),
+  safetyMarginMs: envNumber(env[ENV.pollSafetyMarginMs], { min: 1, integer: true }),
   tracer,
 });

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { IKey } from 'aws-cdk-lib/aws-kms';
-import { DeduplicationScope, FifoThroughputLimit, IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DeduplicationScope, FifoThroughputLimit, IQueue, Queue, QueueEncryption, QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface EventQueueProps {
@@ -41,7 +41,7 @@ export const MAX_QUEUE_RETENTION = Duration.days(14);
  * The FIFO queue between ingest and delivery, and its FIFO dead-letter queue.
  *
  * Order is kept per message group (one object of one instance, see functions/core/event.ts);
- * deduplication uses the explicit id ingest sends (Ecwid's event id), never the body, because
+ * deduplication uses the explicit id the producers send (instance id + event id), never the body, because
  * Ecwid's retries of one event may differ in `receivedAt`. High-throughput FIFO mode
  * (dedup and throughput per message group) lets unrelated objects flow in parallel.
  */
@@ -54,9 +54,7 @@ export class EventQueue extends Construct {
     if (!Number.isInteger(props.maxReceiveCount) || props.maxReceiveCount < 1 || props.maxReceiveCount > 1000) {
       throw new Error(`maxReceiveCount must be an integer from 1 to 1000, got ${props.maxReceiveCount}`);
     }
-    const encryption = props.encryptionKey
-      ? { encryption: QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
-      : { encryption: QueueEncryption.SQS_MANAGED };
+    const encryption = queueEncryption(props.encryptionKey);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
@@ -82,6 +80,11 @@ export class EventQueue extends Construct {
       removalPolicy,
     });
   }
+}
+
+/** The encryption of every queue of the relay: the customer managed key when given, else SSE-SQS. */
+export function queueEncryption(key: IKey | undefined): Pick<QueueProps, 'encryption' | 'encryptionMasterKey'> {
+  return key ? { encryption: QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: QueueEncryption.SQS_MANAGED };
 }
 
 /**

@@ -108,8 +108,9 @@ export class InstanceConfigAccess extends Construct {
 /**
  * How cdk-nag spells a resource in its IAM5 finding ids: the resolved ARN with intrinsic
  * references written as `<AWS::Region>` etc. (as cdk-nag's flattenCfnReference does).
+ * The poller's acknowledgements use it too.
  */
-function nagResourceText(stack: Stack, arn: string): string {
+export function nagResourceText(stack: Stack, arn: string): string {
   const resolved = stack.resolve(arn) as unknown;
   const render = (part: unknown): string => {
     if (typeof part === 'string') return part;

@@ -8,12 +8,12 @@ import { IKey } from 'aws-cdk-lib/aws-kms';
 import { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { POLL_METRICS } from '../../functions/core/poll';
 import { ENV, ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/settings';
-import { acknowledgeQueueKeyGrant } from './event-queue';
-import { InstanceConfigAccess } from './instance-config-access';
+import { acknowledgeQueueKeyGrant, queueEncryption } from './event-queue';
+import { InstanceConfigAccess, nagResourceText } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';
 
 const POLL_ENTRY = path.join(__dirname, '..', '..', 'functions', 'poll', 'handler.ts');
@@ -149,9 +149,7 @@ export class Poller extends Construct {
     acknowledgeQueueKeyGrant(props.queue, poll);
 
     this.sightingsQueue = new Queue(this, 'SightingsQueue', {
-      ...(props.encryptionKey
-        ? { encryption: QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
-        : { encryption: QueueEncryption.SQS_MANAGED }),
+      ...queueEncryption(props.encryptionKey),
       enforceSSL: true,
       retentionPeriod: SIGHTINGS_RETENTION,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
@@ -164,13 +162,6 @@ export class Poller extends Construct {
     this.function.addEnvironment(ENV.sightingsQueueUrl, this.sightingsQueue.queueUrl);
     this.sightingsQueue.grantConsumeMessages(this.function);
     acknowledgeQueueKeyGrant(this.sightingsQueue, poll);
-
-    if (props.observability.tracing) {
-      Validations.of(poll.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
-      });
-    }
 
     this.rule = new Rule(this, 'Schedule', {
       description: 'Runs the Ecwid events poller',
@@ -242,22 +233,4 @@ function validatePollerProps(runEvery: Duration, concurrency: number): void {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 50) {
     throw new Error(`poller concurrency must be an integer from 1 to 50, got ${concurrency}`);
   }
-}
-
-/**
- * How cdk-nag spells a resource in its IAM5 finding ids: the resolved ARN with references written
- * as `<AWS::Region>` (the same rendering as in instance-config-access.ts).
- */
-function nagResourceText(stack: Stack, arn: string): string {
-  const resolved = stack.resolve(arn) as unknown;
-  if (typeof resolved === 'string') return resolved;
-  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (!join) throw new Error(`unexpected ARN shape: ${JSON.stringify(resolved)}`);
-  return join[1]
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      if (part && typeof part === 'object' && 'Ref' in part) return `<${String((part as { Ref: string }).Ref)}>`;
-      throw new Error(`unexpected intrinsic in ARN: ${JSON.stringify(part)}`);
-    })
-    .join(join[0]);
 }

@@ -10,13 +10,14 @@ import type { DeadLetterDetails, DeliverTelemetry, QueueMessage, RetryScheduler 
 import type { QueuedEvent } from '../../functions/core/event';
 import type { ConfigValue, Instance } from '../../functions/core/instance-config';
 import type { InstanceStore } from '../../functions/core/ports';
+import { FIXTURES_DIR, fixtureJson, fixtureText } from '../support/factories';
 
-export const FIXTURES = path.join(__dirname, '..', 'fixtures');
-export const fixtureBytes = (name: string): Buffer => readFileSync(path.join(FIXTURES, name));
-export const fixtureJson = <T = Record<string, unknown>>(name: string): T => JSON.parse(fixtureBytes(name).toString('utf8')) as T;
+export { fixtureJson };
+
+/** A fixture file's exact bytes (signatures are over bytes). */
+export const fixtureBytes = (name: string): Buffer => readFileSync(path.join(FIXTURES_DIR, name));
 /** The fields of a (constructed) ION form post fixture. */
-export const ionFixtureFields = (name: string): Record<string, string> =>
-  Object.fromEntries(new URLSearchParams(fixtureBytes(name).toString('utf8').trim()));
+export const ionFixtureFields = (name: string): Record<string, string> => Object.fromEntries(new URLSearchParams(fixtureText(name).trim()));
 
 export const RECEIVED_AT = '2024-03-01T12:00:00.000Z';
 
@@ -228,13 +229,4 @@ export async function startServer(reply: TestServer['reply'] = () => ({ status: 
       }),
   };
   return state;
-}
-
-/** Resolves when `predicate` holds, polling every few ms (bounded so a broken test fails, not hangs). */
-export async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }

@@ -2,18 +2,14 @@
  * In-memory fakes of the ingest ports and small factories for its inputs. Shared by
  * test/core and test/ingest; not a test file itself.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ecwidWebhookSignature } from '../../functions/core/ecwid/signature';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { IngestRequest, IngestTelemetry, LogLevel } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type ConfigValue, type Instance, storeIdOf } from '../../functions/core/instance-config';
 import type { EventQueue, InstanceStore } from '../../functions/core/ports';
+import { fixtureJson } from '../support/factories';
 
-export const FIXTURES_DIR = join(__dirname, '..', 'fixtures');
-
-export const fixtureText = (name: string): string => readFileSync(join(FIXTURES_DIR, name), 'utf8');
-export const fixtureJson = <T = Record<string, unknown>>(name: string): T => JSON.parse(fixtureText(name)) as T;
+export { FIXTURES_DIR, fixtureJson, fixtureText } from '../support/factories';
 
 export const FIXED_NOW = new Date('2024-03-01T12:00:00.000Z');
 export const fixedClock = (): Date => FIXED_NOW;

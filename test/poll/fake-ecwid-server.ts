@@ -3,8 +3,8 @@
  * and customers over a FakeEcwidStore, with paging, a bearer token, and rate limiting on demand.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { PollObjectType } from '../../functions/core/poll-config';
+import { closeServer, listenOnLoopback, LOOPBACK } from '../../local/servers';
 import { FakeEcwidStore } from '../core/poll-fakes';
 
 export interface RecordedRequest {
@@ -112,17 +112,6 @@ export async function startFakeEcwidServer(storeId = '1003', token = 'secret_fak
     req.on('end', () => handle(req, res));
   });
   server.on('connection', () => void (connections += 1));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(fake, {
-    baseUrl: `http://127.0.0.1:${port}/api`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  });
+  const port = await listenOnLoopback(server);
+  return Object.assign(fake, { baseUrl: `http://${LOOPBACK}:${port}/api`, close: () => closeServer(server, 0) });
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback, LOOPBACK } from '../../local/servers';
 
 export interface AwsCall {
   readonly service: string;
@@ -60,15 +60,6 @@ export async function startAwsJsonStandIn(): Promise<AwsJsonStandIn> {
       return answer(400, { __type: 'InvalidAction', message: `${service}.${operation} is not answered here` }, 'InvalidAction');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    parameters,
-    calls,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  const port = await listenOnLoopback(server);
+  return { origin: `http://${LOOPBACK}:${port}`, parameters, calls, close: () => closeServer(server, 0) };
 }

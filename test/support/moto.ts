@@ -15,16 +15,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { DeleteParametersCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import { ensureQueues, type Queues } from '../../local/embedded-sqs';
 import { MOTO_ENDPOINT_ENV, MOTO_INSTALL_HINT, MOTO_REGION, MOTO_UNAVAILABLE_ENV, isCi } from './moto-env';
 
 export { MOTO_ACCOUNT_ID, MOTO_REGION } from './moto-env';
@@ -94,45 +87,26 @@ export function uniqueSsmPrefix(label: string): string {
   return `/ee-test/${uniqueName(label)}`;
 }
 
-export interface FifoQueuePair {
-  readonly queueUrl: string;
-  readonly queueArn: string;
-  readonly deadLetterQueueUrl: string;
-  readonly deadLetterQueueArn: string;
-}
+/** A FIFO queue and its FIFO dead-letter queue: URLs and ARNs. */
+export type FifoQueuePair = Queues;
 
 /**
- * A FIFO queue with a FIFO dead-letter queue and a redrive policy, like the stack's
- * (explicit deduplication ids, no content-based deduplication).
+ * A FIFO queue with a FIFO dead-letter queue and a redrive policy, made the way the local runner
+ * makes its queues on an external endpoint (local/embedded-sqs.ts ensureQueues): explicit
+ * deduplication ids, no content-based deduplication, like the stack's.
  */
-export async function createFifoQueueWithDlq(
+export function createFifoQueueWithDlq(
   sqs: SQSClient,
   label: string,
   opts: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {},
 ): Promise<FifoQueuePair> {
   const name = uniqueName(label);
-  const deadLetterQueueUrl = await createQueue(sqs, `${name}-dlq.fifo`, { FifoQueue: 'true' });
-  const deadLetterQueueArn = await queueArn(sqs, deadLetterQueueUrl);
-  const queueUrl = await createQueue(sqs, `${name}.fifo`, {
-    FifoQueue: 'true',
-    ContentBasedDeduplication: 'false',
-    VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? 30),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn, maxReceiveCount: opts.maxReceiveCount ?? 3 }),
+  return ensureQueues(sqs, {
+    queueName: `${name}.fifo`,
+    deadLetterQueueName: `${name}-dlq.fifo`,
+    maxReceiveCount: opts.maxReceiveCount ?? 3,
+    visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30,
   });
-  return { queueUrl, queueArn: await queueArn(sqs, queueUrl), deadLetterQueueUrl, deadLetterQueueArn };
-}
-
-async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-  if (!QueueUrl) throw new Error(`moto returned no QueueUrl for ${name}`);
-  return QueueUrl;
-}
-
-async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-  const arn = Attributes?.QueueArn;
-  if (!arn) throw new Error(`moto returned no QueueArn for ${queueUrl}`);
-  return arn;
 }
 
 /** Deletes queues, ignoring ones already gone. */

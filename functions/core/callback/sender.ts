@@ -11,8 +11,8 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { ResolvedAddress } from './ssrf';
-import { headerValue, sendHttpRequest, SHARED_AGENTS, USER_AGENT, type HttpAgents, type HttpOutcome } from '../http/request';
-import { parseRetryAfter, RETRY_AFTER_STATUSES } from '../retry-policy';
+import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from '../http/request';
+import { RETRY_AFTER_STATUSES } from '../retry-policy';
 
 export { RELAY_VERSION, USER_AGENT } from '../http/request';
 
@@ -60,7 +60,7 @@ export class HttpCallbackSender implements CallbackSender {
 
   constructor(options: HttpCallbackSenderOptions) {
     this.timeoutMs = options.timeoutMs;
-    this.agents = { https: options.httpsAgent ?? SHARED_AGENTS.https, http: options.httpAgent ?? SHARED_AGENTS.http };
+    this.agents = agentsOf(options);
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -90,9 +90,7 @@ function toResult(outcome: HttpOutcome, url: URL, clock: () => Date): CallbackRe
     case 'answered': {
       const { status } = outcome;
       if (status >= 200 && status < 300) return { ok: true, status };
-      const retryAfterSeconds = RETRY_AFTER_STATUSES.has(status)
-        ? parseRetryAfter(headerValue(outcome.headers['retry-after']), clock())
-        : undefined;
+      const retryAfterSeconds = RETRY_AFTER_STATUSES.has(status) ? retryAfterOf(outcome.headers, clock()) : undefined;
       const why = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
       return { ok: false, status, retryAfterSeconds, error: `callback ${origin} answered HTTP ${status}${why}` };
     }

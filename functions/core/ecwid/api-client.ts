@@ -7,12 +7,12 @@
  * by `***` (the v1 URL carries it in the query string).
  *
  * The poller's list client (poll-client.ts) sends its requests through the same pieces exported
- * here: sendEcwidGet, noAnswerReason, retryAfterOf, parseJsonAnswer, EcwidApiError.
+ * here (sendEcwidGet, noAnswerReason, parseJsonAnswer, EcwidApiError) and http/request.ts's retryAfterOf.
  */
 import type http from 'node:http';
 import type https from 'node:https';
-import { headerValue, sendHttpRequest, SHARED_AGENTS, USER_AGENT, type HttpAgents, type HttpOutcome } from '../http/request';
-import { parseRetryAfter } from '../retry-policy';
+import { isJsonObject } from '../json';
+import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from '../http/request';
 
 /** Entities deliver fetches through REST v3 (`GET /v3/{storeId}/{collection}/{id}`). */
 export type EcwidV3Collection = 'orders' | 'products' | 'customers' | 'categories';
@@ -70,7 +70,7 @@ export class EcwidApiClient implements EcwidApi {
   constructor(options: EcwidApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.agents = { https: options.httpsAgent ?? SHARED_AGENTS.https, http: options.httpAgent ?? SHARED_AGENTS.http };
+    this.agents = agentsOf(options);
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -83,7 +83,7 @@ export class EcwidApiClient implements EcwidApi {
     // The v1 filter is by number; a response for another order would not verify anything.
     const order = orders.find(
       (candidate): candidate is EcwidEntity =>
-        isObject(candidate) && String(candidate.number ?? '') === String(orderNumber),
+        isJsonObject(candidate) && String(candidate.number ?? '') === String(orderNumber),
     );
     return order ?? null;
   }
@@ -120,7 +120,7 @@ export class EcwidApiClient implements EcwidApi {
       throw new EcwidApiError(`Ecwid API ${described} answered HTTP ${outcome.status}`, outcome.status, retryAfter);
     }
     const parsed = parseJsonAnswer(outcome.body, described);
-    if (!isObject(parsed)) throw new EcwidApiError(`Ecwid API ${described} answered 200 with a non-object body`, 200);
+    if (!isJsonObject(parsed)) throw new EcwidApiError(`Ecwid API ${described} answered 200 with a non-object body`, 200);
     return parsed;
   }
 }
@@ -166,11 +166,6 @@ export function noAnswerReason(outcome: Exclude<HttpOutcome, { kind: 'answered' 
   return redactSecretQueryParams(outcome.error.code ?? outcome.error.message ?? 'network error');
 }
 
-/** The answer's `Retry-After` in seconds from `now`, when it has a usable one. */
-export function retryAfterOf(headers: http.IncomingHttpHeaders, now: Date): number | undefined {
-  return parseRetryAfter(headerValue(headers['retry-after']), now);
-}
-
 /** The JSON of a 200 answer; EcwidApiError when it is not JSON. */
 export function parseJsonAnswer(body: Buffer, described: string): unknown {
   try {
@@ -194,9 +189,4 @@ const SECRET_QUERY_PARAMS = new Set(['secure_auth_key', 'token']);
 /** Replaces the values of secret query parameters in any URL-like text (defence in depth for logs). */
 export function redactSecretQueryParams(text: string): string {
   return text.replace(/([?&](?:secure_auth_key|token)=)[^&\s"']*/gi, `$1${REDACTED}`);
-}
-
-/** A JSON object (not an array, not null). */
-export function isObject(value: unknown): value is EcwidEntity {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -14,9 +14,10 @@
  */
 import type http from 'node:http';
 import type https from 'node:https';
-import { SHARED_AGENTS, type HttpAgents } from '../http/request';
+import { agentsOf, retryAfterOf, type HttpAgents } from '../http/request';
+import { isJsonObject } from '../json';
 import { PollAuthError, PollRateLimitedError, type PollListRequest, type PollPage, type PollSource, type EcwidObject } from '../poll';
-import { EcwidApiError, isObject, noAnswerReason, parseJsonAnswer, retryAfterOf, sendEcwidGet } from './api-client';
+import { EcwidApiError, noAnswerReason, parseJsonAnswer, sendEcwidGet } from './api-client';
 
 export interface EcwidPollClientOptions {
   /** e.g. `https://app.ecwid.com/api` (DEFAULTS.ecwidApiBaseUrl), without a trailing slash. */
@@ -61,7 +62,7 @@ export class EcwidPollClient implements PollSource {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.maxRetryWaitSeconds = options.maxRetryWaitSeconds ?? DEFAULT_MAX_RETRY_WAIT_SECONDS;
-    this.agents = { https: options.httpsAgent ?? SHARED_AGENTS.https, http: options.httpAgent ?? SHARED_AGENTS.http };
+    this.agents = agentsOf(options);
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.clock = options.clock ?? (() => new Date());
     this.onRetry = options.onRetry;
@@ -117,9 +118,9 @@ export class EcwidPollClient implements PollSource {
 const isRetryable = (status: number): boolean => status === 429 || status >= 500;
 
 function parsePage(body: unknown, described: string): PollPage {
-  if (!isObject(body) || !Array.isArray(body.items) || typeof body.total !== 'number' || !Number.isFinite(body.total)) {
+  if (!isJsonObject(body) || !Array.isArray(body.items) || typeof body.total !== 'number' || !Number.isFinite(body.total)) {
     throw new EcwidApiError(`Ecwid API ${described} answered 200 without { total, items }`, 200);
   }
-  const items = body.items.filter(isObject) as EcwidObject[];
+  const items = body.items.filter(isJsonObject) as EcwidObject[];
   return { total: body.total, items };
 }

@@ -1,3 +1,4 @@
+import { isJsonObject } from '../json';
 import { canonicalStoreId, InvalidNotificationError, type WebhookNotification } from './notification';
 
 /** `entity.action`: an entity name, a dot, an action; no white space. */
@@ -26,7 +27,7 @@ export function parseWebhookJson(body: string): WebhookNotification {
   } catch {
     throw new InvalidNotificationError('body', 'request body is not valid JSON');
   }
-  if (!isPlainObject(parsed)) {
+  if (!isJsonObject(parsed)) {
     throw new InvalidNotificationError('body', 'request body must be a JSON object');
   }
 
@@ -64,7 +65,7 @@ export function parseWebhookJson(body: string): WebhookNotification {
   }
 
   const data = parsed.data;
-  if (!(data === undefined || data === null || isPlainObject(data))) {
+  if (!(data === undefined || data === null || isJsonObject(data))) {
     throw new InvalidNotificationError('data', 'data must be an object or null when present');
   }
 
@@ -91,8 +92,4 @@ export function entityOf(eventType: string): string {
 export function actionOf(eventType: string): string {
   const dot = eventType.indexOf('.');
   return dot < 0 ? '' : eventType.slice(dot + 1);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

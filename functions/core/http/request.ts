@@ -12,6 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { parseRetryAfter } from '../retry-policy';
 
 /** Bumped with package.json's version (a test keeps them equal); not read from disk at run time. */
 export const RELAY_VERSION = '0.1.0';
@@ -27,6 +28,11 @@ export const SHARED_AGENTS: HttpAgents = {
   http: new http.Agent({ keepAlive: true }),
   https: new https.Agent({ keepAlive: true }),
 };
+
+/** A client's agents: the ones its options name, else the process-wide ones. */
+export function agentsOf(options: { readonly httpsAgent?: https.Agent; readonly httpAgent?: http.Agent }): HttpAgents {
+  return { https: options.httpsAgent ?? SHARED_AGENTS.https, http: options.httpAgent ?? SHARED_AGENTS.http };
+}
 
 export interface HttpRequest {
   readonly method: string;
@@ -72,9 +78,10 @@ export async function sendHttpRequest(request: HttpRequest): Promise<HttpOutcome
   return second.kind === 'stale-socket' ? { kind: 'failed', error: second.error } : second;
 }
 
-/** The first value of a header Node may give as a list. */
-export function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/** The answer's `Retry-After` in seconds from `now`, when it has a usable one. */
+export function retryAfterOf(headers: http.IncomingHttpHeaders, now: Date): number | undefined {
+  const value: string | string[] | undefined = headers['retry-after'];
+  return parseRetryAfter(Array.isArray(value) ? value[0] : value, now);
 }
 
 type AttemptOutcome = HttpOutcome | { readonly kind: 'stale-socket'; readonly error: NodeJS.ErrnoException };

@@ -1,16 +1,14 @@
 /** Ecwid's sample posts from test/fixtures, and how Ecwid would send them. */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { ecwidWebhookSignature } from '../../../functions/core/ecwid/signature';
+import { FIXTURES_DIR, fixtureText } from '../../support/factories';
 
-export const FIXTURES_DIR = join(__dirname, '..', '..', 'fixtures');
+export { fixtureText };
 
 /** The client secret of the fixtures' signature test vector. */
 export const CLIENT_SECRET = 'test_client_secret';
 export const WEBHOOK_SECRET = `whsec_${Buffer.from('e2e standard webhooks key, 32 b!').toString('base64')}`;
 export const SIGNATURE_KEY = 'e2e-elements-signature-key';
-
-export const fixtureText = (name: string): string => readFileSync(join(FIXTURES_DIR, name), 'utf8');
 
 export interface ModernSample {
   /** File name, e.g. modern-order-created.json */

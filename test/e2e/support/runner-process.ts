@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { countMessages } from '../../../local/embedded-sqs';
 import type { LocalRunnerState } from '../../../local/runner-state';
 
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -142,20 +143,8 @@ export function runnerSqs(state: LocalRunnerState): SQSClient {
   });
 }
 
-/** Messages in a queue: visible + in flight + delayed. */
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-    }),
-  );
-  return (
-    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
-}
+/** Messages in a queue: visible + in flight + delayed (the runner's own count). */
+export const queueDepth = countMessages;
 
 /** Polls `condition` every 50 ms until it holds; fails with `describe()` after `timeoutMs`. */
 export async function eventually(condition: () => boolean | Promise<boolean>, describe: () => string, timeoutMs = 15_000): Promise<void> {

@@ -4,8 +4,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { closeServer, listenOnLoopback, LOOPBACK } from '../../../local/servers';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -133,13 +133,8 @@ function readAll(req: IncomingMessage): Promise<string> {
 }
 
 async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://${LOOPBACK}:${await listenOnLoopback(server)}`;
 }
 
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
+/** Closes at once: requests left hanging on purpose are cut, not waited for. */
+const close = (server: Server): Promise<void> => closeServer(server, 0);
