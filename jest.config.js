@@ -16,6 +16,7 @@ const shared = {
 module.exports = {
   // A global option: Jest ignores testTimeout inside a project.
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     {
       ...shared,
