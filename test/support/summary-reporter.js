@@ -1,9 +1,10 @@
-// Prints the run's totals as one plain line ("N passed, N failed, N skipped") after Jest's own
-// summary (on stderr, where Jest writes its summary, so it comes last), the form CI logs are read for.
+// Prints the run's totals as one plain line ("N passed, N failed, N skipped"), the form CI logs
+// are read for. Written when the process exits, so it comes after Jest's own summary.
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
-    process.stderr.write(`${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`);
+    const line = `${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`;
+    process.once('exit', () => process.stderr.write(line));
   }
 }
 module.exports = SummaryReporter;
