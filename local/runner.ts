@@ -16,7 +16,8 @@ import { retryPolicyFrom, type RetryPolicy } from '../functions/core/retry-polic
 import { DEFAULTS, ENV } from '../functions/settings';
 import { startCallbackSink, withSinkCallbacks } from './callback-sink';
 import { createConsoleLogger, type ConsoleLogLevel } from './console-logger';
-import { countMessages, ensureQueues, startEmbeddedSqs, type Queues, type SqsEndpoint } from './embedded-sqs';
+import { countMessages } from '../functions/adapters/sqs-queue-counts';
+import { ensureQueues, startEmbeddedSqs, type Queues, type SqsEndpoint } from './embedded-sqs';
 import { SqsEventSource, type SqsBatchHandler } from './event-source';
 import { startDemoEcwidApi, type DemoEcwidApi } from './fake-ecwid-api';
 import { createHttpGateway, type IngestHandler } from './http-gateway';
