@@ -1,8 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EcwidApiClient, EcwidApiError, redactSecretQueryParams } from '../../functions/core/ecwid/api-client';
 import { USER_AGENT } from '../../functions/core/http/request';
-import { fixtureJson, startServer, type TestServer } from './deliver-support';
+import { fixtureJson, rawServer, startServer, type TestServer } from './deliver-support';
 
 const ORDER_KEY = 'ORDERKEY-c0ffee42';
 const TOKEN = 'secret_t0k3nABC';
@@ -176,21 +174,6 @@ describe('EcwidApiClient (against a local fake Ecwid API)', () => {
 });
 
 /** A bare local server for answers the shared test server cannot give (partial bodies, resets). */
-async function rawServer(handler: http.RequestListener): Promise<{ origin: string; connections(): number; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  let connections = 0;
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    connections: () => connections,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 describe('redactSecretQueryParams', () => {
   it('masks key and token query values in any text', () => {

@@ -230,3 +230,20 @@ export async function startServer(reply: TestServer['reply'] = () => ({ status: 
   };
   return state;
 }
+
+/** A bare server whose handler the test writes (for answers startServer cannot give: partial bodies, resets). */
+export async function rawServer(handler: http.RequestListener): Promise<{ origin: string; connections(): number; close(): Promise<void> }> {
+  const server = http.createServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -34,7 +34,7 @@
  *   a retry would wait for if ChangeMessageVisibility had no effect).
  */
 import { randomBytes, createHmac } from 'node:crypto';
-import { createServer, Agent as HttpAgent, type IncomingMessage, type Server } from 'node:http';
+import { createServer, Agent as HttpAgent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -51,6 +51,7 @@ import type { InstanceStore } from '../../functions/core/ports';
 import { retryPolicyFrom } from '../../functions/core/retry-policy';
 import { createDeliverHandler, type DeliverMetrics } from '../../functions/deliver/handler';
 import { SqsEventSource } from '../../local/event-source';
+import { flat, readAll } from '../e2e/support/servers';
 import { fixtureText, instanceDocument, queuedEvent } from '../support/factories';
 import {
   createFifoQueueWithDlq,
@@ -132,8 +133,8 @@ async function startCallbackServer(): Promise<CallbackServer> {
   };
   const server = createServer((req, res) => {
     const at = Date.now();
-    void readBody(req).then((body) => {
-      const headers = flatHeaders(req);
+    void readAll(req).then((body) => {
+      const headers = flat(req);
       const id = headers['elements-webhook-id'] ?? '';
       const attempt = requests.filter((r) => r.deliveryId === id).length + 1;
       const answer = state.answer(id, attempt);
@@ -175,20 +176,7 @@ async function startFakeEcwidApi(): Promise<FakeEcwidApi> {
   return { baseUrl: `${origin}/api`, orders, requests, close: () => closeServer(server) };
 }
 
-function flatHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) if (values) headers[name] = values.join(', ');
-  return headers;
-}
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
-}
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,24 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { sendHttpRequest, USER_AGENT } from '../../../functions/core/http/request';
-import { startServer, type TestServer } from '../deliver-support';
+import { rawServer, startServer, type TestServer } from '../deliver-support';
 
-/** A bare server whose handler the test writes (for answers startServer cannot give: partial bodies, resets). */
-async function rawServer(handler: http.RequestListener): Promise<{ origin: string; connections(): number; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  let connections = 0;
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    connections: () => connections,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 describe('sendHttpRequest', () => {
   let server: TestServer;

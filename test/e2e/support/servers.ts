@@ -117,13 +117,15 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function flat(req: IncomingMessage): Record<string, string> {
+/** Request headers as one string each (repeated ones joined). */
+export function flat(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, values] of Object.entries(req.headersDistinct)) if (values) headers[name] = values.join(', ');
   return headers;
 }
 
-function readAll(req: IncomingMessage): Promise<string> {
+/** The whole request body as text (what arrived, even if the request errors). */
+export function readAll(req: IncomingMessage): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
