@@ -30,7 +30,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ssmInstanceName, ssmStoreIndexName } from '../functions/settings';
+import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';
 import {
   apiGatewayEvent,
   AwsFault,
@@ -198,7 +198,7 @@ export function readSynthesizedApp(): SynthesizedApp {
 /**
  * What the Lambda runtime (Node.js 22, on-demand init) adds to a function's own environment, as
  * far as the relay's code, Powertools or the X-Ray SDK read it. AWS_EXECUTION_ENV is what makes
- * the Tracer turn on (functions/adapters/tracing.ts); LAMBDA_TASK_ROOT puts the X-Ray SDK in its
+ * the Tracer turn on (functions/adapters/aws/tracing.ts); LAMBDA_TASK_ROOT puts the X-Ray SDK in its
  * Lambda mode (a facade segment from _X_AMZN_TRACE_ID, no centralized sampling and so no TCP to
  * the daemon, each subsegment sent over UDP as it closes). The daemon address is a local UDP
  * port: sends are fire-and-forget, so nothing waits on it.

@@ -20,7 +20,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSEvent } from 'aws-lambda';
 import type { QueuedEvent } from '../functions/core/event';
 import type { DeliverHandler } from '../functions/deliver/handler';
-import { ssmInstanceName, ssmStoreIndexName } from '../functions/settings';
+import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';
 import { setFunctionEnvironment } from './ingest';
 import {
   AwsStandIn,
@@ -122,10 +122,10 @@ async function createRig(callbackUrl: string, ecwidApiBaseUrl: string): Promise<
 
   // Loaded after the environment is set: the module builds its Powertools Logger/Metrics on load.
   const { createDeliverHandler } = await import('../functions/deliver/handler');
-  const { SsmInstanceStore } = await import('../functions/adapters/ssm-instance-store');
-  const { SqsRetryScheduler } = await import('../functions/adapters/sqs-retry-scheduler');
-  const { HttpCallbackSender } = await import('../functions/core/callback/sender');
-  const { EcwidApiClient } = await import('../functions/core/ecwid/api-client');
+  const { SsmInstanceStore } = await import('../functions/adapters/aws/ssm-instance-store');
+  const { SqsRetryScheduler } = await import('../functions/adapters/aws/sqs-retry-scheduler');
+  const { HttpCallbackSender } = await import('../functions/adapters/http/callback-sender');
+  const { EcwidApiClient } = await import('../functions/adapters/http/ecwid-api-client');
   const handler = createDeliverHandler({
     instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(inProcessClientConfig(standIn)) }),
     retries: new SqsRetryScheduler({

@@ -22,7 +22,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Instance } from '../functions/core/instance-config';
 import type { EventQueue, InstanceStore } from '../functions/core/ports';
 import type { IngestHandler } from '../functions/ingest/handler';
-import { ssmInstanceName, ssmStoreIndexName } from '../functions/settings';
+import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';
 import {
   apiGatewayEvent,
   AwsStandIn,
@@ -96,9 +96,9 @@ function prepareEvents(count: number, firstSequence: number, secrets: Map<number
 async function createHandler(standIn: AwsStandIn): Promise<IngestHandler> {
   // Loaded after the environment is set: the module builds its Powertools Logger/Metrics on load.
   const { createIngestHandler } = await import('../functions/ingest/handler');
-  const { SsmInstanceStore } = await import('../functions/adapters/ssm-instance-store');
-  const { SqsEventQueue } = await import('../functions/adapters/sqs-event-queue');
-  const { SqsSightings } = await import('../functions/adapters/sqs-sightings');
+  const { SsmInstanceStore } = await import('../functions/adapters/aws/ssm-instance-store');
+  const { SqsEventQueue } = await import('../functions/adapters/aws/sqs-event-queue');
+  const { SqsSightings } = await import('../functions/adapters/aws/sqs-sightings');
   const sqs = new SQSClient(inProcessClientConfig(standIn));
   return createIngestHandler({
     instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(inProcessClientConfig(standIn)) }),
@@ -114,7 +114,7 @@ async function createHandler(standIn: AwsStandIn): Promise<IngestHandler> {
  */
 async function createCoreOnlyHandler(standIn: AwsStandIn): Promise<IngestHandler> {
   const { createIngestHandler } = await import('../functions/ingest/handler');
-  const { queuedEventBody } = await import('../functions/adapters/sqs-event-queue');
+  const { queuedEventBody } = await import('../functions/adapters/aws/sqs-event-queue');
   const byId = new Map<string, Instance>();
   for (const [name, value] of standIn.parameters) {
     const match = /\/instances\/([^/]+)$/.exec(name);

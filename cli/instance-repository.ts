@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SsmInstanceRegistry } from '../functions/adapters/ssm-instance-registry';
+import type { SsmInstanceRegistry } from '../functions/adapters/aws/ssm-instance-registry';
 import { parseInstanceDocument } from '../functions/adapters/instance-document';
 import { listFolderInstances } from '../functions/adapters/instance-listing';
 import { INSTANCE_ID_PATTERN, type Instance, type InstanceDocument } from '../functions/core/instance-config';

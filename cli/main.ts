@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InstanceValidationError } from '../functions/core/instance-validation';
-import { STAGE_PATTERN, stackNameForStage } from '../functions/settings';
+import { STAGE_PATTERN, stackNameForStage } from '../functions/contract';
 import type { CommandSpec, OptionSpec } from './command';
 import { COMMANDS } from './commands';
 import { createResources, STACK_ENV, type GlobalOptions, type Resources } from './environment';

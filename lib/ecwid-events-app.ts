@@ -1,6 +1,6 @@
 import { App, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_STAGE, STAGE_PATTERN, stackNameForStage } from '../functions/settings';
+import { DEFAULT_STAGE, STAGE_PATTERN, stackNameForStage } from '../functions/contract';
 import { EcwidEventsStack, EcwidEventsStackProps } from './ecwid-events-stack';
 
 /** Context keys the app reads (`cdk synth -c stage=prod -c alarmEmail=ops@example.com`). */

@@ -5,7 +5,7 @@ import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../functions/core/retry-policy';
-import { DEFAULT_STAGE, DEFAULTS, ENV, STACK_OUTPUTS, STAGE_PATTERN, ssmInstanceName, ssmPrefixForStage, ssmStoreIndexName } from '../functions/settings';
+import { DEFAULT_STAGE, DEFAULTS, ENV, STACK_OUTPUTS, STAGE_PATTERN, ssmInstanceName, ssmPrefixForStage, ssmStoreIndexName } from '../functions/contract';
 import { Delivery, DELIVER_VISIBILITY_TIMEOUT } from './constructs/delivery';
 import { EventQueue, MAX_QUEUE_RETENTION } from './constructs/event-queue';
 import { IngestApi } from './constructs/ingest-api';
@@ -148,7 +148,7 @@ export interface EcwidEventsStackProps extends StackProps {
   readonly metricsNamespace?: string;
 }
 
-/** Relay defaults that are infrastructure choices (the runtime ones are in functions/settings.ts). */
+/** Relay defaults that are infrastructure choices (the runtime ones are in functions/contract.ts). */
 export const STACK_DEFAULTS = {
   deliveryMaxConcurrency: 10,
   throttlingRateLimit: 50,

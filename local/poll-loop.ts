@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { FileCheckpointStore } from '../functions/adapters/file-checkpoint-store';
+import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-store';
 import { listFolderInstances } from '../functions/adapters/instance-listing';
-import { EcwidPollClient } from '../functions/core/ecwid/poll-client';
+import { EcwidPollClient } from '../functions/adapters/http/ecwid-poll-client';
 import type { PollTelemetry } from '../functions/core/poll';
 import { pollDueInstances, type PollRunSummary } from '../functions/core/poll-run';
 import type { Clock, EventQueue } from '../functions/core/ports';

@@ -4,19 +4,19 @@ import { dirname, join } from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { FileInstanceStore } from '../functions/adapters/file-instance-store';
-import { SqsEventQueue } from '../functions/adapters/sqs-event-queue';
-import { SqsRetryScheduler } from '../functions/adapters/sqs-retry-scheduler';
-import { HttpCallbackSender } from '../functions/core/callback/sender';
+import { FileInstanceStore } from '../functions/adapters/fs/file-instance-store';
+import { SqsEventQueue } from '../functions/adapters/aws/sqs-event-queue';
+import { SqsRetryScheduler } from '../functions/adapters/aws/sqs-retry-scheduler';
+import { HttpCallbackSender } from '../functions/adapters/http/callback-sender';
 import { callbackUrlPolicyFrom } from '../functions/core/callback/ssrf';
-import { EcwidApiClient } from '../functions/core/ecwid/api-client';
+import { EcwidApiClient } from '../functions/adapters/http/ecwid-api-client';
 import type { InstanceStore } from '../functions/core/ports';
 import { InMemorySightings } from '../functions/core/sightings';
 import { retryPolicyFrom, type RetryPolicy } from '../functions/core/retry-policy';
-import { DEFAULTS, ENV } from '../functions/settings';
+import { DEFAULTS, ENV } from '../functions/contract';
 import { startCallbackSink, withSinkCallbacks } from './callback-sink';
 import { createConsoleLogger, type ConsoleLogLevel } from './console-logger';
-import { countMessages } from '../functions/adapters/sqs-queue-counts';
+import { countMessages } from '../functions/adapters/aws/sqs-queue-counts';
 import { ensureQueues, startEmbeddedSqs, type Queues, type SqsEndpoint } from './embedded-sqs';
 import { SqsEventSource, type SqsBatchHandler } from './event-source';
 import { startDemoEcwidApi, type DemoEcwidApi } from './fake-ecwid-api';
@@ -271,7 +271,7 @@ async function summarize(client: SQSClient, queues: Queues): Promise<StopSummary
 }
 
 /**
- * The environment the handlers' modules read (settings.ts ENV) plus the AWS SDK's. Set before
+ * The environment the handlers' modules read (contract.ts ENV) plus the AWS SDK's. Set before
  * they are loaded. Loopback and plain-http callbacks are allowed here and only here.
  */
 function configureHandlerEnvironment(args: {

@@ -3,7 +3,7 @@
  * without loss (see ../dead-letters.ts).
  */
 import { ListMessageMoveTasksCommand, PurgeQueueCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
-import { countMessages, queueCounts } from '../../functions/adapters/sqs-queue-counts';
+import { countMessages, queueCounts } from '../../functions/adapters/aws/sqs-queue-counts';
 import { optionBoolean, optionList, optionString, type CommandContext, type CommandSpec } from '../command';
 import { deadLetterView, peekDeadLetters, replayDeadLetters, type DeadLetter } from '../dead-letters';
 import type { Queues } from '../environment';

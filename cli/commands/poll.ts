@@ -4,11 +4,11 @@
  * also backfills: changes since that time that no earlier poll covered are queued.
  */
 import { randomBytes } from 'node:crypto';
-import { SqsEventQueue } from '../../functions/adapters/sqs-event-queue';
-import { EcwidPollClient } from '../../functions/core/ecwid/poll-client';
+import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
+import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client';
 import type { PollOutcome, PollTelemetry } from '../../functions/core/poll';
 import { pollOnce, PollLeasedError, PollNotConfiguredError } from '../../functions/core/poll-run';
-import { DEFAULTS, ENV } from '../../functions/settings';
+import { DEFAULTS, ENV } from '../../functions/contract';
 import { optionString, type CommandContext, type CommandSpec } from '../command';
 import { CliError, EXIT, UsageError } from '../errors';
 import { assertInstanceId } from '../instance-repository';

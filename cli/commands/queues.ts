@@ -1,6 +1,6 @@
 /** `queues`: depth of the event queue and the dead-letter queue, and how old their oldest message is. */
 import type { CommandSpec } from '../command';
-import { queueCounts } from '../../functions/adapters/sqs-queue-counts';
+import { queueCounts } from '../../functions/adapters/aws/sqs-queue-counts';
 import { peekDeadLetters } from '../dead-letters';
 import type { Queues } from '../environment';
 import { formatDuration, renderTable } from '../output';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CONFIG_KEYS, configString } from '../../functions/core/instance-config';
-import { queueCounts, type QueueCounts } from '../../functions/adapters/sqs-queue-counts';
+import { queueCounts, type QueueCounts } from '../../functions/adapters/aws/sqs-queue-counts';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
 import { peekDeadLetters, type DeadLetter } from '../dead-letters';
 import { instanceIngestUrl, type Queues } from '../environment';

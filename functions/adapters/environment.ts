@@ -1,7 +1,7 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EventQueue } from '../core/ports';
-import { DEFAULTS, ENV } from '../settings';
-import { SsmInstanceStore } from './ssm-instance-store';
+import { DEFAULTS, ENV } from '../contract';
+import { SsmInstanceStore } from './aws/ssm-instance-store';
 
 /**
  * What the handlers read from the environment the stack sets (names in ../settings.ts), read

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { INSTANCE_ID_PATTERN, type Instance } from '../core/instance-config';
 import type { InstanceListing } from '../core/poll-run';
-import { ssmInstanceName } from '../settings';
+import { ssmInstanceName } from '../contract';
 import { parseInstanceDocument } from './instance-document';
-import { parametersByInstanceId } from './ssm-parameters';
+import { parametersByInstanceId } from './aws/ssm-parameters';
 
 /**
  * Every instance, for the poller. Unlike SsmInstanceRegistry.list(), one unreadable instance

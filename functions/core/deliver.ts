@@ -8,10 +8,10 @@
  * disabled) are logged and counted, never retried.
  */
 import { buildCallbackBody, deliveryId, serializeCallbackBody } from './callback/body';
-import type { CallbackSender } from './callback/sender';
+import type { CallbackSender } from '../adapters/http/callback-sender';
 import { signatureHeaders } from './callback/signing';
 import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
-import { redactSecretQueryParams, type EcwidApi } from './ecwid/api-client';
+import { redactSecretQueryParams, type EcwidApi } from '../adapters/http/ecwid-api-client';
 import { canonicalStoreId } from './ecwid/notification';
 import { prepareCallbackRaw } from './ecwid/verify';
 import type { EventSource, NormalizedEventType, QueuedEvent } from './event';

@@ -1,4 +1,4 @@
-import { DEFAULTS } from '../settings';
+import { DEFAULTS } from '../contract';
 import { parseIonForm } from './ecwid/ion';
 import { canonicalStoreId, InvalidNotificationError, type EcwidNotification } from './ecwid/notification';
 import { ECWID_SIGNATURE_HEADER, verifyEcwidWebhookSignature } from './ecwid/signature';

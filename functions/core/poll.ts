@@ -87,7 +87,7 @@ export interface PollPage {
   readonly items: readonly EcwidObject[];
 }
 
-/** Ecwid's list endpoints (poll-client.ts); throws PollAuthError / PollRateLimitedError / other errors. */
+/** Ecwid's list endpoints (adapters/http/ecwid-poll-client.ts); throws PollAuthError / PollRateLimitedError / other errors. */
 export interface PollSource {
   list(request: PollListRequest): Promise<PollPage>;
 }

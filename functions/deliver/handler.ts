@@ -4,10 +4,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { envNumber, ssmInstanceStoreFromEnv } from '../adapters/environment';
-import { SqsRetryScheduler } from '../adapters/sqs-retry-scheduler';
-import { handlerPowertools } from '../adapters/powertools';
-import { invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/tracing';
-import { HttpCallbackSender, type CallbackSender } from '../core/callback/sender';
+import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler';
+import { handlerPowertools } from '../adapters/aws/powertools';
+import { invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/aws/tracing';
+import { HttpCallbackSender, type CallbackSender } from '../adapters/http/callback-sender';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../core/callback/ssrf';
 import {
   deliverMessage,
@@ -16,10 +16,10 @@ import {
   type QueueMessage,
   type RetryScheduler,
 } from '../core/deliver';
-import { EcwidApiClient, type EcwidApi } from '../core/ecwid/api-client';
+import { EcwidApiClient, type EcwidApi } from '../adapters/http/ecwid-api-client';
 import type { Clock, InstanceStore } from '../core/ports';
 import { DEFAULT_RETRY_POLICY, retryPolicyFrom, type RetryPolicy } from '../core/retry-policy';
-import { DEFAULTS, ENV } from '../settings';
+import { DEFAULTS, ENV } from '../contract';
 import { processFifoGroupsInParallel } from './fifo-batch';
 
 /**
@@ -180,7 +180,7 @@ export function toQueueMessage(record: SQSRecord): QueueMessage {
 }
 
 // Clients and configuration are built once per execution environment, not per record: the
-// keep-alive agents of core/http/request.ts and the SSM cache then serve every warm invocation.
+// keep-alive agents of adapters/http/request.ts and the SSM cache then serve every warm invocation.
 const env = process.env;
 export const handler: DeliverHandler = createDeliverHandler({
   instances: ssmInstanceStoreFromEnv(env, tracer.captureAWSv3Client(new SSMClient({}))),

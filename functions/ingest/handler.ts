@@ -3,14 +3,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ssmInstanceStoreFromEnv, unconfiguredQueue } from '../adapters/environment';
-import { SqsEventQueue } from '../adapters/sqs-event-queue';
-import { SqsSightings } from '../adapters/sqs-sightings';
-import { handlerPowertools } from '../adapters/powertools';
-import { invocationSegmentName, traced, type Tracer } from '../adapters/tracing';
+import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
+import { SqsSightings } from '../adapters/aws/sqs-sightings';
+import { handlerPowertools } from '../adapters/aws/powertools';
+import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
 import { ingest, INGEST_METRICS, type IngestRequest, type IngestTelemetry } from '../core/ingest';
 import type { Clock, EventQueue, InstanceStore } from '../core/ports';
 import type { SightingLog } from '../core/sightings';
-import { ENV } from '../settings';
+import { ENV } from '../contract';
 
 /**
  * Ingest Lambda (API Gateway HTTP API, payload v2): adapts the event to core/ingest.ts and

@@ -6,17 +6,17 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { envNumber, unconfiguredQueue } from '../adapters/environment';
 import { listSsmInstances } from '../adapters/instance-listing';
-import { SqsEventQueue } from '../adapters/sqs-event-queue';
-import { SqsSightings } from '../adapters/sqs-sightings';
-import { SsmCheckpointStore } from '../adapters/ssm-checkpoint-store';
-import { handlerPowertools } from '../adapters/powertools';
-import { invocationSegmentName, traced, type Tracer } from '../adapters/tracing';
-import { EcwidPollClient } from '../core/ecwid/poll-client';
+import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
+import { SqsSightings } from '../adapters/aws/sqs-sightings';
+import { SsmCheckpointStore } from '../adapters/aws/ssm-checkpoint-store';
+import { handlerPowertools } from '../adapters/aws/powertools';
+import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
+import { EcwidPollClient } from '../adapters/http/ecwid-poll-client';
 import type { CheckpointStore, PollSource, PollState, PollTelemetry } from '../core/poll';
 import { pollDueInstances, type InstanceListing, type PollRunSummary } from '../core/poll-run';
 import type { Clock, EventQueue } from '../core/ports';
 import type { SightingInbox } from '../core/sightings';
-import { DEFAULTS, ENV } from '../settings';
+import { DEFAULTS, ENV } from '../contract';
 
 /**
  * Poll Lambda (EventBridge schedule, reserved concurrency 1): polls every instance whose interval

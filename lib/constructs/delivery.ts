@@ -6,7 +6,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { MAX_BACKOFF_SECONDS } from '../../functions/core/retry-policy';
-import { ENV } from '../../functions/settings';
+import { ENV } from '../../functions/contract';
 import { acknowledgeQueueKeyGrant } from './event-queue';
 import { InstanceConfigAccess } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';

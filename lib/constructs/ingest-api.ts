@@ -7,7 +7,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../../functions/settings';
+import { ENV } from '../../functions/contract';
 import { acknowledgeQueueKeyGrant } from './event-queue';
 import { InstanceConfigAccess } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';

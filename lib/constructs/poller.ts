@@ -11,7 +11,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { POLL_METRICS } from '../../functions/core/poll';
-import { ENV, ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/settings';
+import { ENV, ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/contract';
 import { acknowledgeQueueKeyGrant, queueEncryption } from './event-queue';
 import { InstanceConfigAccess, nagResourceText } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';

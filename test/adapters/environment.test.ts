@@ -2,7 +2,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { envNumber, ssmInstanceStoreFromEnv, unconfiguredQueue } from '../../functions/adapters/environment';
-import { ENV } from '../../functions/settings';
+import { ENV } from '../../functions/contract';
 import { instanceDocument } from '../support/factories';
 
 const ssm = mockClient(SSMClient);

@@ -1,5 +1,5 @@
-import { EcwidApiClient, EcwidApiError, redactSecretQueryParams } from '../../functions/core/ecwid/api-client';
-import { USER_AGENT } from '../../functions/core/http/request';
+import { EcwidApiClient, EcwidApiError, redactSecretQueryParams } from '../../functions/adapters/http/ecwid-api-client';
+import { USER_AGENT } from '../../functions/adapters/http/request';
 import { fixtureJson, rawServer, startServer, type TestServer } from './deliver-support';
 
 const ORDER_KEY = 'ORDERKEY-c0ffee42';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { elementsWebhookSignature } from '../../functions/core/callback/signing';
-import { HttpCallbackSender } from '../../functions/core/callback/sender';
+import { HttpCallbackSender } from '../../functions/adapters/http/callback-sender';
 import { DELIVER_METRICS, deliverMessage, parseQueuedEvent, type DeliverDeps } from '../../functions/core/deliver';
-import { EcwidApiClient } from '../../functions/core/ecwid/api-client';
+import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
 import type { QueuedEvent } from '../../functions/core/event';
 import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance-config';
 import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';

@@ -2,7 +2,7 @@ import { parseIonForm } from '../../functions/core/ecwid/ion';
 import type { QueuedEvent } from '../../functions/core/event';
 import { ingest, INGEST_METRICS, type IngestRequest } from '../../functions/core/ingest';
 import type { Instance } from '../../functions/core/instance-config';
-import { DEFAULTS } from '../../functions/settings';
+import { DEFAULTS } from '../../functions/contract';
 import {
   FakeEventQueue,
   FakeInstanceStore,

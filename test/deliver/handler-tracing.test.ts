@@ -7,12 +7,12 @@
 import type { SQSEvent } from 'aws-lambda';
 import type AWSXRayModule from 'aws-xray-sdk-core';
 import AWSXRay from 'aws-xray-sdk-core';
-import { createTracer } from '../../functions/adapters/tracing';
-import type { CallbackRequest, CallbackResult, CallbackSender } from '../../functions/core/callback/sender';
-import type { EcwidApi } from '../../functions/core/ecwid/api-client';
+import { createTracer } from '../../functions/adapters/aws/tracing';
+import type { CallbackRequest, CallbackResult, CallbackSender } from '../../functions/adapters/http/callback-sender';
+import type { EcwidApi } from '../../functions/adapters/http/ecwid-api-client';
 import { CONFIG_KEYS } from '../../functions/core/instance-config';
 import { createDeliverHandler } from '../../functions/deliver/handler';
-import { ENV, ssmInstanceName } from '../../functions/settings';
+import { ENV, ssmInstanceName } from '../../functions/contract';
 import {
   fixtureJson,
   instance,

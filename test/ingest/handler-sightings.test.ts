@@ -9,7 +9,7 @@ import { INGEST_METRICS } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance-config';
 import { InMemorySightings } from '../../functions/core/sightings';
 import { createIngestHandler, type IngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
-import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/settings';
+import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
 import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A, signatureOf, webhookBody } from '../core/ingest-fakes';
 
 const PREFIX = '/ecwid-events-sightings-test';

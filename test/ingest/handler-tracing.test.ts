@@ -5,9 +5,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type AWSXRayModule from 'aws-xray-sdk-core';
 import AWSXRay from 'aws-xray-sdk-core';
-import { createTracer } from '../../functions/adapters/tracing';
+import { createTracer } from '../../functions/adapters/aws/tracing';
 import { createIngestHandler } from '../../functions/ingest/handler';
-import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/settings';
+import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
 import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A, signatureOf, webhookBody } from '../core/ingest-fakes';
 import { startAwsJsonStandIn } from '../support/aws-json-stand-in';
 import { allSubsegments, lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../support/xray';

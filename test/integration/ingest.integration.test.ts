@@ -1,8 +1,8 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { SqsEventQueue } from '../../functions/adapters/sqs-event-queue';
-import { SsmInstanceRegistry } from '../../functions/adapters/ssm-instance-registry';
-import { SsmInstanceStore } from '../../functions/adapters/ssm-instance-store';
+import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
+import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
+import { SsmInstanceStore } from '../../functions/adapters/aws/ssm-instance-store';
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../../functions/core/event';
 import { createIngestHandler, type IngestLogger, type IngestMetrics } from '../../functions/ingest/handler';
 import { fixtureJson, fixtureText, instanceDocument, ionEvent, webhookEvent } from '../support/factories';

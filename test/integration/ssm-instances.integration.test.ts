@@ -1,6 +1,6 @@
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { SsmInstanceRegistry } from '../../functions/adapters/ssm-instance-registry';
-import { InstanceStoreUnavailableError, SsmInstanceStore } from '../../functions/adapters/ssm-instance-store';
+import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
+import { InstanceStoreUnavailableError, SsmInstanceStore } from '../../functions/adapters/aws/ssm-instance-store';
 import { instanceDocument } from '../support/factories';
 import {
   closedPort,

@@ -7,7 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { ENV } from '../../functions/settings';
+import { ENV } from '../../functions/contract';
 import { addEcwidEventsStack } from '../../lib/ecwid-events-app';
 import { newApp } from './stack-helpers';
 import { EcwidEventsStack } from '../../lib/ecwid-events-stack';

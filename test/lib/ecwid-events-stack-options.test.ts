@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { ENV, STACK_OUTPUTS } from '../../functions/settings';
+import { ENV, STACK_OUTPUTS } from '../../functions/contract';
 import { EcwidEventsStack, EcwidEventsStackProps } from '../../lib/ecwid-events-stack';
 import { arnJoin, getAtt, logicalId, newApp, ref, statementsOfRole } from './stack-helpers';
 

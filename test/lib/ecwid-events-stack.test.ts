@@ -1,7 +1,7 @@
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../functions/core/retry-policy';
-import { DEFAULTS, ENV, STACK_OUTPUTS } from '../../functions/settings';
+import { DEFAULTS, ENV, STACK_OUTPUTS } from '../../functions/contract';
 import { EcwidEventsStack } from '../../lib/ecwid-events-stack';
 import { arnJoin, buildStack, getAtt, logicalId, ref, statementsOfRole } from './stack-helpers';
 

@@ -11,7 +11,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { POLL_METRICS } from '../../functions/core/poll';
-import { DEFAULTS, ENV } from '../../functions/settings';
+import { DEFAULTS, ENV } from '../../functions/contract';
 import { InstanceConfigAccess } from '../../lib/constructs/instance-config-access';
 import { Poller, type PollerProps } from '../../lib/constructs/poller';
 import { arnJoin, getAtt, isRuntimeProvided, logicalId, newApp, ref, statementsOfRole } from './stack-helpers';

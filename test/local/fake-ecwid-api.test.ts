@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { EcwidApiClient } from '../../functions/core/ecwid/api-client';
+import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
 import { DEMO_LABEL, maskSecrets, ordersIn, startDemoEcwidApi, type DemoEcwidApi } from '../../local/fake-ecwid-api';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');

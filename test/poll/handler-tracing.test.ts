@@ -1,6 +1,6 @@
 /** The poll handler under X-Ray, as in Lambda with active tracing. */
 import AWSXRay from 'aws-xray-sdk-core';
-import { createTracer } from '../../functions/adapters/tracing';
+import { createTracer } from '../../functions/adapters/aws/tracing';
 import { createPollHandler } from '../../functions/poll/handler';
 import { ACCESS_TOKEN, FakeEcwidStore, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll-fakes';
 import { lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../support/xray';

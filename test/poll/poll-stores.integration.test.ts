@@ -6,17 +6,17 @@
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { listSsmInstances } from '../../functions/adapters/instance-listing';
-import { SqsEventQueue } from '../../functions/adapters/sqs-event-queue';
-import { SqsSightings } from '../../functions/adapters/sqs-sightings';
-import { SsmCheckpointStore } from '../../functions/adapters/ssm-checkpoint-store';
-import { SsmInstanceRegistry } from '../../functions/adapters/ssm-instance-registry';
-import { EcwidPollClient } from '../../functions/core/ecwid/poll-client';
+import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
+import { SqsSightings } from '../../functions/adapters/aws/sqs-sightings';
+import { SsmCheckpointStore } from '../../functions/adapters/aws/ssm-checkpoint-store';
+import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
+import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client';
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../../functions/core/event';
 import { CONFIG_KEYS } from '../../functions/core/instance-config';
 import { emptyPollState, SETTLE_SECONDS, type PollState } from '../../functions/core/poll';
 import { pollDueInstances } from '../../functions/core/poll-run';
 import { sightingsOf } from '../../functions/core/sightings';
-import { ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/settings';
+import { ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/contract';
 import { ManualClock, RecordingTelemetry } from '../core/poll-fakes';
 import { instanceDocument, queuedEvent } from '../support/factories';
 import {

@@ -8,7 +8,7 @@
  * queued twice, and no change a webhook delivered was polled again (nothing duplicated).
  */
 import { randomUUID } from 'node:crypto';
-import { EcwidPollClient } from '../../functions/core/ecwid/poll-client';
+import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client';
 import type { QueuedEvent } from '../../functions/core/event';
 import { ingest } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance-config';

@@ -34,7 +34,7 @@
  */
 import type { QueuedEvent } from '../event';
 import { CONFIG_KEYS, configString, type Instance } from '../instance-config';
-import type { EcwidApi, EcwidEntity, EcwidV3Collection } from './api-client';
+import type { EcwidApi, EcwidEntity, EcwidV3Collection } from '../../adapters/http/ecwid-api-client';
 
 export type PreparedRaw =
   | { readonly kind: 'ready'; readonly raw: Record<string, unknown>; readonly note?: string }

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { countMessages } from '../../../functions/adapters/sqs-queue-counts';
+import { countMessages } from '../../../functions/adapters/aws/sqs-queue-counts';
 import type { LocalRunnerState } from '../../../local/runner-state';
 
 export const ROOT = join(__dirname, '..', '..', '..');

@@ -1,8 +1,8 @@
-import { EcwidApiError } from '../../functions/core/ecwid/api-client';
-import { EcwidPollClient } from '../../functions/core/ecwid/poll-client';
-import { PollAuthError, PollRateLimitedError, type PollListRequest } from '../../functions/core/poll';
-import { closedPort } from '../support/moto';
-import { startFakeEcwidServer, type FakeEcwidServer } from './fake-ecwid-server';
+import { EcwidApiError } from '../../../functions/adapters/http/ecwid-api-client';
+import { EcwidPollClient } from '../../../functions/adapters/http/ecwid-poll-client';
+import { PollAuthError, PollRateLimitedError, type PollListRequest } from '../../../functions/core/poll';
+import { closedPort } from '../../support/moto';
+import { startFakeEcwidServer, type FakeEcwidServer } from '../../poll/fake-ecwid-server';
 
 const TOKEN = 'secret_fake_token';
 let server: FakeEcwidServer;

@@ -11,8 +11,8 @@
  */
 import type http from 'node:http';
 import type https from 'node:https';
-import { isJsonObject } from '../json';
-import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from '../http/request';
+import { isJsonObject } from '../../core/json';
+import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from './request';
 
 /** Entities deliver fetches through REST v3 (`GET /v3/{storeId}/{collection}/{id}`). */
 export type EcwidV3Collection = 'orders' | 'products' | 'customers' | 'categories';

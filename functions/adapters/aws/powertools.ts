@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DEFAULTS } from '../settings';
+import { DEFAULTS } from '../../contract';
 import { createTracer, type Tracer } from './tracing';
 
 /**

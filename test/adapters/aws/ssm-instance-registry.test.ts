@@ -10,10 +10,10 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { InvalidInstanceDocumentError } from '../../functions/adapters/instance-document';
-import { InvalidInstanceIdError, SsmInstanceRegistry } from '../../functions/adapters/ssm-instance-registry';
-import type { InstanceDocument } from '../../functions/core/instance-config';
-import { instanceDocument } from '../support/factories';
+import { InvalidInstanceDocumentError } from '../../../functions/adapters/instance-document';
+import { InvalidInstanceIdError, SsmInstanceRegistry } from '../../../functions/adapters/aws/ssm-instance-registry';
+import type { InstanceDocument } from '../../../functions/core/instance-config';
+import { instanceDocument } from '../../support/factories';
 
 const PREFIX = '/ecwid-events-test';
 const ssm = mockClient(SSMClient);

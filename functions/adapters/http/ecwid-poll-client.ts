@@ -14,10 +14,10 @@
  */
 import type http from 'node:http';
 import type https from 'node:https';
-import { agentsOf, retryAfterOf, type HttpAgents } from '../http/request';
-import { isJsonObject } from '../json';
-import { PollAuthError, PollRateLimitedError, type PollListRequest, type PollPage, type PollSource, type EcwidObject } from '../poll';
-import { EcwidApiError, noAnswerReason, parseJsonAnswer, sendEcwidGet } from './api-client';
+import { agentsOf, retryAfterOf, type HttpAgents } from './request';
+import { isJsonObject } from '../../core/json';
+import { PollAuthError, PollRateLimitedError, type PollListRequest, type PollPage, type PollSource, type EcwidObject } from '../../core/poll';
+import { EcwidApiError, noAnswerReason, parseJsonAnswer, sendEcwidGet } from './ecwid-api-client';
 
 export interface EcwidPollClientOptions {
   /** e.g. `https://app.ecwid.com/api` (DEFAULTS.ecwidApiBaseUrl), without a trailing slash. */

@@ -6,9 +6,9 @@ import {
   MAX_VISIBILITY_AFTER_RECEIVE_SECONDS,
   queueUrlFromArn,
   SqsRetryScheduler,
-} from '../../functions/adapters/sqs-retry-scheduler';
-import type { DeadLetterDetails } from '../../functions/core/deliver';
-import { queueMessage, webhookEvent } from '../core/deliver-support';
+} from '../../../functions/adapters/aws/sqs-retry-scheduler';
+import type { DeadLetterDetails } from '../../../functions/core/deliver';
+import { queueMessage, webhookEvent } from '../../core/deliver-support';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo';
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/events-dlq.fifo';

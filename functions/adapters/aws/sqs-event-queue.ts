@@ -5,8 +5,8 @@ import {
   type MessageAttributeValue,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
-import { deduplicationId, messageGroupId, type QueuedEvent } from '../core/event';
-import type { EventQueue } from '../core/ports';
+import { deduplicationId, messageGroupId, type QueuedEvent } from '../../core/event';
+import type { EventQueue } from '../../core/ports';
 
 /** Every SQS batch call takes at most 10 entries (and ReceiveMessage returns at most 10). */
 export const SQS_BATCH_MAX_ENTRIES = 10;

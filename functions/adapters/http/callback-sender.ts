@@ -10,11 +10,11 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { ResolvedAddress } from './ssrf';
-import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from '../http/request';
-import { RETRY_AFTER_STATUSES } from '../retry-policy';
+import type { ResolvedAddress } from '../../core/callback/ssrf';
+import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from './request';
+import { RETRY_AFTER_STATUSES } from '../../core/retry-policy';
 
-export { RELAY_VERSION, USER_AGENT } from '../http/request';
+export { RELAY_VERSION, USER_AGENT } from './request';
 
 /** A URL that passed `checkCallbackUrl`, with the addresses it was checked against. */
 export interface VettedTarget {

@@ -1,5 +1,5 @@
-import { sendHttpRequest, USER_AGENT } from '../../../functions/core/http/request';
-import { rawServer, startServer, type TestServer } from '../deliver-support';
+import { sendHttpRequest, USER_AGENT } from '../../../functions/adapters/http/request';
+import { rawServer, startServer, type TestServer } from '../../core/deliver-support';
 
 
 describe('sendHttpRequest', () => {

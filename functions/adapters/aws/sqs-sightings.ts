@@ -4,7 +4,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { ReceivedSighting, SightingInbox, SightingLog, WebhookSighting } from '../core/sightings';
+import type { ReceivedSighting, SightingInbox, SightingLog, WebhookSighting } from '../../core/sightings';
 import { SQS_BATCH_MAX_ENTRIES } from './sqs-event-queue';
 
 export interface SqsSightingsOptions {

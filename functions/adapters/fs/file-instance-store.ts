@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INSTANCE_ID_PATTERN, storeIdOf, type Instance } from '../core/instance-config';
-import type { InstanceStore } from '../core/ports';
-import { parseInstanceDocument } from './instance-document';
+import { INSTANCE_ID_PATTERN, storeIdOf, type Instance } from '../../core/instance-config';
+import type { InstanceStore } from '../../core/ports';
+import { parseInstanceDocument } from '../instance-document';
 
 export interface FileInstanceStoreOptions {
   /** Folder of `<instanceId>.json` files, each an instance document as stored in SSM. */

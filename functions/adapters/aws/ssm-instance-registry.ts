@@ -1,7 +1,7 @@
 import { DeleteParameterCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import { INSTANCE_ID_PATTERN, storeIdOf, type Instance, type InstanceDocument } from '../core/instance-config';
-import { ssmInstanceName, ssmStoreIndexName } from '../settings';
-import { InvalidInstanceDocumentError, parseInstanceDocument, parseStoreIndex } from './instance-document';
+import { INSTANCE_ID_PATTERN, storeIdOf, type Instance, type InstanceDocument } from '../../core/instance-config';
+import { ssmInstanceName, ssmStoreIndexName } from '../../contract';
+import { InvalidInstanceDocumentError, parseInstanceDocument, parseStoreIndex } from '../instance-document';
 import { STORE_ID_PATTERN } from './ssm-instance-store';
 import { deleteParameterIfExists, isParameterNotFound, parametersByInstanceId, readParameter } from './ssm-parameters';
 

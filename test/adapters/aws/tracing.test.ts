@@ -3,10 +3,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import AWSXRay from 'aws-xray-sdk-core';
-import { createTracer, traced, type TraceSpan } from '../../functions/adapters/tracing';
-import { startServer } from '../core/deliver-support';
-import { startAwsJsonStandIn } from '../support/aws-json-stand-in';
-import { allSubsegments, lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../support/xray';
+import { createTracer, traced, type TraceSpan } from '../../../functions/adapters/aws/tracing';
+import { startServer } from '../../core/deliver-support';
+import { startAwsJsonStandIn } from '../../support/aws-json-stand-in';
+import { allSubsegments, lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../../support/xray';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -178,7 +178,7 @@ describe('traced, with tracing off', () => {
           loaded = true;
           return jest.requireActual('@aws-lambda-powertools/tracer');
         });
-        (require('../../functions/adapters/tracing') as typeof import('../../functions/adapters/tracing')).createTracer('relay-test');
+        (require('../../../functions/adapters/aws/tracing') as typeof import('../../../functions/adapters/aws/tracing')).createTracer('relay-test');
       });
       return loaded;
     };

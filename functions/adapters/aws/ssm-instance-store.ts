@@ -1,10 +1,10 @@
 import { ParameterNotFoundError } from '@aws-lambda-powertools/parameters/errors';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { INSTANCE_ID_PATTERN, storeIdOf, type Instance } from '../core/instance-config';
-import type { InstanceStore } from '../core/ports';
-import { DEFAULTS, ssmInstanceName, ssmStoreIndexName } from '../settings';
-import { parseInstanceDocument, parseStoreIndex } from './instance-document';
+import { INSTANCE_ID_PATTERN, storeIdOf, type Instance } from '../../core/instance-config';
+import type { InstanceStore } from '../../core/ports';
+import { DEFAULTS, ssmInstanceName, ssmStoreIndexName } from '../../contract';
+import { parseInstanceDocument, parseStoreIndex } from '../instance-document';
 
 /** Store ids become part of a parameter name; anything else cannot name a parameter (Ecwid's are numeric). */
 export const STORE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;

@@ -12,7 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { parseRetryAfter } from '../retry-policy';
+import { parseRetryAfter } from '../../core/retry-policy';
 
 /** Bumped with package.json's version (a test keeps them equal); not read from disk at run time. */
 export const RELAY_VERSION = '0.1.0';

@@ -1,14 +1,14 @@
 import { GetParameterCommand, ParameterNotFound, SSMClient, ThrottlingException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { InvalidInstanceDocumentError } from '../../functions/adapters/instance-document';
+import { InvalidInstanceDocumentError } from '../../../functions/adapters/instance-document';
 import {
   InstanceStoreUnavailableError,
   NOT_FOUND_MAX_AGE_SECONDS,
   SsmInstanceStore,
-} from '../../functions/adapters/ssm-instance-store';
-import type { InstanceDocument } from '../../functions/core/instance-config';
-import { instanceDocument } from '../support/factories';
+} from '../../../functions/adapters/aws/ssm-instance-store';
+import type { InstanceDocument } from '../../../functions/core/instance-config';
+import { instanceDocument } from '../../support/factories';
 
 const PREFIX = '/ecwid-events-test';
 const ssm = mockClient(SSMClient);

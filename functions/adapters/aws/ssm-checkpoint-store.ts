@@ -1,6 +1,6 @@
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { parsePollState, type CheckpointStore, type PollState } from '../core/poll';
-import { ssmPollLeaseName, ssmPollStateName } from '../settings';
+import { parsePollState, type CheckpointStore, type PollState } from '../../core/poll';
+import { ssmPollLeaseName, ssmPollStateName } from '../../contract';
 import { deleteParameterIfExists, parametersByInstanceId, readParameter } from './ssm-parameters';
 
 export interface SsmCheckpointStoreOptions {
