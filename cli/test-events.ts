@@ -1,5 +1,5 @@
 /**
- * Realistic Ecwid notifications for `test-event`, shaped like the samples in PROTOCOL.md:
+ * Realistic Ecwid notifications for `test-event`, shaped like the samples in docs/protocol.md ("Inbound A", "Inbound B"):
  * a signed modern webhook (JSON) or a legacy ION form post. Pure: ids and time are inputs.
  */
 import { ION_EVENT_TYPES } from '../functions/core/ecwid/ion';

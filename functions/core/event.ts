@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /** The four normalized event types of the Open Connectors events framework. */
 export type NormalizedEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'UNKNOWN';
 
-/** The three normalized fields (PROTOCOL.md section 3). `objectId` is always a string. */
+/** The three normalized fields (docs/protocol.md, "Normalization"). `objectId` is always a string. */
 export interface NormalizedEvent {
   readonly objectType: string;
   readonly objectId: string;

@@ -1,5 +1,5 @@
 /**
- * The instance configuration: the Open Connectors instance JSON (PROTOCOL.md section 5)
+ * The instance configuration: the Open Connectors instance JSON (docs/instances.md, "The instance document")
  * plus our own keys. Stored as one SecureString per instance.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Validation of an instance document (PROTOCOL.md section 5 plus our keys), listing every
+ * Validation of an instance document (docs/instances.md, "Every configuration key"), listing every
  * problem at once. Used by the CLI before it writes a document; the runtime may reuse it.
  *
  * Messages name the key and what is wrong, never the value: most values are secrets, and

@@ -3,7 +3,7 @@ import type { EcwidNotification, WebhookNotification } from './ecwid/notificatio
 import { actionOf, entityOf } from './ecwid/webhook';
 
 /**
- * PROTOCOL.md section 3 in one place: how an Ecwid notification becomes
+ * docs/protocol.md, "Normalization", in one place: how an Ecwid notification becomes
  * `{ objectType, objectId, eventType }`. Ingest, the CLI's test events and the local runner
  * all call normalizeEcwidEvent; nothing else decides these three fields.
  */

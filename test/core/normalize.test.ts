@@ -8,7 +8,7 @@ import { FIXTURES_DIR, fixtureText, webhookBody } from './ingest-fakes';
 const normalizeWebhook = (body: Record<string, unknown>): NormalizedEvent =>
   normalizeEcwidEvent(parseWebhookJson(JSON.stringify(body)));
 
-/** PROTOCOL.md section 3, written out per fixture. */
+/** docs/protocol.md, "Normalization", written out per fixture. */
 const FIXTURE_EXPECTATIONS: Record<string, NormalizedEvent & { storeId: string; ecwidEventType: string }> = {
   'modern-application-installed.json': { objectType: 'applications', objectId: '1003', eventType: 'UNKNOWN', storeId: '1003', ecwidEventType: 'application.installed' },
   'modern-application-subscription-status-changed.json': { objectType: 'applications', objectId: '1003', eventType: 'UNKNOWN', storeId: '1003', ecwidEventType: 'application.subscriptionStatusChanged' },
@@ -52,7 +52,7 @@ describe('normalizeEcwidEvent on every Ecwid post fixture', () => {
   });
 });
 
-/** PROTOCOL.md section 2: the 42 documented webhook types, with their normalized type and event. */
+/** docs/protocol.md, "Inbound B: signed JSON webhooks": the 42 documented webhook types, with their normalized type and event. */
 const DOCUMENTED_TYPES: ReadonlyArray<[string, string, NormalizedEvent['eventType']]> = [
   ['profile.updated', 'profiles', 'UPDATED'],
   ['profile.subscriptionStatusChanged', 'profiles', 'UNKNOWN'],
@@ -87,7 +87,7 @@ function crud(entity: string, objectType: string): Array<[string, string, Normal
 }
 
 describe('normalizeEcwidEvent on every documented webhook type', () => {
-  it('covers the 42 types of PROTOCOL.md, each once', () => {
+  it('covers the 42 types of docs/protocol.md, each once', () => {
     expect(DOCUMENTED_TYPES).toHaveLength(42);
     expect(new Set(DOCUMENTED_TYPES.map(([type]) => type)).size).toBe(42);
   });

@@ -37,7 +37,7 @@ import {
 // Each test drives a separate runner process (start-up, retries with real backoff): Jest's 5 s default is too short.
 jest.setTimeout(30_000);
 
-/** PROTOCOL.md section 3 applied by hand to each sample. */
+/** docs/protocol.md, "Normalization", applied by hand to each sample. */
 const EXPECTED: Record<string, { objectType: string; objectId: string; eventType: string }> = {
   'application-installed': { objectType: 'applications', objectId: '1003', eventType: 'UNKNOWN' },
   'application-subscription-status-changed': { objectType: 'applications', objectId: '1003', eventType: 'UNKNOWN' },

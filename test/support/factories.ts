@@ -28,7 +28,7 @@ export interface InstanceDocumentOptions {
   readonly configuration?: Readonly<Record<string, ConfigValue>>;
 }
 
-/** An instance document shaped like the Open Connectors instance JSON (PROTOCOL.md section 5). */
+/** An instance document shaped like the Open Connectors instance JSON (docs/instances.md, "The instance document"). */
 export function instanceDocument(opts: InstanceDocumentOptions = {}): InstanceDocument {
   const configuration: Record<string, ConfigValue> = {
     [CONFIG_KEYS.orderKey]: 'test-order-key',

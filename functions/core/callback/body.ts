@@ -1,5 +1,5 @@
 /**
- * The callback body: the Open Connectors (Cloud Elements) event shape, PROTOCOL.md section 4, one event
+ * The callback body: the Open Connectors (Cloud Elements) event shape, docs/callback-contract.md, "Body", one event
  * per request. Keys match the real Cloud Elements samples except the platform's own account fields
  * (`severity`, `user`, `accountId`, `companyId`, `userId`), which have no meaning here; polled events
  * carry `pollDate` like the Cloud Elements polling samples do.

@@ -17,7 +17,7 @@ interface NotificationBase {
   readonly raw: Record<string, unknown>;
 }
 
-/** A legacy "Instant Order Notification" form post (PROTOCOL.md section 1). Unsigned. */
+/** A legacy "Instant Order Notification" form post (docs/protocol.md, "Inbound A: ION Cannon form posts"). Unsigned. */
 export interface IonNotification extends NotificationBase {
   readonly source: 'ion';
   readonly orderId: string;
@@ -28,7 +28,7 @@ export interface IonNotification extends NotificationBase {
   readonly oldFulfillmentStatus?: string;
 }
 
-/** A modern REST v3 webhook (PROTOCOL.md section 2). Signed over `{eventCreated}.{eventId}`. */
+/** A modern REST v3 webhook (docs/protocol.md, "Inbound B: signed JSON webhooks"). Signed over `{eventCreated}.{eventId}`. */
 export interface WebhookNotification extends NotificationBase {
   readonly source: 'webhook';
   /** Unix seconds, as sent: the signature is computed over its decimal form. */

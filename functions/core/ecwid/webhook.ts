@@ -11,7 +11,7 @@ const STORE_ENTITIES = new Set(['application', 'profile']);
 const MAX_DATE_SECONDS = 8.64e12;
 
 /**
- * Parses and validates the JSON body of a modern Ecwid webhook (PROTOCOL.md section 2).
+ * Parses and validates the JSON body of a modern Ecwid webhook (docs/protocol.md, "Inbound B: signed JSON webhooks").
  *
  * Required: `eventId` (non-empty string), `eventCreated` (whole seconds, may exceed 2^31),
  * `storeId` (number or numeric string), `eventType` (`entity.action`, any entity: new types

@@ -52,7 +52,7 @@ export function postIon(url: string, form: string): Promise<Response> {
   });
 }
 
-/** An instance document in the stored format (PROTOCOL.md section 5 plus our keys). */
+/** An instance document in the stored format (docs/instances.md, "The instance document"). */
 export function instanceDocument(storeId: string | number, callbackUrl: string, extra: Record<string, string> = {}): unknown {
   return {
     element: { key: 'ecwid' },
