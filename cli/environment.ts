@@ -13,9 +13,16 @@ import { SsmCheckpointStore } from '../functions/adapters/aws/ssm-checkpoint-sto
 import { SsmInstanceRegistry } from '../functions/adapters/aws/ssm-instance-registry';
 import type { CheckpointStore } from '../functions/core/poll';
 import { callbackUrlPolicyFrom, systemResolver, type CallbackUrlPolicy, type HostResolver } from '../functions/core/callback/ssrf';
-import { DEFAULTS, ENV, STACK_OUTPUTS, ssmInstanceName } from '../functions/contract';
-import { SINK_HOST } from '../local/callback-sink';
-import { LOCAL_STATE_FILE, type LocalRunnerState } from '../local/runner-state';
+import {
+  DEFAULTS,
+  ENV,
+  INGEST_ROUTE,
+  LOCAL_STATE_FILE,
+  SINK_HOST,
+  STACK_OUTPUTS,
+  ssmInstanceName,
+  type LocalRunnerState,
+} from '../functions/contract';
 import { CliError, EXIT, isErrorLike } from './errors';
 import { FolderInstanceRepository, SsmInstanceRepository, type InstanceRepository } from './instance-repository';
 
@@ -89,7 +96,7 @@ function isLoopback(url: string | undefined): boolean {
 /** The shared ingest route of a base URL: stack outputs may give the API root or the route. */
 export function sharedIngestUrl(url: string): string {
   const trimmed = url.replace(/\/+$/, '');
-  return /\/events\/ecwid$/.test(trimmed) ? trimmed : `${trimmed}/events/ecwid`;
+  return trimmed.endsWith(INGEST_ROUTE) ? trimmed : `${trimmed}${INGEST_ROUTE}`;
 }
 
 export function instanceIngestUrl(shared: string, instanceId: string): string {

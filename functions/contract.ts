@@ -1,8 +1,14 @@
 /**
- * Names and defaults of the environment variables the functions read. Imported by the
- * stack (to set them) and by the functions (to read them), so the two cannot drift.
- * Constants only: no runtime or infrastructure code here.
+ * The deployment contract: what the stack, the functions, the local runner and the CLI must agree
+ * on (environment variable names and defaults, the Parameter Store layout, stack outputs, routes,
+ * metric names, the rejection table, what the local runner publishes to the CLI). The stack
+ * (lib/) imports it to set and wire these, the functions and the CLI to read them, so no side
+ * can drift. Constants only: no runtime or infrastructure code here.
  */
+
+// ---- environment ------------------------------------------------------------------------------
+
+/** Environment variables the functions read (parsed once per function by functions/config.ts). */
 export const ENV = {
   ssmPrefix: 'SSM_PREFIX',
   queueUrl: 'QUEUE_URL',
@@ -39,6 +45,8 @@ export const DEFAULTS = {
   metricsNamespace: 'EcwidEvents',
 } as const;
 
+// ---- Parameter Store layout ---------------------------------------------------------------------
+
 /** Parameter layout under the prefix: one SecureString per instance, one index per store. */
 export const ssmInstanceName = (prefix: string, instanceId: string): string => `${prefix}/instances/${instanceId}`;
 export const ssmStoreIndexName = (prefix: string, storeId: string): string => `${prefix}/stores/${storeId}`;
@@ -52,6 +60,8 @@ export const ssmPollLeaseName = (prefix: string, instanceId: string): string => 
  * Written by whoever writes instances (the CLI), read by ingest.
  */
 export type StoreIndexValue = string[];
+
+// ---- the stack ----------------------------------------------------------------------------------
 
 /** CloudFormation output keys of the stack; the CLI finds the resources through them. */
 export const STACK_OUTPUTS = {
@@ -78,3 +88,116 @@ export const DEFAULT_STAGE = 'dev';
 export const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
 export const stackNameForStage = (stage: string): string => `EcwidEvents-${stage}`;
 export const ssmPrefixForStage = (stage: string): string => `${DEFAULTS.ssmPrefix}/${stage}`;
+
+/** The route Ecwid posts to (the shared ingest URL ends with it). */
+export const INGEST_ROUTE = '/events/ecwid';
+/** Path parameter of the per-instance route: `${INGEST_ROUTE}/{instanceId}` addresses one instance. */
+export const INSTANCE_ID_PARAMETER = 'instanceId';
+export const INSTANCE_INGEST_ROUTE = `${INGEST_ROUTE}/{${INSTANCE_ID_PARAMETER}}`;
+
+/** The deliver function's timeout (seconds); the queue's visibility timeout derives from it (core/retry-policy.ts). */
+export const DELIVER_TIMEOUT_SECONDS = 120;
+
+// ---- ingest answers ----------------------------------------------------------------------------
+
+/**
+ * The ingest answers that are not a success, with the status Ecwid acts on.
+ * Ecwid retries anything but 200/201/202/204/209, so the status says whether a retry can help:
+ * 4xx for requests that will never succeed as sent, 503 for our own temporary failures.
+ */
+export const REJECTIONS = {
+  RouteNotFound: 404,
+  MethodNotAllowed: 405,
+  TooLarge: 413,
+  UnsupportedMediaType: 415,
+  Malformed: 400,
+  UnknownInstance: 404,
+  StoreMismatch: 400,
+  /** 404, not 200: the store may be set up later and Ecwid keeps retrying until then. */
+  UnknownStore: 404,
+  BadSignature: 401,
+  /** The instance store or the queue failed: 503 so that Ecwid retries. */
+  Unavailable: 503,
+} as const;
+
+export type RejectionReason = keyof typeof REJECTIONS;
+
+// ---- metrics (Powertools EMF; the stack's dashboard and alarms read the same names) ---------------
+
+/** Ingest's counters; each rejection also counts `Rejected{Reason}` (e.g. RejectedBadSignature). */
+export const INGEST_METRICS = {
+  received: 'EventsReceived',
+  queued: 'EventsQueued',
+  rejected: 'EventsRejected',
+  droppedDisabled: 'EventsDroppedDisabled',
+  /** Not queued for an instance whose only source is the poller (`event.vendor.type` = `polling`). */
+  droppedPollingOnly: 'EventsDroppedPollingOnly',
+  /** Webhook sightings that could not be recorded (the event was queued; a reconciliation poll may repeat it). */
+  sightingsNotRecorded: 'SightingsNotRecorded',
+  /** An instance left out of a fan-out because the signature does not verify with its secret. */
+  excludedBadSignature: 'InstancesExcludedBadSignature',
+  /** A bug: the handler answered 500 (counted by the handler, not the core). */
+  unexpectedError: 'IngestErrors',
+} as const;
+
+export const rejectionMetric = (reason: RejectionReason): string => `Rejected${reason}`;
+
+/** Deliver's outcome counters and its callback latency (milliseconds). */
+export const DELIVER_METRICS = {
+  succeeded: 'DeliverySucceeded',
+  failed: 'DeliveryFailed',
+  retried: 'DeliveryRetried',
+  deadLettered: 'DeliveryDeadLettered',
+  latency: 'DeliveryLatency',
+  droppedForged: 'EventsDroppedForged',
+  droppedInstanceUnavailable: 'EventsDroppedInstanceUnavailable',
+} as const;
+
+export const POLL_METRICS = {
+  queued: 'PollEventsQueued',
+  duplicates: 'PollDuplicatesSkipped',
+  reportedByWebhook: 'PollChangesReportedByWebhook',
+  authFailed: 'PollAuthFailed',
+  rateLimited: 'PollRateLimited',
+  unstable: 'PollUnstable',
+  rescans: 'PollRescans',
+  failed: 'PollFailed',
+  stateTruncated: 'PollStateTruncated',
+  unusableObjects: 'PollUnusableObjects',
+  instancesPolled: 'PollInstancesPolled',
+  misconfigured: 'PollMisconfigured',
+  skippedLeased: 'PollSkippedLeased',
+} as const;
+
+// ---- the local runner (`npm start`) and the CLI's --local mode ---------------------------------
+
+/**
+ * Instance files name the runner's built-in callback sink by this host, whatever port it gets:
+ * `"event.notification.callback.url": "http://sink.localhost/demo"` delivers to the sink
+ * (the path is kept and printed). `.localhost` names this machine (RFC 6761).
+ */
+export const SINK_HOST = 'sink.localhost';
+
+/** Where a running local runner publishes its LocalRunnerState (relative to the working folder). */
+export const LOCAL_STATE_FILE = '.local-state/runner.json';
+
+/**
+ * What a running local runner publishes about itself, so the CLI's `--local` mode can find it.
+ * Written on start, removed on a clean stop.
+ */
+export interface LocalRunnerState {
+  readonly pid: number;
+  /** Shared URL to register, e.g. http://127.0.0.1:3000/events/ecwid */
+  readonly ingestUrl: string;
+  /** SQS-compatible endpoint (embedded emulator or --sqs-endpoint). */
+  readonly sqsEndpoint: string;
+  readonly region: string;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** Folder of instance JSON files (id = file name without .json). */
+  readonly instancesDir: string;
+  /** Folder of the poller's per-instance state (checkpoints, leases), when the runner polls. */
+  readonly pollStateDir?: string;
+  /** The Ecwid API the runner polls and verifies against (for `instances poll --local`). */
+  readonly ecwidApiBaseUrl?: string;
+}

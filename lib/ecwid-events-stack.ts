@@ -4,7 +4,7 @@ import { IKey } from 'aws-cdk-lib/aws-kms';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../functions/core/retry-policy';
+import { attemptsForSchedule, DEFAULT_RETRY_SCHEDULE_SECONDS, redriveMaxReceiveCount } from '../functions/core/retry-policy';
 import { DEFAULT_STAGE, DEFAULTS, ENV, STACK_OUTPUTS, STAGE_PATTERN, ssmInstanceName, ssmPrefixForStage, ssmStoreIndexName } from '../functions/contract';
 import { Delivery, DELIVER_VISIBILITY_TIMEOUT } from './constructs/delivery';
 import { EventQueue, MAX_QUEUE_RETENTION } from './constructs/event-queue';
@@ -186,8 +186,8 @@ export class EcwidEventsStack extends Stack {
     this.ssmPrefix = props.ssmPrefix ?? ssmPrefixForStage(this.stage);
     this.serviceName = `ecwid-events-${this.stage}`;
     const retrySchedule = props.retrySchedule ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
-    // One first attempt plus one per backoff, as retryPolicyFrom reads it (DEFAULT_MAX_ATTEMPTS for the default schedule).
-    const maxAttempts = props.maxAttempts ?? retrySchedule.length + 1;
+    // As the deliver function reads it (DEFAULT_MAX_ATTEMPTS for the default schedule).
+    const maxAttempts = props.maxAttempts ?? attemptsForSchedule(retrySchedule);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const configCache = props.configCache ?? Duration.seconds(DEFAULTS.configCacheSeconds);
 
@@ -213,9 +213,8 @@ export class EcwidEventsStack extends Stack {
 
     this.eventQueue = new EventQueue(this, 'EventQueue', {
       visibilityTimeout: DELIVER_VISIBILITY_TIMEOUT,
-      // Backstop only: deliver dead-letters on its last attempt; two spare receives cover a
-      // crash or timeout of the invocation that handled it.
-      maxReceiveCount: maxAttempts + 2,
+      // Backstop only: deliver dead-letters on its last attempt (spare receives: core/retry-policy.ts).
+      maxReceiveCount: redriveMaxReceiveCount(maxAttempts),
       encryptionKey: props.queueKmsKey,
       removalPolicy,
     });

@@ -1,19 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { CONFIG_KEYS, type Instance } from '../functions/core/instance-config';
 import type { InstanceStore } from '../functions/core/ports';
+import { SINK_HOST } from '../functions/contract';
 import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
 
 /**
  * The demo callback: an HTTP endpoint of the runner that accepts every delivery and prints it
  * (headers and body: signatures are not secrets, the keys that made them never reach it).
  */
-
-/**
- * Instance files name the built-in sink by this host, whatever port the runner gets:
- * `"event.notification.callback.url": "http://sink.localhost/demo"` delivers to the sink
- * (the path is kept and printed). `.localhost` names this machine (RFC 6761).
- */
-export const SINK_HOST = 'sink.localhost';
 
 /** Bodies larger than this are counted but not printed in full. */
 const PRINT_LIMIT_BYTES = 16 * 1024;

@@ -5,6 +5,7 @@ import type {
   APIGatewayProxyResultV2,
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
+import { INGEST_ROUTE, INSTANCE_ID_PARAMETER, INSTANCE_INGEST_ROUTE } from '../functions/contract';
 
 /**
  * A stand-in for the stack's API Gateway HTTP API: turns HTTP requests into payload format 2.0
@@ -14,14 +15,14 @@ import type {
 
 export type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
 
-/** The stack's routes (one Lambda integration behind both). */
+/** The stack's routes (one Lambda integration behind both); the route is letters and slashes only. */
 export const ROUTES = [
-  { routeKey: 'POST /events/ecwid', method: 'POST', pattern: /^\/events\/ecwid$/, parameter: undefined },
+  { routeKey: `POST ${INGEST_ROUTE}`, method: 'POST', pattern: new RegExp(`^${INGEST_ROUTE}$`), parameter: undefined },
   {
-    routeKey: 'POST /events/ecwid/{instanceId}',
+    routeKey: `POST ${INSTANCE_INGEST_ROUTE}`,
     method: 'POST',
-    pattern: /^\/events\/ecwid\/([^/]+)$/,
-    parameter: 'instanceId',
+    pattern: new RegExp(`^${INGEST_ROUTE}/([^/]+)$`),
+    parameter: INSTANCE_ID_PARAMETER,
   },
 ] as const;
 

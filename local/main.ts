@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { SINK_HOST } from './callback-sink';
+import { SINK_HOST } from '../functions/contract';
 import { HELP_TEXT, parseRunnerOptions, UsageError, type RunnerOptions } from './options';
 import { RunnerStartError, startLocalRunner, type LocalRunner, type RunnerOutput, type StopSummary } from './runner';
 

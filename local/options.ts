@@ -4,10 +4,11 @@ import { parseArgs } from 'node:util';
 import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
+  MAX_ATTEMPTS_LIMIT,
   MAX_BACKOFF_SECONDS,
   retryPolicyFrom,
 } from '../functions/core/retry-policy';
-import { LOCAL_STATE_FILE } from './runner-state';
+import { LOCAL_STATE_FILE } from '../functions/contract';
 
 /** What `npm start -- ...` accepts, validated. */
 export interface RunnerOptions {
@@ -48,9 +49,6 @@ export const DEFAULT_QUEUE_PREFIX = 'ecwid-events-local';
 export const DEFAULT_POLL_INTERVAL_SECONDS = 60;
 /** SQS queue names: 80 characters, `-dlq.fifo` included. */
 const QUEUE_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,71}$/;
-
-/** The redrive backstop is maxAttempts + 2 receives, and SQS allows at most 1000. */
-export const MAX_ATTEMPTS_LIMIT = 998;
 
 export const HELP_TEXT = `Usage: npm start -- [options]
 
@@ -177,14 +175,11 @@ export function parseRetrySchedule(text: string): number[] {
 export function parseMaxAttempts(text: string): number {
   const problem = `--max-attempts must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got "${text}"`;
   if (!/^\s*[0-9]+\s*$/.test(text)) throw new UsageError(problem);
-  let attempts: number;
   try {
-    attempts = retryPolicyFrom({ maxAttempts: text }).maxAttempts;
+    return retryPolicyFrom({ maxAttempts: text }).maxAttempts;
   } catch {
     throw new UsageError(problem);
   }
-  if (attempts > MAX_ATTEMPTS_LIMIT) throw new UsageError(problem);
-  return attempts;
 }
 
 export function parseHttpUrl(text: string, option: string): string {

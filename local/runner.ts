@@ -12,8 +12,8 @@ import { callbackUrlPolicyFrom } from '../functions/core/callback/ssrf';
 import { EcwidApiClient } from '../functions/adapters/http/ecwid-api-client';
 import type { InstanceStore } from '../functions/core/ports';
 import { InMemorySightings } from '../functions/core/sightings';
-import { retryPolicyFrom, type RetryPolicy } from '../functions/core/retry-policy';
-import { DEFAULTS, ENV } from '../functions/contract';
+import { queueVisibilityTimeoutSeconds, redriveMaxReceiveCount, retryPolicyFrom, type RetryPolicy } from '../functions/core/retry-policy';
+import { DEFAULTS, DELIVER_TIMEOUT_SECONDS, ENV, INGEST_ROUTE, type LocalRunnerState } from '../functions/contract';
 import { startCallbackSink, withSinkCallbacks } from './callback-sink';
 import { createConsoleLogger, type ConsoleLogLevel } from './console-logger';
 import { countMessages } from '../functions/adapters/aws/sqs-queue-counts';
@@ -23,7 +23,6 @@ import { startDemoEcwidApi, type DemoEcwidApi } from './fake-ecwid-api';
 import { createHttpGateway, type IngestHandler } from './http-gateway';
 import { DEFAULT_POLL_INTERVAL_SECONDS, type RunnerOptions } from './options';
 import { startPollLoop, type PollLoop } from './poll-loop';
-import type { LocalRunnerState } from './runner-state';
 import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
 
 /**
@@ -37,9 +36,9 @@ import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
  */
 
 export const LOCAL_REGION = 'us-east-1';
-/** The stack's deliver timeout and the queue visibility derived from it, six times as long (lib/constructs/delivery.ts). */
-export const DELIVER_FUNCTION_TIMEOUT_MS = 120_000;
-export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = (DELIVER_FUNCTION_TIMEOUT_MS / 1000) * 6;
+/** The stack's deliver timeout, and the queue visibility the retry policy derives from it. */
+export const DELIVER_FUNCTION_TIMEOUT_MS = DELIVER_TIMEOUT_SECONDS * 1000;
+export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = queueVisibilityTimeoutSeconds(DELIVER_TIMEOUT_SECONDS);
 /** Receive loops of the event source (Lambda's minimum concurrency for SQS is 2). */
 export const EVENT_SOURCE_POLLERS = 2;
 /** Where nothing listens: AWS services other than SQS must never be reached from a local run. */
@@ -143,7 +142,7 @@ async function start(
     queues = await ensureQueues(client, {
       queueName: `${options.queuePrefix}.fifo`,
       deadLetterQueueName: `${options.queuePrefix}-dlq.fifo`,
-      maxReceiveCount: policy.maxAttempts + 2,
+      maxReceiveCount: redriveMaxReceiveCount(policy.maxAttempts),
       visibilityTimeoutSeconds: QUEUE_VISIBILITY_TIMEOUT_SECONDS,
     });
   } catch (error) {
@@ -220,7 +219,7 @@ async function start(
 
   const state: LocalRunnerState = {
     pid: process.pid,
-    ingestUrl: `${origin}/events/ecwid`,
+    ingestUrl: `${origin}${INGEST_ROUTE}`,
     sqsEndpoint: sqs.endpoint,
     region: LOCAL_REGION,
     queueUrl: queues.queueUrl,

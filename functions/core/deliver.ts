@@ -23,6 +23,7 @@ import {
   SECRET_CONFIG_KEYS,
   storeIdOf,
 } from './instance-config';
+import { DELIVER_METRICS } from '../contract';
 import { isJsonObject } from './json';
 import type { Clock, InstanceStore } from './ports';
 import { backoffSeconds, isLastAttempt, type RetryPolicy } from './retry-policy';
@@ -77,16 +78,6 @@ export interface DeliverTelemetry {
   count(metric: string, value?: number): void;
   milliseconds(metric: string, value: number): void;
 }
-
-export const DELIVER_METRICS = {
-  succeeded: 'DeliverySucceeded',
-  failed: 'DeliveryFailed',
-  retried: 'DeliveryRetried',
-  deadLettered: 'DeliveryDeadLettered',
-  latency: 'DeliveryLatency',
-  droppedForged: 'EventsDroppedForged',
-  droppedInstanceUnavailable: 'EventsDroppedInstanceUnavailable',
-} as const;
 
 export interface DeliverDeps {
   readonly instances: InstanceStore;

@@ -1,25 +1,6 @@
-/**
- * The ingest answers that are not a success, with the status Ecwid acts on.
- * Ecwid retries anything but 200/201/202/204/209, so the status says whether a retry can help:
- * 4xx for requests that will never succeed as sent, 503 for our own temporary failures.
- */
-export const REJECTIONS = {
-  RouteNotFound: 404,
-  MethodNotAllowed: 405,
-  TooLarge: 413,
-  UnsupportedMediaType: 415,
-  Malformed: 400,
-  UnknownInstance: 404,
-  StoreMismatch: 400,
-  /** 404, not 200: the store may be set up later and Ecwid keeps retrying until then. */
-  UnknownStore: 404,
-  BadSignature: 401,
-  /** The instance store or the queue failed: 503 so that Ecwid retries. */
-  Unavailable: 503,
-} as const;
+import { REJECTIONS, type RejectionReason } from '../contract';
 
-export type RejectionReason = keyof typeof REJECTIONS;
-
+/** Error answers of ingest; the statuses per reason are the contract's rejection table. */
 /** The JSON body of every error answer. `message` must never contain a secret. */
 export interface ErrorBody {
   readonly error: string;

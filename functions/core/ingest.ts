@@ -1,10 +1,10 @@
-import { DEFAULTS } from '../contract';
+import { DEFAULTS, INGEST_METRICS, INGEST_ROUTE, rejectionMetric, type RejectionReason } from '../contract';
 import { parseIonForm } from './ecwid/ion';
 import { canonicalStoreId, InvalidNotificationError, type EcwidNotification } from './ecwid/notification';
 import { ECWID_SIGNATURE_HEADER, verifyEcwidWebhookSignature } from './ecwid/signature';
 import { parseWebhookJson } from './ecwid/webhook';
 import type { QueuedEvent } from './event';
-import { type ErrorBody, type HttpResult, rejection, type RejectionReason } from './http-errors';
+import { type ErrorBody, type HttpResult, rejection } from './http-errors';
 import {
   CONFIG_KEYS,
   configString,
@@ -35,24 +35,6 @@ export interface IngestRequest {
   /** The decoded body bytes (base64 already undone). */
   readonly body: Uint8Array;
 }
-
-/** Metric names; each rejection also counts `Rejected{Reason}` (e.g. RejectedBadSignature). */
-export const INGEST_METRICS = {
-  received: 'EventsReceived',
-  queued: 'EventsQueued',
-  rejected: 'EventsRejected',
-  droppedDisabled: 'EventsDroppedDisabled',
-  /** Not queued for an instance whose only source is the poller (`event.vendor.type` = `polling`). */
-  droppedPollingOnly: 'EventsDroppedPollingOnly',
-  /** Webhook sightings that could not be recorded (the event was queued; a reconciliation poll may repeat it). */
-  sightingsNotRecorded: 'SightingsNotRecorded',
-  /** An instance left out of a fan-out because the signature does not verify with its secret. */
-  excludedBadSignature: 'InstancesExcludedBadSignature',
-  /** A bug: the handler answered 500 (counted by the handler, not here). */
-  unexpectedError: 'IngestErrors',
-} as const;
-
-export const rejectionMetric = (reason: RejectionReason): string => `Rejected${reason}`;
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -89,10 +71,11 @@ export interface IngestSuccessBody {
 export type IngestResult = HttpResult<IngestSuccessBody | ErrorBody>;
 
 /**
- * `/events/ecwid` or `/events/ecwid/{instanceId}`, matched at the end of the path so that a
- * stage name or custom-domain base path in front of it does not matter.
+ * INGEST_ROUTE (`/events/ecwid`) or INGEST_ROUTE/{instanceId}, matched at the end of the path so
+ * that a stage name or custom-domain base path in front of it does not matter. (The route is
+ * letters and slashes only: nothing in it needs escaping.)
  */
-const ROUTE_PATTERN = /(?:^|\/)events\/ecwid(?:\/([^/]+))?\/?$/;
+const ROUTE_PATTERN = new RegExp(`(?:^|/)${INGEST_ROUTE.slice(1)}(?:/([^/]+))?/?$`);
 
 const NO_TELEMETRY: IngestTelemetry = { log: () => undefined, count: () => undefined };
 

@@ -3,11 +3,11 @@
  * one poll of one instance (the CLI): who is due, the per-instance lease, the webhook sightings,
  * bounded concurrency. The poll itself is poll.ts.
  */
+import { POLL_METRICS } from '../contract';
 import { CONFIG_KEYS, notificationsEnabled, type Instance } from './instance-config';
 import {
   errorMessage,
   OVERLAP_SECONDS,
-  POLL_METRICS,
   pollInstance,
   SIGHTING_TOLERANCE_SECONDS,
   type PollDeps,

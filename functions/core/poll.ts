@@ -30,6 +30,7 @@
  * accepted. Auth failures (401/403), rate limiting Ecwid did not lift, a failed enqueue, an
  * unstable window or the deadline stop the poll; the cursor stays and the next poll scans again.
  */
+import { POLL_METRICS } from '../contract';
 import { canonicalStoreId } from './ecwid/notification';
 import type { NormalizedEventType, QueuedEvent } from './event';
 import { CONFIG_KEYS, configString, type Instance } from './instance-config';
@@ -158,22 +159,6 @@ export interface PollTelemetry {
   log(level: LogLevel, message: string, attributes?: Readonly<Record<string, unknown>>): void;
   count(metric: string, value?: number): void;
 }
-
-export const POLL_METRICS = {
-  queued: 'PollEventsQueued',
-  duplicates: 'PollDuplicatesSkipped',
-  reportedByWebhook: 'PollChangesReportedByWebhook',
-  authFailed: 'PollAuthFailed',
-  rateLimited: 'PollRateLimited',
-  unstable: 'PollUnstable',
-  rescans: 'PollRescans',
-  failed: 'PollFailed',
-  stateTruncated: 'PollStateTruncated',
-  unusableObjects: 'PollUnusableObjects',
-  instancesPolled: 'PollInstancesPolled',
-  misconfigured: 'PollMisconfigured',
-  skippedLeased: 'PollSkippedLeased',
-} as const;
 
 export interface PollDeps {
   readonly source: PollSource;

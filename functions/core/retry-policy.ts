@@ -1,10 +1,42 @@
 /**
- * When a failed delivery is tried again, and when we give up. The one place for the retry schedule:
- * the deliver function, the local runner and the stack (redrive backstop) all read it from here.
+ * When a failed delivery is tried again, and when we give up. The one place for the retry schedule
+ * and the limits derived from it (attempt limit, redrive backstop, queue visibility): the deliver
+ * function, the local runner and the stack all ask this file.
  */
 
 /** SQS caps a message's visibility timeout (our backoff) at 12 hours. */
 export const MAX_BACKOFF_SECONDS = 43_200;
+
+/** SQS's largest redrive `maxReceiveCount`. */
+const SQS_MAX_RECEIVE_COUNT = 1000;
+
+/**
+ * Receives SQS allows beyond the last attempt before its own redrive moves a message: a backstop
+ * only (deliver dead-letters on its last attempt itself); the spares cover a crash or timeout of
+ * the invocation that handled it.
+ */
+export const REDRIVE_SPARE_RECEIVES = 2;
+
+/** The most attempts a policy may have: its redrive backstop must stay within SQS's limit (998). */
+export const MAX_ATTEMPTS_LIMIT = SQS_MAX_RECEIVE_COUNT - REDRIVE_SPARE_RECEIVES;
+
+/** One first attempt plus one retry per schedule entry: the attempts when none are given. */
+export const attemptsForSchedule = (scheduleSeconds: readonly number[]): number => scheduleSeconds.length + 1;
+
+/** The queue's redrive `maxReceiveCount` for a policy of `maxAttempts` attempts. */
+export const redriveMaxReceiveCount = (maxAttempts: number): number => maxAttempts + REDRIVE_SPARE_RECEIVES;
+
+/**
+ * The queue's visibility timeout for a consumer with this function timeout. AWS guidance: at least
+ * six times the consuming function's timeout, so that a batch in hand never reappears mid-run.
+ */
+export const queueVisibilityTimeoutSeconds = (consumerTimeoutSeconds: number): number => consumerTimeoutSeconds * 6;
+
+/** True for a valid attempt limit (whole, 1 to MAX_ATTEMPTS_LIMIT). */
+export const isValidMaxAttempts = (value: number): boolean => Number.isInteger(value) && value >= 1 && value <= MAX_ATTEMPTS_LIMIT;
+
+/** True for a valid backoff entry (whole seconds, 0 to SQS's 12 h cap). */
+export const isValidBackoff = (seconds: number): boolean => Number.isInteger(seconds) && seconds >= 0 && seconds <= MAX_BACKOFF_SECONDS;
 
 /**
  * Backoff before attempt n+1 after attempt n failed (index n-1), in seconds. Sums to ~39 h, so an
@@ -15,7 +47,7 @@ export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = [
 ];
 
 /** One first attempt plus one retry per schedule entry. */
-export const DEFAULT_MAX_ATTEMPTS = DEFAULT_RETRY_SCHEDULE_SECONDS.length + 1;
+export const DEFAULT_MAX_ATTEMPTS = attemptsForSchedule(DEFAULT_RETRY_SCHEDULE_SECONDS);
 
 export interface RetryPolicy {
   /** Backoff seconds after the 1st, 2nd, ... failed attempt; the last entry repeats. */
@@ -38,11 +70,11 @@ export function retryPolicyFrom(values: { schedule?: string; maxAttempts?: strin
   const scheduleText = values.schedule?.trim();
   const scheduleSeconds = scheduleText ? parseSchedule(scheduleText) : DEFAULT_RETRY_SCHEDULE_SECONDS;
   const attemptsText = values.maxAttempts?.trim();
-  let maxAttempts = scheduleSeconds.length + 1;
+  let maxAttempts = attemptsForSchedule(scheduleSeconds);
   if (attemptsText) {
     maxAttempts = Number(attemptsText);
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) {
-      throw new Error(`MAX_ATTEMPTS must be an integer from 1 to 1000, got "${attemptsText}"`);
+    if (!isValidMaxAttempts(maxAttempts)) {
+      throw new Error(`MAX_ATTEMPTS must be an integer from 1 to ${MAX_ATTEMPTS_LIMIT}, got "${attemptsText}"`);
     }
   }
   return { scheduleSeconds, maxAttempts };
@@ -51,7 +83,7 @@ export function retryPolicyFrom(values: { schedule?: string; maxAttempts?: strin
 function parseSchedule(text: string): number[] {
   const parts = text.split(',').map((part) => part.trim());
   const seconds = parts.map(Number);
-  const bad = parts.filter((part, i) => part === '' || !Number.isInteger(seconds[i]) || seconds[i] < 0 || seconds[i] > MAX_BACKOFF_SECONDS);
+  const bad = parts.filter((part, i) => part === '' || !isValidBackoff(seconds[i]));
   if (bad.length > 0) {
     throw new Error(
       `RETRY_SCHEDULE_SECONDS must be comma-separated whole seconds from 0 to ${MAX_BACKOFF_SECONDS}; bad entries: ${bad.map((b) => `"${b}"`).join(', ')}`,

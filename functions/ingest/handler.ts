@@ -7,10 +7,10 @@ import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
 import { SqsSightings } from '../adapters/aws/sqs-sightings';
 import { handlerPowertools } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
-import { ingest, INGEST_METRICS, type IngestRequest, type IngestTelemetry } from '../core/ingest';
+import { ingest, type IngestRequest, type IngestTelemetry } from '../core/ingest';
 import type { Clock, EventQueue, InstanceStore } from '../core/ports';
 import type { SightingLog } from '../core/sightings';
-import { ENV } from '../contract';
+import { ENV, INGEST_METRICS } from '../contract';
 
 /**
  * Ingest Lambda (API Gateway HTTP API, payload v2): adapts the event to core/ingest.ts and

@@ -5,8 +5,8 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MAX_BACKOFF_SECONDS } from '../../functions/core/retry-policy';
-import { ENV } from '../../functions/contract';
+import { isValidBackoff, isValidMaxAttempts, MAX_ATTEMPTS_LIMIT, MAX_BACKOFF_SECONDS, queueVisibilityTimeoutSeconds } from '../../functions/core/retry-policy';
+import { DELIVER_TIMEOUT_SECONDS, ENV } from '../../functions/contract';
 import { acknowledgeQueueKeyGrant } from './event-queue';
 import { InstanceConfigAccess } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';
@@ -14,11 +14,11 @@ import { RelayFunction, RelayObservability } from './relay-function';
 const DELIVER_ENTRY = path.join(__dirname, '..', '..', 'functions', 'deliver', 'handler.ts');
 
 /** The deliver function's timeout; the queue's visibility timeout is derived from it. */
-export const DELIVER_TIMEOUT = Duration.seconds(120);
+export const DELIVER_TIMEOUT = Duration.seconds(DELIVER_TIMEOUT_SECONDS);
 /** Records per invocation: the most SQS FIFO allows. */
 export const DELIVER_BATCH_SIZE = 10;
-/** AWS guidance: a queue's visibility timeout should be at least six times its consumer's timeout. */
-export const DELIVER_VISIBILITY_TIMEOUT = Duration.seconds(DELIVER_TIMEOUT.toSeconds() * 6);
+/** The main queue's visibility timeout, as the retry policy derives it from the consumer's timeout. */
+export const DELIVER_VISIBILITY_TIMEOUT = Duration.seconds(queueVisibilityTimeoutSeconds(DELIVER_TIMEOUT_SECONDS));
 
 export interface DeliveryProps {
   /** The FIFO queue to consume. */
@@ -106,15 +106,15 @@ export class Delivery extends Construct {
 function validateDeliveryProps(props: DeliveryProps): void {
   const { retrySchedule, maxAttempts, maxConcurrency, callbackTimeout } = props;
   if (retrySchedule.length === 0) throw new Error('retrySchedule must have at least one entry');
-  const bad = retrySchedule.filter((s) => !Number.isInteger(s) || s < 0 || s > MAX_BACKOFF_SECONDS);
+  const bad = retrySchedule.filter((s) => !isValidBackoff(s));
   if (bad.length > 0) {
     throw new Error(
       `retrySchedule entries must be whole seconds from 0 to ${MAX_BACKOFF_SECONDS} (SQS's visibility cap); bad: ${bad.join(', ')}`,
     );
   }
-  // The redrive backstop is maxAttempts + 2 receives; SQS allows at most 1000.
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 998) {
-    throw new Error(`maxAttempts must be an integer from 1 to 998, got ${maxAttempts}`);
+  // The limit keeps the redrive backstop within SQS's maxReceiveCount (see core/retry-policy.ts).
+  if (!isValidMaxAttempts(maxAttempts)) {
+    throw new Error(`maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${maxAttempts}`);
   }
   if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
     throw new Error(`deliveryMaxConcurrency must be an integer from 2 to 1000 (SQS event source limits), got ${maxConcurrency}`);

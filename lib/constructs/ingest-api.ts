@@ -7,13 +7,11 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../../functions/contract';
+import { ENV, INGEST_ROUTE, INSTANCE_INGEST_ROUTE } from '../../functions/contract';
 import { acknowledgeQueueKeyGrant } from './event-queue';
 import { InstanceConfigAccess } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';
 
-/** The route Ecwid posts to; `/{instanceId}` appended targets one instance. */
-export const INGEST_PATH = '/events/ecwid';
 const INGEST_ENTRY = path.join(__dirname, '..', '..', 'functions', 'ingest', 'handler.ts');
 
 export interface IngestApiProps {
@@ -102,7 +100,7 @@ export class IngestApi extends Construct {
     });
 
     const integration = new HttpLambdaIntegration('Ingest', this.function);
-    for (const routePath of [INGEST_PATH, `${INGEST_PATH}/{instanceId}`]) {
+    for (const routePath of [INGEST_ROUTE, INSTANCE_INGEST_ROUTE]) {
       const [route] = this.api.addRoutes({ path: routePath, methods: [HttpMethod.POST], integration });
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
@@ -113,7 +111,7 @@ export class IngestApi extends Construct {
     }
 
     // The `$default` stage's URL is the API root and ends with "/".
-    this.ingestUrl = `${this.stage.url}${INGEST_PATH.slice(1)}`;
+    this.ingestUrl = `${this.stage.url}${INGEST_ROUTE.slice(1)}`;
   }
 }
 

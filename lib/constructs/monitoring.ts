@@ -18,17 +18,15 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { REJECTIONS, type RejectionReason } from '../../functions/core/http-errors';
-import { DELIVER_METRICS } from '../../functions/core/deliver';
-import { INGEST_METRICS, rejectionMetric } from '../../functions/core/ingest';
+import { DELIVER_METRICS, INGEST_METRICS, REJECTIONS, rejectionMetric, type RejectionReason } from '../../functions/contract';
 
-/** Ingest's Powertools (EMF) metrics: taken from the ingest core, so the dashboard cannot drift from the code. */
+/** Ingest's Powertools (EMF) metrics: the contract's names, which the code counts, so the dashboard cannot drift. */
 export const INGEST_METRIC_NAMES: readonly string[] = Object.values(INGEST_METRICS);
 /** One `Rejected<Reason>` metric per rejection reason. */
 export const INGEST_REJECTION_METRIC_NAMES: readonly string[] = (Object.keys(REJECTIONS) as RejectionReason[]).map(
   rejectionMetric,
 );
-/** Deliver's outcome counters (everything but the latency), from the deliver core. */
+/** Deliver's outcome counters (everything but the latency). */
 export const DELIVERY_METRIC_NAMES: readonly string[] = Object.values(DELIVER_METRICS).filter((name) => name !== DELIVER_METRICS.latency);
 export const DELIVERY_LATENCY_METRIC = DELIVER_METRICS.latency;
 

@@ -6,7 +6,7 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { createResources, instanceIngestUrl, sharedIngestUrl } from '../../cli/environment';
 import { CliError } from '../../cli/errors';
-import type { LocalRunnerState } from '../../local/runner-state';
+import type { LocalRunnerState } from '../../functions/contract';
 import { runCli } from './run-cli';
 
 const cfnMock = mockClient(CloudFormationClient);

@@ -4,8 +4,11 @@ import {
   DEFAULT_RETRY_POLICY,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   isLastAttempt,
+  MAX_ATTEMPTS_LIMIT,
   MAX_BACKOFF_SECONDS,
   parseRetryAfter,
+  queueVisibilityTimeoutSeconds,
+  redriveMaxReceiveCount,
   retryPolicyFrom,
 } from '../../functions/core/retry-policy';
 
@@ -56,8 +59,22 @@ describe('retry policy', () => {
       expect(() => retryPolicyFrom({ schedule: '60,abc,-1,50000,' })).toThrow(
         'RETRY_SCHEDULE_SECONDS must be comma-separated whole seconds from 0 to 43200; bad entries: "abc", "-1", "50000", ""',
       );
-      expect(() => retryPolicyFrom({ maxAttempts: '0' })).toThrow('MAX_ATTEMPTS must be an integer from 1 to 1000, got "0"');
+      expect(() => retryPolicyFrom({ maxAttempts: '0' })).toThrow('MAX_ATTEMPTS must be an integer from 1 to 998, got "0"');
+      expect(() => retryPolicyFrom({ maxAttempts: '999' })).toThrow('MAX_ATTEMPTS must be an integer from 1 to 998, got "999"');
+      expect(retryPolicyFrom({ maxAttempts: '998' }).maxAttempts).toBe(998);
       expect(() => retryPolicyFrom({ maxAttempts: '2.5' })).toThrow('MAX_ATTEMPTS');
+    });
+  });
+
+  describe('derived limits', () => {
+    it('keeps the redrive backstop two receives past the last attempt, within SQS\'s 1000', () => {
+      expect(redriveMaxReceiveCount(DEFAULT_MAX_ATTEMPTS)).toBe(13);
+      expect(MAX_ATTEMPTS_LIMIT).toBe(998);
+      expect(redriveMaxReceiveCount(MAX_ATTEMPTS_LIMIT)).toBe(1000);
+    });
+
+    it('makes the queue visibility six times the consumer timeout', () => {
+      expect(queueVisibilityTimeoutSeconds(120)).toBe(720);
     });
   });
 

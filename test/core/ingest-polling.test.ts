@@ -3,7 +3,8 @@
  * webhooks, and only instances in reconciliation mode have their webhooks sighted.
  */
 import { parseIonForm } from '../../functions/core/ecwid/ion';
-import { ingest, INGEST_METRICS, type IngestDeps, type IngestRequest } from '../../functions/core/ingest';
+import { ingest, type IngestDeps, type IngestRequest } from '../../functions/core/ingest';
+import { INGEST_METRICS } from '../../functions/contract';
 import { CONFIG_KEYS, type ConfigValue, type Instance } from '../../functions/core/instance-config';
 import { InMemorySightings, type SightingLog, type WebhookSighting } from '../../functions/core/sightings';
 import {

@@ -1,5 +1,6 @@
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance-config';
-import { POLL_METRICS, RECONCILE_LAG_SECONDS, SETTLE_SECONDS, type PollState } from '../../functions/core/poll';
+import { RECONCILE_LAG_SECONDS, SETTLE_SECONDS, type PollState } from '../../functions/core/poll';
+import { POLL_METRICS } from '../../functions/contract';
 import { isDue, pollDueInstances, PollLeasedError, pollOnce, PollNotConfiguredError, type PollRunDeps } from '../../functions/core/poll-run';
 import { InMemorySightings } from '../../functions/core/sightings';
 import { instanceDocument } from '../support/factories';

@@ -6,7 +6,6 @@ import {
   MAX_STATE_BYTES,
   MAX_WINDOW_ITEMS,
   OVERLAP_SECONDS,
-  POLL_METRICS,
   POLL_PAGE_LIMIT,
   PollAuthError,
   pollInstance,
@@ -17,6 +16,7 @@ import {
   type PollRequest,
   type PollState,
 } from '../../functions/core/poll';
+import { POLL_METRICS } from '../../functions/contract';
 import { pollSettingsOf, type PollSettings } from '../../functions/core/poll-config';
 import {
   ACCESS_TOKEN,

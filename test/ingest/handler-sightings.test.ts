@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { INGEST_METRICS } from '../../functions/core/ingest';
+import { INGEST_METRICS } from '../../functions/contract';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance-config';
 import { InMemorySightings } from '../../functions/core/sightings';
 import { createIngestHandler, type IngestHandler, type IngestMetrics } from '../../functions/ingest/handler';

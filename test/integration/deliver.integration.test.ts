@@ -43,7 +43,7 @@ import { queuedEventBody, SqsEventQueue } from '../../functions/adapters/aws/sqs
 import { SqsRetryScheduler } from '../../functions/adapters/aws/sqs-retry-scheduler';
 import { HttpCallbackSender, USER_AGENT } from '../../functions/adapters/http/callback-sender';
 import { callbackUrlPolicyFrom } from '../../functions/core/callback/ssrf';
-import { DELIVER_METRICS } from '../../functions/core/deliver';
+import { DELIVER_METRICS } from '../../functions/contract';
 import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../../functions/core/event';
 import { CONFIG_KEYS, storeIdOf, type Instance } from '../../functions/core/instance-config';

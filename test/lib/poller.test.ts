@@ -10,7 +10,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { POLL_METRICS } from '../../functions/core/poll';
+import { POLL_METRICS } from '../../functions/contract';
 import { DEFAULTS, ENV } from '../../functions/contract';
 import { InstanceConfigAccess } from '../../lib/constructs/instance-config-access';
 import { Poller, type PollerProps } from '../../lib/constructs/poller';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../functions/core/retry-policy';
 import { HELP_TEXT, parseRunnerOptions, UsageError, type RunnerOptions } from '../../local/options';
-import { LOCAL_STATE_FILE } from '../../local/runner-state';
+import { LOCAL_STATE_FILE } from '../../functions/contract';
 
 let cwd: string;
 

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { CONFIG_KEYS } from '../../functions/core/instance-config';
-import { PollAuthError, POLL_METRICS } from '../../functions/core/poll';
+import { PollAuthError } from '../../functions/core/poll';
+import { POLL_METRICS } from '../../functions/contract';
 import { createPollHandler } from '../../functions/poll/handler';
 import { ACCESS_TOKEN, FakeEcwidStore, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll-fakes';
 

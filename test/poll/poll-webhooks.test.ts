@@ -12,7 +12,8 @@ import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client
 import type { QueuedEvent } from '../../functions/core/event';
 import { ingest } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance-config';
-import { POLL_METRICS, RECONCILE_LAG_SECONDS } from '../../functions/core/poll';
+import { RECONCILE_LAG_SECONDS } from '../../functions/core/poll';
+import { POLL_METRICS } from '../../functions/contract';
 import type { PollObjectType } from '../../functions/core/poll-config';
 import { pollDueInstances } from '../../functions/core/poll-run';
 import { InMemorySightings } from '../../functions/core/sightings';

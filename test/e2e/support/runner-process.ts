@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { countMessages } from '../../../functions/adapters/aws/sqs-queue-counts';
-import type { LocalRunnerState } from '../../../local/runner-state';
+import type { LocalRunnerState } from '../../../functions/contract';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
