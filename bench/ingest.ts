@@ -19,7 +19,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { Instance } from '../functions/core/instance-config';
+import type { Instance } from '../functions/core/instance';
 import type { EventQueue, InstanceStore } from '../functions/core/ports';
 import type { IngestHandler } from '../functions/ingest/handler';
 import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';

@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import type { APIGatewayProxyEventV2, SQSRecord } from 'aws-lambda';
 import { ecwidWebhookSignature } from '../functions/core/ecwid/signature';
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../functions/core/event';
-import type { InstanceDocument } from '../functions/core/instance-config';
+import type { InstanceDocument } from '../functions/core/instance';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const FIXTURES_DIR = path.join(REPO_ROOT, 'test', 'fixtures');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { SsmInstanceRegistry } from '../functions/adapters/aws/ssm-instance-registry';
 import { parseInstanceDocument } from '../functions/adapters/instance-document';
 import { listFolderInstances } from '../functions/adapters/instance-listing';
-import { INSTANCE_ID_PATTERN, type Instance, type InstanceDocument } from '../functions/core/instance-config';
+import { INSTANCE_ID_PATTERN, type Instance, type InstanceDocument } from '../functions/core/instance';
 import { CliError, EXIT } from './errors';
 
 export interface InstanceRepository {

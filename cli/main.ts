@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
+import { InvalidInstanceIdError } from '../functions/core/instance';
 import { InstanceValidationError } from '../functions/core/instance-validation';
 import { STAGE_PATTERN, stackNameForStage } from '../functions/contract';
 import type { CommandSpec, OptionSpec } from './command';
@@ -172,6 +173,9 @@ function reportError(error: unknown, io: CliIo, json: boolean, debug: boolean): 
     message = error.message;
     exitCode = EXIT.usage;
     details = { problems: error.problems };
+  } else if (error instanceof InvalidInstanceIdError) {
+    message = error.message;
+    exitCode = EXIT.usage;
   } else if (error instanceof CliError) {
     message = error.message;
     exitCode = error.exitCode;

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { CONFIG_KEYS, type Instance } from '../functions/core/instance-config';
+import { CONFIG_KEYS, configOf, withConfig, type Instance } from '../functions/core/instance';
 import type { InstanceStore } from '../functions/core/ports';
 import { SINK_HOST } from '../functions/contract';
 import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
@@ -87,23 +87,17 @@ export function withSinkCallbacks(store: InstanceStore, sinkOrigin: string): Ins
 }
 
 export function pointAtSink(instance: Instance, sinkOrigin: string): Instance {
-  const value = instance.document.configuration[CONFIG_KEYS.callbackUrl];
-  if (typeof value !== 'string') return instance;
+  const value = configOf(instance).callbackUrl;
+  if (value === undefined) return instance;
   let url: URL;
   try {
-    url = new URL(value.trim());
+    url = new URL(value);
   } catch {
     return instance;
   }
   if (url.hostname !== SINK_HOST || url.protocol !== 'http:') return instance;
   const target = `${sinkOrigin}${url.pathname}${url.search}`;
-  return {
-    ...instance,
-    document: {
-      ...instance.document,
-      configuration: { ...instance.document.configuration, [CONFIG_KEYS.callbackUrl]: target },
-    },
-  };
+  return { ...instance, document: withConfig(instance.document, { [CONFIG_KEYS.callbackUrl]: target }) };
 }
 
 function flatHeaders(req: IncomingMessage): Record<string, string> {

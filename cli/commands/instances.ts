@@ -7,24 +7,22 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
+  assertInstanceId,
   CONFIG_KEYS,
-  configBoolean,
-  configString,
+  configOf,
+  isSecretKey,
+  redactCallbackUrl,
+  splitSecrets,
+  withConfig,
   type ConfigValue,
   type Instance,
   type InstanceDocument,
-} from '../../functions/core/instance-config';
-import {
-  InstanceValidationError,
-  validateInstanceDocument,
-  webhookSecrets,
-  type InstanceProblem,
-} from '../../functions/core/instance-validation';
+} from '../../functions/core/instance';
+import { InstanceValidationError, validateInstanceDocument, type InstanceProblem } from '../../functions/core/instance-validation';
 import { optionBoolean, optionList, optionString, type CommandContext, type CommandSpec } from '../command';
 import { instanceIngestUrl } from '../environment';
 import { CliError, EXIT, UsageError } from '../errors';
-import { assertInstanceId } from '../instance-repository';
-import { isSecretKey, maskDocument, maskUrlCredentials, NOT_SET } from '../mask';
+import { maskDocument, NOT_SET } from '../mask';
 import { renderPairs, renderTable } from '../output';
 
 // ---- pure helpers (unit-tested) -------------------------------------------------------------
@@ -103,7 +101,7 @@ export function secretSummary(doc: InstanceDocument): string {
   for (const [key, value] of Object.entries(doc.configuration)) {
     if (!isSecretKey(key) || value === '' || value === undefined) continue;
     if (key === CONFIG_KEYS.webhookSecret) {
-      const count = webhookSecrets(value).length;
+      const count = splitSecrets(value).length;
       if (count > 0) set.push(count > 1 ? `whsec×${count}` : 'whsec');
     } else {
       set.push(labels[key] ?? key);
@@ -115,13 +113,13 @@ export function secretSummary(doc: InstanceDocument): string {
 /** The row `instances list` shows (and prints with --json): no secret, only whether set. */
 export function listRow(instance: Instance) {
   const doc = instance.document;
-  const url = doc.configuration[CONFIG_KEYS.callbackUrl];
+  const config = configOf(doc);
   return {
     id: instance.id,
     name: doc.name ?? '',
-    storeId: configString(doc, CONFIG_KEYS.storeId) ?? '',
-    enabled: configBoolean(doc, CONFIG_KEYS.enabled, true),
-    callbackUrl: typeof url === 'string' ? maskUrlCredentials(url) : '',
+    storeId: config.storeId ?? '',
+    enabled: config.notificationsEnabled,
+    callbackUrl: config.callbackUrl === undefined ? '' : redactCallbackUrl(config.callbackUrl),
     secrets: secretSummary(doc),
   };
 }
@@ -209,7 +207,7 @@ a slug of "name" (else a random one); an existing id is never overwritten.`,
     await repository.create(id, document);
     printWarnings(ctx, warnings);
 
-    const storeId = configString(document, CONFIG_KEYS.storeId);
+    const storeId = configOf(document).storeId;
     let urls: { shared: string; instance: string } | undefined;
     try {
       const shared = await ctx.resources.ingestUrl();
@@ -336,10 +334,7 @@ const toggle = (enabled: boolean): CommandSpec => ({
   async run(ctx) {
     const id = ctx.positionals[0];
     const instance = await loadInstance(ctx, id);
-    const next: InstanceDocument = {
-      ...instance.document,
-      configuration: { ...instance.document.configuration, [CONFIG_KEYS.enabled]: String(enabled) },
-    };
+    const next = withConfig(instance.document, { [CONFIG_KEYS.enabled]: String(enabled) });
     // Switching off must always be possible, even for a document that no longer validates.
     const document = enabled ? (await validateOrThrow(ctx, next)).document : next;
     await (await ctx.resources.instances()).replace(id, document);
@@ -361,13 +356,10 @@ Step 2 (--finish): once the receiver uses the new secret, keep only the newest o
   async run(ctx) {
     const id = ctx.positionals[0];
     const instance = await loadInstance(ctx, id);
-    const current = webhookSecrets(instance.document.configuration[CONFIG_KEYS.webhookSecret]);
+    const current = [...configOf(instance).webhookSecrets];
     const repository = await ctx.resources.instances();
     const write = (secrets: string[]) =>
-      repository.replace(id, {
-        ...instance.document,
-        configuration: { ...instance.document.configuration, [CONFIG_KEYS.webhookSecret]: secrets.join(' ') },
-      });
+      repository.replace(id, withConfig(instance.document, { [CONFIG_KEYS.webhookSecret]: secrets.join(' ') }));
 
     if (optionBoolean(ctx.values, 'finish')) {
       if (current.length <= 1) {

@@ -4,14 +4,13 @@
  * dead-letter queue, or the timeout ends.
  */
 import { randomBytes } from 'node:crypto';
-import { CONFIG_KEYS, configString } from '../../functions/core/instance-config';
+import { configOf, scrubSecrets, secretValuesOf } from '../../functions/core/instance';
 import { queueCounts, type QueueCounts } from '../../functions/adapters/aws/sqs-queue-counts';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
 import { peekDeadLetters, type DeadLetter } from '../dead-letters';
 import { instanceIngestUrl, type Queues } from '../environment';
 import { CliError, EXIT, UsageError, oneLine } from '../errors';
 import { assertInstanceId } from '../instance-repository';
-import { secretValuesOf } from '../mask';
 import { formatDuration } from '../output';
 import { assertTestEventType, buildTestRequest } from '../test-events';
 import { loadInstance } from './instances';
@@ -102,9 +101,8 @@ Exit codes: 0 delivered, 1 rejected or not queued, 3 ended in the DLQ, 4 timed o
     assertInstanceId(id);
     const timeoutMs = parseTimeout(optionString(ctx.values, 'timeout'));
     const instance = await loadInstance(ctx, id);
-    const storeId = configString(instance.document, CONFIG_KEYS.storeId);
+    const { storeId, clientSecret } = configOf(instance);
     if (!storeId) throw new CliError(`instance ${id} has no ecwid.store.id`);
-    const clientSecret = configString(instance.document, CONFIG_KEYS.clientSecret);
     const type = optionString(ctx.values, 'type') ?? (clientSecret ? 'order.created' : 'new_order');
     try {
       assertTestEventType(type);
@@ -164,7 +162,7 @@ Exit codes: 0 delivered, 1 rejected or not queued, 3 ended in the DLQ, 4 timed o
     if (watched.outcome === 'failed') {
       // deliver's error text should hold no secret; scrub the instance's own anyway.
       const scrub = (text: string | undefined) =>
-        text === undefined ? undefined : secretValuesOf(instance.document).reduce((t, secret) => t.split(secret).join('****'), text);
+        text === undefined ? undefined : scrubSecrets(text, secretValuesOf(instance), '****');
       const letter = { ...(watched.letter as DeadLetter), lastError: scrub(watched.letter?.lastError) };
       ctx.out.result(report('failed', { attempts: letter.attempts, lastError: letter.lastError, waitedMs: watched.waitedMs }), () =>
         `FAILED: event ${eventId} is in the dead-letter queue after ${letter.attempts ?? '?'} attempt(s): ${letter.lastError ?? 'no error recorded'}\nReplay it with: ecwid-events dlq replay --event ${eventId}\n`,

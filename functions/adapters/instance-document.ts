@@ -1,4 +1,4 @@
-import type { InstanceDocument } from '../core/instance-config';
+import type { InstanceDocument } from '../core/instance';
 import { isJsonObject } from '../core/json';
 
 /**

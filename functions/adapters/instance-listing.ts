@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { INSTANCE_ID_PATTERN, type Instance } from '../core/instance-config';
+import { INSTANCE_ID_PATTERN, type Instance } from '../core/instance';
 import type { InstanceListing } from '../core/poll-run';
 import { ssmInstanceName } from '../contract';
 import { parseInstanceDocument } from './instance-document';

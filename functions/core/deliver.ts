@@ -15,14 +15,7 @@ import { redactSecretQueryParams, type EcwidApi } from '../adapters/http/ecwid-a
 import { canonicalStoreId } from './ecwid/notification';
 import { prepareCallbackRaw } from './ecwid/verify';
 import type { EventSource, NormalizedEventType, QueuedEvent } from './event';
-import {
-  CONFIG_KEYS,
-  configString,
-  type Instance,
-  notificationsEnabled,
-  SECRET_CONFIG_KEYS,
-  storeIdOf,
-} from './instance-config';
+import { CONFIG_KEYS, configOf, type Instance, scrubSecrets, secretValuesOf } from './instance';
 import { DELIVER_METRICS } from '../contract';
 import { isJsonObject } from './json';
 import type { Clock, InstanceStore } from './ports';
@@ -144,7 +137,7 @@ export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): 
       return { status: 'dropped', ...unavailable };
     }
     const live = instance as Instance;
-    secrets = secretValues(live);
+    secrets = secretValuesOf(live);
 
     const prepared = await prepareCallbackRaw(event, live, deps.ecwid);
     if (prepared.kind === 'forged') {
@@ -190,7 +183,8 @@ export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): 
 type SendResult = { readonly ok: true; readonly status: number } | ({ readonly ok: false } & Failure);
 
 async function send(event: QueuedEvent, instance: Instance, raw: Record<string, unknown>, deps: DeliverDeps): Promise<SendResult> {
-  const callbackUrl = configString(instance.document, CONFIG_KEYS.callbackUrl);
+  const config = configOf(instance);
+  const callbackUrl = config.callbackUrl;
   if (!callbackUrl) return { ok: false, error: `instance has no ${CONFIG_KEYS.callbackUrl}` };
   const check = await checkCallbackUrl(callbackUrl, deps.urlPolicy);
   if (!check.ok) return { ok: false, error: `callback URL refused: ${check.reason}` };
@@ -199,8 +193,8 @@ async function send(event: QueuedEvent, instance: Instance, raw: Record<string, 
   const headers = signatureHeaders({
     deliveryId: deliveryId(event),
     body,
-    signatureKey: configString(instance.document, CONFIG_KEYS.signatureKey),
-    webhookSecrets: configString(instance.document, CONFIG_KEYS.webhookSecret),
+    signatureKey: config.signatureKey,
+    webhookSecrets: config.webhookSecrets.length > 0 ? config.webhookSecrets.join(' ') : undefined,
     now: deps.clock(),
   });
   const result = await deps.sender.send({ target: check, body, headers });
@@ -235,10 +229,11 @@ function instanceUnavailable(
   event: QueuedEvent,
 ): { reason: DropReason; detail: string } | undefined {
   if (!instance) return { reason: 'instance-deleted', detail: `instance ${event.instanceId} no longer exists` };
-  if (!notificationsEnabled(instance)) {
+  const config = configOf(instance);
+  if (!config.notificationsEnabled) {
     return { reason: 'instance-disabled', detail: `instance ${event.instanceId} has notifications disabled` };
   }
-  const configured = storeIdOf(instance);
+  const configured = config.storeId;
   if (configured !== undefined && canonicalOrSelf(configured) !== canonicalOrSelf(event.storeId)) {
     return {
       reason: 'instance-store-changed',
@@ -256,22 +251,9 @@ function canonicalOrSelf(storeId: string): string {
   }
 }
 
-/** Every secret value of the instance, to scrub from any text we log or store. */
-function secretValues(instance: Instance): string[] {
-  const values: string[] = [];
-  for (const key of SECRET_CONFIG_KEYS) {
-    const value = configString(instance.document, key);
-    if (value === undefined) continue;
-    // Webhook secrets are space-separated lists; scrub each one and the whole value.
-    values.push(value, ...value.split(/\s+/));
-  }
-  return values.filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
-}
-
+/** `secrets`: the instance's (secretValuesOf in instance.ts). */
 export function redact(text: string, secrets: readonly string[]): string {
-  let result = redactSecretQueryParams(text);
-  for (const secret of secrets) result = result.split(secret).join('***');
-  return result;
+  return scrubSecrets(redactSecretQueryParams(text), secrets);
 }
 
 function describeError(error: unknown): string {

@@ -5,14 +5,7 @@ import { ECWID_SIGNATURE_HEADER, verifyEcwidWebhookSignature } from './ecwid/sig
 import { parseWebhookJson } from './ecwid/webhook';
 import type { QueuedEvent } from './event';
 import { type ErrorBody, type HttpResult, rejection } from './http-errors';
-import {
-  CONFIG_KEYS,
-  configString,
-  type Instance,
-  INSTANCE_ID_PATTERN,
-  notificationsEnabled,
-  storeIdOf,
-} from './instance-config';
+import { CONFIG_KEYS, configOf, type Instance, INSTANCE_ID_PATTERN } from './instance';
 import { normalizeEcwidEvent } from './normalize';
 import { webhookHandlingOf, type WebhookHandling } from './poll-config';
 import type { Clock, EventQueue, InstanceStore } from './ports';
@@ -189,7 +182,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   const handling = new Map<string, WebhookHandling>();
   let pollingOnly = 0;
   const enabled = targets.filter((instance) => {
-    if (!notificationsEnabled(instance)) {
+    if (!configOf(instance).notificationsEnabled) {
       telemetry.count(INGEST_METRICS.droppedDisabled);
       telemetry.log('info', 'not queued: event notifications are disabled for this instance', {
         ...eventAttributes,
@@ -230,7 +223,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       return reject('BadSignature', 'missing X-Ecwid-Webhook-Signature header', eventAttributes);
     }
     recipients = enabled.filter((instance) => {
-      const secret = configString(instance.document, CONFIG_KEYS.clientSecret);
+      const secret = configOf(instance).clientSecret;
       if (verifyEcwidWebhookSignature(signature, secret, webhook.eventCreated, eventId)) return true;
       telemetry.count(INGEST_METRICS.excludedBadSignature);
       telemetry.log('warn', 'signature does not verify for this instance; not queued for it', {
@@ -315,7 +308,7 @@ async function recordSightings(
 }
 
 function belongsToStore(instance: Instance, storeId: string): boolean {
-  const configured = storeIdOf(instance);
+  const configured = configOf(instance).storeId;
   if (configured === undefined) return false;
   try {
     return canonicalStoreId(configured, CONFIG_KEYS.storeId) === storeId;

@@ -6,7 +6,7 @@
  * even a callback URL can carry credentials.
  */
 import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
-import { CONFIG_KEYS, configBooleanValue, type InstanceDocument } from './instance-config';
+import { CONFIG_KEYS, configOf, splitSecrets, type InstanceDocument } from './instance';
 import { isJsonObject } from './json';
 import { pollSettingProblems } from './poll-config';
 
@@ -66,10 +66,6 @@ export function webhookSecretProblem(token: string): string | undefined {
   }
   return undefined;
 }
-
-/** The space-separated `whsec_` secrets of a configuration value (rotation keeps several). */
-export const webhookSecrets = (value: unknown): string[] =>
-  typeof value === 'string' ? value.split(/\s+/).filter((token) => token !== '') : [];
 
 /**
  * Every check that needs no network: shape, types, required keys, formats, unknown keys.
@@ -148,9 +144,9 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
     if (problem) error(CONFIG_KEYS.callbackUrl, problem);
   }
 
-  // Read as the runtime reads them (instance-config.ts, poll-config.ts).
+  // Read as the runtime reads them (instance.ts, poll-config.ts).
   const asDocument: InstanceDocument = { configuration: configuration as InstanceDocument['configuration'] };
-  if (configBooleanValue(asDocument, CONFIG_KEYS.enabled) === 'invalid') error(CONFIG_KEYS.enabled, 'must be true or false');
+  if (configOf(asDocument).enabledSetting === 'invalid') error(CONFIG_KEYS.enabled, 'must be true or false');
 
   // Polling keys: the poller's own rules (poll-config.ts), including what polling needs. A key
   // already in error (a placeholder, a wrong type) is not reported twice.
@@ -164,7 +160,7 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
     if (typeof secretValue !== 'string') {
       error(CONFIG_KEYS.webhookSecret, 'must be a string of space-separated whsec_ secrets');
     } else {
-      webhookSecrets(secretValue).forEach((token, index, all) => {
+      splitSecrets(secretValue).forEach((token, index, all) => {
         const problem = webhookSecretProblem(token);
         if (problem) error(CONFIG_KEYS.webhookSecret, all.length > 1 ? `secret ${index + 1} ${problem}` : problem);
       });

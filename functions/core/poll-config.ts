@@ -11,7 +11,7 @@
  * Polling needs `ecwid.access.token` (REST v3, `read_orders` / `read_catalog` / `read_customers`).
  */
 import { canonicalStoreId } from './ecwid/notification';
-import { CONFIG_KEYS, configBooleanValue, configString, type InstanceDocument } from './instance-config';
+import { CONFIG_KEYS, configOf, type BooleanSetting, type InstanceDocument } from './instance';
 import { isJsonObject } from './json';
 
 /** Ecwid REST v3 collections the poller can list by update time (`updatedFrom` / `updatedTo`). */
@@ -69,13 +69,14 @@ interface PollKeys {
 function readPollKeys(doc: InstanceDocument): PollKeys {
   const problems: PollSettingProblem[] = [];
   const reporter = (key: string) => (message: string) => problems.push({ key, message });
+  const config = configOf(doc);
 
-  const vendorText = (configString(doc, CONFIG_KEYS.vendorType) ?? 'webhook').toLowerCase();
+  const vendorText = (config.vendorType ?? 'webhook').toLowerCase();
   const vendorType = Object.hasOwn(VENDOR_TYPES, vendorText) ? VENDOR_TYPES[vendorText] : undefined;
   if (vendorType === undefined) reporter(CONFIG_KEYS.vendorType)('must be "webhook" or "polling"');
-  const reconcile = booleanSetting(doc, CONFIG_KEYS.pollerReconcile, reporter(CONFIG_KEYS.pollerReconcile));
+  const reconcile = booleanSetting(config.pollerReconcile, reporter(CONFIG_KEYS.pollerReconcile));
 
-  const intervalText = configString(doc, CONFIG_KEYS.pollerRefreshInterval);
+  const intervalText = config.pollerRefreshInterval;
   let intervalMinutes = DEFAULT_POLL_INTERVAL_MINUTES;
   if (intervalText !== undefined) {
     intervalMinutes = Number(intervalText);
@@ -83,16 +84,16 @@ function readPollKeys(doc: InstanceDocument): PollKeys {
       reporter(CONFIG_KEYS.pollerRefreshInterval)(`must be a whole number of minutes from 1 to ${MAX_POLL_INTERVAL_MINUTES}`);
     }
   }
-  const objectTypes = objectTypesOf(configString(doc, CONFIG_KEYS.pollerConfiguration), reporter(CONFIG_KEYS.pollerConfiguration));
+  const objectTypes = objectTypesOf(config.pollerConfiguration, reporter(CONFIG_KEYS.pollerConfiguration));
 
   // What polling needs: checked when polling is asked for, or may be (an unreadable reconcile).
   if (vendorType === 'polling' || reconcile !== false) {
     try {
-      canonicalStoreId(configString(doc, CONFIG_KEYS.storeId) ?? '', CONFIG_KEYS.storeId);
+      canonicalStoreId(config.storeId ?? '', CONFIG_KEYS.storeId);
     } catch {
       reporter(CONFIG_KEYS.storeId)('must be the numeric Ecwid store id');
     }
-    if (!configString(doc, CONFIG_KEYS.accessToken)) {
+    if (!config.accessToken) {
       reporter(CONFIG_KEYS.accessToken)('is required for polling (REST v3 token with read access)');
     }
   }
@@ -170,9 +171,8 @@ function objectTypesOf(text: string | undefined, problem: (message: string) => v
   return chosen;
 }
 
-/** A boolean key (configBooleanValue): absent or empty is false; anything else is a problem (undefined). */
-function booleanSetting(doc: InstanceDocument, key: string, problem: (message: string) => void): boolean | undefined {
-  const value = configBooleanValue(doc, key);
+/** A boolean key (instance.ts): absent or empty is false; anything else is a problem (undefined). */
+function booleanSetting(value: BooleanSetting, problem: (message: string) => void): boolean | undefined {
   if (value === 'invalid') {
     problem('must be true or false');
     return undefined;

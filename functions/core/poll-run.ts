@@ -4,7 +4,7 @@
  * bounded concurrency. The poll itself is poll.ts.
  */
 import { POLL_METRICS } from '../contract';
-import { CONFIG_KEYS, notificationsEnabled, type Instance } from './instance-config';
+import { CONFIG_KEYS, configOf, withConfig, type Instance } from './instance';
 import {
   errorMessage,
   OVERLAP_SECONDS,
@@ -97,7 +97,7 @@ export async function pollDueInstances(deps: PollRunDeps): Promise<PollRunSummar
   const candidates: Candidate[] = [];
   let misconfigured = listing.problems?.length ?? 0;
   for (const instance of listing.instances) {
-    if (!notificationsEnabled(instance)) continue;
+    if (!configOf(instance).notificationsEnabled) continue;
     const result = pollSettingsOf(instance.document);
     if (result.kind === 'off') continue;
     if (result.kind === 'invalid') {
@@ -235,7 +235,7 @@ export async function pollOnce(
   else if (result.kind === 'invalid') throw new PollNotConfiguredError(`instance ${instance.id} cannot be polled: ${result.problems.join('; ')}`);
   else {
     // Webhook mode: a manual catch-up polls like reconciliation mode, which needs the same keys.
-    const forced = pollSettingsOf({ ...instance.document, configuration: { ...instance.document.configuration, [CONFIG_KEYS.pollerReconcile]: 'true' } });
+    const forced = pollSettingsOf(withConfig(instance.document, { [CONFIG_KEYS.pollerReconcile]: 'true' }));
     if (options.evenIfOff === false || forced.kind !== 'on') {
       throw new PollNotConfiguredError(
         forced.kind === 'invalid' ? `instance ${instance.id} cannot be polled: ${forced.problems.join('; ')}` : `instance ${instance.id} is not set up for polling`,

@@ -33,7 +33,7 @@
 import { POLL_METRICS } from '../contract';
 import { canonicalStoreId } from './ecwid/notification';
 import type { NormalizedEventType, QueuedEvent } from './event';
-import { CONFIG_KEYS, configString, type Instance } from './instance-config';
+import { CONFIG_KEYS, configOf, type Instance } from './instance';
 import type { PollObjectType, PollSettings } from './poll-config';
 import type { Clock, EventQueue } from './ports';
 import { changeKey, sightingIndex, type WebhookSighting } from './sightings';
@@ -327,8 +327,9 @@ export async function pollInstance(request: PollRequest, deps: PollDeps): Promis
   const telemetry = deps.telemetry ?? NO_TELEMETRY;
   const { instance, settings } = request;
   const instanceId = instance.id;
-  const token = configString(instance.document, CONFIG_KEYS.accessToken) ?? '';
-  const storeId = canonicalStoreId(configString(instance.document, CONFIG_KEYS.storeId) ?? '', CONFIG_KEYS.storeId);
+  const config = configOf(instance);
+  const token = config.accessToken ?? '';
+  const storeId = canonicalStoreId(config.storeId ?? '', CONFIG_KEYS.storeId);
   const started = deps.clock();
   const nowSeconds = Math.floor(started.getTime() / 1000);
   const edge = nowSeconds - (settings.mode === 'reconcile' ? RECONCILE_LAG_SECONDS : SETTLE_SECONDS);

@@ -1,5 +1,5 @@
 import type { QueuedEvent } from './event';
-import type { Instance } from './instance-config';
+import type { Instance } from './instance';
 
 /**
  * Read side of the instance configurations (SSM in AWS, a folder of JSON files locally).

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { SQSRecord } from 'aws-lambda';
 import type { DeadLetterDetails, DeliverTelemetry, QueueMessage, RetryScheduler } from '../../functions/core/deliver';
 import type { QueuedEvent } from '../../functions/core/event';
-import type { ConfigValue, Instance } from '../../functions/core/instance-config';
+import type { ConfigValue, Instance } from '../../functions/core/instance';
 import type { InstanceStore } from '../../functions/core/ports';
 import { FIXTURES_DIR, fixtureJson, fixtureText } from '../support/factories';
 

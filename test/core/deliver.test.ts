@@ -6,7 +6,7 @@ import { deliverMessage, parseQueuedEvent, type DeliverDeps } from '../../functi
 import { DELIVER_METRICS } from '../../functions/contract';
 import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
 import type { QueuedEvent } from '../../functions/core/event';
-import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance';
 import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
 import {
   fixtureJson,
@@ -450,6 +450,24 @@ describe('deliver: secrets', () => {
 
     expect(outcomes.map((o) => (o as { status: string }).status)).toEqual(['retry-scheduled', 'dead-lettered']);
     assertNoSecrets(outcomes, first.telemetry.logs, last.telemetry.logs, last.retries.deadLettered.map((d) => d.details));
+  });
+
+  it('hide the password of a user:pass@ callback URL, even when a failure echoes the URL', async () => {
+    const password = 'Cb-Pa55word-91';
+    routes['/api/v3/1003/products/66722483'] = { status: 200, body: {} };
+    const { deps, telemetry, retries } = setup({
+      [CONFIG_KEYS.accessToken]: SECRETS.token,
+      [CONFIG_KEYS.callbackUrl]: `http://receiver:${password}@127.0.0.1:${new URL(callback.origin).port}/hook`,
+    });
+    // A network library that puts the whole target URL in its error text.
+    const echoing: DeliverDeps = { ...deps, sender: { send: async ({ target }) => ({ ok: false, error: `connect failed: ${target.url.href}` }) } };
+
+    const retried = await deliverMessage(queueMessage(webhookEvent()), echoing);
+    const dead = await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 11 }), echoing);
+
+    expect(retried).toMatchObject({ status: 'retry-scheduled', error: expect.stringContaining('connect failed: http://receiver:***@127.0.0.1') });
+    expect(dead.status).toBe('dead-lettered');
+    expect(JSON.stringify([retried, dead, telemetry.logs, retries.deadLettered.map((d) => d.details)])).not.toContain(password);
   });
 });
 

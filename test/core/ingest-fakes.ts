@@ -5,7 +5,7 @@
 import { ecwidWebhookSignature } from '../../functions/core/ecwid/signature';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { IngestRequest, IngestTelemetry, LogLevel } from '../../functions/core/ingest';
-import { CONFIG_KEYS, type ConfigValue, type Instance, storeIdOf } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, type ConfigValue, type Instance, configOf } from '../../functions/core/instance';
 import type { EventQueue, InstanceStore } from '../../functions/core/ports';
 import { fixtureJson } from '../support/factories';
 
@@ -53,7 +53,7 @@ export class FakeInstanceStore implements InstanceStore {
   async findByStore(storeId: string): Promise<Instance[]> {
     this.calls.push(`findByStore:${storeId}`);
     if (this.failure) throw this.failure;
-    return this.instances.filter((instance) => storeIdOf(instance) === storeId);
+    return this.instances.filter((instance) => configOf(instance).storeId === storeId);
   }
 }
 

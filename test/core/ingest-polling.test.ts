@@ -5,7 +5,7 @@
 import { parseIonForm } from '../../functions/core/ecwid/ion';
 import { ingest, type IngestDeps, type IngestRequest } from '../../functions/core/ingest';
 import { INGEST_METRICS } from '../../functions/contract';
-import { CONFIG_KEYS, type ConfigValue, type Instance } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, type ConfigValue, type Instance } from '../../functions/core/instance';
 import { InMemorySightings, type SightingLog, type WebhookSighting } from '../../functions/core/sightings';
 import {
   FakeEventQueue,

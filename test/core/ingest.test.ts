@@ -2,7 +2,7 @@ import { parseIonForm } from '../../functions/core/ecwid/ion';
 import type { QueuedEvent } from '../../functions/core/event';
 import { ingest, type IngestRequest } from '../../functions/core/ingest';
 import { INGEST_METRICS } from '../../functions/contract';
-import type { Instance } from '../../functions/core/instance-config';
+import type { Instance } from '../../functions/core/instance';
 import { DEFAULTS } from '../../functions/contract';
 import {
   FakeEventQueue,

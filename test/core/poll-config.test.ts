@@ -1,4 +1,4 @@
-import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance';
 import { pollSettingProblems, pollSettingsOf, webhookHandlingOf } from '../../functions/core/poll-config';
 import { instanceDocument } from '../support/factories';
 

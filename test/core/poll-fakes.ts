@@ -3,7 +3,7 @@
  * checkpoint store with leases, a clock. Used by the core tests and the fake Ecwid server.
  */
 import type { QueuedEvent } from '../../functions/core/event';
-import type { Instance } from '../../functions/core/instance-config';
+import type { Instance } from '../../functions/core/instance';
 import {
   type CheckpointStore,
   type EcwidObject,

@@ -1,4 +1,4 @@
-import { CONFIG_KEYS, type Instance } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
 import { RECONCILE_LAG_SECONDS, SETTLE_SECONDS, type PollState } from '../../functions/core/poll';
 import { POLL_METRICS } from '../../functions/contract';
 import { isDue, pollDueInstances, PollLeasedError, pollOnce, PollNotConfiguredError, type PollRunDeps } from '../../functions/core/poll-run';

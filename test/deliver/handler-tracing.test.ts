@@ -10,7 +10,7 @@ import AWSXRay from 'aws-xray-sdk-core';
 import { createTracer } from '../../functions/adapters/aws/tracing';
 import type { CallbackRequest, CallbackResult, CallbackSender } from '../../functions/adapters/http/callback-sender';
 import type { EcwidApi } from '../../functions/adapters/http/ecwid-api-client';
-import { CONFIG_KEYS } from '../../functions/core/instance-config';
+import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler } from '../../functions/deliver/handler';
 import { ENV, ssmInstanceName } from '../../functions/contract';
 import {

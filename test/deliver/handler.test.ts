@@ -1,7 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import type { CallbackRequest, CallbackResult, CallbackSender } from '../../functions/adapters/http/callback-sender';
 import type { EcwidApi } from '../../functions/adapters/http/ecwid-api-client';
-import { CONFIG_KEYS } from '../../functions/core/instance-config';
+import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler, handler, toQueueMessage, type DeliverMetrics } from '../../functions/deliver/handler';
 import {
   instance,

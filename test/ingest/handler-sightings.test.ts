@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { INGEST_METRICS } from '../../functions/contract';
-import { CONFIG_KEYS, type Instance } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
 import { InMemorySightings } from '../../functions/core/sightings';
 import { createIngestHandler, type IngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
 import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseIonForm } from '../../functions/core/ecwid/ion';
-import type { Instance } from '../../functions/core/instance-config';
+import type { Instance } from '../../functions/core/instance';
 import { createIngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
 import {
   FakeEventQueue,

@@ -46,7 +46,7 @@ import { callbackUrlPolicyFrom } from '../../functions/core/callback/ssrf';
 import { DELIVER_METRICS } from '../../functions/contract';
 import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../../functions/core/event';
-import { CONFIG_KEYS, storeIdOf, type Instance } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, configOf, type Instance } from '../../functions/core/instance';
 import type { InstanceStore } from '../../functions/core/ports';
 import { retryPolicyFrom } from '../../functions/core/retry-policy';
 import { createDeliverHandler, type DeliverMetrics } from '../../functions/deliver/handler';
@@ -201,7 +201,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
   const instancesById = new Map<string, Instance>();
   const instances: InstanceStore = {
     get: async (id) => instancesById.get(id),
-    findByStore: async (storeId) => [...instancesById.values()].filter((i) => storeIdOf(i) === storeId),
+    findByStore: async (storeId) => [...instancesById.values()].filter((i) => configOf(i).storeId === storeId),
   };
 
   let queues: FifoQueuePair | undefined;

@@ -1,4 +1,4 @@
-import type { Instance, InstanceDocument } from '../../functions/core/instance-config';
+import type { Instance, InstanceDocument } from '../../functions/core/instance';
 import type { InstanceStore } from '../../functions/core/ports';
 import { formatDelivery, pointAtSink, startCallbackSink, withSinkCallbacks, type CallbackSink } from '../../local/callback-sink';
 

@@ -12,7 +12,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { SsmCheckpointStore } from '../../functions/adapters/aws/ssm-checkpoint-store';
 import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
 import type { QueuedEvent } from '../../functions/core/event';
-import { CONFIG_KEYS } from '../../functions/core/instance-config';
+import { CONFIG_KEYS } from '../../functions/core/instance';
 import { startLocalRunner, type LocalRunner } from '../../local/runner';
 import { runCli } from '../cli/run-cli';
 import { startCallbackServer, type CallbackServer } from '../e2e/support/servers';

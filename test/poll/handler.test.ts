@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { CONFIG_KEYS } from '../../functions/core/instance-config';
+import { CONFIG_KEYS } from '../../functions/core/instance';
 import { PollAuthError } from '../../functions/core/poll';
 import { POLL_METRICS } from '../../functions/contract';
 import { createPollHandler } from '../../functions/poll/handler';

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_KEYS } from '../../functions/core/instance-config';
+import { CONFIG_KEYS } from '../../functions/core/instance';
 import { SETTLE_SECONDS } from '../../functions/core/poll';
 import { startPollLoop } from '../../local/poll-loop';
 import { MemoryQueue, RecordingTelemetry } from '../core/poll-fakes';

@@ -12,7 +12,7 @@ import { SsmCheckpointStore } from '../../functions/adapters/aws/ssm-checkpoint-
 import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
 import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client';
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../../functions/core/event';
-import { CONFIG_KEYS } from '../../functions/core/instance-config';
+import { CONFIG_KEYS } from '../../functions/core/instance';
 import { emptyPollState, SETTLE_SECONDS, type PollState } from '../../functions/core/poll';
 import { pollDueInstances } from '../../functions/core/poll-run';
 import { sightingsOf } from '../../functions/core/sightings';

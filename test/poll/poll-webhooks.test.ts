@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client';
 import type { QueuedEvent } from '../../functions/core/event';
 import { ingest } from '../../functions/core/ingest';
-import { CONFIG_KEYS, type Instance } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
 import { RECONCILE_LAG_SECONDS } from '../../functions/core/poll';
 import { POLL_METRICS } from '../../functions/contract';
 import type { PollObjectType } from '../../functions/core/poll-config';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { QueuedEvent } from '../../functions/core/event';
-import { CONFIG_KEYS, type ConfigValue, type InstanceDocument } from '../../functions/core/instance-config';
+import { CONFIG_KEYS, type ConfigValue, type InstanceDocument } from '../../functions/core/instance';
 
 export const FIXTURES_DIR = join(__dirname, '..', 'fixtures');
 

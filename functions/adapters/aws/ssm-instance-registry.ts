@@ -1,5 +1,5 @@
 import { DeleteParameterCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import { INSTANCE_ID_PATTERN, storeIdOf, type Instance, type InstanceDocument } from '../../core/instance-config';
+import { configOf, INSTANCE_ID_PATTERN, type Instance, type InstanceDocument } from '../../core/instance';
 import { ssmInstanceName, ssmStoreIndexName } from '../../contract';
 import { InvalidInstanceDocumentError, parseInstanceDocument, parseStoreIndex } from '../instance-document';
 import { STORE_ID_PATTERN } from './ssm-instance-store';
@@ -77,7 +77,7 @@ export class SsmInstanceRegistry {
     // Same checks as every reader applies, so nothing unreadable is ever written.
     const text = JSON.stringify(doc);
     parseInstanceDocument(text, `Instance ${id}`);
-    const newStoreId = storeIdOf({ id, document: doc });
+    const newStoreId = configOf(doc).storeId;
     if (newStoreId !== undefined && !STORE_ID_PATTERN.test(newStoreId)) {
       throw new InvalidInstanceDocumentError(`Instance ${id}`, `has an invalid ecwid.store.id (expected ${STORE_ID_PATTERN})`);
     }
@@ -126,7 +126,7 @@ export class SsmInstanceRegistry {
   async rebuildIndexes(): Promise<IndexRebuildResult> {
     const wanted = new Map<string, string[]>();
     for (const instance of await this.list()) {
-      const storeId = storeIdOf(instance);
+      const storeId = configOf(instance).storeId;
       if (storeId === undefined || !STORE_ID_PATTERN.test(storeId)) continue;
       wanted.set(storeId, [...(wanted.get(storeId) ?? []), instance.id]);
     }
@@ -162,7 +162,7 @@ export class SsmInstanceRegistry {
   private async storeIdOfStored(id: string): Promise<string | undefined> {
     try {
       const current = await this.get(id);
-      return current ? storeIdOf(current) : undefined;
+      return current ? configOf(current).storeId : undefined;
     } catch (error) {
       // A broken stored document must not block replacing or deleting it; its old index
       // entry (if any) is left for rebuildIndexes() and is ignored by readers meanwhile.

@@ -1,7 +1,7 @@
 import { ParameterNotFoundError } from '@aws-lambda-powertools/parameters/errors';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { INSTANCE_ID_PATTERN, storeIdOf, type Instance } from '../../core/instance-config';
+import { configOf, INSTANCE_ID_PATTERN, type Instance } from '../../core/instance';
 import type { InstanceStore } from '../../core/ports';
 import { DEFAULTS, ssmInstanceName, ssmStoreIndexName } from '../../contract';
 import { parseInstanceDocument, parseStoreIndex } from '../instance-document';
@@ -88,7 +88,7 @@ export class SsmInstanceStore implements InstanceStore {
     const instances = await Promise.all(ids.map((id) => this.get(id)));
     // The index is maintained separately from the instances and may lag behind them:
     // trust only what the instance itself says.
-    return instances.filter((instance): instance is Instance => instance !== undefined && storeIdOf(instance) === storeId);
+    return instances.filter((instance): instance is Instance => instance !== undefined && configOf(instance).storeId === storeId);
   }
 
   /** Forgets every cached value (found and not found). */

@@ -1,5 +1,5 @@
 import { DeleteParameterCommand, GetParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import { INSTANCE_ID_PATTERN } from '../../core/instance-config';
+import { INSTANCE_ID_PATTERN } from '../../core/instance';
 
 /**
  * The Parameter Store calls the registry, the poller's listing and its checkpoint store share:

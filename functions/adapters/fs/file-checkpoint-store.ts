@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INSTANCE_ID_PATTERN } from '../../core/instance-config';
+import { INSTANCE_ID_PATTERN } from '../../core/instance';
 import { parsePollState, type CheckpointStore, type PollState } from '../../core/poll';
 
 export interface FileCheckpointStoreOptions {

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INSTANCE_ID_PATTERN, storeIdOf, type Instance } from '../../core/instance-config';
+import { configOf, INSTANCE_ID_PATTERN, type Instance } from '../../core/instance';
 import type { InstanceStore } from '../../core/ports';
 import { parseInstanceDocument } from '../instance-document';
 
@@ -46,7 +46,7 @@ export class FileInstanceStore implements InstanceStore {
     const files = await this.scan();
     const found: Instance[] = [];
     for (const { instance } of files.values()) {
-      if (instance && storeIdOf(instance) === storeId) found.push(instance);
+      if (instance && configOf(instance).storeId === storeId) found.push(instance);
     }
     return found.sort((a, b) => a.id.localeCompare(b.id));
   }

@@ -8,7 +8,7 @@
  * sends the same envelope; `raw` carries what Ecwid's API answered at that attempt.
  */
 import { deduplicationId, type QueuedEvent } from '../event';
-import type { Instance } from '../instance-config';
+import type { Instance } from '../instance';
 
 export const ELEMENT_KEY = 'ecwid';
 export const HUB_KEY = 'ecommerce';

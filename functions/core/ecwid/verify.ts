@@ -33,7 +33,7 @@
  * not fetched; neither are `DELETED` events (the entity is gone; the 404 would tell nothing).
  */
 import type { QueuedEvent } from '../event';
-import { CONFIG_KEYS, configString, type Instance } from '../instance-config';
+import { CONFIG_KEYS, configOf, type Instance } from '../instance';
 import type { EcwidApi, EcwidEntity, EcwidV3Collection } from '../../adapters/http/ecwid-api-client';
 
 export type PreparedRaw =
@@ -86,8 +86,7 @@ export async function prepareCallbackRaw(event: QueuedEvent, instance: Instance,
 export async function verifyIonEvent(event: QueuedEvent, instance: Instance, api: EcwidApi): Promise<PreparedRaw> {
   const notification = event.raw;
   const orderNumber = event.objectId;
-  const token = configString(instance.document, CONFIG_KEYS.accessToken);
-  const orderKey = configString(instance.document, CONFIG_KEYS.orderKey);
+  const { accessToken: token, orderKey } = configOf(instance);
 
   let order: EcwidEntity | null;
   let changedAfterNotification: (order: EcwidEntity) => boolean;
@@ -143,10 +142,9 @@ export async function enrichWebhookEvent(event: QueuedEvent, instance: Instance,
   const collection = V3_COLLECTIONS[event.objectType];
   if (collection === undefined) return { webhook };
 
-  const token = configString(instance.document, CONFIG_KEYS.accessToken);
+  const { accessToken: token, productKey } = configOf(instance);
   if (token) return { webhook, entity: await api.getEntity(event.storeId, token, collection, event.objectId) };
 
-  const productKey = configString(instance.document, CONFIG_KEYS.productKey);
   if (collection === 'products' && productKey) {
     return { webhook, entity: await api.getLegacyProduct(event.storeId, productKey, event.objectId) };
   }

@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { InvalidInstanceDocumentError } from '../../../functions/adapters/instance-document';
 import { InvalidInstanceIdError, SsmInstanceRegistry } from '../../../functions/adapters/aws/ssm-instance-registry';
-import type { InstanceDocument } from '../../../functions/core/instance-config';
+import type { InstanceDocument } from '../../../functions/core/instance';
 import { instanceDocument } from '../../support/factories';
 
 const PREFIX = '/ecwid-events-test';

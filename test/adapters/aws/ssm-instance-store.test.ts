@@ -7,7 +7,7 @@ import {
   NOT_FOUND_MAX_AGE_SECONDS,
   SsmInstanceStore,
 } from '../../../functions/adapters/aws/ssm-instance-store';
-import type { InstanceDocument } from '../../../functions/core/instance-config';
+import type { InstanceDocument } from '../../../functions/core/instance';
 import { instanceDocument } from '../../support/factories';
 
 const PREFIX = '/ecwid-events-test';

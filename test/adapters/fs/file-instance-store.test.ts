@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, unlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileInstanceStore } from '../../../functions/adapters/fs/file-instance-store';
-import type { InstanceDocument } from '../../../functions/core/instance-config';
+import type { InstanceDocument } from '../../../functions/core/instance';
 import { instanceDocument } from '../../support/factories';
 
 const SECRET = 'secret_DO_NOT_PRINT_ME';
