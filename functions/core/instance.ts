@@ -1,9 +1,9 @@
 /**
- * The instance configuration: the Open Connectors instance JSON (docs/instances.md, "The instance
- * document") plus our
- * own keys, stored as one SecureString per instance (a JSON file locally). This module is the one
- * reader of configuration keys (`configOf`) and the one place that decides which values are
- * secrets and how they are hidden. Everything else asks it.
+ * The instance configuration: the Open Connectors instance JSON
+ * (docs/instances.md, "The instance document") plus our own keys, stored as one SecureString per
+ * instance (a JSON file locally). This module is the one reader of configuration keys
+ * (`configOf`) and the one place that decides which values are secrets and how they are hidden.
+ * Everything else asks it.
  */
 
 export type ConfigValue = string | number | boolean;
