@@ -14,6 +14,9 @@ const stdoutOutput: RunnerOutput = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
+/** A second signal sooner than this after the first is the same one delivered twice, not a second request. */
+const REPEATED_SIGNAL_MS = 1000;
+
 /**
  * `npm start -- [options]`: parse, start, print where to post, run until SIGINT/SIGTERM,
  * stop cleanly and say what was left on the queues. Resolves with the exit code for a
@@ -62,13 +65,16 @@ export async function runFromCommandLine(argv: readonly string[], output: Runner
   }
   output.out(`${READY_PREFIX}${runner.ingestUrl} (or ${runner.ingestUrl}/{instanceId}); Ctrl-C stops`);
 
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
+    const now = Date.now();
+    if (firstSignalAt !== undefined) {
+      // Ctrl-C under `npm start` arrives twice: from the terminal, and forwarded by npm.
+      if (now - firstSignalAt < REPEATED_SIGNAL_MS) return;
       output.err(`${signal} again: exiting without a clean stop`);
       process.exit(EXIT.interrupted);
     }
+    firstSignalAt = now;
     output.out(`${signal}: stopping (finishing the deliveries in progress)...`);
     runner
       .stop()
