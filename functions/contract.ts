@@ -32,6 +32,10 @@ export const ENV = {
   pollSafetyMarginMs: 'POLL_SAFETY_MARGIN_MS',
   /** Instances the scheduled poller polls at the same time. */
   pollConcurrency: 'POLL_CONCURRENCY',
+  /** The event ledger's DynamoDB table (LEDGER_TABLE below). */
+  ledgerTableName: 'LEDGER_TABLE_NAME',
+  /** Days a finished event stays in the ledger (the dedupe window for Ecwid's repeats). */
+  ledgerRetentionDays: 'LEDGER_RETENTION_DAYS',
 } as const;
 
 export const DEFAULTS = {
@@ -76,6 +80,8 @@ export const STACK_OUTPUTS = {
    * customer managed key (`ssmKmsKey`). The CLI writes instances with it; absent = `alias/aws/ssm`.
    */
   ssmKmsKeyId: 'SsmKmsKeyId',
+  /** The event ledger's DynamoDB table name (the CLI's `events` commands). */
+  ledgerTableName: 'LedgerTableName',
 } as const;
 
 /**
@@ -201,3 +207,27 @@ export interface LocalRunnerState {
   /** The Ecwid API the runner polls and verifies against (for `instances poll --local`). */
   readonly ecwidApiBaseUrl?: string;
 }
+
+/**
+ * The event ledger's DynamoDB table: one item per event of an instance (functions/core/ledger.ts).
+ * The stack creates it (lib/constructs/event-ledger.ts), the adapter (adapters/aws/dynamodb-ledger.ts)
+ * reads and writes it, and the local runner creates the same table in its embedded engine.
+ */
+export const LEDGER_TABLE = {
+  partitionKey: 'instanceId',
+  sortKey: 'eventId',
+  /** Epoch seconds; set only on finished events (DynamoDB TTL deletes them some time after). */
+  timeToLiveAttribute: 'expiresAt',
+  indexes: {
+    /** An instance's events by arrival, newest first (`events list --instance`). */
+    byInstance: { indexName: 'byInstance', partitionKey: 'instanceId', sortKey: 'receivedKey' },
+    /** One object's events by arrival (`events list --object TYPE:ID`). */
+    byObject: { indexName: 'byObject', partitionKey: 'objectKey', sortKey: 'receivedKey' },
+    /** Events in one status, by the time that matters for it: due time while unfinished, else when it got there. */
+    byStatus: { indexName: 'byStatus', partitionKey: 'status', sortKey: 'statusTime' },
+    /** Sparse: only unfinished events, per object (the per-object order rule reads it). */
+    unfinishedByObject: { indexName: 'unfinishedByObject', partitionKey: 'unfinishedObjectKey', sortKey: 'receivedKey' },
+  },
+  /** Copied into the listing indexes, so that filters run in the query (the rest is read from the table). */
+  summaryAttributes: ['status', 'receivedAt', 'eventType', 'ecwidEventType', 'objectType', 'objectId', 'statusAt'],
+} as const;

@@ -14,6 +14,7 @@
  * moto_server you started yourself instead of starting one.
  */
 import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createServer } from 'node:net';
 import { DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { DeleteParametersCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
@@ -188,4 +189,9 @@ export async function unreachableSqs(): Promise<{ client: SQSClient; queueUrl: s
     client: new SQSClient({ endpoint, region: MOTO_REGION, credentials: MOTO_CREDENTIALS, maxAttempts: 2 }),
     queueUrl: `${endpoint}/123456789012/unreachable.fifo`,
   };
+}
+
+/** A DynamoDB client pointed at moto. */
+export function motoDynamoDbClient(overrides: { maxAttempts?: number } = {}): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: motoEndpoint(), region: MOTO_REGION, credentials: MOTO_CREDENTIALS, ...overrides });
 }

@@ -1,0 +1,386 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+  type GlobalSecondaryIndex,
+} from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { LEDGER_TABLE } from '../../contract';
+import {
+  isFinal,
+  isLedgerStatus,
+  objectKey,
+  orderKey,
+  sweepDecision,
+  type Ledger,
+  type LedgerEntry,
+  type LedgerPage,
+  type LedgerQuery,
+  type LedgerStatus,
+  type RecordResult,
+} from '../../core/ledger';
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_MAX_KEYS = 100;
+export const LIST_DEFAULT_LIMIT = 50;
+export const LIST_MAX_LIMIT = 1000;
+const UNFINISHED: readonly LedgerStatus[] = ['received', 'queued', 'delivering', 'retrying'];
+const { indexes } = LEDGER_TABLE;
+
+/** The attributes that exist only for the indexes (derived from the entry on every write). */
+const INDEX_ATTRIBUTES = ['receivedKey', 'objectKey', 'statusTime', 'unfinishedObjectKey'] as const;
+
+type Item = Record<string, unknown>;
+type Key = { instanceId: string; eventId: string };
+
+export interface DynamoDbLedgerOptions {
+  readonly tableName: string;
+  /** @default a new DynamoDBClient (region and endpoint from the environment) */
+  readonly client?: DynamoDBClient;
+  /** @default () => new Date() (only for "expired" in the dedupe condition) */
+  readonly clock?: () => Date;
+}
+
+/** A bad `events list` query (the CLI turns it into a usage error). */
+export class LedgerQueryError extends Error {
+  override readonly name = 'LedgerQueryError';
+}
+
+/**
+ * The ledger on DynamoDB (LEDGER_TABLE in contract.ts). One item per event of an instance; every
+ * write is a whole-item Put with a condition: `attribute_not_exists` (or expired) to record, the
+ * version read to update. No transactions and no ReturnValuesOnConditionCheckFailure, so the same
+ * code runs on DynamoDB, moto and the local runner's embedded engine (dynalite).
+ */
+export class DynamoDbLedger implements Ledger {
+  private readonly tableName: string;
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly clock: () => Date;
+
+  constructor(options: DynamoDbLedgerOptions) {
+    this.tableName = options.tableName;
+    this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  async record(entries: readonly LedgerEntry[]): Promise<RecordResult[]> {
+    return Promise.all(entries.map((entry) => this.recordOne(entry)));
+  }
+
+  private async recordOne(entry: LedgerEntry, retried = false): Promise<RecordResult> {
+    const now = Math.floor(this.clock().getTime() / 1000);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(entry),
+          // TTL deletes lazily (days later): an expired entry counts as gone.
+          ConditionExpression: 'attribute_not_exists(#pk) OR #expires <= :now',
+          ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey, '#expires': LEDGER_TABLE.timeToLiveAttribute },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return { created: true, entry };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const existing = await this.get(entry.instanceId, entry.eventId);
+    if (existing) return { created: false, existing };
+    // Deleted between our write and our read (TTL): try once more.
+    if (!retried) return this.recordOne(entry, true);
+    throw new Error(`event ${entry.eventId} of instance ${entry.instanceId} changed during recording; try again`);
+  }
+
+  async get(instanceId: string, eventId: string): Promise<LedgerEntry | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { instanceId, eventId }, ConsistentRead: true }),
+    );
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  async update(next: LedgerEntry): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(next),
+          ConditionExpression: '#version = :previous',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':previous': next.version - 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async unfinishedOfObject(entry: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'>): Promise<LedgerEntry[]> {
+    const keys: Key[] = [];
+    let cursor: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: indexes.unfinishedByObject.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': indexes.unfinishedByObject.partitionKey },
+          ExpressionAttributeValues: { ':pk': objectKey(entry) },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      keys.push(...(page.Items ?? []).map(keyOf));
+      cursor = page.LastEvaluatedKey;
+    } while (cursor);
+    // The index is eventually consistent: confirm each with a consistent read.
+    const entries = await this.batchGet(keys);
+    return entries.filter((e) => !isFinal(e.status)).sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
+  }
+
+  async due(now: Date, limit: number): Promise<LedgerEntry[]> {
+    const candidates: { key: Key; statusTime: string }[] = [];
+    for (const status of UNFINISHED) {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: indexes.byStatus.indexName,
+          KeyConditionExpression: '#pk = :status AND #sk <= :now',
+          ExpressionAttributeNames: { '#pk': indexes.byStatus.partitionKey, '#sk': indexes.byStatus.sortKey },
+          ExpressionAttributeValues: { ':status': status, ':now': now.toISOString() },
+          ScanIndexForward: true,
+          Limit: limit,
+        }),
+      );
+      for (const item of page.Items ?? []) candidates.push({ key: keyOf(item), statusTime: String(item.statusTime) });
+    }
+    candidates.sort((a, b) => (a.statusTime < b.statusTime ? -1 : 1));
+    const entries = await this.batchGet(candidates.slice(0, limit).map((c) => c.key));
+    return entries
+      .filter((e) => sweepDecision(e, now).kind === 'enqueue')
+      .sort((a, b) => ((a.dueAt ?? '') < (b.dueAt ?? '') ? -1 : 1));
+  }
+
+  async list(query: LedgerQuery): Promise<LedgerPage> {
+    const limit = Math.min(Math.max(1, query.limit ?? LIST_DEFAULT_LIMIT), LIST_MAX_LIMIT);
+    const base = listQuery(this.tableName, query);
+    const keys: Key[] = [];
+    let cursor = decodeCursor(query.cursor);
+    do {
+      const page = await this.doc.send(new QueryCommand({ ...base, Limit: limit - keys.length, ExclusiveStartKey: cursor }));
+      keys.push(...(page.Items ?? []).map(keyOf));
+      cursor = page.LastEvaluatedKey;
+    } while (cursor && keys.length < limit);
+    const entries = await this.batchGet(keys);
+    const byKey = new Map(entries.map((e) => [`${e.instanceId}\u0000${e.eventId}`, e]));
+    return {
+      // In the index's order; an entry deleted since the query (TTL) is left out.
+      entries: keys.map((k) => byKey.get(`${k.instanceId}\u0000${k.eventId}`)).filter((e): e is LedgerEntry => e !== undefined),
+      cursor: cursor ? encodeCursor(cursor) : undefined,
+    };
+  }
+
+  /** Consistent reads of many keys, in any order (missing ones are left out). */
+  private async batchGet(keys: readonly Key[]): Promise<LedgerEntry[]> {
+    const unique = [...new Map(keys.map((k) => [`${k.instanceId}\u0000${k.eventId}`, k])).values()];
+    const entries: LedgerEntry[] = [];
+    for (let start = 0; start < unique.length; start += BATCH_GET_MAX_KEYS) {
+      let pending: Key[] = unique.slice(start, start + BATCH_GET_MAX_KEYS);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
+        if (round > 8) throw new Error(`DynamoDB left ${pending.length} keys unprocessed after ${round} tries`);
+        const result = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        entries.push(...(result.Responses?.[this.tableName] ?? []).map(fromItem));
+        pending = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Key[];
+      }
+    }
+    return entries;
+  }
+}
+
+/** The Query behind `list`: which index, which key range, which filters. */
+function listQuery(tableName: string, query: LedgerQuery): QueryCommandInput {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const filters: string[] = [];
+  let index: { indexName: string; partitionKey: string; sortKey: string };
+  let partition: string;
+  let timeIsSortKey = true;
+  if (query.object) {
+    if (!query.instanceId) throw new LedgerQueryError('searching by object needs an instance');
+    index = indexes.byObject;
+    partition = objectKey({ instanceId: query.instanceId, ...query.object });
+  } else if (query.instanceId) {
+    index = indexes.byInstance;
+    partition = query.instanceId;
+  } else if (query.status) {
+    index = indexes.byStatus;
+    partition = query.status;
+    timeIsSortKey = false;
+  } else {
+    throw new LedgerQueryError('name an instance or a status to search the ledger');
+  }
+  names['#pk'] = index.partitionKey;
+  values[':pk'] = partition;
+  let keyCondition = '#pk = :pk';
+  if (timeIsSortKey && (query.since || query.until)) {
+    // receivedKey is `receivedAt#eventId`: `T#...` sorts after `T`, so BETWEEN since AND until is [since, until).
+    names['#sk'] = index.sortKey;
+    values[':since'] = query.since ?? '';
+    values[':until'] = query.until ?? '\uffff';
+    keyCondition += ' AND #sk BETWEEN :since AND :until';
+  } else if (query.since || query.until) {
+    names['#received'] = 'receivedAt';
+    if (query.since) {
+      values[':since'] = query.since;
+      filters.push('#received >= :since');
+    }
+    if (query.until) {
+      values[':until'] = query.until;
+      filters.push('#received < :until');
+    }
+  }
+  if (query.status && index !== indexes.byStatus) {
+    names['#status'] = 'status';
+    values[':status'] = query.status;
+    filters.push('#status = :status');
+  }
+  if (query.eventType) {
+    names['#ecwidType'] = 'ecwidEventType';
+    names['#type'] = 'eventType';
+    values[':type'] = query.eventType;
+    filters.push('(#ecwidType = :type OR #type = :type)');
+  }
+  return {
+    TableName: tableName,
+    IndexName: index.indexName,
+    KeyConditionExpression: keyCondition,
+    FilterExpression: filters.length > 0 ? filters.join(' AND ') : undefined,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ScanIndexForward: false,
+  };
+}
+
+/** The item for an entry: its fields plus the index attributes derived from them. */
+export function toItem(entry: LedgerEntry): Item {
+  const unfinished = !isFinal(entry.status);
+  return {
+    ...entry,
+    receivedKey: orderKey(entry),
+    objectKey: objectKey(entry),
+    // While unfinished, the status index sorts by due time (the sweep's query); after, by when.
+    statusTime: unfinished ? (entry.dueAt ?? entry.statusAt) : entry.statusAt,
+    ...(unfinished ? { unfinishedObjectKey: objectKey(entry) } : {}),
+  };
+}
+
+export function fromItem(item: Item): LedgerEntry {
+  const fields: Item = { ...item };
+  for (const name of INDEX_ATTRIBUTES) delete fields[name];
+  if (!isLedgerStatus(fields.status) || typeof fields.instanceId !== 'string' || typeof fields.eventId !== 'string') {
+    throw new Error(`ledger item ${String(item.instanceId)}/${String(item.eventId)} is not an event entry`);
+  }
+  return { ...fields, attempts: Array.isArray(fields.attempts) ? fields.attempts : [] } as unknown as LedgerEntry;
+}
+
+const keyOf = (item: Item): Key => ({ instanceId: String(item.instanceId), eventId: String(item.eventId) });
+
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): Item | undefined {
+  if (!cursor) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Item;
+  } catch {
+    // reported below
+  }
+  throw new LedgerQueryError('the cursor is not one this command printed');
+}
+
+function isConditionalCheckFailed(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---- the table -----------------------------------------------------------------------------------
+
+/**
+ * CreateTable input for the ledger: what the stack creates (lib/constructs/event-ledger.ts, checked
+ * against this by a test) and what the local runner and the tests create in their engines.
+ */
+export function ledgerTableDefinition(tableName: string): CreateTableCommandInput {
+  const keyAttributes = new Set<string>([LEDGER_TABLE.partitionKey, LEDGER_TABLE.sortKey]);
+  for (const index of Object.values(indexes)) keyAttributes.add(index.partitionKey).add(index.sortKey);
+  const gsi = (index: { indexName: string; partitionKey: string; sortKey: string }, summary: boolean): GlobalSecondaryIndex => ({
+    IndexName: index.indexName,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: summary
+      ? { ProjectionType: 'INCLUDE', NonKeyAttributes: ledgerIndexSummary(index) }
+      : { ProjectionType: 'KEYS_ONLY' },
+  });
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...keyAttributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: LEDGER_TABLE.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      gsi(indexes.byInstance, true),
+      gsi(indexes.byObject, true),
+      gsi(indexes.byStatus, true),
+      gsi(indexes.unfinishedByObject, false),
+    ],
+  };
+}
+
+/** The summary attributes an index projects: all but its own keys and the table's (always projected). */
+export function ledgerIndexSummary(index: { partitionKey: string; sortKey: string }): string[] {
+  const keys = new Set<string>([index.partitionKey, index.sortKey, LEDGER_TABLE.partitionKey, LEDGER_TABLE.sortKey]);
+  return LEDGER_TABLE.summaryAttributes.filter((name) => !keys.has(name));
+}
+
+/**
+ * Creates the ledger table when it is missing (local runner, tests) and turns TTL on. An engine
+ * without TTL (dynalite) keeps expired entries, which the ledger already treats as gone.
+ */
+export async function ensureLedgerTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(ledgerTableDefinition(tableName)));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
+  }
+  for (let waited = 0; ; waited += 100) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    if (waited > 30_000) throw new Error(`table ${tableName} is not active after 30 s (${Table?.TableStatus ?? 'unknown'})`);
+    await sleep(100);
+  }
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { Enabled: true, AttributeName: LEDGER_TABLE.timeToLiveAttribute },
+      }),
+    );
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    // Already on (DynamoDB refuses to set it twice), or an engine without TTL.
+    if (name !== 'ValidationException' && name !== 'UnknownOperationException') throw error;
+  }
+}

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLedger, ensureLedgerTable } from '../../functions/adapters/aws/dynamodb-ledger';
+import { startEmbeddedDynamoDb, type DynamoDbEndpoint } from '../../local/embedded-dynamodb';
+import { entryAt, ledgerAdapterContract } from '../support/ledger-contract';
+
+const clientFor = (endpoint: string) =>
+  new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+
+describe('DynamoDB ledger adapter on the embedded engine (dynalite)', () => {
+  let server: DynamoDbEndpoint;
+  let client: DynamoDBClient;
+  beforeAll(async () => {
+    server = await startEmbeddedDynamoDb();
+    client = clientFor(server.endpoint);
+  });
+  afterAll(async () => {
+    client.destroy();
+    await server.stop();
+  });
+
+  ledgerAdapterContract({ client: () => client, tableName: (label) => `${label}-table` });
+});
+
+describe('the embedded engine in a folder', () => {
+  let folder: string;
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'ledger-'));
+  });
+  afterEach(() => rmSync(folder, { recursive: true, force: true }));
+
+  test('remembers entries across a restart', async () => {
+    const entry = entryAt(0, { instanceId: 'shop-a', eventId: 'kept' });
+    let server = await startEmbeddedDynamoDb({ folder });
+    let client = clientFor(server.endpoint);
+    await ensureLedgerTable(client, 'ledger');
+    expect(await new DynamoDbLedger({ tableName: 'ledger', client }).record([entry])).toEqual([{ created: true, entry }]);
+    client.destroy();
+    await server.stop();
+
+    server = await startEmbeddedDynamoDb({ folder });
+    client = clientFor(server.endpoint);
+    try {
+      await ensureLedgerTable(client, 'ledger');
+      const ledger = new DynamoDbLedger({ tableName: 'ledger', client });
+      expect(await ledger.get('shop-a', 'kept')).toEqual(entry);
+      expect(await ledger.record([entry])).toEqual([{ created: false, existing: entry }]);
+    } finally {
+      client.destroy();
+      await server.stop();
+    }
+  });
+});
