@@ -231,3 +231,9 @@ export const LEDGER_TABLE = {
   /** Copied into the listing indexes, so that filters run in the query (the rest is read from the table). */
   summaryAttributes: ['status', 'receivedAt', 'eventType', 'ecwidEventType', 'objectType', 'objectId', 'statusAt'],
 } as const;
+
+/** The summary attributes a ledger index projects: all but its own keys and the table's (always projected). */
+export function ledgerIndexSummary(index: { readonly partitionKey: string; readonly sortKey: string }): string[] {
+  const keys = new Set<string>([index.partitionKey, index.sortKey, LEDGER_TABLE.partitionKey, LEDGER_TABLE.sortKey]);
+  return LEDGER_TABLE.summaryAttributes.filter((name) => !keys.has(name));
+}

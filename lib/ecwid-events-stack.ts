@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { attemptsForSchedule, DEFAULT_RETRY_SCHEDULE_SECONDS, redriveMaxReceiveCount } from '../functions/core/retry-policy';
 import { DEFAULT_STAGE, DEFAULTS, ENV, STACK_OUTPUTS, STAGE_PATTERN, ssmInstanceName, ssmPrefixForStage, ssmStoreIndexName } from '../functions/contract';
 import { Delivery, DELIVER_VISIBILITY_TIMEOUT } from './constructs/delivery';
+import { EventLedger } from './constructs/event-ledger';
 import { EventQueue, MAX_QUEUE_RETENTION } from './constructs/event-queue';
 import { IngestApi } from './constructs/ingest-api';
 import { InstanceConfigAccess } from './constructs/instance-config-access';
@@ -146,6 +147,19 @@ export interface EcwidEventsStackProps extends StackProps {
    * @default 'EcwidEvents'
    */
   readonly metricsNamespace?: string;
+  /**
+   * How long the event ledger keeps a finished event (whole days): Ecwid's repeats of it within
+   * this window are answered as duplicates, and the CLI's `events` commands can find and resend it.
+   *
+   * @default Duration.days(30) (DEFAULT_LEDGER_RETENTION_DAYS in functions/core/retry-policy.ts)
+   */
+  readonly ledgerRetention?: Duration;
+  /**
+   * Customer managed key for the event ledger's table.
+   *
+   * @default - an AWS owned key
+   */
+  readonly ledgerKmsKey?: IKey;
 }
 
 /** Relay defaults that are infrastructure choices (the runtime ones are in functions/contract.ts). */
@@ -173,6 +187,7 @@ export class EcwidEventsStack extends Stack {
   public readonly monitoring: Monitoring;
   /** Present unless `polling` is false. */
   public readonly poller?: Poller;
+  public readonly ledger: EventLedger;
 
   constructor(scope: Construct, id: string, props: EcwidEventsStackProps = {}) {
     super(scope, id, {
@@ -254,6 +269,14 @@ export class EcwidEventsStack extends Stack {
       alarmEmail: props.alarmEmail,
     });
 
+    // The ledger's own alarms go where the relay's go.
+    this.ledger = new EventLedger(this, 'Ledger', {
+      retention: props.ledgerRetention,
+      encryptionKey: props.ledgerKmsKey,
+      removalPolicy,
+      alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
+    });
+
     if (props.polling ?? true) {
       this.poller = new Poller(this, 'Poller', {
         queue: this.eventQueue.queue,
@@ -294,6 +317,10 @@ export class EcwidEventsStack extends Stack {
       description: 'Dead-letter queue URL: events that could not be delivered (inspect and replay with the CLI)',
     });
     new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueArn, { value: dlq.queueArn, description: 'Dead-letter queue ARN' });
+    new CfnOutput(this, STACK_OUTPUTS.ledgerTableName, {
+      value: this.ledger.table.tableName,
+      description: 'Event ledger table: every event and delivery attempt (the CLI\'s events list/show/resend)',
+    });
     new CfnOutput(this, STACK_OUTPUTS.ssmPrefix, {
       value: this.ssmPrefix,
       description:

@@ -23,7 +23,7 @@
  * between two writes or an expired queue message only delays it until `dueAt`.
  */
 import type { EventSource, NormalizedEventType, QueuedEvent } from './event';
-import { backoffSeconds, type RetryPolicy } from './retry-policy';
+import { backoffSeconds, DEFAULT_LEDGER_RETENTION_DAYS, type RetryPolicy } from './retry-policy';
 
 export type LedgerStatus =
   | 'received'
@@ -144,11 +144,10 @@ export interface LedgerTiming {
   readonly claimLeaseSeconds: number;
 }
 
-export const DEFAULT_RETENTION_DAYS = 30;
 const DAY_SECONDS = 86_400;
 
 export const DEFAULT_LEDGER_TIMING: LedgerTiming = {
-  retentionSeconds: DEFAULT_RETENTION_DAYS * DAY_SECONDS,
+  retentionSeconds: DEFAULT_LEDGER_RETENTION_DAYS * DAY_SECONDS,
   receivedGraceSeconds: 300,
   // Longer than the queue's visibility timeout (720 s), so a ticket that is merely slow is not doubled.
   queuedStallSeconds: 900,

@@ -128,3 +128,19 @@ export function parseRetryAfter(value: string | null | undefined, now: Date): nu
 
 /** HTTP statuses whose `Retry-After` we honour. */
 export const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+
+/**
+ * Days a finished event stays in the ledger: Ecwid's repeats of it within this window are
+ * recognised as duplicates (Ecwid itself retries for 24 h). The stack's `ledgerRetention` default.
+ */
+export const DEFAULT_LEDGER_RETENTION_DAYS = 30;
+
+/**
+ * The longest one event's round of attempts can take: the backoffs between its maxAttempts
+ * attempts (the schedule's last entry repeats), not counting the attempts themselves.
+ */
+export function retrySpanSeconds(policy: RetryPolicy): number {
+  let total = 0;
+  for (let attempt = 1; attempt < policy.maxAttempts; attempt++) total += backoffSeconds(policy, attempt);
+  return total;
+}

@@ -153,8 +153,8 @@ test('alarmEmail: a TLS-only topic with the email subscription, notified when ev
     PolicyDocument: { Statement: [{ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
   });
   const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-  // the relay's five and the poller's three
-  expect(alarms).toHaveLength(5 + 3);
+  // the relay's five, the ledger's two and the poller's three
+  expect(alarms).toHaveLength(5 + 2 + 3);
   for (const alarm of alarms) {
     expect(alarm.Properties.AlarmActions).toEqual([ref(topic)]);
     expect(alarm.Properties.OKActions).toEqual([ref(topic)]);

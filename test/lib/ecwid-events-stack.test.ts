@@ -254,8 +254,9 @@ describe('monitoring', () => {
       (a) => a.Properties.MetricName === metricName && a.Properties.Namespace === namespace,
     );
 
-  test('five relay alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles (+ the poller\'s three)', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + poller().alarms.length);
+  test('five relay alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles (+ the ledger\'s two and the poller\'s three)', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + stack.ledger.alarms.length + poller().alarms.length);
+    expect(stack.ledger.alarms).toHaveLength(2);
     expect(poller().alarms).toHaveLength(3);
     expect(alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS')[0].Properties).toMatchObject({
       Dimensions: [{ Name: 'QueueName', Value: getAtt(dlq(), 'QueueName') }],

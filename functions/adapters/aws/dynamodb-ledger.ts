@@ -7,7 +7,7 @@ import {
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { LEDGER_TABLE } from '../../contract';
+import { LEDGER_TABLE, ledgerIndexSummary } from '../../contract';
 import {
   isFinal,
   isLedgerStatus,
@@ -347,12 +347,6 @@ export function ledgerTableDefinition(tableName: string): CreateTableCommandInpu
       gsi(indexes.unfinishedByObject, false),
     ],
   };
-}
-
-/** The summary attributes an index projects: all but its own keys and the table's (always projected). */
-export function ledgerIndexSummary(index: { partitionKey: string; sortKey: string }): string[] {
-  const keys = new Set<string>([index.partitionKey, index.sortKey, LEDGER_TABLE.partitionKey, LEDGER_TABLE.sortKey]);
-  return LEDGER_TABLE.summaryAttributes.filter((name) => !keys.has(name));
 }
 
 /**

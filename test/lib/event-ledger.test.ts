@@ -1,0 +1,204 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { ledgerTableDefinition } from '../../functions/adapters/aws/dynamodb-ledger';
+import { ENV, LEDGER_TABLE, STACK_OUTPUTS } from '../../functions/contract';
+import { EventLedger, type EventLedgerProps } from '../../lib/constructs/event-ledger';
+import { buildStack, getAtt, logicalId, newApp, ref, statementsOfRole } from './stack-helpers';
+
+function build(props: EventLedgerProps = {}, extra?: (stack: Stack, ledger: EventLedger) => void) {
+  const stack = new Stack(newApp(), 'LedgerTest');
+  const ledger = new EventLedger(stack, 'Ledger', props);
+  extra?.(stack, ledger);
+  return { stack, ledger, template: Template.fromStack(stack) };
+}
+
+function fn(stack: Stack, id: string): LambdaFunction {
+  return new LambdaFunction(stack, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler=()=>{}') });
+}
+
+describe('the table', () => {
+  const { ledger, template } = build();
+  const table = () => Object.values(template.findResources('AWS::DynamoDB::Table'))[0];
+
+  test('one table: on-demand, point-in-time recovery, TTL on expiresAt, retained and protected by default', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    expect(table()).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.timeToLiveAttribute, Enabled: true },
+        DeletionProtectionEnabled: true,
+      },
+    });
+    // Encrypted at rest with an AWS owned key (SSEEnabled false means that, not "unencrypted"; a KMS key bills per request).
+    expect(table().Properties.SSESpecification).toEqual({ SSEEnabled: false });
+    expect(ledger.retention.toDays()).toBe(30);
+  });
+
+  test('keys and indexes are exactly what the adapter creates locally and in moto', () => {
+    const expected = ledgerTableDefinition('any');
+    const props = table().Properties;
+    expect(props.KeySchema).toEqual(expected.KeySchema);
+    const sortByName = <T extends { AttributeName?: string }>(list: T[]) => [...list].sort((a, b) => (a.AttributeName! < b.AttributeName! ? -1 : 1));
+    expect(sortByName(props.AttributeDefinitions)).toEqual(sortByName(expected.AttributeDefinitions!));
+    const indexes = (list: { IndexName?: string; KeySchema?: unknown; Projection?: { ProjectionType?: string; NonKeyAttributes?: string[] } }[]) =>
+      list.map((i) => ({ name: i.IndexName, keys: i.KeySchema, type: i.Projection?.ProjectionType, include: [...(i.Projection?.NonKeyAttributes ?? [])].sort() }));
+    expect(indexes(props.GlobalSecondaryIndexes)).toEqual(indexes(expected.GlobalSecondaryIndexes!));
+    expect(props.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toEqual([
+      'byInstance',
+      'byObject',
+      'byStatus',
+      'unfinishedByObject',
+    ]);
+  });
+
+  test('alarms on throttling and system errors of the operations the relay uses', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    for (const [id, metricName] of [
+      ['ThrottleAlarm', 'ThrottledRequests'],
+      ['SystemErrorAlarm', 'SystemErrors'],
+    ] as const) {
+      const alarm = template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.anyValue() } });
+      const mine = Object.entries(alarm).find(([logical]) => logical.includes(id));
+      expect(mine).toBeDefined();
+      const props = mine![1].Properties;
+      expect(props).toMatchObject({
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      const metrics = (props.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } }[])
+        .filter((m) => m.MetricStat)
+        .map((m) => m.MetricStat!.Metric);
+      expect(metrics.map((m) => m.MetricName)).toEqual(Array(4).fill(metricName));
+      expect(metrics.map((m) => m.Dimensions.find((d) => d.Name === 'Operation')!.Value).sort()).toEqual(['BatchGetItem', 'GetItem', 'PutItem', 'Query']);
+      expect(metrics.every((m) => JSON.stringify(m.Dimensions.find((d) => d.Name === 'TableName')!.Value) === JSON.stringify(ref(ledger.table)))).toBe(true);
+    }
+  });
+});
+
+test('DESTROY: deleted with the stack, no deletion protection', () => {
+  const { template } = build({ removalPolicy: RemovalPolicy.DESTROY });
+  const table = Object.values(template.findResources('AWS::DynamoDB::Table'))[0];
+  expect(table.DeletionPolicy).toBe('Delete');
+  expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+});
+
+test('a customer key encrypts the table, and every grant includes using it', () => {
+  const stack = new Stack(newApp(), 'KeyTest');
+  const key = new Key(stack, 'Key');
+  const ledger = new EventLedger(stack, 'Ledger', { encryptionKey: key });
+  const ingest = fn(stack, 'Ingest');
+  ledger.grantRecordEvents(ingest);
+  const keyed = Template.fromStack(stack);
+  const table = Object.values(keyed.findResources('AWS::DynamoDB::Table'))[0];
+  expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt(key) });
+  expect(statementsOfRole(keyed, logicalId(ingest.role!))).toContainEqual({
+    Effect: 'Allow',
+    Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+    Resource: getAtt(key),
+  });
+});
+
+// CDK writes each statement's actions sorted.
+describe('grants: each function gets its environment and exactly what it uses', () => {
+  const indexArn = (ledger: EventLedger, name: string) => ({ 'Fn::Join': ['', [getAtt(ledger.table), `/index/${name}`]] });
+
+  test('ingest records: PutItem and GetItem on the table, nothing on the indexes', () => {
+    let ingest!: LambdaFunction;
+    const { ledger, template } = build({ retention: Duration.days(45) }, (s, l) => {
+      ingest = fn(s, 'Ingest');
+      l.grantRecordEvents(ingest);
+    });
+    expect(statementsOfRole(template, logicalId(ingest.role!))).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: getAtt(ledger.table) },
+    ]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { [ENV.ledgerTableName]: ref(ledger.table), [ENV.ledgerRetentionDays]: '45' } },
+    });
+  });
+
+  test('deliver updates: Put/Get/BatchGet on the table, Query on the unfinished-by-object index only', () => {
+    let deliver!: LambdaFunction;
+    const { ledger, template } = build({}, (s, l) => {
+      deliver = fn(s, 'Deliver');
+      l.grantDeliveryUpdates(deliver);
+    });
+    expect(statementsOfRole(template, logicalId(deliver.role!))).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: getAtt(ledger.table) },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn(ledger, 'unfinishedByObject') },
+    ]);
+  });
+
+  test('the sweep: Put/BatchGet on the table, Query on the status index only', () => {
+    let sweep!: LambdaFunction;
+    const { ledger, template } = build({}, (s, l) => {
+      sweep = fn(s, 'Sweep');
+      l.grantSweep(sweep);
+    });
+    expect(statementsOfRole(template, logicalId(sweep.role!))).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], Resource: getAtt(ledger.table) },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn(ledger, 'byStatus') },
+    ]);
+  });
+
+  test('an operator: reads, Query on every index, Put for resend; never Delete or Update', () => {
+    let role!: Role;
+    const { ledger, template } = build({}, (s, l) => {
+      role = new Role(s, 'Operator', { assumedBy: new ServicePrincipal('ec2.amazonaws.com') });
+      l.grantOperator(role);
+    });
+    const statements = statementsOfRole(template, logicalId(role));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: getAtt(ledger.table),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: Object.values(LEDGER_TABLE.indexes).map((i) => indexArn(ledger, i.indexName)),
+      },
+    ]);
+    expect(JSON.stringify(statements)).not.toMatch(/DeleteItem|UpdateItem|Scan/);
+  });
+});
+
+test.each([
+  [Duration.hours(36), /whole days from 1 to 3650, got 1.5 days/],
+  [Duration.days(0), /got 0 days/],
+  [Duration.days(4000), /got 4000 days/],
+])('retention %s is refused', (retention, message) => {
+  expect(() => build({ retention })).toThrow(message);
+});
+
+test('the alarm action is notified when an alarm fires and recovers', () => {
+  const s = new Stack(newApp(), 'ActionTest');
+  const topic = new Topic(s, 'Topic');
+  new EventLedger(s, 'Ledger', { alarmAction: new SnsAction(topic) });
+  const alarms = Object.values(Template.fromStack(s).findResources('AWS::CloudWatch::Alarm'));
+  expect(alarms).toHaveLength(2);
+  for (const alarm of alarms) {
+    expect(alarm.Properties.AlarmActions).toEqual([ref(topic)]);
+    expect(alarm.Properties.OKActions).toEqual([ref(topic)]);
+  }
+});
+
+describe('in the stack', () => {
+  test('the table name is a stack output the CLI finds; retention and removal follow the stack props', () => {
+    const { stack, template } = buildStack({ ledgerRetention: Duration.days(7), removalPolicy: RemovalPolicy.DESTROY });
+    expect(template.toJSON().Outputs[STACK_OUTPUTS.ledgerTableName].Value).toEqual(ref(stack.ledger.table));
+    expect(stack.ledger.retention.toDays()).toBe(7);
+    const table = Object.values(template.findResources('AWS::DynamoDB::Table'))[0];
+    expect(table.DeletionPolicy).toBe('Delete');
+  });
+});
