@@ -1,0 +1,277 @@
+/**
+ * The ledger's use cases, written against ports: what ingest does before it answers, what deliver
+ * does with a ticket, what the sweep and a resend do. The rules themselves are in ./ledger.ts; this
+ * module only sequences reads, writes and tickets so that a crash between any two steps loses
+ * nothing (every unfinished entry has a due time the sweep honours) and a lost race is re-decided
+ * from a fresh read, never forced.
+ */
+import type { QueuedEvent } from './event';
+import {
+  claim,
+  deadLetterInterrupted,
+  DEFAULT_LEDGER_TIMING,
+  drop,
+  finishAttempt,
+  ingestDecision,
+  isFinal,
+  markQueued,
+  nextToWake,
+  notQueuedEntry,
+  park,
+  receivedEntry,
+  resend,
+  swept,
+  ticketDecision,
+  type AttemptResult,
+  type DropReason,
+  type FilterReason,
+  type Ledger,
+  type LedgerEntry,
+  type LedgerTiming,
+} from './ledger';
+import type { RetryPolicy } from './retry-policy';
+
+/** A message that says "this event is due now". `ticketId` is unique per ticket (the queue's dedupe id). */
+export interface Ticket {
+  readonly event: QueuedEvent;
+  readonly ticketId: string;
+}
+
+/** The queue of tickets (SQS FIFO in AWS). Resolves only when every ticket was accepted. */
+export interface TicketQueue {
+  send(tickets: readonly Ticket[]): Promise<void>;
+}
+
+/**
+ * The first ticket of an event has the id the queue has always deduplicated on (instance + event),
+ * so the queue still drops Ecwid's repeats within its own window; every later ticket (sweep, wake,
+ * resend) names the ledger version it was sent for, so the queue never drops it as a repeat.
+ */
+export const firstTicketId = (event: Pick<QueuedEvent, 'instanceId' | 'eventId'>): string => `${event.instanceId}:${event.eventId}`;
+export const laterTicketId = (entry: Pick<LedgerEntry, 'instanceId' | 'eventId' | 'version'>): string =>
+  `${entry.instanceId}:${entry.eventId}:v${entry.version}`;
+
+export interface LedgerFlowDeps {
+  readonly ledger: Ledger;
+  readonly tickets: TicketQueue;
+  readonly clock: () => Date;
+  /** @default DEFAULT_LEDGER_TIMING */
+  readonly timing?: LedgerTiming;
+}
+
+const timingOf = (deps: LedgerFlowDeps): LedgerTiming => deps.timing ?? DEFAULT_LEDGER_TIMING;
+
+/** The event a ledger entry carries (exactly what was queued). */
+export const eventOf = (entry: Pick<LedgerEntry, 'payload'>): QueuedEvent => JSON.parse(entry.payload) as QueuedEvent;
+
+// ---- ingest ------------------------------------------------------------------------------------
+
+export interface AdmitResult {
+  /** Queued by this request: new events, and events a previous request recorded but never queued. */
+  readonly queued: readonly QueuedEvent[];
+  /** Of those, the ones a previous request recorded (a half-done fan-out resumed). */
+  readonly resumed: readonly QueuedEvent[];
+  /** Already queued or further: not queued again. */
+  readonly duplicates: readonly LedgerEntry[];
+}
+
+/**
+ * Ingest, for the events of one notification (one per target instance): record each, queue what
+ * is new or was never queued, then mark it queued. Throws when the ledger or the queue fails: the
+ * caller answers 503, Ecwid retries, and the retry resumes exactly what is missing.
+ */
+export async function admit(events: readonly QueuedEvent[], deps: LedgerFlowDeps): Promise<AdmitResult> {
+  const now = deps.clock();
+  const timing = timingOf(deps);
+  const entries = events.map((event) => receivedEntry(event, JSON.stringify(event), now, timing));
+  const results = await deps.ledger.record(entries);
+  const toQueue: LedgerEntry[] = [];
+  const resumed: QueuedEvent[] = [];
+  const duplicates: LedgerEntry[] = [];
+  results.forEach((result, index) => {
+    if (result.created) {
+      toQueue.push(result.entry);
+      return;
+    }
+    const decision = ingestDecision(result.existing, now);
+    if (decision.kind === 'duplicate') {
+      duplicates.push(decision.entry);
+    } else if (decision.kind === 'resume') {
+      toQueue.push(decision.entry);
+      resumed.push(events[index]);
+    } else {
+      // Expired but not yet deleted, and recorded over by `record`: cannot happen (record treats it as absent).
+      toQueue.push(entries[index]);
+    }
+  });
+  // A resumed entry is queued as it was first recorded (its payload), so the retry changes nothing.
+  const tickets = toQueue.map((entry) => ({ event: eventOf(entry), ticketId: firstTicketId(entry) }));
+  await deps.tickets.send(tickets);
+  // Best effort: an entry left `received` is queued again by a repeat or the sweep (harmless).
+  await Promise.all(toQueue.map((entry) => deps.ledger.update(markQueued(entry, deps.clock(), timing)).catch(() => false)));
+  return { queued: tickets.map((t) => t.event), resumed, duplicates };
+}
+
+/**
+ * Ingest, for an instance that takes no delivery (notifications disabled, polling only): record
+ * it as final with the reason, so a repeat is recognised and the ledger says why.
+ */
+export async function recordNotQueued(
+  event: QueuedEvent,
+  outcome: { status: 'dropped'; reason: DropReason; detail: string } | { status: 'filtered'; reason: FilterReason; detail: string },
+  deps: Pick<LedgerFlowDeps, 'ledger' | 'clock' | 'timing'>,
+): Promise<void> {
+  await deps.ledger.record([notQueuedEntry(event, JSON.stringify(event), outcome, deps.clock(), deps.timing ?? DEFAULT_LEDGER_TIMING)]);
+}
+
+// ---- deliver -----------------------------------------------------------------------------------
+
+/** What one attempt did: deliver's callback result, or a drop decided while preparing it. */
+export type AttemptOutcome =
+  | { readonly kind: 'attempted'; readonly result: AttemptResult }
+  | { readonly kind: 'dropped'; readonly reason: DropReason; readonly detail: string };
+
+export interface TicketDeps extends LedgerFlowDeps {
+  readonly retryPolicy: RetryPolicy;
+  /** Makes one attempt (verify, sign, POST); never throws for a failed delivery, only for a bug. */
+  attempt(event: QueuedEvent, entry: LedgerEntry): Promise<AttemptOutcome>;
+  /** Stores the event for operators (the DLQ), with its last error. Resolves once stored. */
+  deadLetter(entry: LedgerEntry): Promise<void>;
+}
+
+export type TicketOutcome =
+  | { readonly kind: 'delivered'; readonly entry: LedgerEntry }
+  | { readonly kind: 'retrying'; readonly entry: LedgerEntry }
+  | { readonly kind: 'dead-lettered'; readonly entry: LedgerEntry }
+  | { readonly kind: 'dropped'; readonly entry: LedgerEntry }
+  | { readonly kind: 'parked'; readonly entry: LedgerEntry; readonly blockedBy: string }
+  | { readonly kind: 'skipped'; readonly reason: string; readonly entry?: LedgerEntry };
+
+/** How often a lost race (another worker moved the entry between our read and write) is re-decided. */
+const RACE_RETRIES = 3;
+
+/**
+ * Deliver, for one ticket. Every ticket ends here (the caller deletes it); only a ledger or DLQ
+ * failure throws, and then the ticket stays on the queue for another try.
+ */
+export async function handleTicket(event: QueuedEvent, deps: TicketDeps): Promise<TicketOutcome> {
+  const timing = timingOf(deps);
+  for (let race = 0; race <= RACE_RETRIES; race++) {
+    let entry = await deps.ledger.get(event.instanceId, event.eventId);
+    if (!entry) {
+      // Queued before the ledger existed, or replayed from the DLQ after the entry expired: adopt it.
+      const [recorded] = await deps.ledger.record([receivedEntry(event, JSON.stringify(event), deps.clock(), timing)]);
+      entry = recorded.created ? recorded.entry : recorded.existing;
+    }
+    if (isFinal(entry.status)) return { kind: 'skipped', reason: `already ${entry.status}`, entry };
+    const earlier = await deps.ledger.unfinishedOfObject(entry);
+    const now = deps.clock();
+    const decision = ticketDecision(entry, earlier, now, deps.retryPolicy, timing);
+    switch (decision.kind) {
+      case 'skip':
+        return { kind: 'skipped', reason: decision.reason, entry };
+      case 'wait': {
+        const blocker = earlier.find((e) => e.eventId === decision.blockedBy)!;
+        const parked = park(entry, blocker, now, timing);
+        if (!(await deps.ledger.update(parked))) continue;
+        // The blocker may have finished between our read and our park, and looked for a parked
+        // successor before we were one: read it again. If it is done, decide again (attempt now).
+        const again = await deps.ledger.get(blocker.instanceId, blocker.eventId);
+        if (again && !isFinal(again.status)) return { kind: 'parked', entry: parked, blockedBy: blocker.eventId };
+        continue;
+      }
+      case 'dead-letter': {
+        const dead = deadLetterInterrupted(entry, now, timing);
+        await deps.deadLetter(dead);
+        if (!(await deps.ledger.update(dead))) continue;
+        await wakeNext(dead, deps);
+        return { kind: 'dead-lettered', entry: dead };
+      }
+      case 'attempt': {
+        const claimed = claim(entry, now, timing);
+        if (!(await deps.ledger.update(claimed))) continue;
+        return finish(claimed, await deps.attempt(event, claimed), deps);
+      }
+    }
+  }
+  return { kind: 'skipped', reason: 'the entry kept changing while this ticket was handled; its due time brings it back' };
+}
+
+async function finish(claimed: LedgerEntry, outcome: AttemptOutcome, deps: TicketDeps): Promise<TicketOutcome> {
+  const timing = timingOf(deps);
+  const now = deps.clock();
+  const next =
+    outcome.kind === 'dropped'
+      ? drop(claimed, outcome.reason, outcome.detail, now, timing)
+      : finishAttempt(claimed, outcome.result, now, deps.retryPolicy, timing);
+  // Stored in the DLQ before the ledger says so: a failure here leaves the claim to expire and be retried.
+  if (next.status === 'dead-lettered') await deps.deadLetter(next);
+  if (!(await deps.ledger.update(next))) {
+    // Someone took the entry over (our claim outlived its lease): they record their own attempt.
+    return { kind: 'skipped', reason: 'the claim expired before the attempt finished', entry: claimed };
+  }
+  if (isFinal(next.status)) await wakeNext(next, deps);
+  return { kind: next.status as 'delivered' | 'retrying' | 'dead-lettered' | 'dropped', entry: next };
+}
+
+/** After an event finished, its object's next parked event gets a ticket at once. */
+async function wakeNext(finished: LedgerEntry, deps: LedgerFlowDeps): Promise<void> {
+  const next = nextToWake(finished, await deps.ledger.unfinishedOfObject(finished));
+  if (!next) return;
+  const queued = markQueued(next, deps.clock(), timingOf(deps));
+  // If another worker moved it meanwhile, it is not parked any more: nothing to wake.
+  if (await deps.ledger.update(queued)) await deps.tickets.send([{ event: eventOf(queued), ticketId: laterTicketId(queued) }]);
+}
+
+// ---- sweep and resend --------------------------------------------------------------------------
+
+export interface SweepResult {
+  /** Tickets sent. */
+  readonly sent: number;
+  /** Due entries another worker moved first. */
+  readonly raced: number;
+}
+
+/**
+ * Sends a ticket for every unfinished entry whose due time has passed (at most `limit` per run).
+ * The entry is moved on first, so two sweeps never both send it; a ticket that then fails to send
+ * is sent by a later sweep (its new due time).
+ */
+export async function sweep(deps: LedgerFlowDeps & { readonly limit: number }): Promise<SweepResult> {
+  const timing = timingOf(deps);
+  let sent = 0;
+  let raced = 0;
+  for (const entry of await deps.ledger.due(deps.clock(), deps.limit)) {
+    const next = swept(entry, deps.clock(), timing);
+    if (!(await deps.ledger.update(next))) {
+      raced++;
+      continue;
+    }
+    await deps.tickets.send([{ event: eventOf(next), ticketId: laterTicketId(next) }]);
+    sent++;
+  }
+  return { sent, raced };
+}
+
+export type ResendResult =
+  | { readonly kind: 'resent'; readonly entry: LedgerEntry }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'unfinished'; readonly entry: LedgerEntry };
+
+/** An operator resends a finished event: a new round, its history kept. */
+export async function resendEvent(instanceId: string, eventId: string, deps: LedgerFlowDeps): Promise<ResendResult> {
+  const timing = timingOf(deps);
+  for (let race = 0; race <= RACE_RETRIES; race++) {
+    const entry = await deps.ledger.get(instanceId, eventId);
+    if (!entry) return { kind: 'not-found' };
+    if (!isFinal(entry.status)) return { kind: 'unfinished', entry };
+    const again = resend(entry, deps.clock(), timing);
+    if (!(await deps.ledger.update(again))) continue;
+    await deps.tickets.send([{ event: eventOf(again), ticketId: laterTicketId(again) }]);
+    const queued = markQueued(again, deps.clock(), timing);
+    // Left `received` if this fails: the sweep queues it again within its grace period.
+    const marked = await deps.ledger.update(queued).catch(() => false);
+    return { kind: 'resent', entry: marked ? queued : again };
+  }
+  throw new Error(`event ${eventId} of instance ${instanceId} kept changing; try again`);
+}

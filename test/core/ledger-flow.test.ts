@@ -1,0 +1,286 @@
+/**
+ * The ledger's use cases end to end on the real DynamoDB adapter, against the embedded engine
+ * (dynalite), with a recording ticket queue and a test clock. The same flows run against moto and
+ * SQS in test/integration/ledger-*.integration.test.ts.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLedger, ensureLedgerTable } from '../../functions/adapters/aws/dynamodb-ledger';
+import type { QueuedEvent } from '../../functions/core/event';
+import { DEFAULT_LEDGER_TIMING, type LedgerEntry } from '../../functions/core/ledger';
+import {
+  admit,
+  firstTicketId,
+  handleTicket,
+  resendEvent,
+  sweep,
+  type AttemptOutcome,
+  type Ticket,
+  type TicketQueue,
+  type TicketOutcome,
+} from '../../functions/core/ledger-flow';
+import type { RetryPolicy } from '../../functions/core/retry-policy';
+import { startEmbeddedDynamoDb, type DynamoDbEndpoint } from '../../local/embedded-dynamodb';
+import { queuedEventFor } from '../support/ledger-contract';
+
+const T0 = new Date('2024-05-06T16:28:06.000Z');
+const POLICY: RetryPolicy = { scheduleSeconds: [60, 300, 900], maxAttempts: 4 };
+
+let server: DynamoDbEndpoint;
+let client: DynamoDBClient;
+let tableCount = 0;
+
+beforeAll(async () => {
+  server = await startEmbeddedDynamoDb();
+  client = new DynamoDBClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+});
+afterAll(async () => {
+  client.destroy();
+  await server.stop();
+});
+
+class RecordingQueue implements TicketQueue {
+  readonly sent: Ticket[] = [];
+  readonly pending: Ticket[] = [];
+  failNext = 0;
+  async send(tickets: readonly Ticket[]): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('queue unavailable');
+    }
+    this.sent.push(...tickets);
+    this.pending.push(...tickets);
+  }
+}
+
+interface Harness {
+  ledger: DynamoDbLedger;
+  queue: RecordingQueue;
+  now: { value: Date };
+  deps: { ledger: DynamoDbLedger; tickets: RecordingQueue; clock: () => Date };
+  /** Attempts the receiver saw, in order: event id + attempt number. */
+  seen: string[];
+  deadLetters: LedgerEntry[];
+  /** Handles queued tickets, then sweeps at the next due time, until nothing is left (or only the tickets queued now). */
+  drain(receiver: (event: QueuedEvent) => AttemptOutcome, options?: { ticketsOnly?: boolean }): Promise<TicketOutcome[]>;
+}
+
+async function harness(): Promise<Harness> {
+  const tableName = `flow-${++tableCount}`;
+  await ensureLedgerTable(client, tableName);
+  const now = { value: T0 };
+  const ledger = new DynamoDbLedger({ tableName, client, clock: () => now.value });
+  const queue = new RecordingQueue();
+  const deps = { ledger, tickets: queue, clock: () => now.value };
+  const seen: string[] = [];
+  const deadLetters: LedgerEntry[] = [];
+  const h: Harness = {
+    ledger,
+    queue,
+    now,
+    deps,
+    seen,
+    deadLetters,
+    async drain(receiver, options = {}) {
+      const maxSteps = 500;
+      const outcomes: TicketOutcome[] = [];
+      for (let step = 0; step < maxSteps; step++) {
+        const ticket = queue.pending.shift();
+        if (ticket) {
+          outcomes.push(
+            await handleTicket(ticket.event, {
+              ...deps,
+              retryPolicy: POLICY,
+              attempt: async (event, entry) => {
+                seen.push(`${event.eventId}#${entry.attemptCount}`);
+                return receiver(event);
+              },
+              deadLetter: async (entry) => {
+                deadLetters.push(entry);
+              },
+            }),
+          );
+          continue;
+        }
+        if (options.ticketsOnly) return outcomes;
+        const [next] = await ledger.due(new Date('2100-01-01T00:00:00Z'), 1);
+        if (!next) return outcomes;
+        now.value = new Date(Math.max(now.value.getTime(), Date.parse(next.dueAt!)));
+        await sweep({ ...deps, limit: 100 });
+      }
+      throw new Error(`not drained after ${maxSteps} steps`);
+    },
+  };
+  return h;
+}
+
+const down: AttemptOutcome = {
+  kind: 'attempted',
+  result: { ok: false, errorClass: 'http', error: 'callback answered 503', httpStatus: 503, durationMs: 5, excerpt: 'down' },
+};
+const up: AttemptOutcome = { kind: 'attempted', result: { ok: true, httpStatus: 200, durationMs: 5 } };
+
+const orderEvent = (n: number, overrides: Partial<QueuedEvent> = {}): QueuedEvent =>
+  queuedEventFor({ eventId: `evt-${n}`, receivedAt: new Date(T0.getTime() + n * 1000).toISOString(), raw: { n }, ...overrides });
+
+describe('ingest: record before answering', () => {
+  test('a new event is recorded, queued once and marked queued; a repeat is a duplicate, not queued', async () => {
+    const h = await harness();
+    const event = orderEvent(1);
+    const first = await admit([event], h.deps);
+    expect(first).toEqual({ queued: [event], resumed: [], duplicates: [] });
+    expect(h.queue.sent).toEqual([{ event, ticketId: firstTicketId(event) }]);
+    expect((await h.ledger.get('shop-a', 'evt-1'))?.status).toBe('queued');
+
+    h.now.value = new Date(T0.getTime() + 3 * 3600_000); // long after the queue's 5-minute window
+    const repeat = await admit([{ ...event, receivedAt: h.now.value.toISOString() }], h.deps);
+    expect(repeat.queued).toEqual([]);
+    expect(repeat.duplicates.map((e) => [e.eventId, e.status])).toEqual([['evt-1', 'queued']]);
+    expect(h.queue.sent).toHaveLength(1);
+  });
+
+  test('the queue failing: nothing is lost, the retry queues the events (as first recorded)', async () => {
+    const h = await harness();
+    const a = orderEvent(1, { instanceId: 'shop-a' });
+    const b = orderEvent(1, { instanceId: 'shop-b' });
+    h.queue.failNext = 1;
+    await expect(admit([a, b], h.deps)).rejects.toThrow('queue unavailable');
+    expect((await h.ledger.get('shop-a', 'evt-1'))?.status).toBe('received');
+
+    const retry = await admit([{ ...a, receivedAt: 'later' }, { ...b, receivedAt: 'later' }], h.deps);
+    expect(retry.resumed.map((e) => e.instanceId)).toEqual(['shop-a', 'shop-b']);
+    expect(h.queue.sent.map((t) => [t.event.instanceId, t.event.receivedAt])).toEqual([
+      ['shop-a', a.receivedAt],
+      ['shop-b', b.receivedAt],
+    ]);
+  });
+
+  test('a fan-out that failed half-way resumes: only the instance not yet queued is queued', async () => {
+    const h = await harness();
+    const a = orderEvent(1, { instanceId: 'shop-a' });
+    const b = orderEvent(1, { instanceId: 'shop-b' });
+    // The first request got shop-a queued and marked, then died before shop-b was marked queued.
+    await admit([a], h.deps);
+    await h.ledger.record([(await import('../../functions/core/ledger')).receivedEntry(b, JSON.stringify(b), T0)]);
+    const retry = await admit([a, b], h.deps);
+    expect(retry.queued.map((e) => e.instanceId)).toEqual(['shop-b']);
+    expect(retry.resumed.map((e) => e.instanceId)).toEqual(['shop-b']);
+    expect(retry.duplicates.map((e) => e.instanceId)).toEqual(['shop-a']);
+    expect(h.queue.sent.map((t) => t.event.instanceId)).toEqual(['shop-a', 'shop-b']);
+  });
+});
+
+describe('deliver: attempts from the ledger, per-object order', () => {
+  test('receiver down: five events of one object each get exactly maxAttempts, in order, and reach the DLQ with their last error', async () => {
+    const h = await harness();
+    const events = [1, 2, 3, 4, 5].map((n) => orderEvent(n));
+    await admit(events, h.deps);
+    await h.drain(() => down);
+
+    const expected = events.flatMap((e) => [1, 2, 3, 4].map((n) => `${e.eventId}#${n}`));
+    expect(h.seen).toEqual(expected);
+    expect(h.deadLetters.map((e) => [e.eventId, e.attemptCount, e.lastError])).toEqual(
+      events.map((e) => [e.eventId, 4, 'callback answered 503']),
+    );
+    for (const event of events) {
+      const entry = await h.ledger.get('shop-a', event.eventId);
+      expect(entry?.status).toBe('dead-lettered');
+      expect(entry?.attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed', 'failed']);
+      expect(entry?.attempts.map((a) => a.excerpt)).toEqual(['down', 'down', 'down', 'down']);
+    }
+    // Backoffs were honoured: attempts of event 1 are 60, 300 and 900 s apart.
+    const first = await h.ledger.get('shop-a', 'evt-1');
+    const gaps = first!.attempts.slice(1).map((a, i) => (Date.parse(a.at) - Date.parse(first!.attempts[i].at)) / 1000);
+    expect(gaps).toEqual([60, 300, 900]);
+  });
+
+  test('an event parked behind a failing one is woken as soon as that one is delivered', async () => {
+    const h = await harness();
+    await admit([orderEvent(1), orderEvent(2)], h.deps);
+    let calls = 0;
+    const outcomes = await h.drain(() => (++calls === 1 ? down : up));
+    expect(h.seen).toEqual(['evt-1#1', 'evt-1#2', 'evt-2#1']);
+    expect(outcomes.map((o) => o.kind)).toEqual(['retrying', 'parked', 'delivered', 'delivered']);
+    const second = await h.ledger.get('shop-a', 'evt-2');
+    expect(second?.status).toBe('delivered');
+    // Woken by the first's delivery, not by the sweep's recheck 15 minutes later.
+    expect(Date.parse(second!.attempts[0].at)).toBe(Date.parse((await h.ledger.get('shop-a', 'evt-1'))!.statusAt));
+  });
+
+  test('other objects are not held back by a failing one', async () => {
+    const h = await harness();
+    await admit([orderEvent(1), orderEvent(2, { objectId: '999' })], h.deps);
+    const outcomes = await h.drain((event) => (event.objectId === '124' ? down : up), { ticketsOnly: true });
+    expect(h.seen).toEqual(['evt-1#1', 'evt-2#1']);
+    expect(outcomes.map((o) => o.kind)).toEqual(['retrying', 'delivered']);
+  });
+
+  test('a duplicate ticket of a delivered event does nothing', async () => {
+    const h = await harness();
+    const event = orderEvent(1);
+    await admit([event], h.deps);
+    h.queue.pending.push({ event, ticketId: 'dup' });
+    const outcomes = await h.drain(() => up);
+    expect(outcomes.map((o) => o.kind)).toEqual(['delivered', 'skipped']);
+    expect(h.seen).toEqual(['evt-1#1']);
+  });
+
+  test('an attempt that crashed counts, is recorded as interrupted, and the sweep brings the event back', async () => {
+    const h = await harness();
+    await admit([orderEvent(1)], h.deps);
+    let calls = 0;
+    await expect(
+      h.drain(() => {
+        if (++calls === 1) throw new Error('Lambda timed out');
+        return up;
+      }),
+    ).rejects.toThrow('Lambda timed out');
+    // The ticket comes back (SQS) while the claim is live: nothing happens.
+    h.queue.pending.push(h.queue.sent[0]);
+    await h.drain(() => up);
+    const entry = await h.ledger.get('shop-a', 'evt-1');
+    expect(entry?.status).toBe('delivered');
+    expect(entry?.attempts.map((a) => [a.n, a.outcome])).toEqual([
+      [1, 'interrupted'],
+      [2, 'delivered'],
+    ]);
+    expect(Date.parse(entry!.attempts[1].at) - T0.getTime()).toBeGreaterThanOrEqual(DEFAULT_LEDGER_TIMING.claimLeaseSeconds * 1000);
+  });
+
+  test('a dropped event (forged, instance gone) is final with its reason and unblocks its object', async () => {
+    const h = await harness();
+    await admit([orderEvent(1), orderEvent(2)], h.deps);
+    await h.drain((event) => (event.eventId === 'evt-1' ? { kind: 'dropped', reason: 'forged', detail: 'no such order' } : up));
+    expect((await h.ledger.get('shop-a', 'evt-1'))).toMatchObject({ status: 'dropped', reason: 'forged', detail: 'no such order' });
+    expect((await h.ledger.get('shop-a', 'evt-2'))?.status).toBe('delivered');
+  });
+});
+
+describe('sweep and resend', () => {
+  test('an event recorded but never queued (crash before the enqueue) is queued by the sweep after the grace period', async () => {
+    const h = await harness();
+    const event = orderEvent(1);
+    const { receivedEntry } = await import('../../functions/core/ledger');
+    await h.ledger.record([receivedEntry(event, JSON.stringify(event), T0)]);
+    expect(await sweep({ ...h.deps, limit: 10 })).toEqual({ sent: 0, raced: 0 });
+    h.now.value = new Date(T0.getTime() + DEFAULT_LEDGER_TIMING.receivedGraceSeconds * 1000);
+    expect(await sweep({ ...h.deps, limit: 10 })).toEqual({ sent: 1, raced: 0 });
+    expect(await sweep({ ...h.deps, limit: 10 })).toEqual({ sent: 0, raced: 0 });
+    await h.drain(() => up);
+    expect((await h.ledger.get('shop-a', 'evt-1'))?.status).toBe('delivered');
+  });
+
+  test('resend: a dead-lettered event gets a new round, keeps its history and counts the resend', async () => {
+    const h = await harness();
+    await admit([orderEvent(1)], h.deps);
+    await h.drain(() => down);
+    const result = await resendEvent('shop-a', 'evt-1', h.deps);
+    expect(result.kind).toBe('resent');
+    await h.drain(() => up);
+    const entry = await h.ledger.get('shop-a', 'evt-1');
+    expect(entry).toMatchObject({ status: 'delivered', resendCount: 1, attemptCount: 5 });
+    expect(entry?.attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed', 'failed', 'delivered']);
+    expect(await resendEvent('shop-a', 'missing', h.deps)).toEqual({ kind: 'not-found' });
+    await admit([orderEvent(9)], h.deps);
+    expect((await resendEvent('shop-a', 'evt-9', h.deps)).kind).toBe('unfinished');
+  });
+});
