@@ -156,6 +156,20 @@ export const DEFAULT_LEDGER_TIMING: LedgerTiming = {
   claimLeaseSeconds: 240,
 };
 
+/**
+ * The timing with the retention the stack set (LEDGER_RETENTION_DAYS, whole days). Unset: the
+ * default; malformed: throws (a cold start that fails loudly beats a silently wrong dedupe window).
+ */
+export function ledgerTimingFrom(values: { retentionDays?: string }): LedgerTiming {
+  const text = values.retentionDays?.trim();
+  if (!text) return DEFAULT_LEDGER_TIMING;
+  const days = Number(text);
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw new Error(`LEDGER_RETENTION_DAYS must be whole days from 1 to 3650, got "${text}"`);
+  }
+  return { ...DEFAULT_LEDGER_TIMING, retentionSeconds: days * DAY_SECONDS };
+}
+
 /** Every rule breach is a bug or a lost race; the caller re-reads and decides again. */
 export class LedgerTransitionError extends Error {
   constructor(entry: Pick<LedgerEntry, 'instanceId' | 'eventId' | 'status'>, transition: string) {

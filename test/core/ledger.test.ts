@@ -10,6 +10,7 @@ import {
   finishAttempt,
   ingestDecision,
   isFinal,
+  ledgerTimingFrom,
   LedgerTransitionError,
   markQueued,
   nextToWake,
@@ -337,5 +338,14 @@ describe('excerpts', () => {
     const emoji = excerptOf('😀'.repeat(400));
     expect(Buffer.byteLength(emoji, 'utf8')).toBeLessThanOrEqual(1024);
     expect(emoji).not.toMatch(/[\ud800-\udbff]…$/);
+  });
+});
+
+describe('timing from the environment', () => {
+  test('retention in whole days; unset means the default; anything else is refused', () => {
+    expect(ledgerTimingFrom({})).toBe(DEFAULT_LEDGER_TIMING);
+    expect(ledgerTimingFrom({ retentionDays: ' 7 ' }).retentionSeconds).toBe(7 * 86_400);
+    expect(ledgerTimingFrom({ retentionDays: '7' }).claimLeaseSeconds).toBe(DEFAULT_LEDGER_TIMING.claimLeaseSeconds);
+    for (const bad of ['0', '1.5', 'x', '4000']) expect(() => ledgerTimingFrom({ retentionDays: bad })).toThrow(/LEDGER_RETENTION_DAYS/);
   });
 });

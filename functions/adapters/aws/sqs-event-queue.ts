@@ -5,7 +5,8 @@ import {
   type MessageAttributeValue,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
-import { deduplicationId, messageGroupId, type QueuedEvent } from '../../core/event';
+import { deduplicationId, messageGroupId, sqsSafeId, type QueuedEvent } from '../../core/event';
+import type { Ticket, TicketQueue } from '../../core/ledger-flow';
 import type { EventQueue } from '../../core/ports';
 
 /** Every SQS batch call takes at most 10 entries (and ReceiveMessage returns at most 10). */
@@ -88,7 +89,8 @@ function messageBytes(body: string, attributes: Record<string, MessageAttributeV
   return bytes;
 }
 
-function prepare(event: QueuedEvent): PreparedEntry {
+/** `ticketId` (a ledger ticket) replaces the event's own deduplication id, so later tickets of an event are not dropped. */
+function prepare(event: QueuedEvent, ticketId?: string): PreparedEntry {
   const body = queuedEventBody(event);
   const attributes = messageAttributes(event);
   const bytes = messageBytes(body, attributes);
@@ -99,7 +101,7 @@ function prepare(event: QueuedEvent): PreparedEntry {
     entry: {
       MessageBody: body,
       MessageGroupId: messageGroupId(event),
-      MessageDeduplicationId: deduplicationId(event),
+      MessageDeduplicationId: ticketId === undefined ? deduplicationId(event) : sqsSafeId(ticketId),
       MessageAttributes: attributes,
     },
   };
@@ -133,7 +135,7 @@ const describeFailure = (failure: BatchResultErrorEntry, event: QueuedEvent): st
  * The FIFO queue between ingest and deliver. Messages of one object share a group (in-order
  * delivery); the deduplication id drops Ecwid's retries of an event within SQS's 5-minute window.
  */
-export class SqsEventQueue implements EventQueue {
+export class SqsEventQueue implements EventQueue, TicketQueue {
   private readonly queueUrl: string;
   private readonly client: SQSClient;
 
@@ -144,9 +146,18 @@ export class SqsEventQueue implements EventQueue {
 
   /** Resolves only when SQS accepted every event; otherwise throws an EnqueueError. */
   async enqueue(events: readonly QueuedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    // Size problems are found before anything is sent, so a bad event does not half-enqueue a fan-out.
-    const batches = chunk(events.map(prepare));
+    await this.sendPrepared(events.map((event) => prepare(event)));
+  }
+
+  /** Ledger tickets: the event as the body, deduplicated on the ticket's id. */
+  async send(tickets: readonly Ticket[]): Promise<void> {
+    await this.sendPrepared(tickets.map((ticket) => prepare(ticket.event, ticket.ticketId)));
+  }
+
+  private async sendPrepared(prepared: readonly PreparedEntry[]): Promise<void> {
+    if (prepared.length === 0) return;
+    // Size problems are found before anything is sent (prepare throws), so a bad event does not half-enqueue a fan-out.
+    const batches = chunk(prepared);
     // Sequential on purpose: batches stay in event order, which matters within a message group.
     for (const batch of batches) await this.sendBatch(batch);
   }
