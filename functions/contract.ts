@@ -237,3 +237,41 @@ export function ledgerIndexSummary(index: { readonly partitionKey: string; reado
   const keys = new Set<string>([index.partitionKey, index.sortKey, LEDGER_TABLE.partitionKey, LEDGER_TABLE.sortKey]);
   return LEDGER_TABLE.summaryAttributes.filter((name) => !keys.has(name));
 }
+
+/**
+ * The instance read model (issue 17): a DynamoDB table that ingest and deliver read instead of
+ * Parameter Store, kept in step with it by the config-sync function (lib/constructs/instance-read-model.ts,
+ * functions/config-sync/). Parameter Store stays the system of record.
+ */
+export const READ_MODEL = {
+  env: {
+    /** The read model's table; when unset, the functions read Parameter Store directly (as before). */
+    tableName: 'INSTANCE_TABLE_NAME',
+    /** The KMS key that wraps the table's data keys (the sync function generates them with it). */
+    kmsKeyId: 'INSTANCE_TABLE_KMS_KEY_ID',
+  },
+  /** One item per instance, keyed by its id. */
+  partitionKey: 'instanceId',
+  /** Sparse index: the instances of a store (items without a store id are not in it). */
+  byStoreIndex: { indexName: 'byStore', partitionKey: 'storeId' },
+  /**
+   * The item holding the current data key. `#` cannot start an instance id (INSTANCE_ID_PATTERN),
+   * so it never collides with an instance.
+   */
+  dataKeyItemId: '#data-key',
+  /**
+   * KMS encryption context of every data key: IAM conditions on it keep the functions' kms:Decrypt
+   * to this use. The value is the table's purpose, not a secret.
+   */
+  encryptionContext: { 'ecwid-events:purpose': 'instance-read-model' },
+} as const;
+
+/** The config-sync function's counters. */
+export const CONFIG_SYNC_METRICS = {
+  written: 'ConfigSyncWritten',
+  removed: 'ConfigSyncRemoved',
+  /** Documents in Parameter Store that do not parse: the read model keeps the last good version. */
+  invalid: 'ConfigSyncInvalidDocuments',
+  /** Instances a reconcile found out of step: change events that were lost or failed. */
+  drift: 'ConfigSyncDrift',
+} as const;
