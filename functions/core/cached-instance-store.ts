@@ -9,7 +9,7 @@
  * a slow event; a stale value is served for at most 5 minutes past that while the read model
  * cannot be read, so a short DynamoDB or KMS outage does not turn into 503s (and Ecwid retries).
  */
-import type { Instance } from './instance-config';
+import type { Instance } from './instance';
 import type { InstanceStore } from './ports';
 import { ReadThroughCache, type ReadThroughCacheOptions, type ReadThroughCacheStats } from './read-through-cache';
 

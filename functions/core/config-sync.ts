@@ -11,7 +11,7 @@
  * Pure apart from the ports.
  */
 import { canonicalStoreId } from './ecwid/notification';
-import { CONFIG_KEYS, configString, type Instance, type InstanceDocument } from './instance-config';
+import { CONFIG_KEYS, configOf, type Instance, type InstanceDocument } from './instance';
 
 /** Which version of an instance document an entry holds. */
 export interface VersionStamp {
@@ -144,7 +144,7 @@ export function readModelEntry(read: VersionStamp & { readonly document: Instanc
  * with (no leading zeros), or undefined when it is absent or not a store id.
  */
 export function readModelStoreId(document: InstanceDocument): string | undefined {
-  const configured = configString(document, CONFIG_KEYS.storeId);
+  const configured = configOf(document).storeId;
   if (configured === undefined) return undefined;
   try {
     return canonicalStoreId(configured, CONFIG_KEYS.storeId);

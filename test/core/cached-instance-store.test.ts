@@ -1,5 +1,5 @@
 import { CachedInstanceStore, type InstanceDirectory } from '../../functions/core/cached-instance-store';
-import type { Instance } from '../../functions/core/instance-config';
+import type { Instance } from '../../functions/core/instance';
 import { instanceDocument } from '../support/factories';
 
 const instance = (id: string, storeId: string): Instance => ({ id, document: instanceDocument({ storeId }) });

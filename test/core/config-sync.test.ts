@@ -10,7 +10,7 @@ import {
   type SourceRead,
   type VersionStamp,
 } from '../../functions/core/config-sync';
-import type { InstanceDocument } from '../../functions/core/instance-config';
+import type { InstanceDocument } from '../../functions/core/instance';
 import { instanceDocument } from '../support/factories';
 
 /** Parameter Store in memory: documents with a version and a modification time. */

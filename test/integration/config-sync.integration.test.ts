@@ -14,7 +14,7 @@ import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-r
 import { createConfigSyncHandler, type ConfigSyncHandler } from '../../functions/config-sync/handler';
 import { READ_MODEL } from '../../functions/contract';
 import { CachedInstanceStore } from '../../functions/core/cached-instance-store';
-import { CONFIG_KEYS } from '../../functions/core/instance-config';
+import { CONFIG_KEYS } from '../../functions/core/instance';
 import { instanceDocument } from '../support/factories';
 import {
   deleteParametersByPath,

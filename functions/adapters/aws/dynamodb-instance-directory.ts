@@ -11,7 +11,7 @@
 import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { READ_MODEL } from '../../contract';
 import type { InstanceDirectory } from '../../core/cached-instance-store';
-import { INSTANCE_ID_PATTERN, type Instance } from '../../core/instance-config';
+import { INSTANCE_ID_PATTERN, type Instance } from '../../core/instance';
 import { parseInstanceDocument } from '../instance-document';
 import { awsErrorText, open, type KmsDataKeys } from './kms-data-keys';
 import { STORE_ID_PATTERN } from './ssm-instance-store';

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { READ_MODEL } from '../../contract';
 import type { ReadModelEntry, ReadModelWriter, VersionStamp } from '../../core/config-sync';
-import { INSTANCE_ID_PATTERN } from '../../core/instance-config';
+import { INSTANCE_ID_PATTERN } from '../../core/instance';
 import { ITEM_ATTRIBUTES, sealContext, type Item } from './dynamodb-instance-directory';
 import { awsErrorText, seal, type DataKey, type KmsDataKeys } from './kms-data-keys';
 

@@ -8,7 +8,7 @@
  */
 import { DescribeParametersCommand, GetParametersCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ConfigSource, SourceRead, VersionStamp } from '../../core/config-sync';
-import { INSTANCE_ID_PATTERN } from '../../core/instance-config';
+import { INSTANCE_ID_PATTERN } from '../../core/instance';
 import { ssmInstanceName } from '../../contract';
 import { InvalidInstanceDocumentError, parseInstanceDocument } from '../instance-document';
 

@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { DynamoDbInstanceDirectory, sealContext } from '../../../functions/adapters/aws/dynamodb-instance-directory';
 import { KmsDataKeys, seal } from '../../../functions/adapters/aws/kms-data-keys';
-import type { InstanceDocument } from '../../../functions/core/instance-config';
+import type { InstanceDocument } from '../../../functions/core/instance';
 import { instanceDocument } from '../../support/factories';
 
 const ddb = mockClient(DynamoDBClient);
