@@ -32,25 +32,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';
 import {
-  apiGatewayEvent,
-  AwsFault,
-  AwsStandIn,
   BENCH_ACCOUNT,
   BENCH_REGION,
+  benchEcwidRoute,
   benchInstance,
-  ecwidApiHandler,
+  benchSqsRecord,
   type Figures,
-  LOOPBACK,
   median,
   orderCreatedBody,
-  readBody,
   REPO_ROOT,
   round,
   runChild,
-  sqsRecord,
-  startServer,
-  webhookHeaders,
 } from './support';
+import { AwsStandIn } from '../testkit/aws';
+import { ecwidApiHandler } from '../testkit/ecwid-api';
+import { webhookEvent } from '../testkit/events';
+import { LOOPBACK, rawServer } from '../testkit/servers';
 import type { QueuedEvent } from '../functions/core/event';
 
 /** Where `cdk synth` writes (cdk.json's default); BENCH_CDK_OUT points the suite at another folder. */
@@ -287,7 +284,7 @@ function functionEnvironment(fn: ColdFunction, standInOrigin: string, invocation
     AWS_ENDPOINT_URL_SSM: standInOrigin,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // Local only: the callback and the Ecwid API are plain http on 127.0.0.1.
-    ECWID_API_BASE_URL: standInOrigin,
+    ECWID_API_BASE_URL: `${standInOrigin}/api`,
     ALLOW_HTTP_CALLBACKS: 'true',
     CALLBACK_ALLOW_HOSTS: LOOPBACK,
   };
@@ -295,35 +292,19 @@ function functionEnvironment(fn: ColdFunction, standInOrigin: string, invocation
 
 /** One local server that plays SSM, SQS (AWS JSON protocols), the Ecwid API and the callback. */
 async function startColdStandIn(standIn: AwsStandIn) {
-  const ecwid = ecwidApiHandler();
+  const ecwid = ecwidApiHandler({ routes: [benchEcwidRoute], record: false });
   let callbacks = 0;
   const handler: http.RequestListener = (request, response) => {
-    const target = request.headers['x-amz-target'];
-    if (typeof target === 'string') {
-      void readBody(request).then((text) => {
-        const [prefix = '', operation = ''] = target.split('.');
-        const contentType = prefix === 'AmazonSQS' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
-        try {
-          const output = standIn.respond({ service: prefix.replace(/^Amazon/, ''), operation, input: JSON.parse(text || '{}') });
-          response.writeHead(200, { 'content-type': contentType }).end(JSON.stringify(output));
-        } catch (error) {
-          const fault = error instanceof AwsFault ? error : new AwsFault('InternalError', String(error), 500);
-          response
-            .writeHead(fault.status, { 'content-type': contentType, 'x-amzn-errortype': fault.code })
-            .end(JSON.stringify({ __type: fault.code, message: fault.message }));
-        }
-      });
-      return;
-    }
+    if (AwsStandIn.isAwsCall(request)) return standIn.handleHttp(request, response);
     if (request.method === 'POST' && request.url?.startsWith('/hook')) {
       callbacks += 1;
       request.resume();
       request.on('end', () => response.writeHead(200).end('ok'));
       return;
     }
-    ecwid(request, response);
+    ecwid.listener(request, response);
   };
-  const server = await startServer(handler);
+  const server = await rawServer(handler);
   return { server, callbacks: () => callbacks };
 }
 
@@ -404,7 +385,7 @@ export async function measureColdStarts(
       ingest: path.join(work, 'ingest-event.json'),
       deliver: path.join(work, 'deliver-event.json'),
     };
-    writeFileSync(eventFiles.ingest, JSON.stringify(apiGatewayEvent(JSON.stringify(body), webhookHeaders(body, clientSecret), 1)));
+    writeFileSync(eventFiles.ingest, JSON.stringify(webhookEvent({ ...body }, clientSecret, { requestId: 'bench-1', headers: { 'user-agent': 'Ecwid webhooks' } })));
     const queued: QueuedEvent = {
       v: 1,
       objectType: 'orders',
@@ -420,7 +401,7 @@ export async function measureColdStarts(
       raw: body as unknown as Record<string, unknown>,
     };
     const queueArn = `arn:aws:sqs:${BENCH_REGION}:${BENCH_ACCOUNT}:ecwid-events-bench.fifo`;
-    writeFileSync(eventFiles.deliver, JSON.stringify({ Records: [sqsRecord(queued, 1, queueArn)] }));
+    writeFileSync(eventFiles.deliver, JSON.stringify({ Records: [benchSqsRecord(queued, 1, queueArn)] }));
 
     const baseline: number[] = [];
     const emptySamples = () => ({ answer: [] as number[], exit: [] as number[], load: [] as number[], invoke: [] as number[], traces: [] as string[] });

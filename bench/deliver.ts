@@ -23,25 +23,22 @@ import type { DeliverHandler } from '../functions/deliver/handler';
 import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';
 import { setFunctionEnvironment } from './ingest';
 import {
-  AwsStandIn,
   BENCH_ACCOUNT,
   BENCH_REGION,
   benchInstance,
   countingStdout,
-  ecwidApiHandler,
   type Figures,
-  fixtureJson,
-  inProcessClientConfig,
-  type LocalServer,
   median,
   nowMs,
   ORDER_CREATED_FIXTURE,
-  readBody,
   round,
-  sqsRecord,
-  startServer,
   type WebhookBody,
+  benchSqsRecord,
+  startBenchEcwidApi,
 } from './support';
+import { AwsStandIn } from '../testkit/aws';
+import { fixtureJson } from '../testkit/fixtures';
+import { rawServer, readBody, type RawServer } from '../testkit/servers';
 
 export const CALLBACK_DELAY_MS = 100;
 const BATCH_SIZE = 10;
@@ -54,7 +51,7 @@ const STORE_ID = 3001;
 const INSTANCE_ID = 'bench-deliver';
 
 /** A callback server that answers 200 after `delayMs`; counts requests. */
-async function startCallback(delayMs: number): Promise<LocalServer & { requests: () => number; bytes: () => number }> {
+async function startCallback(delayMs: number): Promise<RawServer & { requests: () => number; bytes: () => number }> {
   let requests = 0;
   let bytes = 0;
   const handler: http.RequestListener = (request, response) => {
@@ -68,7 +65,7 @@ async function startCallback(delayMs: number): Promise<LocalServer & { requests:
       else answer();
     });
   };
-  const server = await startServer(handler);
+  const server = await rawServer(handler);
   return { ...server, requests: () => requests, bytes: () => bytes };
 }
 
@@ -104,7 +101,7 @@ function batch(size: number, objects: number, objectBase: number): SQSEvent {
   for (let i = 0; i < size; i += 1) {
     sequence += 1;
     const event = queuedEvent(sequence, objectBase + (i % objects));
-    records.push(sqsRecord(event, sequence, QUEUE_ARN));
+    records.push(benchSqsRecord(event, sequence, QUEUE_ARN));
   }
   return { Records: records };
 }
@@ -127,11 +124,11 @@ async function createRig(callbackUrl: string, ecwidApiBaseUrl: string): Promise<
   const { HttpCallbackSender } = await import('../functions/adapters/http/callback-sender');
   const { EcwidApiClient } = await import('../functions/adapters/http/ecwid-api-client');
   const handler = createDeliverHandler({
-    instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(inProcessClientConfig(standIn)) }),
+    instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(standIn.clientConfig()) }),
     retries: new SqsRetryScheduler({
       queueUrl: QUEUE_URL,
       deadLetterQueueUrl: QUEUE_URL.replace('.fifo', '-dlq.fifo'),
-      client: new SQSClient(inProcessClientConfig(standIn)),
+      client: new SQSClient(standIn.clientConfig()),
     }),
     // The module-scope keep-alive agents, as the deployed handler uses them.
     sender: new HttpCallbackSender({ timeoutMs: 10_000 }),
@@ -151,13 +148,13 @@ async function deliverBatch(handler: DeliverHandler, event: SQSEvent): Promise<v
 
 export async function benchDeliver(log: (line: string) => void): Promise<Figures> {
   setFunctionEnvironment('ecwid-events-bench-deliver');
-  const ecwid = await startServer(ecwidApiHandler());
-  const servers: LocalServer[] = [ecwid];
+  const ecwid = await startBenchEcwidApi();
+  const servers: Array<{ close(): Promise<void> }> = [ecwid];
   try {
     // 1. One batch of 10 objects against a 100 ms callback.
     const slow = await startCallback(CALLBACK_DELAY_MS);
     servers.push(slow);
-    const rig = await createRig(`${slow.origin}/hook`, ecwid.origin);
+    const rig = await createRig(`${slow.origin}/hook`, ecwid.baseUrl);
     const walls: number[] = [];
     const { bytes: logBytes } = await countingStdout(async () => {
       await deliverBatch(rig.handler, batch(BATCH_SIZE, BATCH_SIZE, 0));
@@ -176,7 +173,7 @@ export async function benchDeliver(log: (line: string) => void): Promise<Figures
     // 2. Connections for 100 deliveries in a row to one host (a fresh server: nothing pooled yet).
     const sequential = await startCallback(0);
     servers.push(sequential);
-    const rigSequential = await createRig(`${sequential.origin}/hook`, ecwid.origin);
+    const rigSequential = await createRig(`${sequential.origin}/hook`, ecwid.baseUrl);
     const sequentialStarted = nowMs();
     await countingStdout(async () => {
       for (let i = 0; i < 10; i += 1) await deliverBatch(rigSequential.handler, batch(BATCH_SIZE, 1, 10_000));
@@ -188,7 +185,7 @@ export async function benchDeliver(log: (line: string) => void): Promise<Figures
     // 3. The same 100 deliveries, 10 objects per batch (10 at a time).
     const parallel = await startCallback(0);
     servers.push(parallel);
-    const rigParallel = await createRig(`${parallel.origin}/hook`, ecwid.origin);
+    const rigParallel = await createRig(`${parallel.origin}/hook`, ecwid.baseUrl);
     await countingStdout(async () => {
       for (let i = 0; i < 10; i += 1) await deliverBatch(rigParallel.handler, batch(BATCH_SIZE, BATCH_SIZE, 20_000 + i * 10));
     });

@@ -21,20 +21,19 @@ import path from 'node:path';
 import { deduplicationId } from '../functions/core/event';
 import {
   benchInstance,
-  ecwidApiHandler,
   type Figures,
-  type LocalServer,
   nowMs,
   orderCreatedBody,
   percentile,
-  readBody,
   REPO_ROOT,
   round,
   seededRandom,
   sleep,
-  startServer,
   webhookHeaders,
+  startBenchEcwidApi,
 } from './support';
+import type { EcwidApiStandIn } from '../testkit/ecwid-api';
+import { rawServer, readBody } from '../testkit/servers';
 
 export const E2E_EVENTS = 5000;
 export const E2E_CONCURRENCY = 50;
@@ -79,7 +78,7 @@ async function startCallback(faultRate: number, seed: number) {
   let requests = 0;
   let duplicates = 0;
   let lastArrival = 0;
-  const server = await startServer((request, response) => {
+  const server = await rawServer((request, response) => {
     void readBody(request).then((text) => {
       requests += 1;
       if (random() < faultRate) {
@@ -176,7 +175,7 @@ async function runPhase(
   name: string,
   options: E2eOptions,
   faultRate: number,
-  ecwid: LocalServer,
+  ecwid: EcwidApiStandIn,
   log: (line: string) => void,
 ): Promise<PhaseResult> {
   const callback = await startCallback(faultRate, 7);
@@ -193,7 +192,7 @@ async function runPhase(
       '--instances', instancesDir,
       '--retry-schedule', RETRY_SCHEDULE,
       '--max-attempts', String(MAX_ATTEMPTS),
-      '--ecwid-api', ecwid.origin,
+      '--ecwid-api', ecwid.baseUrl,
       '--state-file', path.join(work, 'runner-state.json'),
       '--quiet',
     ]);
@@ -296,7 +295,7 @@ async function runPhase(
 }
 
 export async function benchE2e(log: (line: string) => void, options: E2eOptions = { events: E2E_EVENTS, concurrency: E2E_CONCURRENCY }): Promise<Figures> {
-  const ecwid = await startServer(ecwidApiHandler());
+  const ecwid = await startBenchEcwidApi();
   try {
     const clean = await runPhase('no faults', options, 0, ecwid, log);
     const faulty = await runPhase(`${E2E_FAULT_RATE * 100}% callback faults`, options, E2E_FAULT_RATE, ecwid, log);

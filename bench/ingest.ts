@@ -24,21 +24,19 @@ import type { EventQueue, InstanceStore } from '../functions/core/ports';
 import type { IngestHandler } from '../functions/ingest/handler';
 import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';
 import {
-  apiGatewayEvent,
-  AwsStandIn,
   BENCH_ACCOUNT,
   BENCH_REGION,
   benchInstance,
   collectGarbage,
   countingStdout,
   type Figures,
-  inProcessClientConfig,
   median,
   nowMs,
   orderCreatedBody,
   round,
-  webhookHeaders,
 } from './support';
+import { AwsStandIn } from '../testkit/aws';
+import { webhookEvent } from '../testkit/events';
 
 export const INGEST_STORES = 10;
 export const INGEST_COUNTED_EVENTS = 1000;
@@ -88,7 +86,7 @@ function prepareEvents(count: number, firstSequence: number, secrets: Map<number
     const storeId = FIRST_STORE_ID + (sequence % INGEST_STORES);
     const clientSecret = secrets.get(storeId)!;
     const body = orderCreatedBody(storeId, sequence);
-    events.push({ apiEvent: apiGatewayEvent(JSON.stringify(body), webhookHeaders(body, clientSecret), sequence), clientSecret });
+    events.push({ apiEvent: webhookEvent({ ...body }, clientSecret, { requestId: `bench-${sequence}`, headers: { 'user-agent': 'Ecwid webhooks' } }), clientSecret });
   }
   return events;
 }
@@ -99,9 +97,9 @@ async function createHandler(standIn: AwsStandIn): Promise<IngestHandler> {
   const { SsmInstanceStore } = await import('../functions/adapters/aws/ssm-instance-store');
   const { SqsEventQueue } = await import('../functions/adapters/aws/sqs-event-queue');
   const { SqsSightings } = await import('../functions/adapters/aws/sqs-sightings');
-  const sqs = new SQSClient(inProcessClientConfig(standIn));
+  const sqs = new SQSClient(standIn.clientConfig());
   return createIngestHandler({
-    instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(inProcessClientConfig(standIn)) }),
+    instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(standIn.clientConfig()) }),
     queue: new SqsEventQueue({ queueUrl: QUEUE_URL, client: sqs }),
     // Wired as in the stack with the poller; the bench instances are webhook-only, so it must cost no call.
     sightings: new SqsSightings({ queueUrl: SIGHTINGS_QUEUE_URL, client: sqs }),

@@ -1,13 +1,13 @@
-import { createServer, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
+import { ecwidEntityRoutes, ecwidId, startEcwidApi } from '../testkit/ecwid-api';
 
 /**
  * A DEMO STAND-IN for the Ecwid API, used when the runner is started without --ecwid-api so
  * that events needing verification (ION posts) or enrichment can be delivered out of the box.
  * It knows nothing about real stores: it answers with what it saw in the notifications that
  * went through the runner (the statuses of the last ION post or order webhook for an order)
- * and with placeholder entities otherwise. Every answer says so in `_localDemo`.
+ * and with placeholder entities otherwise. Every answer says so in `_localDemo`. It is the test
+ * kit's Ecwid API stand-in (testkit/ecwid-api.ts) with routes over what the runner saw.
  */
 
 export const DEMO_LABEL =
@@ -34,46 +34,34 @@ export interface DemoEcwidApi {
 export async function startDemoEcwidApi(log?: (line: string) => void): Promise<DemoEcwidApi> {
   const orders = new Map<string, SeenOrder>(); // `${storeId}/${orderId}` -> last seen statuses
   let requestCount = 0;
+  const labelled = (id: string) => ({ id: ecwidId(id), _localDemo: DEMO_LABEL });
 
-  const server = createServer((req, res) => {
-    requestCount += 1;
-    req.resume();
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    log?.(`demo Ecwid API: ${req.method} ${maskSecrets(url)}`);
-    if (req.method !== 'GET') return send(res, 405, { errorMessage: 'the demo Ecwid API only answers GET' });
-
-    const v1 = /^\/api\/v1\/([0-9]+)\/orders$/.exec(url.pathname);
-    if (v1) {
-      if (!url.searchParams.get('secure_auth_key')) return send(res, 403, { errorMessage: 'secure_auth_key is required' });
-      const orderId = url.searchParams.get('order');
-      const seen = orderId ? orders.get(`${v1[1]}/${orderId}`) : undefined;
-      const list = seen ? [v1Order(seen)] : [];
-      return send(res, 200, { count: list.length, total: list.length, orders: list, _localDemo: DEMO_LABEL });
-    }
-
-    const v1Product = /^\/api\/v1\/([0-9]+)\/product$/.exec(url.pathname);
-    if (v1Product) {
-      if (!url.searchParams.get('secure_auth_key')) return send(res, 403, { errorMessage: 'secure_auth_key is required' });
-      const id = url.searchParams.get('id') ?? '';
-      return send(res, 200, { id: /^[0-9]+$/.test(id) ? Number(id) : id, _localDemo: DEMO_LABEL });
-    }
-
-    const v3 = /^\/api\/v3\/([0-9]+)\/([A-Za-z_]+)\/([^/]+)$/.exec(url.pathname);
-    if (v3) {
-      if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
-        return send(res, 403, { errorMessage: 'an Authorization: Bearer token is required' });
-      }
-      const [, storeId, collection, rawId] = v3;
-      const id = decodeURIComponent(rawId);
-      if (collection === 'orders') return send(res, 200, v3Order(id, orders.get(`${storeId}/${id}`)));
-      return send(res, 200, { id: /^[0-9]+$/.test(id) ? Number(id) : id, _localDemo: DEMO_LABEL });
-    }
-    return send(res, 404, { errorMessage: 'not a route of the demo Ecwid API' });
+  const api = await startEcwidApi({
+    record: false,
+    closeGraceMs: 5_000,
+    headers: { 'x-local-demo': 'ecwid-api-stand-in' },
+    notFound: { status: 404, body: { errorMessage: 'not a route of the demo Ecwid API' } },
+    onRequest: (request) => {
+      requestCount += 1;
+      log?.(`demo Ecwid API: ${request.method} ${maskSecrets(new URL(request.url, 'http://localhost'))}`);
+    },
+    routes: [
+      (request) => (request.method === 'GET' ? undefined : { status: 405, body: { errorMessage: 'the demo Ecwid API only answers GET' } }),
+      ecwidEntityRoutes({
+        requireCredentials: true,
+        listFields: { _localDemo: DEMO_LABEL },
+        v1Order: (storeId, orderId) => {
+          const seen = orders.get(`${storeId}/${orderId}`);
+          return seen && v1Order(seen);
+        },
+        v1Product: (_storeId, id) => labelled(id),
+        v3Entity: (storeId, collection, id) => (collection === 'orders' ? v3Order(id, orders.get(`${storeId}/${id}`)) : labelled(id)),
+      }),
+    ],
   });
-  const port = await listenOnLoopback(server);
 
   return {
-    baseUrl: `http://${LOOPBACK}:${port}/api`,
+    baseUrl: api.baseUrl,
     get requestCount() {
       return requestCount;
     },
@@ -81,7 +69,7 @@ export async function startDemoEcwidApi(log?: (line: string) => void): Promise<D
       const seen = ordersIn(event);
       if (seen) orders.set(seen.key, seen.order);
     },
-    close: () => closeServer(server),
+    close: api.close,
   };
 }
 
@@ -125,9 +113,8 @@ export function ordersIn(event: APIGatewayProxyEventV2): { key: string; order: S
 }
 
 function v1Order(order: SeenOrder): Record<string, unknown> {
-  const number = /^[0-9]+$/.test(order.orderId) ? Number(order.orderId) : order.orderId;
   return {
-    number,
+    number: ecwidId(order.orderId),
     vendorNumber: order.orderId,
     ...(order.date ? { created: order.date } : {}),
     paymentStatus: order.paymentStatus,
@@ -143,11 +130,6 @@ function v3Order(id: string, seen: SeenOrder | undefined): Record<string, unknow
     ...(seen?.fulfillmentStatus ? { fulfillmentStatus: seen.fulfillmentStatus } : {}),
     _localDemo: DEMO_LABEL,
   };
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'x-local-demo': 'ecwid-api-stand-in' });
-  res.end(JSON.stringify(body));
 }
 
 /** The request line without its secrets (the v1 key travels in the query string). */

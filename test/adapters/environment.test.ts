@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { envNumber, ssmInstanceStoreFromEnv, unconfiguredQueue } from '../../functions/adapters/environment';
 import { ENV } from '../../functions/contract';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 
 const ssm = mockClient(SSMClient);
 

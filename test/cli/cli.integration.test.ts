@@ -26,7 +26,8 @@ import {
   type FifoQueuePair,
 } from '../support/moto';
 import { deduplicationId, messageGroupId } from '../../functions/core/event';
-import { instanceDocument, queuedEvent } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
+import { queuedEvent } from '../../testkit/events';
 import { runCli } from './run-cli';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseDeadLetter, peekDeadLetters, replayDeadLetters, replayDeduplicationId } from '../../cli/dead-letters';
-import { queuedEvent } from '../support/factories';
+import { queuedEvent } from '../../testkit/events';
 
 const sqsMock = mockClient(SQSClient);
 const sqs = new SQSClient({ region: 'us-east-1' });

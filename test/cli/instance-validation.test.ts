@@ -6,7 +6,8 @@ import {
   webhookSecretProblem,
 } from '../../functions/core/instance-validation';
 import type { CallbackUrlPolicy } from '../../functions/core/callback/ssrf';
-import { fixtureJson, instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
+import { fixtureJson } from '../../testkit/fixtures';
 
 const PUBLIC_POLICY: CallbackUrlPolicy = {
   allowHttp: false,

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webhookSecretProblem } from '../../functions/core/instance-validation';
 import { COMMANDS } from '../../cli/commands';
-import { fixtureText, instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
+import { fixtureText } from '../../testkit/fixtures';
 import { runCli } from './run-cli';
 
 // A public address literal: passes the SSRF rules without DNS (there is none in the sandbox).

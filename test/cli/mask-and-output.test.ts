@@ -1,7 +1,7 @@
 import { maskConfigValue, maskDocument, MASKED, NOT_SET } from '../../cli/mask';
 import { createProgress, formatDuration, renderPairs, renderTable, type CliIo } from '../../cli/output';
 import { secretValuesOf } from '../../functions/core/instance';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 
 describe('masking', () => {
   test('secret-looking keys are masked like declared ones', () => {

@@ -2,7 +2,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, ChangeMessageVisibili
 import { mockClient } from 'aws-sdk-client-mock';
 import { watchEvent } from '../../cli/commands/test-event';
 import type { Queues } from '../../cli/environment';
-import { queuedEvent } from '../support/factories';
+import { queuedEvent } from '../../testkit/events';
 
 const sqsMock = mockClient(SQSClient);
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/1/events.fifo';

@@ -1,6 +1,7 @@
 import { EcwidApiClient, EcwidApiError, redactSecretQueryParams } from '../../functions/adapters/http/ecwid-api-client';
 import { USER_AGENT } from '../../functions/adapters/http/request';
-import { fixtureJson, rawServer, startServer, type TestServer } from './deliver-support';
+import { fixtureJson } from '../../testkit/fixtures';
+import { rawServer, startServer, type TestServer } from '../../testkit/servers';
 
 const ORDER_KEY = 'ORDERKEY-c0ffee42';
 const TOKEN = 'secret_t0k3nABC';

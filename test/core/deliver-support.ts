@@ -1,23 +1,14 @@
 /**
- * Small factories and local servers shared by the deliver-side tests (not a test file itself).
+ * Small factories and in-memory ports shared by the deliver-side tests (not a test file itself);
+ * local servers, SQS records and fixtures come from the test kit.
  */
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import path from 'node:path';
 import type { SQSRecord } from 'aws-lambda';
 import type { DeadLetterDetails, DeliverTelemetry, QueueMessage, RetryScheduler } from '../../functions/core/deliver';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { ConfigValue, Instance } from '../../functions/core/instance';
 import type { InstanceStore } from '../../functions/core/ports';
-import { FIXTURES_DIR, fixtureJson, fixtureText } from '../support/factories';
-
-export { fixtureJson };
-
-/** A fixture file's exact bytes (signatures are over bytes). */
-export const fixtureBytes = (name: string): Buffer => readFileSync(path.join(FIXTURES_DIR, name));
-/** The fields of a (constructed) ION form post fixture. */
-export const ionFixtureFields = (name: string): Record<string, string> => Object.fromEntries(new URLSearchParams(fixtureText(name).trim()));
+import { sqsRecord as buildSqsRecord, type SqsRecordOptions } from '../../testkit/events';
+import { fixtureJson, ionFixtureFields } from '../../testkit/fixtures';
 
 export const RECEIVED_AT = '2024-03-01T12:00:00.000Z';
 
@@ -135,115 +126,6 @@ export function queueMessage(body: QueuedEvent | string, overrides: Partial<Queu
   };
 }
 
-export function sqsRecord(options: { messageId: string; groupId: string; body?: string; receiveCount?: number }): SQSRecord {
-  return {
-    messageId: options.messageId,
-    receiptHandle: `receipt-${options.messageId}`,
-    body: options.body ?? JSON.stringify(webhookEvent({ eventId: options.messageId })),
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: '1709294400000',
-      SenderId: 'AIDATEST',
-      ApproximateFirstReceiveTimestamp: '1709294401000',
-      MessageGroupId: options.groupId,
-      MessageDeduplicationId: `dedup-${options.messageId}`,
-      SequenceNumber: '1',
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:events.fifo',
-    awsRegion: 'eu-west-1',
-  };
-}
-
-// ---- local HTTP servers --------------------------------------------------------------------------
-
-export interface RecordedRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
-export interface Reply {
-  readonly status: number;
-  readonly body?: unknown;
-  readonly headers?: Record<string, string>;
-  /** Never answer (for timeouts). */
-  readonly hang?: boolean;
-  /** Answer after this many milliseconds. */
-  readonly delayMs?: number;
-}
-
-export interface TestServer {
-  readonly origin: string;
-  readonly port: number;
-  readonly requests: RecordedRequest[];
-  /** TCP connections accepted so far. */
-  connections(): number;
-  reply: (request: RecordedRequest) => Reply | Promise<Reply>;
-  close(): Promise<void>;
-}
-
-/** A node:http server on 127.0.0.1 with a replaceable reply function; records every request. */
-export async function startServer(reply: TestServer['reply'] = () => ({ status: 200 })): Promise<TestServer> {
-  const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', async () => {
-      const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      requests.push(recorded);
-      const answer = await state.reply(recorded);
-      if (answer.hang) return;
-      const send = (): void => {
-        const payload =
-          answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
-        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-        res.end(payload);
-      };
-      if (answer.delayMs) setTimeout(send, answer.delayMs);
-      else send();
-    });
-  });
-  server.on('connection', (socket) => {
-    accepted++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const state: TestServer = {
-    origin: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    connections: () => accepted,
-    reply,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-  return state;
-}
-
-/** A bare server whose handler the test writes (for answers startServer cannot give: partial bodies, resets). */
-export async function rawServer(handler: http.RequestListener): Promise<{ origin: string; connections(): number; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  let connections = 0;
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    connections: () => connections,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
+/** An SQS record of the events queue; its body a webhook event with the message id as event id unless given. */
+export const sqsRecord = (options: Omit<SqsRecordOptions, 'body'> & { body?: string }): SQSRecord =>
+  buildSqsRecord({ ...options, body: options.body ?? JSON.stringify(webhookEvent({ eventId: options.messageId })) });

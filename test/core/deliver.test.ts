@@ -8,21 +8,9 @@ import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
 import type { QueuedEvent } from '../../functions/core/event';
 import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance';
 import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
-import {
-  fixtureJson,
-  instance,
-  ionEvent,
-  ionFixtureFields,
-  MapInstanceStore,
-  queueMessage,
-  RecordingRetries,
-  recordingTelemetry,
-  type RecordedRequest,
-  type Reply,
-  startServer,
-  type TestServer,
-  webhookEvent,
-} from './deliver-support';
+import { instance, ionEvent, MapInstanceStore, queueMessage, RecordingRetries, recordingTelemetry, webhookEvent } from './deliver-support';
+import { fixtureJson, ionFixtureFields } from '../../testkit/fixtures';
+import { type RecordedRequest, type Reply, startServer, type TestServer } from '../../testkit/servers';
 
 const SECRETS = {
   orderKey: 'ORDERKEY-4f8a2c91',

@@ -2,14 +2,12 @@
  * In-memory fakes of the ingest ports and small factories for its inputs. Shared by
  * test/core and test/ingest; not a test file itself.
  */
-import { ecwidWebhookSignature } from '../../functions/core/ecwid/signature';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { IngestRequest, IngestTelemetry, LogLevel } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type ConfigValue, type Instance, configOf } from '../../functions/core/instance';
 import type { EventQueue, InstanceStore } from '../../functions/core/ports';
-import { fixtureJson } from '../support/factories';
+import { signatureOf } from '../../testkit/events';
 
-export { FIXTURES_DIR, fixtureJson, fixtureText } from '../support/factories';
 
 export const FIXED_NOW = new Date('2024-03-01T12:00:00.000Z');
 export const fixedClock = (): Date => FIXED_NOW;
@@ -93,17 +91,6 @@ export class RecordingTelemetry implements IngestTelemetry {
   countOf(metric: string): number {
     return this.counts.get(metric) ?? 0;
   }
-}
-
-/** A webhook body: the order.updated fixture unless fields are overridden (undefined removes one). */
-export function webhookBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...fixtureJson('modern-order-updated.json'), ...overrides };
-  for (const [key, value] of Object.entries(overrides)) if (value === undefined) delete body[key];
-  return body;
-}
-
-export function signatureOf(body: Record<string, unknown>, secret: string): string {
-  return ecwidWebhookSignature(secret, body.eventCreated as number, body.eventId as string);
 }
 
 export interface RequestOptions {

@@ -7,18 +7,9 @@ import { ingest, type IngestDeps, type IngestRequest } from '../../functions/cor
 import { INGEST_METRICS } from '../../functions/contract';
 import { CONFIG_KEYS, type ConfigValue, type Instance } from '../../functions/core/instance';
 import { InMemorySightings, type SightingLog, type WebhookSighting } from '../../functions/core/sightings';
-import {
-  FakeEventQueue,
-  FakeInstanceStore,
-  fixedClock,
-  fixtureText,
-  ionRequest,
-  makeInstance,
-  RecordingTelemetry,
-  SECRET_A,
-  webhookBody,
-  webhookRequest,
-} from './ingest-fakes';
+import { FakeEventQueue, FakeInstanceStore, fixedClock, ionRequest, makeInstance, RecordingTelemetry, SECRET_A, webhookRequest } from './ingest-fakes';
+import { fixtureText } from '../../testkit/fixtures';
+import { webhookBody } from '../../testkit/events';
 
 const ACCESS_TOKEN = 'secret_access-token-4b1d9e';
 const EVENT_ID = '80aece08-40e8-4145-8764-6c2f0d38678';

@@ -4,20 +4,9 @@ import { ingest, type IngestRequest } from '../../functions/core/ingest';
 import { INGEST_METRICS } from '../../functions/contract';
 import type { Instance } from '../../functions/core/instance';
 import { DEFAULTS } from '../../functions/contract';
-import {
-  FakeEventQueue,
-  FakeInstanceStore,
-  fixedClock,
-  fixtureJson,
-  fixtureText,
-  ionRequest,
-  makeInstance,
-  RecordingTelemetry,
-  SECRET_A,
-  SECRET_B,
-  webhookBody,
-  webhookRequest,
-} from './ingest-fakes';
+import { FakeEventQueue, FakeInstanceStore, fixedClock, ionRequest, makeInstance, RecordingTelemetry, SECRET_A, SECRET_B, webhookRequest } from './ingest-fakes';
+import { fixtureJson, fixtureText } from '../../testkit/fixtures';
+import { webhookBody } from '../../testkit/events';
 
 const ION_NEW_ORDER = fixtureText('legacy-ion-cannon-new-order.CONSTRUCTED.txt').trim();
 

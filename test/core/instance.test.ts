@@ -9,7 +9,7 @@ import {
   withConfig,
   type InstanceDocument,
 } from '../../functions/core/instance';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 
 const doc = (configuration: InstanceDocument['configuration']): InstanceDocument => ({ configuration });
 

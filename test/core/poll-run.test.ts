@@ -3,16 +3,9 @@ import { RECONCILE_LAG_SECONDS, SETTLE_SECONDS, type PollState } from '../../fun
 import { POLL_METRICS } from '../../functions/contract';
 import { isDue, pollDueInstances, PollLeasedError, pollOnce, PollNotConfiguredError, type PollRunDeps } from '../../functions/core/poll-run';
 import { InMemorySightings } from '../../functions/core/sightings';
-import { instanceDocument } from '../support/factories';
-import {
-  FakeEcwidStore,
-  FakePollSource,
-  ManualClock,
-  MemoryCheckpoints,
-  MemoryQueue,
-  pollingInstance,
-  RecordingTelemetry,
-} from './poll-fakes';
+import { instanceDocument } from '../../testkit/instances';
+import { FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance, RecordingTelemetry } from './poll-fakes';
+import { FakeEcwidStore } from '../../testkit/ecwid-store';
 
 function fleet(instances: Instance[], extra: Partial<PollRunDeps> = {}) {
   const clock = new ManualClock();

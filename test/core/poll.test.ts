@@ -18,17 +18,8 @@ import {
 } from '../../functions/core/poll';
 import { POLL_METRICS } from '../../functions/contract';
 import { pollSettingsOf, type PollSettings } from '../../functions/core/poll-config';
-import {
-  ACCESS_TOKEN,
-  ecwidDate,
-  FakeEcwidStore,
-  FakePollSource,
-  ManualClock,
-  MemoryCheckpoints,
-  MemoryQueue,
-  pollingInstance,
-  RecordingTelemetry,
-} from './poll-fakes';
+import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance, RecordingTelemetry } from './poll-fakes';
+import { ecwidDate, FakeEcwidStore } from '../../testkit/ecwid-store';
 
 const ORDERS_EVERY_15: PollSettings = { mode: 'polling', intervalMinutes: 15, objectTypes: ['orders'] };
 

@@ -13,16 +13,10 @@ import type { EcwidApi } from '../../functions/adapters/http/ecwid-api-client';
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler } from '../../functions/deliver/handler';
 import { ENV, ssmInstanceName } from '../../functions/contract';
-import {
-  fixtureJson,
-  instance,
-  ionEvent,
-  MapInstanceStore,
-  RecordingRetries,
-  sqsRecord,
-  startServer,
-} from '../core/deliver-support';
-import { startAwsJsonStandIn } from '../support/aws-json-stand-in';
+import { instance, ionEvent, MapInstanceStore, RecordingRetries, sqsRecord } from '../core/deliver-support';
+import { fixtureJson } from '../../testkit/fixtures';
+import { startServer } from '../../testkit/servers';
+import { startAwsStandIn } from '../../testkit/aws';
 import { allSubsegments, lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../support/xray';
 
 const CALLBACK_TOKEN = 'cb-token-5e1f0a';
@@ -121,7 +115,7 @@ describe('deliver handler tracing', () => {
 
 describe('deliver handler module (production wiring) under X-Ray', () => {
   it('traces the SSM call under the record; the Ecwid API GET and the callback POST are not traced', async () => {
-    const aws = await startAwsJsonStandIn();
+    const aws = await startAwsStandIn();
     const v1Orders = fixtureJson('legacy-order-api-v1-orders-response.json');
     const ecwid = await startServer((request) =>
       request.url === `/api/v1/12345/orders?secure_auth_key=${ORDER_KEY}&order=124` ? { status: 200, body: v1Orders } : { status: 404 },

@@ -155,10 +155,10 @@ test('every modern sample post ends as exactly one signed delivery with the righ
     expect(body.message.raw.webhook).toEqual(sample.json);
   }
   // Enrichment used the access token against the API given with --ecwid-api.
-  const v3 = ecwid.requests.filter((request) => request.path.startsWith('/api/v3/'));
+  const v3 = ecwid.requests.filter((request) => request.url.startsWith('/api/v3/'));
   expect(v3.length).toBeGreaterThan(0);
   expect(v3.every((request) => request.headers.authorization === `Bearer ${ACCESS_TOKEN}`)).toBe(true);
-  expect(v3.map((request) => request.path)).toContain('/api/v3/1003/orders/XJ12H');
+  expect(v3.map((request) => request.url)).toContain('/api/v3/1003/orders/XJ12H');
 });
 
 test('an Ecwid retry of a sample (same eventId) is accepted but not delivered twice', async () => {
@@ -171,7 +171,7 @@ test('an Ecwid retry of a sample (same eventId) is accepted but not delivered tw
 });
 
 describe('legacy ION posts, verified through the Ecwid API', () => {
-  const v1Calls = () => ecwid.requests.filter((request) => request.path.startsWith('/api/v1/12345/orders?'));
+  const v1Calls = () => ecwid.requests.filter((request) => request.url.startsWith('/api/v1/12345/orders?'));
 
   test.each([
     ['new_order', 'legacy-ion-cannon-new-order.CONSTRUCTED.txt', { paymentStatus: 'ACCEPTED', fulfillmentStatus: 'NEW' }, 'CREATED'],
@@ -206,7 +206,7 @@ describe('legacy ION posts, verified through the Ecwid API', () => {
     // Verified by fetching the order with the instance's order key.
     const calls = v1Calls().slice(callsBefore);
     expect(calls.length).toBeGreaterThanOrEqual(1);
-    const query = new URL(calls[0].path, 'http://x').searchParams;
+    const query = new URL(calls[0].url, 'http://x').searchParams;
     expect(query.get('secure_auth_key')).toBe(ORDER_KEY);
     expect(query.get('order')).toBe('124');
   });
@@ -220,7 +220,7 @@ describe('legacy ION posts, verified through the Ecwid API', () => {
 
     await eventually(() => ecwid.requests.length > callsBefore, () => 'the Ecwid API was never asked about order 999');
     await queueDrained();
-    expect(ecwid.requests.slice(callsBefore).map((r) => new URL(r.path, 'http://x').searchParams.get('order'))).toContain('999');
+    expect(ecwid.requests.slice(callsBefore).map((r) => r.query.order)).toContain('999');
     expect(callbacks.requests.length).toBe(deliveredBefore);
   });
 });

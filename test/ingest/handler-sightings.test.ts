@@ -10,7 +10,8 @@ import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
 import { InMemorySightings } from '../../functions/core/sightings';
 import { createIngestHandler, type IngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
 import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
-import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A, signatureOf, webhookBody } from '../core/ingest-fakes';
+import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+import { webhookBody, webhookEvent } from '../../testkit/events';
 
 const PREFIX = '/ecwid-events-sightings-test';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo';
@@ -24,30 +25,8 @@ const reconciling = (id: string, storeId = '1003'): Instance =>
   });
 const webhookOnly = (id: string, storeId: string): Instance => makeInstance(id, { storeId, clientSecret: SECRET_A });
 
-function webhookFor(storeId: number): APIGatewayProxyEventV2 {
-  const body = webhookBody({ storeId });
-  return {
-    version: '2.0',
-    routeKey: 'POST /events/ecwid',
-    rawPath: '/events/ecwid',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', 'x-ecwid-webhook-signature': signatureOf(body, SECRET_A) },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      http: { method: 'POST', path: '/events/ecwid', protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'Ecwid' },
-      requestId: 'req-sightings',
-      routeKey: 'POST /events/ecwid',
-      stage: '$default',
-      time: '01/Mar/2024:12:00:00 +0000',
-      timeEpoch: 1709294400000,
-    },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
+const webhookFor = (storeId: number): APIGatewayProxyEventV2 =>
+  webhookEvent(webhookBody({ storeId }), SECRET_A, { requestId: 'req-sightings' });
 
 class RecordingMetrics implements IngestMetrics {
   readonly added: Array<{ name: string; value: number }> = [];

@@ -8,34 +8,14 @@ import AWSXRay from 'aws-xray-sdk-core';
 import { createTracer } from '../../functions/adapters/aws/tracing';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
-import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A, signatureOf, webhookBody } from '../core/ingest-fakes';
-import { startAwsJsonStandIn } from '../support/aws-json-stand-in';
+import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+import { webhookBody, webhookEvent } from '../../testkit/events';
+import { startAwsStandIn } from '../../testkit/aws';
 import { allSubsegments, lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../support/xray';
 
 /** A signed `POST /events/ecwid` as API Gateway (HTTP API, payload v2) hands it over. */
-function signedWebhook(body: Record<string, unknown>, secret: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /events/ecwid',
-    rawPath: '/events/ecwid',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json; charset=utf-8', 'x-ecwid-webhook-signature': signatureOf(body, secret) },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      http: { method: 'POST', path: '/events/ecwid', protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'Ecwid' },
-      requestId: 'req-trace-1',
-      routeKey: 'POST /events/ecwid',
-      stage: '$default',
-      time: '01/Mar/2024:12:00:00 +0000',
-      timeEpoch: 1709294400000,
-    },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
+const signedWebhook = (body: Record<string, unknown>, secret: string): APIGatewayProxyEventV2 =>
+  webhookEvent(body, secret, { requestId: 'req-trace-1' });
 
 const quiet = () => ({ info: jest.fn(), warn: jest.fn(), error: jest.fn() });
 const noMetrics = () => ({ addMetric: jest.fn(), publishStoredMetrics: jest.fn() });
@@ -96,7 +76,7 @@ describe('ingest handler tracing', () => {
 
 describe('ingest handler module (production wiring) under X-Ray', () => {
   it('traces its SSM and SQS clients under the invocation subsegment; parameter values stay out', async () => {
-    const aws = await startAwsJsonStandIn();
+    const aws = await startAwsStandIn();
     const saved = { ...process.env };
     const environment = lambdaTracingEnvironment();
     const prefix = '/ecwid-events-trace-test';

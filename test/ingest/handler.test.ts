@@ -4,76 +4,17 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { parseIonForm } from '../../functions/core/ecwid/ion';
 import type { Instance } from '../../functions/core/instance';
 import { createIngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
-import {
-  FakeEventQueue,
-  FakeInstanceStore,
-  fixedClock,
-  fixtureText,
-  makeInstance,
-  SECRET_A,
-  SECRET_B,
-  signatureOf,
-  webhookBody,
-} from '../core/ingest-fakes';
+import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A, SECRET_B } from '../core/ingest-fakes';
+import { fixtureText } from '../../testkit/fixtures';
+import { apiGatewayEvent, type ApiGatewayEventOptions, ECWID_WEBHOOK_CONTENT_TYPE, ionEvent, signatureOf, webhookBody, webhookEvent as signedWebhookEvent } from '../../testkit/events';
 
 const ION_NEW_ORDER = fixtureText('legacy-ion-cannon-new-order.CONSTRUCTED.txt').trim();
 /** The Content-Type Ecwid really sends, from the documented request headers. */
 const ECWID_CONTENT_TYPE = /^Content-Type: (.+)$/m.exec(fixtureText('modern-webhook-request-headers.http'))![1].trim();
 
-interface EventOptions {
-  readonly method?: string;
-  readonly rawPath?: string;
-  readonly instanceId?: string;
-  readonly headers?: Record<string, string>;
-  readonly query?: Record<string, string>;
-  readonly base64?: boolean;
-  readonly requestId?: string;
-}
-
-/** An API Gateway HTTP API payload v2 event, as the `POST /events/ecwid[/{instanceId}]` routes deliver it. */
-function apiEvent(body: string | undefined, opts: EventOptions = {}): APIGatewayProxyEventV2 {
-  const method = opts.method ?? 'POST';
-  const rawPath = opts.rawPath ?? (opts.instanceId ? `/events/ecwid/${opts.instanceId}` : '/events/ecwid');
-  const routeKey = opts.instanceId ? 'POST /events/ecwid/{instanceId}' : 'POST /events/ecwid';
-  const rawQueryString = new URLSearchParams(opts.query ?? {}).toString();
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath,
-    rawQueryString,
-    headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', 'user-agent': 'Ecwid', ...opts.headers },
-    queryStringParameters: opts.query,
-    pathParameters: opts.instanceId ? { instanceId: opts.instanceId } : undefined,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'Ecwid' },
-      requestId: opts.requestId ?? 'req-1',
-      routeKey,
-      stage: '$default',
-      time: '01/Mar/2024:12:00:00 +0000',
-      timeEpoch: 1709294400000,
-    },
-    body: body === undefined ? undefined : opts.base64 ? Buffer.from(body, 'utf8').toString('base64') : body,
-    isBase64Encoded: opts.base64 ?? false,
-  };
-}
-
-function webhookEvent(body: Record<string, unknown>, secret: string | null = SECRET_A, opts: EventOptions = {}) {
-  return apiEvent(JSON.stringify(body), {
-    ...opts,
-    headers: {
-      'content-type': ECWID_CONTENT_TYPE,
-      ...(secret === null ? {} : { 'x-ecwid-webhook-signature': signatureOf(body, secret) }),
-      ...opts.headers,
-    },
-  });
-}
-
-const ionEvent = (form: string, opts: EventOptions = {}) =>
-  apiEvent(form, { ...opts, headers: { 'content-type': 'application/x-www-form-urlencoded', ...opts.headers } });
+/** A webhook signed with SECRET_A unless told otherwise (null: unsigned). */
+const webhookEvent = (body: Record<string, unknown>, secret: string | null = SECRET_A, opts: ApiGatewayEventOptions = {}) =>
+  signedWebhookEvent(body, secret, opts);
 
 /** Metrics fake: what was added, and how often it was flushed. */
 class RecordingMetrics implements IngestMetrics {
@@ -157,6 +98,7 @@ describe('ingest handler: adapting API Gateway v2 events', () => {
 
   it('accepts the charset parameter Ecwid sends on the content type', async () => {
     expect(ECWID_CONTENT_TYPE).toBe('application/json; charset=UTF-8');
+    expect(ECWID_WEBHOOK_CONTENT_TYPE).toBe(ECWID_CONTENT_TYPE);
     const { handler } = setup();
     expect((await handler(webhookEvent(webhookBody()))).statusCode).toBe(200);
   });
@@ -183,11 +125,11 @@ describe('ingest handler: adapting API Gateway v2 events', () => {
 
   it('answers 405 (with Allow) and 404 cleanly for what API Gateway would not route', async () => {
     const { handler } = setup();
-    const get = await handler(apiEvent(undefined, { method: 'GET' }));
+    const get = await handler(apiGatewayEvent(undefined, { method: 'GET' }));
     expect(get.statusCode).toBe(405);
     expect(get.headers).toMatchObject({ allow: 'POST', 'content-type': 'application/json' });
     expect(bodyOf(get)).toEqual({ error: 'method GET not allowed; use POST' });
-    const other = await handler(apiEvent(undefined, { rawPath: '/favicon.ico', method: 'GET' }));
+    const other = await handler(apiGatewayEvent(undefined, { rawPath: '/favicon.ico', method: 'GET' }));
     expect(other.statusCode).toBe(404);
     expect(bodyOf(other)).toEqual({ error: 'no such route: /favicon.ico' });
   });
@@ -212,9 +154,9 @@ describe('ingest handler: adapting API Gateway v2 events', () => {
     expect(bodyOf(disabled)).toMatchObject({ queued: 0, message: expect.stringContaining('not queued') });
     expect(await status(webhookEvent(webhookBody(), SECRET_B))).toBe(401);
     expect(await status(webhookEvent(webhookBody(), null))).toBe(401);
-    expect(await status(apiEvent('{oops', { headers: { 'content-type': 'application/json' } }))).toBe(400);
+    expect(await status(apiGatewayEvent('{oops', { headers: { 'content-type': 'application/json' } }))).toBe(400);
     expect(await status(webhookEvent(webhookBody({ eventType: undefined })))).toBe(400);
-    expect(await status(apiEvent('hello', { headers: { 'content-type': 'text/plain' } }))).toBe(415);
+    expect(await status(apiGatewayEvent('hello', { headers: { 'content-type': 'text/plain' } }))).toBe(415);
     expect(await status(webhookEvent(webhookBody({ data: { pad: 'x'.repeat(70_000) } })))).toBe(413);
     queue.failure = new Error('queue down');
     expect(await status(webhookEvent(webhookBody()))).toBe(503);
@@ -253,7 +195,7 @@ describe('ingest handler: metrics', () => {
     ]);
     await handler(webhookEvent(webhookBody()));
     await handler(webhookEvent(webhookBody(), SECRET_B));
-    await handler(apiEvent('x', { headers: { 'content-type': 'text/plain' } }));
+    await handler(apiGatewayEvent('x', { headers: { 'content-type': 'text/plain' } }));
 
     expect(metrics.total('EventsReceived')).toBe(3);
     expect(metrics.total('EventsQueued')).toBe(1);
@@ -320,7 +262,7 @@ describe('ingest handler: logs (Powertools Logger, captured)', () => {
       const { handler } = setup([makeInstance('shop-a', { clientSecret: SECRET_A })], true);
       await handler(webhookEvent(webhookBody({ eventId: 'first-event' }), SECRET_A, { requestId: 'req-first' }));
       const firstCount = output.jsonLines().length;
-      await handler(apiEvent('x', { headers: { 'content-type': 'text/plain' }, requestId: 'req-second' }));
+      await handler(apiGatewayEvent('x', { headers: { 'content-type': 'text/plain' }, requestId: 'req-second' }));
       const second = output.jsonLines().slice(firstCount);
       expect(second).toHaveLength(1);
       expect(second[0]).toMatchObject({ requestId: 'req-second', reason: 'UnsupportedMediaType' });
@@ -384,7 +326,7 @@ describe('ingest handler module', () => {
         mod = require('../../functions/ingest/handler');
       });
       expect(typeof mod!.handler).toBe('function');
-      const response = await mod!.handler(apiEvent(undefined, { method: 'GET' }));
+      const response = await mod!.handler(apiGatewayEvent(undefined, { method: 'GET' }));
       expect(response.statusCode).toBe(405);
     } finally {
       output.restore();

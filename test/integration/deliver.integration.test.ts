@@ -34,8 +34,7 @@
  *   a retry would wait for if ChangeMessageVisibility had no effect).
  */
 import { randomBytes, createHmac } from 'node:crypto';
-import { createServer, Agent as HttpAgent, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent as HttpAgent } from 'node:http';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { Webhook } from 'standardwebhooks';
@@ -51,8 +50,11 @@ import type { InstanceStore } from '../../functions/core/ports';
 import { retryPolicyFrom } from '../../functions/core/retry-policy';
 import { createDeliverHandler, type DeliverMetrics } from '../../functions/deliver/handler';
 import { SqsEventSource } from '../../local/event-source';
-import { flat, readAll } from '../e2e/support/servers';
-import { fixtureText, instanceDocument, queuedEvent } from '../support/factories';
+import { ecwidEntityRoutes, startEcwidApi, type EcwidApiStandIn } from '../../testkit/ecwid-api';
+import { flatHeaders, rawServer, readBody } from '../../testkit/servers';
+import { instanceDocument } from '../../testkit/instances';
+import { queuedEvent } from '../../testkit/events';
+import { fixtureText } from '../../testkit/fixtures';
 import {
   createFifoQueueWithDlq,
   deleteQueuePair,
@@ -125,16 +127,10 @@ interface CallbackServer {
 
 async function startCallbackServer(): Promise<CallbackServer> {
   const requests: CallbackRequest[] = [];
-  const state: CallbackServer = {
-    origin: '',
-    requests,
-    answer: () => 200,
-    close: () => closeServer(server),
-  };
-  const server = createServer((req, res) => {
+  const server = await rawServer((req, res) => {
     const at = Date.now();
-    void readAll(req).then((body) => {
-      const headers = flat(req);
+    void readBody(req).then((body) => {
+      const headers = flatHeaders(req);
       const id = headers['elements-webhook-id'] ?? '';
       const attempt = requests.filter((r) => r.deliveryId === id).length + 1;
       const answer = state.answer(id, attempt);
@@ -147,47 +143,24 @@ async function startCallbackServer(): Promise<CallbackServer> {
       res.end('{}');
     });
   });
-  return Object.assign(state, { origin: await listen(server) });
+  const state: CallbackServer = { origin: server.origin, requests, answer: () => 200, close: server.close };
+  return state;
 }
 
-// ---- a fake Ecwid REST v3 API ---------------------------------------------------------------------
+// ---- the Ecwid REST v3 API (the test kit's stand-in) ---------------------------------------------
 
-interface FakeEcwidApi {
-  readonly baseUrl: string;
+interface FakeEcwidApi extends EcwidApiStandIn {
   /** `${storeId}/${orderId}` -> the order v3 answers with (unknown orders: 404). */
   readonly orders: Map<string, Record<string, unknown>>;
-  readonly requests: { path: string; authorization?: string }[];
-  close(): Promise<void>;
 }
 
 async function startFakeEcwidApi(): Promise<FakeEcwidApi> {
   const orders = new Map<string, Record<string, unknown>>();
-  const requests: FakeEcwidApi['requests'] = [];
-  const server = createServer((req, res) => {
-    req.resume();
-    const path = req.url ?? '';
-    requests.push({ path, authorization: req.headers.authorization });
-    const match = /^\/api\/v3\/(\d+)\/orders\/([^/?]+)$/.exec(path);
-    const order = match ? orders.get(`${match[1]}/${decodeURIComponent(match[2])}`) : undefined;
-    res.writeHead(order ? 200 : 404, { 'content-type': 'application/json', connection: 'close' });
-    res.end(JSON.stringify(order ?? { errorMessage: 'not found' }));
+  const api = await startEcwidApi({
+    headers: { connection: 'close' },
+    routes: [ecwidEntityRoutes({ v3Entity: (storeId, collection, id) => (collection === 'orders' ? orders.get(`${storeId}/${id}`) : undefined) })],
   });
-  const origin = await listen(server);
-  return { baseUrl: `${origin}/api`, orders, requests, close: () => closeServer(server) };
-}
-
-
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+  return { ...api, orders };
 }
 
 // ---- the suite ------------------------------------------------------------------------------------

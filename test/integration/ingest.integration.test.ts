@@ -5,7 +5,9 @@ import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-r
 import { SsmInstanceStore } from '../../functions/adapters/aws/ssm-instance-store';
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../../functions/core/event';
 import { createIngestHandler, type IngestLogger, type IngestMetrics } from '../../functions/ingest/handler';
-import { fixtureJson, fixtureText, instanceDocument, ionEvent, webhookEvent } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
+import { ionEvent, webhookEvent } from '../../testkit/events';
+import { fixtureJson, fixtureText } from '../../testkit/fixtures';
 import {
   closedPort,
   createFifoQueueWithDlq,
@@ -87,7 +89,7 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
   });
 
   test('a signed webhook on the shared route puts exactly one message per instance of the store', async () => {
-    const response = await handlerWith()(webhookEvent(order, { clientSecret: APP_SECRET }));
+    const response = await handlerWith()(webhookEvent(order, APP_SECRET));
 
     expect(response.statusCode).toBe(200);
     const messages = await drainQueue(sqs, queues.queueUrl);
@@ -118,8 +120,8 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
 
   test("Ecwid's retry of the same event id is accepted (200) but deduplicated by the queue", async () => {
     const handler = handlerWith();
-    const first = await handler(webhookEvent(order, { clientSecret: APP_SECRET }));
-    const retry = await handler(webhookEvent(order, { clientSecret: APP_SECRET }));
+    const first = await handler(webhookEvent(order, APP_SECRET));
+    const retry = await handler(webhookEvent(order, APP_SECRET));
 
     expect([first.statusCode, retry.statusCode]).toEqual([200, 200]);
     const events = await bodies();
@@ -150,9 +152,9 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
 
   test('nothing is queued for a bad signature (401), an unknown store (404) or a disabled instance (200)', async () => {
     const handler = handlerWith();
-    const badSignature = await handler(webhookEvent(order, { clientSecret: 'not-the-app-secret' }));
-    const unknownStore = await handler(webhookEvent({ ...order, storeId: 4242 }, { clientSecret: APP_SECRET }));
-    const disabled = await handler(webhookEvent({ ...order, storeId: 888 }, { clientSecret: APP_SECRET }));
+    const badSignature = await handler(webhookEvent(order, 'not-the-app-secret'));
+    const unknownStore = await handler(webhookEvent({ ...order, storeId: 4242 }, APP_SECRET));
+    const disabled = await handler(webhookEvent({ ...order, storeId: 888 }, APP_SECRET));
 
     expect([badSignature.statusCode, unknownStore.statusCode, disabled.statusCode]).toEqual([401, 404, 200]);
     await expect(bodies()).resolves.toEqual([]);
@@ -161,7 +163,7 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
   test('answers 503 when SQS is unreachable, so Ecwid retries', async () => {
     const { client, queueUrl } = await unreachableSqs();
 
-    const response = await handlerWith({ queueUrl, sqsClient: client })(webhookEvent(order, { clientSecret: APP_SECRET }));
+    const response = await handlerWith({ queueUrl, sqsClient: client })(webhookEvent(order, APP_SECRET));
 
     expect(response.statusCode).toBe(503);
     await expect(bodies()).resolves.toEqual([]);
@@ -176,7 +178,7 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
       maxAttempts: 1,
     });
 
-    const response = await handlerWith({ ssmClient: unreachableSsm })(webhookEvent(order, { clientSecret: APP_SECRET }));
+    const response = await handlerWith({ ssmClient: unreachableSsm })(webhookEvent(order, APP_SECRET));
 
     expect(response.statusCode).toBe(503);
     await expect(bodies()).resolves.toEqual([]);
@@ -186,8 +188,8 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
   test('no secret of the instance configuration reaches the logs or the answers', async () => {
     const handler = handlerWith();
     const answers = [
-      await handler(webhookEvent(order, { clientSecret: APP_SECRET })),
-      await handler(webhookEvent(order, { clientSecret: 'wrong' })),
+      await handler(webhookEvent(order, APP_SECRET)),
+      await handler(webhookEvent(order, 'wrong')),
       await handler(ionEvent({ owner_id: storeId, event_type: 'new_order', order_id: '1' }, { instanceId: 'shop-a' })),
     ];
     const everything = JSON.stringify({ answers, logLines });

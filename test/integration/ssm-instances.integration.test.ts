@@ -1,7 +1,7 @@
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
 import { InstanceStoreUnavailableError, SsmInstanceStore } from '../../functions/adapters/aws/ssm-instance-store';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 import {
   closedPort,
   deleteParametersByPath,

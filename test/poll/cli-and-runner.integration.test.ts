@@ -16,7 +16,7 @@ import { CONFIG_KEYS } from '../../functions/core/instance';
 import { startLocalRunner, type LocalRunner } from '../../local/runner';
 import { runCli } from '../cli/run-cli';
 import { startCallbackServer, type CallbackServer } from '../e2e/support/servers';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 import {
   createFifoQueueWithDlq,
   deleteParametersByPath,
@@ -31,7 +31,7 @@ import {
   uniqueSsmPrefix,
   type FifoQueuePair,
 } from '../support/moto';
-import { startFakeEcwidServer, type FakeEcwidServer } from './fake-ecwid-server';
+import { startEcwidSearchApi, type EcwidSearchApi } from '../../testkit/ecwid-api';
 
 jest.setTimeout(30_000);
 
@@ -44,14 +44,14 @@ describeWithMoto('instances poll (SSM) and the local runner poll loop', () => {
   let ssm: SSMClient;
   let sqs: SQSClient;
   // One fake store per test: each starts from an empty Ecwid.
-  let server: FakeEcwidServer;
+  let server: EcwidSearchApi;
 
   beforeAll(() => {
     ssm = motoSsmClient();
     sqs = motoSqsClient();
   });
   beforeEach(async () => {
-    server = await startFakeEcwidServer('1003', TOKEN);
+    server = await startEcwidSearchApi('1003', TOKEN);
   });
   afterEach(() => server.close());
   afterAll(() => {

@@ -3,7 +3,8 @@ import { CONFIG_KEYS } from '../../functions/core/instance';
 import { PollAuthError } from '../../functions/core/poll';
 import { POLL_METRICS } from '../../functions/contract';
 import { createPollHandler } from '../../functions/poll/handler';
-import { ACCESS_TOKEN, FakeEcwidStore, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll-fakes';
+import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll-fakes';
+import { FakeEcwidStore } from '../../testkit/ecwid-store';
 
 function fakes() {
   const clock = new ManualClock();

@@ -5,16 +5,16 @@ import { CONFIG_KEYS } from '../../functions/core/instance';
 import { SETTLE_SECONDS } from '../../functions/core/poll';
 import { startPollLoop } from '../../local/poll-loop';
 import { MemoryQueue, RecordingTelemetry } from '../core/poll-fakes';
-import { instanceDocument } from '../support/factories';
-import { startFakeEcwidServer, type FakeEcwidServer } from './fake-ecwid-server';
+import { instanceDocument } from '../../testkit/instances';
+import { startEcwidSearchApi, type EcwidSearchApi } from '../../testkit/ecwid-api';
 
 const TOKEN = 'secret_local_token';
 let dir: string;
-let server: FakeEcwidServer;
+let server: EcwidSearchApi;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'poll-loop-'));
-  server = await startFakeEcwidServer('1003', TOKEN);
+  server = await startEcwidSearchApi('1003', TOKEN);
 });
 afterEach(async () => {
   await server.close();

@@ -18,7 +18,8 @@ import { pollDueInstances } from '../../functions/core/poll-run';
 import { sightingsOf } from '../../functions/core/sightings';
 import { ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/contract';
 import { ManualClock, RecordingTelemetry } from '../core/poll-fakes';
-import { instanceDocument, queuedEvent } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
+import { queuedEvent } from '../../testkit/events';
 import {
   createFifoQueueWithDlq,
   deleteParametersByPath,
@@ -32,7 +33,7 @@ import {
   uniqueSsmPrefix,
   type FifoQueuePair,
 } from '../support/moto';
-import { startFakeEcwidServer, type FakeEcwidServer } from './fake-ecwid-server';
+import { startEcwidSearchApi, type EcwidSearchApi } from '../../testkit/ecwid-api';
 
 const TOKEN = 'secret_moto_poll_token';
 
@@ -42,7 +43,7 @@ describeWithMoto('poller stores on moto (SSM checkpoints and leases, SQS queues)
   let prefix: string;
   let pair: FifoQueuePair;
   let sightingsQueueUrl: string;
-  let server: FakeEcwidServer;
+  let server: EcwidSearchApi;
 
   beforeAll(async () => {
     ssm = motoSsmClient();
@@ -50,7 +51,7 @@ describeWithMoto('poller stores on moto (SSM checkpoints and leases, SQS queues)
     prefix = uniqueSsmPrefix('poll');
     pair = await createFifoQueueWithDlq(sqs, 'poll');
     sightingsQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('sightings') }))).QueueUrl!;
-    server = await startFakeEcwidServer('1003', TOKEN);
+    server = await startEcwidSearchApi('1003', TOKEN);
   });
 
   afterAll(async () => {

@@ -17,9 +17,10 @@ import { POLL_METRICS } from '../../functions/contract';
 import type { PollObjectType } from '../../functions/core/poll-config';
 import { pollDueInstances } from '../../functions/core/poll-run';
 import { InMemorySightings } from '../../functions/core/sightings';
-import { ecwidSignatureFor, instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
+import { ecwidSignatureFor } from '../../testkit/events';
 import { ManualClock, MemoryCheckpoints, MemoryQueue, RecordingTelemetry } from '../core/poll-fakes';
-import { startFakeEcwidServer, type FakeEcwidServer } from './fake-ecwid-server';
+import { startEcwidSearchApi, type EcwidSearchApi } from '../../testkit/ecwid-api';
 
 const TOKEN = 'secret_fake_token';
 const APP_SECRET = 'app-client-secret';
@@ -42,9 +43,9 @@ const instance = (id: string, configuration: Record<string, string>): Instance =
 const reconciling = instance('shop-r', { [CONFIG_KEYS.pollerReconcile]: 'true', [CONFIG_KEYS.clientSecret]: APP_SECRET });
 const pollingOnly = instance('shop-p', { [CONFIG_KEYS.vendorType]: 'polling', [CONFIG_KEYS.clientSecret]: APP_SECRET });
 
-let server: FakeEcwidServer;
+let server: EcwidSearchApi;
 beforeAll(async () => {
-  server = await startFakeEcwidServer('1003', TOKEN);
+  server = await startEcwidSearchApi('1003', TOKEN);
 });
 afterAll(() => server.close());
 

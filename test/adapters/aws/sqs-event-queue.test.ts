@@ -9,7 +9,7 @@ import {
   SqsEventQueue,
 } from '../../../functions/adapters/aws/sqs-event-queue';
 import { deduplicationId, messageGroupId, type QueuedEvent } from '../../../functions/core/event';
-import { queuedEvent } from '../../support/factories';
+import { queuedEvent } from '../../../testkit/events';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ecwid-events.fifo';
 const sqs = mockClient(SQSClient);

@@ -13,7 +13,7 @@ import 'aws-sdk-client-mock-jest';
 import { InvalidInstanceDocumentError } from '../../../functions/adapters/instance-document';
 import { InvalidInstanceIdError, SsmInstanceRegistry } from '../../../functions/adapters/aws/ssm-instance-registry';
 import type { InstanceDocument } from '../../../functions/core/instance';
-import { instanceDocument } from '../../support/factories';
+import { instanceDocument } from '../../../testkit/instances';
 
 const PREFIX = '/ecwid-events-test';
 const ssm = mockClient(SSMClient);

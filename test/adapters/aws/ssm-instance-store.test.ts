@@ -8,7 +8,7 @@ import {
   SsmInstanceStore,
 } from '../../../functions/adapters/aws/ssm-instance-store';
 import type { InstanceDocument } from '../../../functions/core/instance';
-import { instanceDocument } from '../../support/factories';
+import { instanceDocument } from '../../../testkit/instances';
 
 const PREFIX = '/ecwid-events-test';
 const ssm = mockClient(SSMClient);

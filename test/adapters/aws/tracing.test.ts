@@ -4,8 +4,8 @@ import https from 'node:https';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import AWSXRay from 'aws-xray-sdk-core';
 import { createTracer, traced, type TraceSpan } from '../../../functions/adapters/aws/tracing';
-import { startServer } from '../../core/deliver-support';
-import { startAwsJsonStandIn } from '../../support/aws-json-stand-in';
+import { startServer } from '../../../testkit/servers';
+import { startAwsStandIn } from '../../../testkit/aws';
 import { allSubsegments, lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../../support/xray';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,7 +123,7 @@ describe('traced, with tracing on (as in Lambda)', () => {
   });
 
   it('traces a client passed through captureAWSv3Client: the call nests under the span, values stay out', async () => {
-    const aws = await startAwsJsonStandIn();
+    const aws = await startAwsStandIn();
     const secretDocument = JSON.stringify({ configuration: { 'ecwid.client.secret': 'CLIENT-SECRET-77' } });
     aws.parameters.set('/ecwid-events/instances/shop-a', secretDocument);
     try {

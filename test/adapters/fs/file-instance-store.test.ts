@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileInstanceStore } from '../../../functions/adapters/fs/file-instance-store';
 import type { InstanceDocument } from '../../../functions/core/instance';
-import { instanceDocument } from '../../support/factories';
+import { instanceDocument } from '../../../testkit/instances';
 
 const SECRET = 'secret_DO_NOT_PRINT_ME';
 let dir: string;

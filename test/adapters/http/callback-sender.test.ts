@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { HttpCallbackSender, RELAY_VERSION, USER_AGENT, type VettedTarget } from '../../../functions/adapters/http/callback-sender';
 import { checkCallbackUrl, type HostResolver } from '../../../functions/core/callback/ssrf';
-import { startServer, type TestServer } from '../../core/deliver-support';
+import { startServer, type TestServer } from '../../../testkit/servers';
 
 const body = Buffer.from(JSON.stringify({ id: 'shop-a:e1', message: { raw: { name: 'Café' } } }));
 const headers = { 'Elements-Webhook-Id': 'shop-a:e1' };

@@ -2,10 +2,10 @@ import { EcwidApiError } from '../../../functions/adapters/http/ecwid-api-client
 import { EcwidPollClient } from '../../../functions/adapters/http/ecwid-poll-client';
 import { PollAuthError, PollRateLimitedError, type PollListRequest } from '../../../functions/core/poll';
 import { closedPort } from '../../support/moto';
-import { startFakeEcwidServer, type FakeEcwidServer } from '../../poll/fake-ecwid-server';
+import { startEcwidSearchApi, type EcwidSearchApi } from '../../../testkit/ecwid-api';
 
 const TOKEN = 'secret_fake_token';
-let server: FakeEcwidServer;
+let server: EcwidSearchApi;
 let waits: number[];
 
 const request = (overrides: Partial<PollListRequest> = {}): PollListRequest => ({
@@ -24,7 +24,7 @@ const client = (options: Partial<ConstructorParameters<typeof EcwidPollClient>[0
 
 beforeEach(async () => {
   waits = [];
-  server = await startFakeEcwidServer('1003', TOKEN);
+  server = await startEcwidSearchApi('1003', TOKEN);
 });
 afterEach(() => server.close());
 
@@ -36,7 +36,7 @@ test('GET /v3/{storeId}/{type} with the window, the page and the bearer token; a
 
   expect(page.total).toBe(3);
   expect(page.items.map((item) => item.updateTimestamp)).toEqual([1_714_541_001, 1_714_541_000]);
-  expect(server.requests).toEqual([
+  expect(server.requests.map(({ path, query, authorization, status }) => ({ path, query, authorization, status }))).toEqual([
     {
       path: '/api/v3/1003/orders',
       query: { updatedFrom: '1714540000', updatedTo: '1714550000', offset: '1', limit: '2' },

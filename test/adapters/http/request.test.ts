@@ -1,5 +1,5 @@
 import { sendHttpRequest, USER_AGENT } from '../../../functions/adapters/http/request';
-import { rawServer, startServer, type TestServer } from '../../core/deliver-support';
+import { rawServer, startServer, type TestServer } from '../../../testkit/servers';
 
 
 describe('sendHttpRequest', () => {

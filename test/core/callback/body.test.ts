@@ -5,7 +5,8 @@ import {
   serializeCallbackBody,
 } from '../../../functions/core/callback/body';
 import { deduplicationId } from '../../../functions/core/event';
-import { fixtureJson, instance, ionEvent, webhookEvent } from '../deliver-support';
+import { instance, ionEvent, webhookEvent } from '../deliver-support';
+import { fixtureJson } from '../../../testkit/fixtures';
 
 type Sample = { message: Record<string, unknown> & { events: Record<string, unknown>[] } } & Record<string, unknown>;
 

@@ -6,7 +6,7 @@ import {
   SigningSecretError,
   standardWebhookSignature,
 } from '../../../functions/core/callback/signing';
-import { fixtureBytes, fixtureJson } from '../deliver-support';
+import { fixtureBytes, fixtureJson } from '../../../testkit/fixtures';
 
 const whsec = (): string => `whsec_${randomBytes(24).toString('base64')}`;
 

@@ -1,6 +1,6 @@
 import { ionDateToIso, parseIonForm } from '../../../functions/core/ecwid/ion';
 import { InvalidNotificationError } from '../../../functions/core/ecwid/notification';
-import { fixtureText } from '../ingest-fakes';
+import { fixtureText } from '../../../testkit/fixtures';
 
 const NEW_ORDER = fixtureText('legacy-ion-cannon-new-order.CONSTRUCTED.txt').trim();
 const STATUS_CHANGE = fixtureText('legacy-ion-cannon-order-status-change.CONSTRUCTED.txt').trim();

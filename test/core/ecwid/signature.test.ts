@@ -1,5 +1,5 @@
 import { ecwidWebhookSignature, verifyEcwidWebhookSignature } from '../../../functions/core/ecwid/signature';
-import { fixtureJson } from '../ingest-fakes';
+import { fixtureJson } from '../../../testkit/fixtures';
 
 interface SignatureVector {
   client_secret: string;

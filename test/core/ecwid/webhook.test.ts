@@ -1,6 +1,7 @@
 import { InvalidNotificationError } from '../../../functions/core/ecwid/notification';
 import { parseWebhookJson } from '../../../functions/core/ecwid/webhook';
-import { fixtureJson, fixtureText, webhookBody } from '../ingest-fakes';
+import { fixtureJson, fixtureText } from '../../../testkit/fixtures';
+import { webhookBody } from '../../../testkit/events';
 
 function rejection(body: string): InvalidNotificationError {
   try {

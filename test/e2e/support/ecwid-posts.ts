@@ -1,7 +1,7 @@
 /** Ecwid's sample posts from test/fixtures, and how Ecwid would send them. */
 import { readdirSync } from 'node:fs';
 import { ecwidWebhookSignature } from '../../../functions/core/ecwid/signature';
-import { FIXTURES_DIR, fixtureText } from '../../support/factories';
+import { FIXTURES_DIR, fixtureText } from '../../../testkit/fixtures';
 
 export { fixtureText };
 
