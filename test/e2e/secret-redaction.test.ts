@@ -79,7 +79,7 @@ test('no secret value appears in the console output or the dead-letter queue aft
     25_000,
   );
   // Every path really ran: v1 with the key, v3 with the token, two failed attempts per webhook event.
-  expect(ecwid.requests.some((r) => r.path.includes(`secure_auth_key=${ORDER_KEY}`))).toBe(true);
+  expect(ecwid.requests.some((r) => r.url.includes(`secure_auth_key=${ORDER_KEY}`))).toBe(true);
   expect(ecwid.requests.some((r) => r.headers.authorization === `Bearer ${ACCESS_TOKEN}`)).toBe(true);
   expect(callbacks.requests.filter((r) => r.path.startsWith('/failing'))).toHaveLength(4);
 
