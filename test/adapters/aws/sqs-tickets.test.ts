@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { queuedEventBody, SqsEventQueue } from '../../../functions/adapters/aws/sqs-event-queue';
 import { deduplicationId, messageGroupId } from '../../../functions/core/event';
 import { firstTicketId, laterTicketId } from '../../../functions/core/ledger-flow';
-import { queuedEvent } from '../../support/factories';
+import { queuedEvent } from '../../../testkit/events';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ecwid-events.fifo';
 const sqs = mockClient(SQSClient);
