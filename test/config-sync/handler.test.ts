@@ -1,7 +1,7 @@
 import { configSyncRequestOf, createConfigSyncHandler } from '../../functions/config-sync/handler';
 import { CONFIG_SYNC_METRICS } from '../../functions/contract';
 import type { ConfigSource, ReadModelWriter } from '../../functions/core/config-sync';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 
 const idOf = (name: string) => (name.startsWith('/p/instances/') ? name.slice('/p/instances/'.length) : undefined);
 

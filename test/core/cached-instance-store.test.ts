@@ -1,6 +1,6 @@
 import { CachedInstanceStore, type InstanceDirectory } from '../../functions/core/cached-instance-store';
 import type { Instance } from '../../functions/core/instance';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 
 const instance = (id: string, storeId: string): Instance => ({ id, document: instanceDocument({ storeId }) });
 

@@ -11,7 +11,7 @@ import {
   type VersionStamp,
 } from '../../functions/core/config-sync';
 import type { InstanceDocument } from '../../functions/core/instance';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 
 /** Parameter Store in memory: documents with a version and a modification time. */
 class FakeSource implements ConfigSource {

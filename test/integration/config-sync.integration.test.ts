@@ -15,7 +15,7 @@ import { createConfigSyncHandler, type ConfigSyncHandler } from '../../functions
 import { READ_MODEL } from '../../functions/contract';
 import { CachedInstanceStore } from '../../functions/core/cached-instance-store';
 import { CONFIG_KEYS } from '../../functions/core/instance';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 import {
   deleteParametersByPath,
   describeWithMoto,

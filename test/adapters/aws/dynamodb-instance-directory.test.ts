@@ -6,7 +6,7 @@ import 'aws-sdk-client-mock-jest';
 import { DynamoDbInstanceDirectory, sealContext } from '../../../functions/adapters/aws/dynamodb-instance-directory';
 import { KmsDataKeys, seal } from '../../../functions/adapters/aws/kms-data-keys';
 import type { InstanceDocument } from '../../../functions/core/instance';
-import { instanceDocument } from '../../support/factories';
+import { instanceDocument } from '../../../testkit/instances';
 
 const ddb = mockClient(DynamoDBClient);
 const kms = mockClient(KMSClient);

@@ -6,7 +6,7 @@ import 'aws-sdk-client-mock-jest';
 import { DynamoDbReadModelWriter } from '../../../functions/adapters/aws/dynamodb-read-model-writer';
 import { KmsDataKeys } from '../../../functions/adapters/aws/kms-data-keys';
 import type { ReadModelEntry } from '../../../functions/core/config-sync';
-import { instanceDocument } from '../../support/factories';
+import { instanceDocument } from '../../../testkit/instances';
 
 const ddb = mockClient(DynamoDBClient);
 const kms = mockClient(KMSClient);

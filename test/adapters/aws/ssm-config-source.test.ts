@@ -2,7 +2,7 @@ import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { SsmConfigSource } from '../../../functions/adapters/aws/ssm-config-source';
-import { instanceDocument } from '../../support/factories';
+import { instanceDocument } from '../../../testkit/instances';
 
 const ssm = mockClient(SSMClient);
 const PREFIX = '/ecwid-events/test';
