@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { deduplicationId } from '../functions/core/event';
+import { deliveryId } from '../functions/core/event';
 import {
   benchInstance,
   type Figures,
@@ -201,7 +201,7 @@ async function runPhase(
     // Bodies are built before the clock starts.
     const requests = Array.from({ length: options.events }, (_, i) => {
       const body = orderCreatedBody(STORE_ID, i);
-      return { body: JSON.stringify(body), headers: webhookHeaders(body, clientSecret), id: deduplicationId({ instanceId: INSTANCE_ID, eventId: body.eventId }) };
+      return { body: JSON.stringify(body), headers: webhookHeaders(body, clientSecret), id: deliveryId({ instanceId: INSTANCE_ID, eventId: body.eventId }) };
     });
     const postedAt = new Map<string, number>();
     const postMs: number[] = [];

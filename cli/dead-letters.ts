@@ -12,7 +12,8 @@ import {
   type SQSClient,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
-import { messageGroupId, sqsSafeId, type QueuedEvent } from '../functions/core/event';
+import { type QueuedEvent } from '../functions/core/event';
+import { messageGroupId, sqsSafeId } from '../functions/adapters/aws/sqs-ids';
 
 /**
  * A DLQ message as the CLI shows it. deliver sets the string message attributes lastError,

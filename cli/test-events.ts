@@ -2,7 +2,7 @@
  * Realistic Ecwid notifications for `test-event`, shaped like the samples in docs/protocol.md ("Inbound A", "Inbound B"):
  * a signed modern webhook (JSON) or a legacy ION form post. Pure: ids and time are inputs.
  */
-import { ION_EVENT_TYPES } from '../functions/core/ecwid/ion';
+import { isIonEventType } from '../functions/core/ecwid/ion';
 import { ECWID_SIGNATURE_HEADER, ecwidWebhookSignature } from '../functions/core/ecwid/signature';
 
 export interface TestRequest {
@@ -27,11 +27,10 @@ export interface TestEventInput {
   readonly clientSecret?: string;
 }
 
-export const isIonType = (type: string): boolean => (ION_EVENT_TYPES as readonly string[]).includes(type);
 const MODERN_TYPE = /^[a-z_]+\.[A-Za-z_]+$/;
 
 export function assertTestEventType(type: string): void {
-  if (!isIonType(type) && !MODERN_TYPE.test(type)) {
+  if (!isIonEventType(type) && !MODERN_TYPE.test(type)) {
     throw new Error(`unknown event type "${type.slice(0, 40)}": use new_order, order_status_change or an Ecwid webhook type like order.created`);
   }
 }
@@ -46,7 +45,7 @@ export function buildTestRequest(input: TestEventInput): TestRequest {
   assertTestEventType(input.type);
   const storeNumber = Number(input.storeId);
   const storeId: number | string = Number.isSafeInteger(storeNumber) ? storeNumber : input.storeId;
-  if (isIonType(input.type)) {
+  if (isIonEventType(input.type)) {
     const fields: Record<string, string> = {
       owner_id: input.storeId,
       event_type: input.type,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-store';
 import { listFolderInstances } from '../functions/adapters/instance-listing';
 import { EcwidPollClient } from '../functions/adapters/http/ecwid-poll-client';
-import type { PollTelemetry } from '../functions/core/poll';
+import type { Telemetry } from '../functions/core/ports';
 import { pollDueInstances, type PollRunSummary } from '../functions/core/poll-run';
 import type { Clock, EventQueue } from '../functions/core/ports';
 import type { SightingInbox } from '../functions/core/sightings';
@@ -21,7 +21,7 @@ export interface PollLoopOptions {
   readonly ecwidApiBaseUrl: string;
   readonly queue: EventQueue;
   readonly sightings?: SightingInbox;
-  readonly telemetry: PollTelemetry;
+  readonly telemetry: Telemetry;
   readonly clock?: Clock;
   /** Called with each run's summary (the runner prints one line when something happened). */
   readonly onRun?: (summary: PollRunSummary) => void;

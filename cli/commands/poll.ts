@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
 import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client';
-import type { PollOutcome, PollTelemetry } from '../../functions/core/poll';
+import type { PollOutcome } from '../../functions/core/poll';
+import type { Telemetry } from '../../functions/core/ports';
 import { pollOnce, PollLeasedError, PollNotConfiguredError } from '../../functions/core/poll-run';
 import { DEFAULTS, ENV } from '../../functions/contract';
 import { optionString, type CommandContext, type CommandSpec } from '../command';
@@ -73,7 +74,7 @@ Needs ecwid.access.token (REST v3, read scopes) in the instance.`,
     const baseUrl =
       optionString(ctx.values, 'ecwid-api') ?? (await ctx.resources.ecwidApiBaseUrl?.()) ?? ctx.io.env[ENV.ecwidApiBaseUrl] ?? DEFAULTS.ecwidApiBaseUrl;
 
-    const telemetry: PollTelemetry = {
+    const telemetry: Telemetry = {
       log: (level, message, attributes) => {
         if (level === 'info') return;
         const detail = attributes?.error ?? attributes?.problems;

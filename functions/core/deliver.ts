@@ -7,18 +7,18 @@
  * as handled, so SQS deletes it from the main queue. Dropped events (forged, instance gone or
  * disabled) are logged and counted, never retried.
  */
-import { buildCallbackBody, deliveryId, serializeCallbackBody } from './callback/body';
+import { buildCallbackBody, serializeCallbackBody } from './callback/body';
 import type { CallbackSender } from '../adapters/http/callback-sender';
 import { signatureHeaders } from './callback/signing';
 import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
 import { redactSecretQueryParams, type EcwidApi } from '../adapters/http/ecwid-api-client';
 import { canonicalStoreId } from './ecwid/notification';
 import { prepareCallbackRaw } from './ecwid/verify';
-import type { EventSource, NormalizedEventType, QueuedEvent } from './event';
+import { deliveryId, type EventSource, type NormalizedEventType, type QueuedEvent } from './event';
 import { CONFIG_KEYS, configOf, type Instance, scrubSecrets, secretValuesOf } from './instance';
 import { DELIVER_METRICS } from '../contract';
 import { isJsonObject } from './json';
-import type { Clock, InstanceStore } from './ports';
+import { type Clock, errorText, type InstanceStore, NO_TELEMETRY, type Telemetry } from './ports';
 import { backoffSeconds, isLastAttempt, type RetryPolicy } from './retry-policy';
 
 /** One received queue message, as the handler hands it over (no SQS types in the core). */
@@ -62,15 +62,6 @@ export interface RetryScheduler {
   release(messages: readonly QueueMessage[]): Promise<void>;
 }
 
-export type LogLevel = 'info' | 'warn' | 'error';
-
-/** Logging and metrics, as small as deliver needs; the handler backs it with Powertools. */
-export interface DeliverTelemetry {
-  /** `attributes` carry ids and reasons; never a secret. */
-  log(level: LogLevel, message: string, attributes?: Readonly<Record<string, unknown>>): void;
-  count(metric: string, value?: number): void;
-  milliseconds(metric: string, value: number): void;
-}
 
 export interface DeliverDeps {
   readonly instances: InstanceStore;
@@ -80,7 +71,7 @@ export interface DeliverDeps {
   readonly retryPolicy: RetryPolicy;
   readonly urlPolicy: CallbackUrlPolicy;
   readonly clock: Clock;
-  readonly telemetry?: DeliverTelemetry;
+  readonly telemetry?: Telemetry;
 }
 
 export type DropReason = 'forged' | 'instance-deleted' | 'instance-disabled' | 'instance-store-changed';
@@ -91,8 +82,6 @@ export type DeliveryOutcome =
   /** The handler must report the record as failed (it comes back after `delaySeconds`). */
   | { readonly status: 'retry-scheduled'; readonly delaySeconds: number; readonly error: string }
   | { readonly status: 'dead-lettered'; readonly error: string };
-
-const NO_TELEMETRY: DeliverTelemetry = { log: () => undefined, count: () => undefined, milliseconds: () => undefined };
 
 /** A failed attempt: its reason (redacted before use) and the server's Retry-After, if any. */
 interface Failure {
@@ -151,14 +140,14 @@ export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): 
     if (sent.ok) {
       const latencyMs = Math.max(0, deps.clock().getTime() - Date.parse(event.receivedAt));
       telemetry.count(DELIVER_METRICS.succeeded);
-      telemetry.milliseconds(DELIVER_METRICS.latency, latencyMs);
+      telemetry.milliseconds?.(DELIVER_METRICS.latency, latencyMs);
       telemetry.log('info', 'delivered', { ...attributes, httpStatus: sent.status, latencyMs });
       return { status: 'delivered', httpStatus: sent.status, latencyMs };
     }
     failure = sent;
   } catch (error) {
     failure = {
-      error: describeError(error),
+      error: errorText(error),
       retryAfterSeconds: typeof error === 'object' && error !== null ? (error as { retryAfterSeconds?: number }).retryAfterSeconds : undefined,
     };
   }
@@ -173,7 +162,7 @@ export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): 
     await deps.retries.retryLater(message, delaySeconds);
   } catch (scheduleError) {
     // The message still comes back, after the queue's visibility timeout instead of the backoff.
-    telemetry.log('error', 'could not schedule the retry', { ...attributes, error: describeError(scheduleError) });
+    telemetry.log('error', 'could not schedule the retry', { ...attributes, error: errorText(scheduleError) });
   }
   telemetry.count(DELIVER_METRICS.retried);
   telemetry.log('warn', 'delivery failed; retry scheduled', { ...attributes, error, delaySeconds });
@@ -205,7 +194,7 @@ async function send(event: QueuedEvent, instance: Instance, raw: Record<string, 
 async function deadLetter(
   message: QueueMessage,
   deps: DeliverDeps,
-  telemetry: DeliverTelemetry,
+  telemetry: Telemetry,
   error: string,
   attributes: Readonly<Record<string, unknown>> & { instanceId?: string; eventId?: string },
 ): Promise<DeliveryOutcome> {
@@ -254,15 +243,6 @@ function canonicalOrSelf(storeId: string): string {
 /** `secrets`: the instance's (secretValuesOf in instance.ts). */
 export function redact(text: string, secrets: readonly string[]): string {
   return scrubSecrets(redactSecretQueryParams(text), secrets);
-}
-
-function describeError(error: unknown): string {
-  // Duck-typed rather than instanceof: errors may come from another realm (fetch, test runners).
-  if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
-    const { name, message } = error as Error;
-    return !name || name === 'Error' ? message : `${name}: ${message}`;
-  }
-  return String(error);
 }
 
 // ---- message parsing ---------------------------------------------------------------------------

@@ -40,22 +40,34 @@ export interface QueuedEvent extends NormalizedEvent {
   readonly raw: Record<string, unknown>;
 }
 
-// SQS FIFO ids: at most 128 characters of alphanumerics and punctuation.
-const SQS_ID_MAX = 128;
-const SQS_ID_ALLOWED = /^[\x21-\x7e]+$/;
-
-/** Keeps a readable id when SQS accepts it, else a stable hash of it. */
-export function sqsSafeId(value: string): string {
-  if (value.length <= SQS_ID_MAX && SQS_ID_ALLOWED.test(value)) return value;
-  return createHash('sha256').update(value).digest('hex');
+/**
+ * The public id of one event's delivery to one instance: the callback's `Elements-Webhook-Id`,
+ * `webhook-id`, body `id` and `message.eventId`, stable across retries and replays. Ecwid's
+ * eventId alone is not unique across instances (a store's event fans out to each of its
+ * instances), hence `{instanceId}:{eventId}`.
+ *
+ * Receivers rely on its exact form: the composition itself when it is at most
+ * DELIVERY_ID_MAX_LENGTH printable ASCII characters (`shop-a:80aece08-...`), else its SHA-256 in
+ * hex (64 characters). test/core/event.test.ts pins it over the fixtures.
+ */
+export function deliveryId(event: Pick<QueuedEvent, 'instanceId' | 'eventId'>): string {
+  return compactId(`${event.instanceId}:${event.eventId}`);
 }
 
-/** Events of one object are delivered in order; different objects in parallel. */
-export function messageGroupId(event: Pick<QueuedEvent, 'instanceId' | 'objectType' | 'objectId'>): string {
-  return sqsSafeId(`${event.instanceId}:${event.objectType}:${event.objectId}`);
+/**
+ * The events of one object keep their order (they are delivered one after the other); events of
+ * different objects do not wait for each other.
+ */
+export function orderingKey(event: Pick<QueuedEvent, 'instanceId' | 'objectType' | 'objectId'>): string {
+  return `${event.instanceId}:${event.objectType}:${event.objectId}`;
 }
 
-/** Ecwid's retries of one event (within SQS's 5-minute window) are dropped by the queue. */
-export function deduplicationId(event: Pick<QueuedEvent, 'instanceId' | 'eventId'>): string {
-  return sqsSafeId(`${event.instanceId}:${event.eventId}`);
+/** The longest delivery id sent as it is; a longer (or non-ASCII) one is sent as its hash. */
+export const DELIVERY_ID_MAX_LENGTH = 128;
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+
+/** The id itself when short and printable, else a stable hash of it (always short and printable). */
+export function compactId(id: string, maxLength = DELIVERY_ID_MAX_LENGTH): string {
+  if (id.length <= maxLength && PRINTABLE_ASCII.test(id)) return id;
+  return createHash('sha256').update(id).digest('hex');
 }

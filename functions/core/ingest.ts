@@ -6,9 +6,9 @@ import { parseWebhookJson } from './ecwid/webhook';
 import type { QueuedEvent } from './event';
 import { type ErrorBody, type HttpResult, rejection } from './http-errors';
 import { CONFIG_KEYS, configOf, type Instance, INSTANCE_ID_PATTERN } from './instance';
-import { normalizeEcwidEvent } from './normalize';
+import { normalizeEcwidEvent } from './ecwid/normalize';
 import { webhookHandlingOf, type WebhookHandling } from './poll-config';
-import type { Clock, EventQueue, InstanceStore } from './ports';
+import { type Clock, errorText, type EventQueue, type InstanceStore, NO_TELEMETRY, type Telemetry } from './ports';
 import { type SightingLog, sightingsOf } from './sightings';
 
 /**
@@ -29,20 +29,12 @@ export interface IngestRequest {
   readonly body: Uint8Array;
 }
 
-export type LogLevel = 'info' | 'warn' | 'error';
-
-/** Logging and metrics, as small as ingest needs; the handler backs it with Powertools. */
-export interface IngestTelemetry {
-  /** `attributes` carry eventId / storeId / instanceId; never a secret. */
-  log(level: LogLevel, message: string, attributes?: Readonly<Record<string, unknown>>): void;
-  count(metric: string, value?: number): void;
-}
 
 export interface IngestDeps {
   readonly instances: InstanceStore;
   readonly queue: EventQueue;
   readonly clock: Clock;
-  readonly telemetry?: IngestTelemetry;
+  readonly telemetry?: Telemetry;
   /**
    * Where the webhook sightings of instances in reconciliation mode go (core/sightings.ts),
    * after their events were queued, best effort. Instances without reconciliation cost nothing.
@@ -69,8 +61,6 @@ export type IngestResult = HttpResult<IngestSuccessBody | ErrorBody>;
  * letters and slashes only: nothing in it needs escaping.)
  */
 const ROUTE_PATTERN = new RegExp(`(?:^|/)${INGEST_ROUTE.slice(1)}(?:/([^/]+))?/?$`);
-
-const NO_TELEMETRY: IngestTelemetry = { log: () => undefined, count: () => undefined };
 
 type Parser = (body: string) => EcwidNotification;
 
@@ -173,7 +163,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       }
     }
   } catch (error) {
-    return reject('Unavailable', 'instance configuration is unavailable; retry later', { ...eventAttributes, ...describeError(error) });
+    return reject('Unavailable', 'instance configuration is unavailable; retry later', { ...eventAttributes, error: errorText(error) });
   }
 
   // Instances that take no webhooks first: switched off, or polling only (the poller is their
@@ -261,7 +251,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     return reject('Unavailable', 'the event could not be queued; retry later', {
       ...eventAttributes,
       instanceIds: recipients.map((instance) => instance.id),
-      ...describeError(error),
+      error: errorText(error),
     });
   }
 
@@ -290,7 +280,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
 async function recordSightings(
   log: SightingLog,
   events: readonly QueuedEvent[],
-  telemetry: IngestTelemetry,
+  telemetry: Telemetry,
   eventAttributes: Readonly<Record<string, unknown>>,
 ): Promise<void> {
   const sightings = sightingsOf(events);
@@ -302,7 +292,7 @@ async function recordSightings(
     telemetry.log('warn', 'webhook sighting not recorded; a reconciliation poll may deliver this change again', {
       ...eventAttributes,
       instanceIds: [...new Set(sightings.map((sighting) => sighting.instanceId))],
-      ...describeError(error),
+      error: errorText(error),
     });
   }
 }
@@ -338,14 +328,4 @@ function decodePathSegment(segment: string): string {
   } catch {
     return segment;
   }
-}
-
-/**
- * What to log about a port failure. A SyntaxError's message can quote the document being
- * parsed — an instance configuration full of secrets — so only its name is kept.
- */
-function describeError(error: unknown): Record<string, string> {
-  if (!(error instanceof Error)) return { errorName: typeof error };
-  if (error instanceof SyntaxError) return { errorName: error.name };
-  return { errorName: error.name, errorMessage: error.message };
 }

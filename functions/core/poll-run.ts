@@ -6,7 +6,6 @@
 import { POLL_METRICS } from '../contract';
 import { CONFIG_KEYS, configOf, withConfig, type Instance } from './instance';
 import {
-  errorMessage,
   OVERLAP_SECONDS,
   pollInstance,
   SIGHTING_TOLERANCE_SECONDS,
@@ -14,9 +13,9 @@ import {
   type PollOutcome,
   type PollProgress,
   type PollState,
-  type PollTelemetry,
 } from './poll';
 import { pollSettingsOf, type PollObjectType, type PollSettings } from './poll-config';
+import { errorText, NO_TELEMETRY, type Telemetry } from './ports';
 import type { ReceivedSighting, SightingInbox } from './sightings';
 
 /** An instance is due a little early rather than a whole schedule period late. */
@@ -64,8 +63,6 @@ interface Candidate {
   readonly instance: Instance;
   readonly settings: PollSettings;
 }
-
-const NO_TELEMETRY: PollTelemetry = { log: () => undefined, count: () => undefined };
 
 /** True when the instance's interval has passed since its last attempt (or it never ran). */
 export function isDue(state: PollState | undefined, settings: PollSettings, now: Date): boolean {
@@ -153,7 +150,7 @@ async function pollLeased(
   candidate: Candidate,
   sightings: readonly ReceivedSighting[],
   deps: PollRunDeps,
-  telemetry: PollTelemetry,
+  telemetry: Telemetry,
 ): Promise<InstancePollSummary> {
   const instanceId = candidate.instance.id;
   try {
@@ -178,23 +175,23 @@ async function pollLeased(
     return failed(instanceId, error, telemetry);
   } finally {
     await deps.checkpoints.unlock(instanceId, deps.owner).catch((error: unknown) =>
-      telemetry.log('warn', 'could not release the poll lease (it expires by itself)', { instanceId, error: errorMessage(error) }),
+      telemetry.log('warn', 'could not release the poll lease (it expires by itself)', { instanceId, error: errorText(error) }),
     );
   }
 }
 
-function failed(instanceId: string, error: unknown, telemetry: PollTelemetry): InstancePollSummary {
+function failed(instanceId: string, error: unknown, telemetry: Telemetry): InstancePollSummary {
   telemetry.count(POLL_METRICS.failed);
-  telemetry.log('error', 'poll of this instance failed', { instanceId, error: errorMessage(error) });
-  return { instanceId, status: 'error', queued: 0, error: errorMessage(error) };
+  telemetry.log('error', 'poll of this instance failed', { instanceId, error: errorText(error) });
+  return { instanceId, status: 'error', queued: 0, error: errorText(error) };
 }
 
-async function acknowledge(deps: PollRunDeps, handles: readonly string[], telemetry: PollTelemetry): Promise<void> {
+async function acknowledge(deps: PollRunDeps, handles: readonly string[], telemetry: Telemetry): Promise<void> {
   try {
     await deps.sightings?.acknowledge(handles);
   } catch (error) {
     // They come back on a later receive: harmless.
-    telemetry.log('warn', 'could not acknowledge webhook sightings', { count: handles.length, error: errorMessage(error) });
+    telemetry.log('warn', 'could not acknowledge webhook sightings', { count: handles.length, error: errorText(error) });
   }
 }
 

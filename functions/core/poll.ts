@@ -35,7 +35,7 @@ import { canonicalStoreId } from './ecwid/notification';
 import type { NormalizedEventType, QueuedEvent } from './event';
 import { CONFIG_KEYS, configOf, type Instance } from './instance';
 import type { PollObjectType, PollSettings } from './poll-config';
-import type { Clock, EventQueue } from './ports';
+import { type Clock, errorText, type EventQueue, NO_TELEMETRY, type Telemetry } from './ports';
 import { changeKey, sightingIndex, type WebhookSighting } from './sightings';
 
 // ---- tuning (seconds unless named otherwise) --------------------------------------------------
@@ -152,20 +152,13 @@ export interface CheckpointStore {
   unlock(instanceId: string, owner: string): Promise<void>;
 }
 
-export type LogLevel = 'info' | 'warn' | 'error';
-
-export interface PollTelemetry {
-  /** `attributes` carry ids, counts and reasons; never a token. */
-  log(level: LogLevel, message: string, attributes?: Readonly<Record<string, unknown>>): void;
-  count(metric: string, value?: number): void;
-}
 
 export interface PollDeps {
   readonly source: PollSource;
   readonly queue: EventQueue;
   readonly checkpoints: CheckpointStore;
   readonly clock: Clock;
-  readonly telemetry?: PollTelemetry;
+  readonly telemetry?: Telemetry;
 }
 
 export interface PollProgress {
@@ -205,8 +198,6 @@ export interface PollOutcome {
   readonly error?: string;
   readonly state: PollState;
 }
-
-const NO_TELEMETRY: PollTelemetry = { log: () => undefined, count: () => undefined };
 
 export const emptyPollState = (): PollState => ({ v: 1, cursors: {}, sent: {} });
 
@@ -388,7 +379,7 @@ export async function pollInstance(request: PollRequest, deps: PollDeps): Promis
     try {
       await deps.queue.enqueue(events);
     } catch (error) {
-      throw new QueueFailedError(`the queue did not accept ${events.length} events: ${errorMessage(error)}`);
+      throw new QueueFailedError(`the queue did not accept ${events.length} events: ${errorText(error)}`);
     }
     for (const [key, updatedAt] of pending) sent.set(key, Math.max(sent.get(key) ?? -1, updatedAt));
     counts.queued += events.length;
@@ -577,7 +568,7 @@ export async function pollInstance(request: PollRequest, deps: PollDeps): Promis
 }
 
 function classify(error: unknown): { status: PollStatus; error: string } {
-  const message = errorMessage(error);
+  const message = errorText(error);
   if (error instanceof PollAuthError) return { status: 'auth-failed', error: message };
   if (error instanceof PollRateLimitedError) return { status: 'rate-limited', error: message };
   if (error instanceof DeadlineReached) return { status: 'partial', error: message };
@@ -611,7 +602,7 @@ function prunedSent(
  * The state, with the oldest `sent` entries dropped until it fits MAX_STATE_BYTES. Dropping one
  * only risks delivering that change once more.
  */
-export function compactState(state: PollState, telemetry: PollTelemetry = NO_TELEMETRY): PollState {
+export function compactState(state: PollState, telemetry: Telemetry = NO_TELEMETRY): PollState {
   if (stateBytes(state) <= MAX_STATE_BYTES) return state;
   const newestFirst = Object.entries(state.sent).sort((a, b) => b[1] - a[1]);
   const withNewest = (count: number): PollState => ({ ...state, sent: Object.fromEntries(newestFirst.slice(0, count)) });
@@ -681,9 +672,4 @@ export function ecwidDateSeconds(value: unknown): number | undefined {
   const offset = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(zh) * 3600 + Number(zm) * 60);
   const result = utc - offset;
   return Number.isFinite(result) ? result : undefined;
-}
-
-/** An error as the poller logs and stores it: its message (Ecwid errors carry no token). */
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

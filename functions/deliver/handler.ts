@@ -11,13 +11,12 @@ import { HttpCallbackSender, type CallbackSender } from '../adapters/http/callba
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../core/callback/ssrf';
 import {
   deliverMessage,
-  type DeliverTelemetry,
   type DeliveryOutcome,
   type QueueMessage,
   type RetryScheduler,
 } from '../core/deliver';
 import { EcwidApiClient, type EcwidApi } from '../adapters/http/ecwid-api-client';
-import type { Clock, InstanceStore } from '../core/ports';
+import { type Clock, errorText, type InstanceStore, type Telemetry } from '../core/ports';
 import { DEFAULT_RETRY_POLICY, retryPolicyFrom, type RetryPolicy } from '../core/retry-policy';
 import { DEFAULTS, ENV } from '../contract';
 import { processFifoGroupsInParallel } from './fifo-batch';
@@ -65,7 +64,7 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
   const meter = deps.metrics ?? metrics;
   const clock = deps.clock ?? (() => new Date());
   const trace = deps.tracer ?? tracer;
-  const telemetry: DeliverTelemetry = {
+  const telemetry: Telemetry = {
     log: (level, message, attributes) => log[level](message, { ...attributes }),
     count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
     milliseconds: (metric, value) => meter.addMetric(metric, MetricUnit.Milliseconds, value),
@@ -101,7 +100,7 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
     } catch (error) {
       log.warn('could not release the skipped records of a failed group; they return after the visibility timeout', {
         messageIds: records.map((record) => record.messageId),
-        error: error instanceof Error ? error.message : String(error),
+        error: errorText(error),
       });
     }
   };

@@ -7,8 +7,8 @@ import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
 import { SqsSightings } from '../adapters/aws/sqs-sightings';
 import { handlerPowertools } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
-import { ingest, type IngestRequest, type IngestTelemetry } from '../core/ingest';
-import type { Clock, EventQueue, InstanceStore } from '../core/ports';
+import { ingest, type IngestRequest } from '../core/ingest';
+import type { Clock, EventQueue, InstanceStore, Telemetry } from '../core/ports';
 import type { SightingLog } from '../core/sightings';
 import { ENV, INGEST_METRICS } from '../contract';
 
@@ -67,7 +67,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     if (context) log.addContext?.(context);
     // Per-invocation keys go on each line (never appendKeys), so nothing leaks into the next request.
     const requestId = event.requestContext?.requestId;
-    const telemetry: IngestTelemetry = {
+    const telemetry: Telemetry = {
       log: (level, message, attributes) => log[level](message, { requestId, ...attributes }),
       count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
     };

@@ -12,9 +12,9 @@ import { SsmCheckpointStore } from '../adapters/aws/ssm-checkpoint-store';
 import { handlerPowertools } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
 import { EcwidPollClient } from '../adapters/http/ecwid-poll-client';
-import type { CheckpointStore, PollSource, PollState, PollTelemetry } from '../core/poll';
+import type { CheckpointStore, PollSource, PollState } from '../core/poll';
 import { pollDueInstances, type InstanceListing, type PollRunSummary } from '../core/poll-run';
-import type { Clock, EventQueue } from '../core/ports';
+import type { Clock, EventQueue, Telemetry } from '../core/ports';
 import type { SightingInbox } from '../core/sightings';
 import { DEFAULTS, ENV } from '../contract';
 
@@ -62,7 +62,7 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
   const meter = deps.metrics ?? metrics;
   const clock = deps.clock ?? (() => new Date());
   const trace = deps.tracer ?? tracer;
-  const telemetry: PollTelemetry = {
+  const telemetry: Telemetry = {
     log: (level, message, attributes) => log[level](message, { ...attributes }),
     count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
   };

@@ -25,7 +25,7 @@ import {
   uniqueSsmPrefix,
   type FifoQueuePair,
 } from '../support/moto';
-import { deduplicationId, messageGroupId } from '../../functions/core/event';
+import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sqs-ids';
 import { instanceDocument } from '../../testkit/instances';
 import { queuedEvent } from '../../testkit/events';
 import { runCli } from './run-cli';

@@ -1,7 +1,7 @@
 import { parseIonForm } from '../../functions/core/ecwid/ion';
 import { verifyEcwidWebhookSignature } from '../../functions/core/ecwid/signature';
 import { parseWebhookJson } from '../../functions/core/ecwid/webhook';
-import { normalizeEcwidEvent } from '../../functions/core/normalize';
+import { normalizeEcwidEvent } from '../../functions/core/ecwid/normalize';
 import { assertTestEventType, buildTestRequest, ionDate } from '../../cli/test-events';
 
 const NOW = new Date('2024-05-06T16:28:06.500Z');

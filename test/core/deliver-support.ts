@@ -3,7 +3,8 @@
  * local servers, SQS records and fixtures come from the test kit.
  */
 import type { SQSRecord } from 'aws-lambda';
-import type { DeadLetterDetails, DeliverTelemetry, QueueMessage, RetryScheduler } from '../../functions/core/deliver';
+import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../../functions/core/deliver';
+import type { Telemetry } from '../../functions/core/ports';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { ConfigValue, Instance } from '../../functions/core/instance';
 import type { InstanceStore } from '../../functions/core/ports';
@@ -93,7 +94,7 @@ export class RecordingRetries implements RetryScheduler {
   }
 }
 
-export interface RecordingTelemetry extends DeliverTelemetry {
+export interface RecordingTelemetry extends Required<Telemetry> {
   readonly logs: { level: string; message: string; attributes?: Readonly<Record<string, unknown>> }[];
   readonly metrics: { name: string; value: number }[];
   countOf(name: string): number;

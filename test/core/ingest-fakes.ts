@@ -3,9 +3,9 @@
  * test/core and test/ingest; not a test file itself.
  */
 import type { QueuedEvent } from '../../functions/core/event';
-import type { IngestRequest, IngestTelemetry, LogLevel } from '../../functions/core/ingest';
+import type { IngestRequest } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type ConfigValue, type Instance, configOf } from '../../functions/core/instance';
-import type { EventQueue, InstanceStore } from '../../functions/core/ports';
+import type { EventQueue, InstanceStore, LogLevel, Telemetry } from '../../functions/core/ports';
 import { signatureOf } from '../../testkit/events';
 
 
@@ -76,7 +76,7 @@ export interface LogLine {
   readonly attributes: Readonly<Record<string, unknown>>;
 }
 
-export class RecordingTelemetry implements IngestTelemetry {
+export class RecordingTelemetry implements Telemetry {
   readonly lines: LogLine[] = [];
   readonly counts = new Map<string, number>();
 

@@ -90,7 +90,7 @@ describe('ingest: webhook sightings', () => {
     const warning = telemetry.lines.find((line) => line.level === 'warn');
     expect(warning).toMatchObject({
       message: expect.stringContaining('sighting not recorded'),
-      attributes: { eventId: EVENT_ID, instanceIds: ['reconciling'], errorMessage: 'sightings queue unavailable' },
+      attributes: { eventId: EVENT_ID, instanceIds: ['reconciling'], error: 'sightings queue unavailable' },
     });
     const output = JSON.stringify(result) + JSON.stringify(telemetry.lines);
     for (const secret of [SECRET_A, ACCESS_TOKEN]) expect(output).not.toContain(secret);

@@ -406,7 +406,7 @@ describe('ingest: backend failures answer 503 and never 2xx', () => {
     expect(queue.batches).toEqual([]);
     expect(telemetry.countOf('RejectedUnavailable')).toBe(1);
     const line = telemetry.lines.find((entry) => entry.level === 'error');
-    expect(line?.attributes).toMatchObject({ eventId: '80aece08-40e8-4145-8764-6c2f0d38678', storeId: '1003', errorMessage: 'ThrottlingException: Rate exceeded' });
+    expect(line?.attributes).toMatchObject({ eventId: '80aece08-40e8-4145-8764-6c2f0d38678', storeId: '1003', error: 'ThrottlingException: Rate exceeded' });
   });
 
   it('503 when the instance store fails (instance route)', async () => {
@@ -429,7 +429,7 @@ describe('ingest: backend failures answer 503 and never 2xx', () => {
     store.failure = new SyntaxError(`Unexpected token in JSON: {"ecwid.client.secret":"${SECRET_A}"`);
     expect((await run(webhookRequest(webhookBody()))).status).toBe(503);
     expect(JSON.stringify(telemetry.lines)).not.toContain(SECRET_A);
-    expect(telemetry.lines.find((line) => line.level === 'error')?.attributes.errorName).toBe('SyntaxError');
+    expect(telemetry.lines.find((line) => line.level === 'error')?.attributes.error).toBe('SyntaxError');
   });
 });
 

@@ -10,9 +10,8 @@ import {
   type PollPage,
   type PollSource,
   type PollState,
-  type PollTelemetry,
 } from '../../functions/core/poll';
-import type { EventQueue } from '../../functions/core/ports';
+import type { EventQueue, Telemetry } from '../../functions/core/ports';
 import { FakeEcwidStore } from '../../testkit/ecwid-store';
 import { instanceDocument } from '../../testkit/instances';
 
@@ -101,7 +100,7 @@ export class ManualClock {
   }
 }
 
-export class RecordingTelemetry implements PollTelemetry {
+export class RecordingTelemetry implements Telemetry {
   readonly lines: Array<{ level: string; message: string; attributes?: Readonly<Record<string, unknown>> }> = [];
   readonly counts = new Map<string, number>();
   log(level: string, message: string, attributes?: Readonly<Record<string, unknown>>): void {

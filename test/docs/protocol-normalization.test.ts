@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseIonForm } from '../../functions/core/ecwid/ion';
 import { parseWebhookJson } from '../../functions/core/ecwid/webhook';
-import { normalizeEcwidEvent } from '../../functions/core/normalize';
+import { normalizeEcwidEvent } from '../../functions/core/ecwid/normalize';
 
 const page = readFileSync(join(__dirname, '..', '..', 'docs', 'protocol.md'), 'utf8');
 

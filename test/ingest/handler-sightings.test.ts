@@ -72,7 +72,7 @@ describe('createIngestHandler: sightings', () => {
     expect(metrics.total(INGEST_METRICS.sightingsNotRecorded)).toBe(1);
     expect(logger.warn).toHaveBeenCalledWith(
       expect.stringContaining('sighting not recorded'),
-      expect.objectContaining({ requestId: 'req-sightings', instanceIds: ['shop-r'], errorMessage: 'AccessDenied' }),
+      expect.objectContaining({ requestId: 'req-sightings', instanceIds: ['shop-r'], error: 'AccessDenied' }),
     );
   });
 });

@@ -44,7 +44,8 @@ import { HttpCallbackSender, USER_AGENT } from '../../functions/adapters/http/ca
 import { callbackUrlPolicyFrom } from '../../functions/core/callback/ssrf';
 import { DELIVER_METRICS } from '../../functions/contract';
 import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
-import { deduplicationId, messageGroupId, type QueuedEvent } from '../../functions/core/event';
+import type { QueuedEvent } from '../../functions/core/event';
+import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sqs-ids';
 import { CONFIG_KEYS, configOf, type Instance } from '../../functions/core/instance';
 import type { InstanceStore } from '../../functions/core/ports';
 import { retryPolicyFrom } from '../../functions/core/retry-policy';

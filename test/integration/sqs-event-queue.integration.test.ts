@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { EnqueueError, SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
-import { deduplicationId, messageGroupId, type QueuedEvent } from '../../functions/core/event';
+import type { QueuedEvent } from '../../functions/core/event';
+import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sqs-ids';
 import { queuedEvent } from '../../testkit/events';
 import {
   createFifoQueueWithDlq,

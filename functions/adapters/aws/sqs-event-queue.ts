@@ -5,9 +5,10 @@ import {
   type MessageAttributeValue,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
-import { deduplicationId, messageGroupId, sqsSafeId, type QueuedEvent } from '../../core/event';
+import type { QueuedEvent } from '../../core/event';
 import type { Ticket, TicketQueue } from '../../core/ledger-flow';
-import type { EventQueue } from '../../core/ports';
+import { errorText, type EventQueue } from '../../core/ports';
+import { deduplicationId, messageGroupId, sqsSafeId } from './sqs-ids';
 
 /** Every SQS batch call takes at most 10 entries (and ReceiveMessage returns at most 10). */
 export const SQS_BATCH_MAX_ENTRIES = 10;
@@ -176,8 +177,7 @@ export class SqsEventQueue implements EventQueue, TicketQueue {
         failed = result.Failed ?? [];
       } catch (error) {
         // The SDK has already retried transport errors and throttling of the whole call.
-        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        throw new EnqueueError(`SendMessageBatch to ${this.queueUrl} failed (${reason})`, { cause: error });
+        throw new EnqueueError(`SendMessageBatch to ${this.queueUrl} failed (${errorText(error)})`, { cause: error });
       }
       if (failed.length === 0) return;
 

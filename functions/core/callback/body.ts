@@ -7,7 +7,7 @@
  * Everything in the envelope derives from the queued message, never from the clock, so every attempt
  * sends the same envelope; `raw` carries what Ecwid's API answered at that attempt.
  */
-import { deduplicationId, type QueuedEvent } from '../event';
+import { deliveryId, type QueuedEvent } from '../event';
 import type { Instance } from '../instance';
 
 export const ELEMENT_KEY = 'ecwid';
@@ -39,14 +39,6 @@ export interface CallbackBody {
     readonly events: CallbackEventEntry[];
   };
 }
-
-/**
- * The id of one delivery: `Elements-Webhook-Id`, `webhook-id`, body `id` and `message.eventId`.
- * Ecwid's eventId alone is not unique across instances (one store's event fans out to each of its
- * instances, and an ION event id is derived from the order fields), so the id is the same
- * instanceId+eventId composition as the queue's deduplication id: stable across retries and DLQ replays.
- */
-export const deliveryId = (event: Pick<QueuedEvent, 'instanceId' | 'eventId'>): string => deduplicationId(event);
 
 /** Open Connectors sent Java's `Date.toString()` in UTC, e.g. `Fri Feb 21 16:43:41 UTC 2020`. */
 export function javaUtcDateString(date: Date): string {

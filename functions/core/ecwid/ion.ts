@@ -1,8 +1,18 @@
 import { createHash } from 'node:crypto';
+import type { NormalizedEventType } from '../event';
 import { canonicalStoreId, InvalidNotificationError, type IonNotification } from './notification';
 
-/** The ION event types Ecwid documented. Others are accepted too (see parseIonForm). */
-export const ION_EVENT_TYPES = ['new_order', 'order_status_change'] as const;
+/**
+ * The ION event types Ecwid documented, with their normalized meaning. Others are accepted too
+ * (see parseIonForm): still about an order, with an UNKNOWN change (normalize.ts).
+ */
+export const ION_EVENT_TYPES: Readonly<Record<string, NormalizedEventType>> = {
+  new_order: 'CREATED',
+  order_status_change: 'UPDATED',
+};
+
+/** True for a documented ION event type (`new_order`, `order_status_change`). */
+export const isIonEventType = (type: string): boolean => Object.hasOwn(ION_EVENT_TYPES, type);
 
 /** Every field Ecwid's ION post can carry, in the order they enter the derived event id. */
 const ION_FIELDS = [

@@ -8,7 +8,8 @@ import {
   SQS_MESSAGE_MAX_BYTES,
   SqsEventQueue,
 } from '../../../functions/adapters/aws/sqs-event-queue';
-import { deduplicationId, messageGroupId, type QueuedEvent } from '../../../functions/core/event';
+import type { QueuedEvent } from '../../../functions/core/event';
+import { deduplicationId, messageGroupId } from '../../../functions/adapters/aws/sqs-ids';
 import { queuedEvent } from '../../../testkit/events';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ecwid-events.fifo';

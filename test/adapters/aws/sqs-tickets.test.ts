@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { queuedEventBody, SqsEventQueue } from '../../../functions/adapters/aws/sqs-event-queue';
-import { deduplicationId, messageGroupId } from '../../../functions/core/event';
+import { deduplicationId, messageGroupId } from '../../../functions/adapters/aws/sqs-ids';
 import { firstTicketId, laterTicketId } from '../../../functions/core/ledger-flow';
 import { queuedEvent } from '../../../testkit/events';
 

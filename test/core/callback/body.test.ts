@@ -1,10 +1,5 @@
-import {
-  buildCallbackBody,
-  deliveryId,
-  javaUtcDateString,
-  serializeCallbackBody,
-} from '../../../functions/core/callback/body';
-import { deduplicationId } from '../../../functions/core/event';
+import { buildCallbackBody, javaUtcDateString, serializeCallbackBody } from '../../../functions/core/callback/body';
+import { deliveryId } from '../../../functions/core/event';
 import { instance, ionEvent, webhookEvent } from '../deliver-support';
 import { fixtureJson } from '../../../testkit/fixtures';
 
@@ -73,9 +68,11 @@ describe('callback body (Open Connectors shape)', () => {
     expect(body.message.instanceName).toBe('shop-a');
   });
 
-  it('uses one delivery id, the queue deduplication composition of instance and event id', () => {
+  it('uses the delivery id of the event as body id and message.eventId', () => {
     const event = webhookEvent();
-    expect(deliveryId(event)).toBe(deduplicationId(event));
+    const body = buildCallbackBody(event, instance(), {});
+    expect(body.id).toBe(deliveryId(event));
+    expect(body.message.eventId).toBe(deliveryId(event));
     // The same Ecwid event fanned out to two instances gets two different ids.
     expect(deliveryId({ ...event, instanceId: 'shop-b' })).not.toBe(deliveryId(event));
   });

@@ -1,6 +1,7 @@
-import type { NormalizedEvent, NormalizedEventType } from './event';
-import type { EcwidNotification, WebhookNotification } from './ecwid/notification';
-import { actionOf, entityOf } from './ecwid/webhook';
+import type { NormalizedEvent, NormalizedEventType } from '../event';
+import { ION_EVENT_TYPES } from './ion';
+import type { EcwidNotification, WebhookNotification } from './notification';
+import { actionOf, entityOf } from './webhook';
 
 /**
  * docs/protocol.md, "Normalization", in one place: how an Ecwid notification becomes
@@ -55,16 +56,10 @@ const WEBHOOK_ACTIONS: Readonly<Record<string, NormalizedEventType>> = {
   deleted: 'DELETED',
 };
 
-/** ION event types; any other ION type is still about an order, with an UNKNOWN change. */
-const ION_EVENT_TYPES: Readonly<Record<string, NormalizedEventType>> = {
-  new_order: 'CREATED',
-  order_status_change: 'UPDATED',
-};
-
 /** Normalizes any Ecwid notification, ION or webhook, known or not yet known type. */
 export function normalizeEcwidEvent(event: EcwidNotification): NormalizedEvent {
   if (event.source === 'ion') {
-    return { objectType: 'orders', objectId: event.orderId, eventType: ION_EVENT_TYPES[event.eventType] ?? 'UNKNOWN' };
+    return { objectType: 'orders', objectId: event.orderId, eventType: Object.hasOwn(ION_EVENT_TYPES, event.eventType) ? ION_EVENT_TYPES[event.eventType] : 'UNKNOWN' };
   }
   const entity = entityOf(event.eventType);
   const rule = WEBHOOK_ENTITY_TABLE[entity] ?? genericRule(entity);

@@ -1,10 +1,10 @@
 import { readdirSync } from 'node:fs';
-import { parseIonForm } from '../../functions/core/ecwid/ion';
-import { parseWebhookJson } from '../../functions/core/ecwid/webhook';
-import type { NormalizedEvent } from '../../functions/core/event';
-import { normalizeEcwidEvent, pluralCamelCase, WEBHOOK_ENTITY_TABLE } from '../../functions/core/normalize';
-import { FIXTURES_DIR, fixtureText } from '../../testkit/fixtures';
-import { webhookBody } from '../../testkit/events';
+import { parseIonForm } from '../../../functions/core/ecwid/ion';
+import { parseWebhookJson } from '../../../functions/core/ecwid/webhook';
+import type { NormalizedEvent } from '../../../functions/core/event';
+import { normalizeEcwidEvent, pluralCamelCase, WEBHOOK_ENTITY_TABLE } from '../../../functions/core/ecwid/normalize';
+import { FIXTURES_DIR, fixtureText } from '../../../testkit/fixtures';
+import { webhookBody } from '../../../testkit/events';
 
 const normalizeWebhook = (body: Record<string, unknown>): NormalizedEvent =>
   normalizeEcwidEvent(parseWebhookJson(JSON.stringify(body)));
