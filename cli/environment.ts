@@ -12,7 +12,9 @@ import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-st
 import { SsmCheckpointStore } from '../functions/adapters/aws/ssm-checkpoint-store';
 import { SsmInstanceRegistry } from '../functions/adapters/aws/ssm-instance-registry';
 import type { CheckpointStore } from '../functions/core/poll';
-import { callbackUrlPolicyFrom, systemResolver, type CallbackUrlPolicy, type HostResolver } from '../functions/core/callback/ssrf';
+import { systemResolver } from '../functions/adapters/http/host-resolver';
+import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../functions/core/callback/ssrf';
+import type { HostResolver } from '../functions/core/ports';
 import {
   DEFAULTS,
   ENV,
@@ -67,6 +69,8 @@ export interface Resources {
   ingestUrl(): Promise<string>;
   /** The SSRF policy callback URLs are validated against before they are written. */
   callbackPolicy(): Promise<CallbackUrlPolicy>;
+  /** The DNS the callback policy's address check asks (`*.localhost` is this machine with `--local`). */
+  readonly resolveHost: HostResolver;
   /** Releases the SDK clients' connections. */
   close(): void;
   /**
@@ -304,9 +308,10 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
       return {
         allowHttp: true,
         allowHosts: [...new Set([...policy.allowHosts, '127.0.0.1', 'localhost', '::1', SINK_HOST])],
-        resolve: localhostResolver,
       };
     },
+
+    resolveHost: options.local ? localhostResolver : systemResolver,
   };
 }
 

@@ -127,7 +127,7 @@ export function listRow(instance: Instance) {
 // ---- shared steps ---------------------------------------------------------------------------
 
 async function validateOrThrow(ctx: CommandContext, input: unknown): Promise<{ document: InstanceDocument; warnings: readonly InstanceProblem[] }> {
-  const result = await validateInstanceDocument(input, { callbackPolicy: await ctx.resources.callbackPolicy() });
+  const result = await validateInstanceDocument(input, { callbackPolicy: await ctx.resources.callbackPolicy(), resolveHost: ctx.resources.resolveHost });
   if (!result.document) throw new InstanceValidationError(result.errors);
   return { document: result.document, warnings: result.warnings };
 }

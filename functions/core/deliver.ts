@@ -8,17 +8,25 @@
  * disabled) are logged and counted, never retried.
  */
 import { buildCallbackBody, serializeCallbackBody } from './callback/body';
-import type { CallbackSender } from '../adapters/http/callback-sender';
 import { signatureHeaders } from './callback/signing';
 import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
-import { redactSecretQueryParams, type EcwidApi } from '../adapters/http/ecwid-api-client';
+import { redactSecretQueryParams } from './ecwid/secrets';
 import { canonicalStoreId } from './ecwid/notification';
 import { prepareCallbackRaw } from './ecwid/verify';
 import { deliveryId, type EventSource, type NormalizedEventType, type QueuedEvent } from './event';
 import { CONFIG_KEYS, configOf, type Instance, scrubSecrets, secretValuesOf } from './instance';
 import { DELIVER_METRICS } from '../contract';
 import { isJsonObject } from './json';
-import { type Clock, errorText, type InstanceStore, NO_TELEMETRY, type Telemetry } from './ports';
+import {
+  type CallbackSender,
+  type Clock,
+  type EcwidApi,
+  errorText,
+  type HostResolver,
+  type InstanceStore,
+  NO_TELEMETRY,
+  type Telemetry,
+} from './ports';
 import { backoffSeconds, isLastAttempt, type RetryPolicy } from './retry-policy';
 
 /** One received queue message, as the handler hands it over (no SQS types in the core). */
@@ -70,6 +78,8 @@ export interface DeliverDeps {
   readonly retries: RetryScheduler;
   readonly retryPolicy: RetryPolicy;
   readonly urlPolicy: CallbackUrlPolicy;
+  /** DNS for the URL policy's address check (adapters/http/host-resolver.ts). */
+  readonly resolveHost: HostResolver;
   readonly clock: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -175,7 +185,7 @@ async function send(event: QueuedEvent, instance: Instance, raw: Record<string, 
   const config = configOf(instance);
   const callbackUrl = config.callbackUrl;
   if (!callbackUrl) return { ok: false, error: `instance has no ${CONFIG_KEYS.callbackUrl}` };
-  const check = await checkCallbackUrl(callbackUrl, deps.urlPolicy);
+  const check = await checkCallbackUrl(callbackUrl, deps.urlPolicy, deps.resolveHost);
   if (!check.ok) return { ok: false, error: `callback URL refused: ${check.reason}` };
 
   const body = serializeCallbackBody(buildCallbackBody(event, instance, raw));

@@ -7,6 +7,7 @@
  */
 import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
 import { CONFIG_KEYS, configOf, splitSecrets, type InstanceDocument } from './instance';
+import type { HostResolver } from './ports';
 import { isJsonObject } from './json';
 import { pollSettingProblems } from './poll-config';
 
@@ -23,13 +24,13 @@ export interface InstanceValidation {
   readonly warnings: readonly InstanceProblem[];
 }
 
-export interface InstanceValidationOptions {
-  /**
-   * The SSRF policy the callback URL must pass (callback/ssrf.ts; resolves DNS unless the
-   * policy injects a resolver). When absent only the URL's syntax is checked.
-   */
-  readonly callbackPolicy?: CallbackUrlPolicy;
-}
+/**
+ * The SSRF policy the callback URL must pass (callback/ssrf.ts) and the resolver its address check
+ * asks. Without a policy only the URL's syntax is checked.
+ */
+export type InstanceValidationOptions =
+  | { readonly callbackPolicy?: undefined }
+  | { readonly callbackPolicy: CallbackUrlPolicy; readonly resolveHost: HostResolver };
 
 /** The document cannot be used; `problems` holds every error found. */
 export class InstanceValidationError extends Error {
@@ -204,7 +205,7 @@ export async function validateInstanceDocument(
   const url = configuration?.[CONFIG_KEYS.callbackUrl];
   const syntaxOk = !errors.some((p) => p.path === CONFIG_KEYS.callbackUrl);
   if (options.callbackPolicy && typeof url === 'string' && url.trim() !== '' && syntaxOk) {
-    const check = await checkCallbackUrl(url.trim(), options.callbackPolicy);
+    const check = await checkCallbackUrl(url.trim(), options.callbackPolicy, options.resolveHost);
     if (!check.ok) errors.push({ path: CONFIG_KEYS.callbackUrl, message: check.reason });
   }
   return errors.length === 0

@@ -46,3 +46,65 @@ export function errorText(error: unknown): string {
   if (name === 'SyntaxError') return name;
   return !name || name === 'Error' ? message : `${name}: ${message}`;
 }
+
+// ---- callbacks (adapters/http) -----------------------------------------------------------------
+
+export interface ResolvedAddress {
+  readonly address: string;
+  /** 4 or 6 */
+  readonly family: number;
+}
+
+/** Resolves a host name to all its addresses, like a connect would (adapters/http/host-resolver.ts). */
+export type HostResolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+/** A URL that passed `checkCallbackUrl` (callback/ssrf.ts), with the addresses it was checked against. */
+export interface VettedTarget {
+  readonly url: URL;
+  readonly addresses: readonly ResolvedAddress[];
+}
+
+export interface CallbackRequest {
+  /** The sender connects to these addresses only: no second DNS answer to rebind. */
+  readonly target: VettedTarget;
+  readonly body: Buffer;
+  /** Id and signature headers (callback/signing.ts); the sender adds Content-Type and User-Agent. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type CallbackResult =
+  | { readonly ok: true; readonly status: number }
+  | {
+      readonly ok: false;
+      /** Absent when no HTTP answer came (network error, timeout). */
+      readonly status?: number;
+      /** From `Retry-After` on a 429/503. */
+      readonly retryAfterSeconds?: number;
+      /** Safe to log: names the origin, never the path, query or credentials. */
+      readonly error: string;
+    };
+
+/** POSTs one callback (adapters/http/callback-sender.ts). Never throws: every failure is a result. */
+export interface CallbackSender {
+  send(request: CallbackRequest): Promise<CallbackResult>;
+}
+
+// ---- the Ecwid API (adapters/http) -------------------------------------------------------------
+
+/** Entities deliver fetches through REST v3 (`GET /v3/{storeId}/{collection}/{id}`). */
+export type EcwidV3Collection = 'orders' | 'products' | 'customers' | 'categories';
+
+export type EcwidEntity = Record<string, unknown>;
+
+/**
+ * The Ecwid API reads deliver needs (adapters/http/ecwid-api-client.ts). "Not found" is an answer
+ * (null); every other failure throws, with `retryAfterSeconds` when Ecwid sent a Retry-After.
+ */
+export interface EcwidApi {
+  /** Legacy v1 Order API: the order with this number, or null. */
+  getLegacyOrder(storeId: string, orderKey: string, orderNumber: string): Promise<EcwidEntity | null>;
+  /** Legacy v1 Product API: the product with this id, or null. */
+  getLegacyProduct(storeId: string, productKey: string, productId: string): Promise<EcwidEntity | null>;
+  /** REST v3: the entity, or null on 404. */
+  getEntity(storeId: string, accessToken: string, collection: EcwidV3Collection, id: string): Promise<EcwidEntity | null>;
+}

@@ -7,7 +7,8 @@ import { envNumber, ssmInstanceStoreFromEnv } from '../adapters/environment';
 import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler';
 import { handlerPowertools } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/aws/tracing';
-import { HttpCallbackSender, type CallbackSender } from '../adapters/http/callback-sender';
+import { HttpCallbackSender } from '../adapters/http/callback-sender';
+import { systemResolver } from '../adapters/http/host-resolver';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../core/callback/ssrf';
 import {
   deliverMessage,
@@ -15,8 +16,16 @@ import {
   type QueueMessage,
   type RetryScheduler,
 } from '../core/deliver';
-import { EcwidApiClient, type EcwidApi } from '../adapters/http/ecwid-api-client';
-import { type Clock, errorText, type InstanceStore, type Telemetry } from '../core/ports';
+import { EcwidApiClient } from '../adapters/http/ecwid-api-client';
+import {
+  type CallbackSender,
+  type Clock,
+  type EcwidApi,
+  errorText,
+  type HostResolver,
+  type InstanceStore,
+  type Telemetry,
+} from '../core/ports';
 import { DEFAULT_RETRY_POLICY, retryPolicyFrom, type RetryPolicy } from '../core/retry-policy';
 import { DEFAULTS, ENV } from '../contract';
 import { processFifoGroupsInParallel } from './fifo-batch';
@@ -38,6 +47,8 @@ export interface DeliverHandlerDeps {
   readonly retryPolicy?: RetryPolicy;
   /** @default https only, no exempt hosts */
   readonly urlPolicy?: CallbackUrlPolicy;
+  /** @default the system resolver */
+  readonly resolveHost?: HostResolver;
   /** @default () => new Date() */
   readonly clock?: Clock;
   /** @default the module's Powertools Logger */
@@ -76,6 +87,7 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
     retries: deps.retries,
     retryPolicy: deps.retryPolicy ?? DEFAULT_RETRY_POLICY,
     urlPolicy: deps.urlPolicy ?? HTTPS_ONLY,
+    resolveHost: deps.resolveHost ?? systemResolver,
     clock,
     telemetry,
   };

@@ -6,16 +6,14 @@ import {
   webhookSecretProblem,
 } from '../../functions/core/instance-validation';
 import type { CallbackUrlPolicy } from '../../functions/core/callback/ssrf';
+import type { HostResolver } from '../../functions/core/ports';
 import { instanceDocument } from '../../testkit/instances';
 import { fixtureJson } from '../../testkit/fixtures';
 
-const PUBLIC_POLICY: CallbackUrlPolicy = {
-  allowHttp: false,
-  allowHosts: [],
-  // No DNS in tests: the names resolve to fixed addresses.
-  resolve: async (host) =>
-    host === 'internal.example.com' ? [{ address: '10.1.2.3', family: 4 }] : [{ address: '93.184.216.34', family: 4 }],
-};
+const PUBLIC_POLICY: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] };
+// No DNS in tests: the names resolve to fixed addresses.
+const resolveHost: HostResolver = async (host) =>
+  host === 'internal.example.com' ? [{ address: '10.1.2.3', family: 4 }] : [{ address: '93.184.216.34', family: 4 }];
 
 const paths = (problems: readonly { path: string }[]) => problems.map((p) => p.path);
 const whsec = (bytes: number) => `whsec_${Buffer.alloc(bytes, 7).toString('base64')}`;
@@ -147,7 +145,7 @@ describe('webhook secrets', () => {
 
 describe('validateInstanceDocument (with the SSRF policy)', () => {
   test('a public https callback passes', async () => {
-    const result = await validateInstanceDocument(instanceDocument(), { callbackPolicy: PUBLIC_POLICY });
+    const result = await validateInstanceDocument(instanceDocument(), { callbackPolicy: PUBLIC_POLICY, resolveHost });
     expect(result.errors).toEqual([]);
     expect(result.document).toBeDefined();
   });
@@ -158,25 +156,25 @@ describe('validateInstanceDocument (with the SSRF policy)', () => {
     ['https://127.0.0.1/x', 'loopback'],
     ['https://169.254.169.254/latest/meta-data', 'link-local'],
   ])('%s is refused by the SSRF rules', async (url, reason) => {
-    const result = await validateInstanceDocument(instanceDocument({ callbackUrl: url }), { callbackPolicy: PUBLIC_POLICY });
+    const result = await validateInstanceDocument(instanceDocument({ callbackUrl: url }), { callbackPolicy: PUBLIC_POLICY, resolveHost });
     expect(result.errors).toEqual([{ path: 'event.notification.callback.url', message: expect.stringContaining(reason) }]);
   });
 
   test('SSRF problems come together with every other problem', async () => {
     const doc = instanceDocument({ callbackUrl: 'https://127.0.0.1/x', storeId: 'abc' });
-    const result = await validateInstanceDocument(doc, { callbackPolicy: PUBLIC_POLICY });
+    const result = await validateInstanceDocument(doc, { callbackPolicy: PUBLIC_POLICY, resolveHost });
     expect(paths(result.errors).sort()).toEqual(['ecwid.store.id', 'event.notification.callback.url']);
   });
 
   test('allowHosts exempts a local receiver (development switch)', async () => {
     const policy: CallbackUrlPolicy = { ...PUBLIC_POLICY, allowHttp: true, allowHosts: ['127.0.0.1'] };
-    const result = await validateInstanceDocument(instanceDocument({ callbackUrl: 'http://127.0.0.1:8080/x' }), { callbackPolicy: policy });
+    const result = await validateInstanceDocument(instanceDocument({ callbackUrl: 'http://127.0.0.1:8080/x' }), { callbackPolicy: policy, resolveHost });
     expect(result.errors).toEqual([]);
   });
 
   test('assertValidInstanceDocument throws one error listing every problem', async () => {
     const doc = { configuration: { 'event.notification.enabled': 'maybe' } };
-    const error = await assertValidInstanceDocument(doc, { callbackPolicy: PUBLIC_POLICY }).catch((e: unknown) => e);
+    const error = await assertValidInstanceDocument(doc, { callbackPolicy: PUBLIC_POLICY, resolveHost }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InstanceValidationError);
     expect((error as Error).message).toBe(
       'invalid instance document (3 problems): ecwid.store.id: is required (the Ecwid store id); ' +

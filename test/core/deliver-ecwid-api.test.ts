@@ -1,4 +1,5 @@
-import { EcwidApiClient, EcwidApiError, redactSecretQueryParams } from '../../functions/adapters/http/ecwid-api-client';
+import { EcwidApiClient, EcwidApiError } from '../../functions/adapters/http/ecwid-api-client';
+import { redactSecretQueryParams } from '../../functions/core/ecwid/secrets';
 import { USER_AGENT } from '../../functions/adapters/http/request';
 import { fixtureJson } from '../../testkit/fixtures';
 import { rawServer, startServer, type TestServer } from '../../testkit/servers';

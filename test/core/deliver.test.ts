@@ -5,6 +5,7 @@ import { HttpCallbackSender } from '../../functions/adapters/http/callback-sende
 import { deliverMessage, parseQueuedEvent, type DeliverDeps } from '../../functions/core/deliver';
 import { DELIVER_METRICS } from '../../functions/contract';
 import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
+import { systemResolver } from '../../functions/adapters/http/host-resolver';
 import type { QueuedEvent } from '../../functions/core/event';
 import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance';
 import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
@@ -55,6 +56,7 @@ function setup(configuration: Record<string, ConfigValue> = {}, options: { regis
     retries,
     retryPolicy: DEFAULT_RETRY_POLICY,
     urlPolicy: { allowHttp: true, allowHosts: ['127.0.0.1'] },
+    resolveHost: systemResolver,
     clock: () => NOW,
     telemetry,
   };

@@ -1,6 +1,5 @@
 import type { SQSEvent } from 'aws-lambda';
-import type { CallbackRequest, CallbackResult, CallbackSender } from '../../functions/adapters/http/callback-sender';
-import type { EcwidApi } from '../../functions/adapters/http/ecwid-api-client';
+import type { CallbackRequest, CallbackResult, CallbackSender, EcwidApi } from '../../functions/core/ports';
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler, handler, toQueueMessage, type DeliverMetrics } from '../../functions/deliver/handler';
 import {

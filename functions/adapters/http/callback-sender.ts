@@ -10,40 +10,10 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { ResolvedAddress } from '../../core/callback/ssrf';
-import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from './request';
+import type { CallbackRequest, CallbackResult, CallbackSender, ResolvedAddress } from '../../core/ports';
 import { RETRY_AFTER_STATUSES } from '../../core/retry-policy';
+import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from './request';
 
-export { RELAY_VERSION, USER_AGENT } from './request';
-
-/** A URL that passed `checkCallbackUrl`, with the addresses it was checked against. */
-export interface VettedTarget {
-  readonly url: URL;
-  readonly addresses: readonly ResolvedAddress[];
-}
-
-export interface CallbackRequest {
-  readonly target: VettedTarget;
-  readonly body: Buffer;
-  /** Id and signature headers (signing.ts); Content-Type and User-Agent are added here. */
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-export type CallbackResult =
-  | { readonly ok: true; readonly status: number }
-  | {
-      readonly ok: false;
-      /** Absent when no HTTP answer came (network error, timeout). */
-      readonly status?: number;
-      /** From `Retry-After` on a 429/503. */
-      readonly retryAfterSeconds?: number;
-      /** Safe to log: names the origin, never the path, query or credentials. */
-      readonly error: string;
-    };
-
-export interface CallbackSender {
-  send(request: CallbackRequest): Promise<CallbackResult>;
-}
 
 export interface HttpCallbackSenderOptions {
   readonly timeoutMs: number;

@@ -6,28 +6,15 @@
  * Keys and tokens never reach an error message: errors describe the request with the key replaced
  * by `***` (the v1 URL carries it in the query string).
  *
- * The poller's list client (poll-client.ts) sends its requests through the same pieces exported
- * here (sendEcwidGet, noAnswerReason, parseJsonAnswer, EcwidApiError) and http/request.ts's retryAfterOf.
+ * The poller's list client (ecwid-poll-client.ts) sends its requests through the same pieces exported
+ * here (sendEcwidGet, noAnswerReason, parseJsonAnswer, EcwidApiError) and request.ts's retryAfterOf.
  */
 import type http from 'node:http';
 import type https from 'node:https';
+import { REDACTED, redactSecretQueryParams, SECRET_QUERY_PARAMS } from '../../core/ecwid/secrets';
 import { isJsonObject } from '../../core/json';
+import type { EcwidApi, EcwidEntity, EcwidV3Collection } from '../../core/ports';
 import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from './request';
-
-/** Entities deliver fetches through REST v3 (`GET /v3/{storeId}/{collection}/{id}`). */
-export type EcwidV3Collection = 'orders' | 'products' | 'customers' | 'categories';
-
-export type EcwidEntity = Record<string, unknown>;
-
-/** What verify.ts needs; tests substitute a fake or point the real client at a local server. */
-export interface EcwidApi {
-  /** Legacy v1 Order API: the order with this number, or null. */
-  getLegacyOrder(storeId: string, orderKey: string, orderNumber: string): Promise<EcwidEntity | null>;
-  /** Legacy v1 Product API: the product with this id, or null. */
-  getLegacyProduct(storeId: string, productKey: string, productId: string): Promise<EcwidEntity | null>;
-  /** REST v3: the entity, or null on 404. */
-  getEntity(storeId: string, accessToken: string, collection: EcwidV3Collection, id: string): Promise<EcwidEntity | null>;
-}
 
 export class EcwidApiError extends Error {
   override readonly name = 'EcwidApiError';
@@ -59,7 +46,6 @@ export interface EcwidApiClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const UTF8 = new TextDecoder();
-const REDACTED = '***';
 
 export class EcwidApiClient implements EcwidApi {
   private readonly baseUrl: string;
@@ -182,11 +168,4 @@ function describeQuery(query: Readonly<Record<string, string>>): string {
     `${name}=${SECRET_QUERY_PARAMS.has(name) ? REDACTED : encodeURIComponent(value)}`,
   );
   return entries.length ? `?${entries.join('&')}` : '';
-}
-
-const SECRET_QUERY_PARAMS = new Set(['secure_auth_key', 'token']);
-
-/** Replaces the values of secret query parameters in any URL-like text (defence in depth for logs). */
-export function redactSecretQueryParams(text: string): string {
-  return text.replace(/([?&](?:secure_auth_key|token)=)[^&\s"']*/gi, `$1${REDACTED}`);
 }

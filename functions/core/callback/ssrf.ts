@@ -3,20 +3,13 @@
  * Used by deliver before every attempt and by the CLI when an instance is created or updated.
  *
  * A URL passes when it is https (http only with the development switch) and EVERY address its host
- * resolves to is a public unicast address. The caller then connects to exactly those addresses (see
- * sender.ts), so a DNS answer that changes between the check and the connect (rebinding) is never used.
+ * resolves to is a public unicast address. The caller then connects to exactly those addresses (the
+ * sender's pinned lookup, adapters/http/callback-sender.ts), so a DNS answer that changes between
+ * the check and the connect (rebinding) is never used. Resolving is a port (HostResolver): the
+ * system resolver in adapters/http/host-resolver.ts.
  */
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-
-export interface ResolvedAddress {
-  readonly address: string;
-  /** 4 or 6 */
-  readonly family: number;
-}
-
-/** Resolves a host name to all its addresses (default: the system resolver, like a connect would). */
-export type HostResolver = (hostname: string) => Promise<ResolvedAddress[]>;
+import type { HostResolver, ResolvedAddress, VettedTarget } from '../ports';
 
 export interface CallbackUrlPolicy {
   /** Development switch: allow http:// (ENV.allowHttpCallbacks). */
@@ -26,16 +19,9 @@ export interface CallbackUrlPolicy {
    * compared case-insensitively with the URL's host. For the local runner and tests.
    */
   readonly allowHosts: readonly string[];
-  /** Injectable resolver (tests); default `dns.lookup(host, { all: true })`. */
-  readonly resolve?: HostResolver;
 }
 
-export type CallbackUrlCheck =
-  | { readonly ok: true; readonly url: URL; readonly addresses: readonly ResolvedAddress[] }
-  | { readonly ok: false; readonly reason: string };
-
-export const systemResolver: HostResolver = async (hostname) =>
-  (await lookup(hostname, { all: true, verbatim: true })).map(({ address, family }) => ({ address, family }));
+export type CallbackUrlCheck = ({ readonly ok: true } & VettedTarget) | { readonly ok: false; readonly reason: string };
 
 /** Policy from the development switches in the environment; by default https only, no exemptions. */
 export function callbackUrlPolicyFrom(values: { allowHttp?: string; allowHosts?: string }): CallbackUrlPolicy {
@@ -51,7 +37,11 @@ export function callbackUrlPolicyFrom(values: { allowHttp?: string; allowHosts?:
  * Checks a callback URL. Never throws: every refusal comes back as `{ ok: false, reason }`.
  * The reason names the host but never the path or query (which may carry a receiver's token).
  */
-export async function checkCallbackUrl(url: string | URL, policy: CallbackUrlPolicy): Promise<CallbackUrlCheck> {
+export async function checkCallbackUrl(
+  url: string | URL,
+  policy: CallbackUrlPolicy,
+  resolveHost: HostResolver,
+): Promise<CallbackUrlCheck> {
   let parsed: URL;
   try {
     parsed = new URL(String(url));
@@ -72,7 +62,7 @@ export async function checkCallbackUrl(url: string | URL, policy: CallbackUrlPol
     addresses = [{ address: host, family: literalFamily }];
   } else {
     try {
-      addresses = await (policy.resolve ?? systemResolver)(host);
+      addresses = await resolveHost(host);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'lookup failed';
       return { ok: false, reason: `callback host ${host} does not resolve (${code})` };

@@ -34,7 +34,7 @@
  */
 import type { QueuedEvent } from '../event';
 import { CONFIG_KEYS, configOf, type Instance } from '../instance';
-import type { EcwidApi, EcwidEntity, EcwidV3Collection } from '../../adapters/http/ecwid-api-client';
+import type { EcwidApi, EcwidEntity, EcwidV3Collection } from '../ports';
 
 export type PreparedRaw =
   | { readonly kind: 'ready'; readonly raw: Record<string, unknown>; readonly note?: string }

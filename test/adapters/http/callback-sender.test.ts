@@ -1,16 +1,19 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { HttpCallbackSender, RELAY_VERSION, USER_AGENT, type VettedTarget } from '../../../functions/adapters/http/callback-sender';
-import { checkCallbackUrl, type HostResolver } from '../../../functions/core/callback/ssrf';
+import { HttpCallbackSender } from '../../../functions/adapters/http/callback-sender';
+import { systemResolver } from '../../../functions/adapters/http/host-resolver';
+import { RELAY_VERSION, USER_AGENT } from '../../../functions/adapters/http/request';
+import { checkCallbackUrl } from '../../../functions/core/callback/ssrf';
+import type { HostResolver, VettedTarget } from '../../../functions/core/ports';
 import { startServer, type TestServer } from '../../../testkit/servers';
 
 const body = Buffer.from(JSON.stringify({ id: 'shop-a:e1', message: { raw: { name: 'Café' } } }));
 const headers = { 'Elements-Webhook-Id': 'shop-a:e1' };
 
 /** The URL vetted the way deliver does it: http and the loopback server allowed for tests. */
-async function vetted(url: string, resolve?: HostResolver, allowHosts = ['127.0.0.1']): Promise<VettedTarget> {
-  const check = await checkCallbackUrl(url, { allowHttp: true, allowHosts, resolve });
+async function vetted(url: string, resolve: HostResolver = systemResolver, allowHosts = ['127.0.0.1']): Promise<VettedTarget> {
+  const check = await checkCallbackUrl(url, { allowHttp: true, allowHosts }, resolve);
   if (!check.ok) throw new Error(check.reason);
   return check;
 }

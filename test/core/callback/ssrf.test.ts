@@ -1,11 +1,11 @@
+import { systemResolver } from '../../../functions/adapters/http/host-resolver';
 import {
   callbackUrlPolicyFrom,
   checkCallbackUrl,
   refusedAddressReason,
   type CallbackUrlPolicy,
-  type HostResolver,
-  type ResolvedAddress,
 } from '../../../functions/core/callback/ssrf';
+import type { HostResolver, ResolvedAddress } from '../../../functions/core/ports';
 
 const PUBLIC_V4 = '93.184.215.14';
 const PUBLIC_V6 = '2606:2800:21f:cb07:6820:80da:af6b:8b2c';
@@ -22,12 +22,15 @@ function resolver(table: Record<string, string[]>): HostResolver & { calls: stri
   return Object.assign(resolve, { calls });
 }
 
-const strict = (resolve?: HostResolver): CallbackUrlPolicy => ({ allowHttp: false, allowHosts: [], resolve });
+/** A policy and the resolver to check it with (the system's when none is given). */
+type Checked = CallbackUrlPolicy & { readonly resolve?: HostResolver };
+const strict = (resolve?: HostResolver): Checked => ({ allowHttp: false, allowHosts: [], resolve });
+const checkWith = (url: string, { resolve = systemResolver, ...policy }: Checked) => checkCallbackUrl(url, policy, resolve);
 
 describe('checkCallbackUrl', () => {
   it('accepts https to a host whose every address is public, and returns the vetted addresses', async () => {
     const resolve = resolver({ 'hooks.example.com': [PUBLIC_V4, PUBLIC_V6] });
-    const check = await checkCallbackUrl('https://hooks.example.com/ecwid?x=1', strict(resolve));
+    const check = await checkWith('https://hooks.example.com/ecwid?x=1', strict(resolve));
     expect(check).toEqual({
       ok: true,
       url: new URL('https://hooks.example.com/ecwid?x=1'),
@@ -41,44 +44,44 @@ describe('checkCallbackUrl', () => {
 
   it('refuses http unless the development switch allows it', async () => {
     const resolve = resolver({ 'hooks.example.com': [PUBLIC_V4] });
-    const refused = await checkCallbackUrl('http://hooks.example.com/', strict(resolve));
+    const refused = await checkWith('http://hooks.example.com/', strict(resolve));
     expect(refused).toEqual({ ok: false, reason: expect.stringContaining('scheme "http" is not allowed') });
     expect(resolve.calls).toEqual([]);
 
-    const allowed = await checkCallbackUrl('http://hooks.example.com/', { ...strict(resolve), allowHttp: true });
+    const allowed = await checkWith('http://hooks.example.com/', { ...strict(resolve), allowHttp: true });
     expect(allowed.ok).toBe(true);
   });
 
   it.each(['ftp://hooks.example.com/', 'file:///etc/passwd', 'javascript:alert(1)', 'gopher://hooks.example.com/'])(
     'refuses the scheme of %s even with http allowed',
     async (url) => {
-      const check = await checkCallbackUrl(url, { allowHttp: true, allowHosts: [], resolve: resolver({}) });
+      const check = await checkWith(url, { allowHttp: true, allowHosts: [], resolve: resolver({}) });
       expect(check.ok).toBe(false);
     },
   );
 
   it.each(['', 'not a url', '/relative/path', 'https://'])('refuses %j as not a valid URL', async (url) => {
-    const check = await checkCallbackUrl(url, strict(resolver({})));
+    const check = await checkWith(url, strict(resolver({})));
     expect(check).toEqual({ ok: false, reason: expect.stringMatching(/not a valid absolute URL|no host/) });
   });
 
   it('refuses a host name that resolves to the cloud metadata address', async () => {
-    const check = await checkCallbackUrl('https://metadata.attacker.example/x', strict(resolver({ 'metadata.attacker.example': ['169.254.169.254'] })));
+    const check = await checkWith('https://metadata.attacker.example/x', strict(resolver({ 'metadata.attacker.example': ['169.254.169.254'] })));
     expect(check).toEqual({ ok: false, reason: expect.stringContaining('169.254.169.254 (link-local / cloud metadata)') });
   });
 
   it('refuses when ANY of the addresses is internal, not just the first', async () => {
-    const check = await checkCallbackUrl('https://mixed.example/', strict(resolver({ 'mixed.example': [PUBLIC_V4, '10.0.0.7'] })));
+    const check = await checkWith('https://mixed.example/', strict(resolver({ 'mixed.example': [PUBLIC_V4, '10.0.0.7'] })));
     expect(check).toEqual({ ok: false, reason: expect.stringContaining('10.0.0.7 (private)') });
   });
 
   it('refuses a host that does not resolve, with the resolver code', async () => {
-    const check = await checkCallbackUrl('https://nowhere.invalid/', strict(resolver({})));
+    const check = await checkWith('https://nowhere.invalid/', strict(resolver({})));
     expect(check).toEqual({ ok: false, reason: 'callback host nowhere.invalid does not resolve (ENOTFOUND)' });
   });
 
   it('resolves localhost with the system resolver and refuses it', async () => {
-    const check = await checkCallbackUrl('https://localhost/hook', strict());
+    const check = await checkWith('https://localhost/hook', strict());
     expect(check.ok).toBe(false);
     if (!check.ok) expect(check.reason).toMatch(/loopback/);
   });
@@ -123,7 +126,7 @@ describe('checkCallbackUrl', () => {
     ['https://[2001:db8::1]/', 'documentation'],
   ])('refuses the IP literal %s (%s) without resolving', async (url, why) => {
     const resolve = resolver({});
-    const check = await checkCallbackUrl(url, strict(resolve));
+    const check = await checkWith(url, strict(resolve));
     expect(check).toEqual({ ok: false, reason: expect.stringContaining(why) });
     expect(resolve.calls).toEqual([]);
   });
@@ -137,26 +140,26 @@ describe('checkCallbackUrl', () => {
     'https://[64:ff9b::8.8.8.8]/',
     'https://[2002:808:808::1]/',
   ])('accepts the public IP literal %s', async (url) => {
-    const check = await checkCallbackUrl(url, strict(resolver({})));
+    const check = await checkWith(url, strict(resolver({})));
     expect(check.ok).toBe(true);
   });
 
   it('exempts allow-listed hosts and IPs from the address check (local runner, tests), case-insensitively', async () => {
     const resolve = resolver({ 'callback.local.test': ['127.0.0.1'] });
-    const policy: CallbackUrlPolicy = { allowHttp: true, allowHosts: ['callback.local.test', '127.0.0.1', '::1'], resolve };
+    const policy: Checked = { allowHttp: true, allowHosts: ['callback.local.test', '127.0.0.1', '::1'], resolve };
 
-    expect(await checkCallbackUrl('http://CALLBACK.local.test:8080/h', policy)).toMatchObject({
+    expect(await checkWith('http://CALLBACK.local.test:8080/h', policy)).toMatchObject({
       ok: true,
       addresses: [{ address: '127.0.0.1', family: 4 }],
     });
-    expect(await checkCallbackUrl('http://127.0.0.1:9/h', policy)).toMatchObject({ ok: true });
-    expect(await checkCallbackUrl('http://[::1]:9/h', policy)).toMatchObject({ ok: true, addresses: [{ address: '::1', family: 6 }] });
+    expect(await checkWith('http://127.0.0.1:9/h', policy)).toMatchObject({ ok: true });
+    expect(await checkWith('http://[::1]:9/h', policy)).toMatchObject({ ok: true, addresses: [{ address: '::1', family: 6 }] });
     // Only the listed names: another name resolving to loopback is still refused.
-    expect((await checkCallbackUrl('http://other.test/', { ...policy, resolve: resolver({ 'other.test': ['127.0.0.1'] }) })).ok).toBe(false);
+    expect((await checkWith('http://other.test/', { ...policy, resolve: resolver({ 'other.test': ['127.0.0.1'] }) })).ok).toBe(false);
   });
 
   it('never puts the path, query or credentials of the URL in the reason', async () => {
-    const check = await checkCallbackUrl('https://user:pa55word@10.0.0.1/hook/s3cret-path?token=t0ken', strict(resolver({})));
+    const check = await checkWith('https://user:pa55word@10.0.0.1/hook/s3cret-path?token=t0ken', strict(resolver({})));
     expect(check.ok).toBe(false);
     const reason = (check as { reason: string }).reason;
     for (const secret of ['pa55word', 's3cret-path', 't0ken', 'user']) expect(reason).not.toContain(secret);
