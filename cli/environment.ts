@@ -8,6 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLedger } from '../functions/adapters/aws/dynamodb-ledger';
+import { SqsEventQueue } from '../functions/adapters/aws/sqs-event-queue';
+import type { Ledger } from '../functions/core/ledger';
+import type { TicketQueue } from '../functions/core/ledger-flow';
 import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-store';
 import { SsmCheckpointStore } from '../functions/adapters/aws/ssm-checkpoint-store';
 import { SsmInstanceRegistry } from '../functions/adapters/aws/ssm-instance-registry';
@@ -43,6 +48,10 @@ export interface GlobalOptions {
   readonly instancesDir?: string;
   /** KMS key for the instance SecureStrings (else the stack output SsmKmsKeyId, else aws/ssm). */
   readonly kmsKeyId?: string;
+  /** DynamoDB endpoint of the event ledger (moto, or the local runner's). */
+  readonly dynamodbEndpoint?: string;
+  /** The ledger table (instead of the stack output LedgerTableName). */
+  readonly ledgerTable?: string;
   readonly json?: boolean;
   readonly debug?: boolean;
 }
@@ -58,6 +67,12 @@ export interface Queues {
   readonly emulated: boolean;
   /** ARNs, from the stack outputs or asked from SQS. */
   arns(): Promise<{ queueArn: string; deadLetterQueueArn: string }>;
+}
+
+/** The event ledger, and the queue its resent events go to. */
+export interface LedgerAccess {
+  readonly ledger: Ledger;
+  tickets(): Promise<TicketQueue>;
 }
 
 export interface Resources {
@@ -80,6 +95,8 @@ export interface Resources {
   pollStates?(): Promise<CheckpointStore>;
   /** The Ecwid API the local runner uses (`--local`), when it published one. */
   ecwidApiBaseUrl?(): Promise<string | undefined>;
+  /** The event ledger (`events` commands). */
+  ledger?(): Promise<LedgerAccess>;
 }
 
 /** `*.localhost` is this machine (RFC 6761), even where the system resolver does not say so. */
@@ -155,7 +172,15 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
   const warn = deps.warn ?? (() => undefined);
   const stateFile = resolve(cwd, options.stateFile ?? LOCAL_STATE_FILE);
   const explicit = Boolean(
-    options.sqsEndpoint || options.ssmEndpoint || options.queueUrl || options.dlqUrl || options.ingestUrl || options.ssmPrefix || options.instancesDir,
+    options.sqsEndpoint ||
+      options.ssmEndpoint ||
+      options.queueUrl ||
+      options.dlqUrl ||
+      options.ingestUrl ||
+      options.ssmPrefix ||
+      options.instancesDir ||
+      options.dynamodbEndpoint ||
+      options.ledgerTable,
   );
   const stackName = options.stack ?? env[STACK_ENV];
 
@@ -174,7 +199,7 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
   };
 
   const region = (): string | undefined =>
-    options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (isLoopback(options.sqsEndpoint) || isLoopback(options.ssmEndpoint) ? 'us-east-1' : undefined);
+    options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (isLoopback(options.sqsEndpoint) || isLoopback(options.ssmEndpoint) || isLoopback(options.dynamodbEndpoint) ? 'us-east-1' : undefined);
 
   /** Emulators accept any credentials; give them dummy ones so no AWS profile is needed. */
   const credentialsFor = (endpoint: string | undefined) =>
@@ -208,6 +233,7 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
   };
 
   let queues: Promise<Queues> | undefined;
+  let ledger: Promise<LedgerAccess> | undefined;
   let instances: Promise<InstanceRepository> | undefined;
   const clients: Array<{ destroy(): void }> = [];
 
@@ -227,7 +253,7 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
     return ssm;
   };
 
-  return {
+  const resources: Resources = {
     describe() {
       if (options.local) return `local runner (${stateFile})`;
       if (explicit && !stackName) return `explicit endpoints${options.sqsEndpoint ? ` (SQS ${options.sqsEndpoint})` : ''}`;
@@ -293,6 +319,26 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
       return new SsmCheckpointStore({ prefix: await ssmPrefix(), client: ssmClient() });
     },
 
+    ledger() {
+      return (ledger ??= (async (): Promise<LedgerAccess> => {
+        const state = options.local ? await local() : undefined;
+        if (options.local && !(state?.dynamodbEndpoint && state.ledgerTableName)) {
+          throw new CliError('--local: this runner publishes no ledger (started by an older version?); restart it with "npm start"');
+        }
+        const tableName = await resolveValue(options.ledgerTable, (s) => s.ledgerTableName ?? '', STACK_OUTPUTS.ledgerTableName, 'ledger table (--ledger-table)');
+        const endpoint = options.dynamodbEndpoint ?? env.AWS_ENDPOINT_URL_DYNAMODB ?? state?.dynamodbEndpoint;
+        const client = new DynamoDBClient(clientConfig(endpoint, state?.region));
+        clients.push(client);
+        return {
+          ledger: new DynamoDbLedger({ tableName, client }),
+          tickets: async () => {
+            const { sqs, queueUrl } = await resources.queues();
+            return new SqsEventQueue({ queueUrl, client: sqs });
+          },
+        };
+      })());
+    },
+
     async ecwidApiBaseUrl() {
       return options.local ? (await local()).ecwidApiBaseUrl : undefined;
     },
@@ -313,6 +359,7 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
 
     resolveHost: options.local ? localhostResolver : systemResolver,
   };
+  return resources;
 }
 
 async function describeStackOutputs(

@@ -29,6 +29,8 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'ssm-prefix': { type: 'string', value: 'PREFIX', description: 'SSM parameter prefix (default /ecwid-events with explicit endpoints)' },
   'ingest-url': { type: 'string', value: 'URL', description: 'ingest URL, .../events/ecwid (instead of the stack output)' },
   'instances-dir': { type: 'string', value: 'DIR', description: 'keep instances in this folder of JSON files instead of SSM' },
+  'dynamodb-endpoint': { type: 'string', value: 'URL', description: 'DynamoDB endpoint of the event ledger, e.g. moto (AWS_ENDPOINT_URL_DYNAMODB works too)' },
+  'ledger-table': { type: 'string', value: 'NAME', description: 'event ledger table (instead of the stack output LedgerTableName)' },
   'kms-key-id': { type: 'string', value: 'KEY', description: 'KMS key for instance SecureStrings (default: stack output SsmKmsKeyId, else aws/ssm)' },
   json: { type: 'boolean', description: 'print the result as JSON (for scripts)' },
   debug: { type: 'boolean', description: 'print stack traces of errors' },
@@ -38,6 +40,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 const GROUPS: Readonly<Record<string, string>> = {
   instances: 'manage instance configurations (SSM SecureStrings, or the local runner folder)',
   dlq: 'inspect and replay the dead-letter queue',
+  events: 'search the event ledger, read every attempt, resend events',
 };
 
 export interface MainDeps {
@@ -64,6 +67,8 @@ function toGlobals(values: Record<string, unknown>): GlobalOptions {
     ingestUrl: values['ingest-url'] as string | undefined,
     instancesDir: values['instances-dir'] as string | undefined,
     kmsKeyId: values['kms-key-id'] as string | undefined,
+    dynamodbEndpoint: values['dynamodb-endpoint'] as string | undefined,
+    ledgerTable: values['ledger-table'] as string | undefined,
     json: values.json as boolean | undefined,
     debug: values.debug as boolean | undefined,
   };

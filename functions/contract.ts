@@ -206,6 +206,9 @@ export interface LocalRunnerState {
   readonly pollStateDir?: string;
   /** The Ecwid API the runner polls and verifies against (for `instances poll --local`). */
   readonly ecwidApiBaseUrl?: string;
+  /** The event ledger: its DynamoDB-compatible endpoint (embedded engine or --dynamodb-endpoint) and table. */
+  readonly dynamodbEndpoint?: string;
+  readonly ledgerTableName?: string;
 }
 
 /**
