@@ -9,7 +9,7 @@ import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbLedger, ensureLedgerTable } from '../../functions/adapters/aws/dynamodb-ledger';
 import { claim, finishAttempt, markQueued, receivedEntry, type LedgerEntry } from '../../functions/core/ledger';
-import { instanceDocument } from '../support/factories';
+import { instanceDocument } from '../../testkit/instances';
 import { queuedEventFor } from '../support/ledger-contract';
 import { createFifoQueueWithDlq, deleteQueuePair, describeWithMoto, motoDynamoDbClient, motoEndpoint, motoSqsClient, uniqueName, type FifoQueuePair } from '../support/moto';
 import { runCli } from './run-cli';
