@@ -1,5 +1,5 @@
 /**
- * Deliver in-process: the real handler (createDeliverHandler) with the real SsmInstanceStore and
+ * Deliver in-process: the real handler (createDeliverHandler) with the real SsmInstanceRepository and
  * SqsRetryScheduler (SDK clients answered in-process by the stand-in), the real HttpCallbackSender
  * (its module-scope keep-alive agents, as in Lambda) and EcwidApiClient, against local servers:
  * a callback that answers after a delay and an Ecwid API stand-in that answers at once.
@@ -119,12 +119,12 @@ async function createRig(callbackUrl: string, ecwidApiBaseUrl: string): Promise<
 
   // Loaded after the environment is set: the module builds its Powertools Logger/Metrics on load.
   const { createDeliverHandler } = await import('../functions/deliver/handler');
-  const { SsmInstanceStore } = await import('../functions/adapters/aws/ssm-instance-store');
+  const { SsmInstanceRepository } = await import('../functions/adapters/aws/ssm-instance-repository');
   const { SqsRetryScheduler } = await import('../functions/adapters/aws/sqs-retry-scheduler');
   const { HttpCallbackSender } = await import('../functions/adapters/http/callback-sender');
   const { EcwidApiClient } = await import('../functions/adapters/http/ecwid-api-client');
   const handler = createDeliverHandler({
-    instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(standIn.clientConfig()) }),
+    instances: new SsmInstanceRepository({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(standIn.clientConfig()) }),
     retries: new SqsRetryScheduler({
       queueUrl: QUEUE_URL,
       deadLetterQueueUrl: QUEUE_URL.replace('.fifo', '-dlq.fifo'),

@@ -1,5 +1,5 @@
 /**
- * Ingest in-process: the real handler (createIngestHandler) with the real SsmInstanceStore and
+ * Ingest in-process: the real handler (createIngestHandler) with the real SsmInstanceRepository and
  * SqsEventQueue, whose SDK clients are answered at once by an in-process stand-in (every SDK
  * middleware runs: serialization, SigV4, retries, deserialization, SQS's MD5 check; the network
  * does not). Logs and EMF metrics go through the real Powertools Logger/Metrics, counted, not printed.
@@ -20,7 +20,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Instance } from '../functions/core/instance';
-import type { EventQueue, InstanceStore } from '../functions/core/ports';
+import type { EventQueue, InstanceLookup } from '../functions/core/ports';
 import type { IngestHandler } from '../functions/ingest/handler';
 import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';
 import {
@@ -94,12 +94,12 @@ function prepareEvents(count: number, firstSequence: number, secrets: Map<number
 async function createHandler(standIn: AwsStandIn): Promise<IngestHandler> {
   // Loaded after the environment is set: the module builds its Powertools Logger/Metrics on load.
   const { createIngestHandler } = await import('../functions/ingest/handler');
-  const { SsmInstanceStore } = await import('../functions/adapters/aws/ssm-instance-store');
+  const { SsmInstanceRepository } = await import('../functions/adapters/aws/ssm-instance-repository');
   const { SqsEventQueue } = await import('../functions/adapters/aws/sqs-event-queue');
   const { SqsSightings } = await import('../functions/adapters/aws/sqs-sightings');
   const sqs = new SQSClient(standIn.clientConfig());
   return createIngestHandler({
-    instances: new SsmInstanceStore({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(standIn.clientConfig()) }),
+    instances: new SsmInstanceRepository({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(standIn.clientConfig()) }),
     queue: new SqsEventQueue({ queueUrl: QUEUE_URL, client: sqs }),
     // Wired as in the stack with the poller; the bench instances are webhook-only, so it must cost no call.
     sightings: new SqsSightings({ queueUrl: SIGHTINGS_QUEUE_URL, client: sqs }),
@@ -118,7 +118,7 @@ async function createCoreOnlyHandler(standIn: AwsStandIn): Promise<IngestHandler
     const match = /\/instances\/([^/]+)$/.exec(name);
     if (match) byId.set(match[1], { id: match[1], document: JSON.parse(value) as Instance['document'] });
   }
-  const instances: InstanceStore = {
+  const instances: InstanceLookup = {
     get: async (id) => byId.get(id),
     findByStore: async (storeId) => [...byId.values()].filter((instance) => instance.document.configuration['ecwid.store.id'] === storeId),
   };

@@ -15,11 +15,12 @@ import type { Ledger } from '../functions/core/ledger';
 import type { TicketQueue } from '../functions/core/ledger-flow';
 import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-store';
 import { SsmCheckpointStore } from '../functions/adapters/aws/ssm-checkpoint-store';
-import { SsmInstanceRegistry } from '../functions/adapters/aws/ssm-instance-registry';
+import { SsmInstanceRepository } from '../functions/adapters/aws/ssm-instance-repository';
+import { FolderInstanceRepository } from '../functions/adapters/fs/folder-instance-repository';
 import type { CheckpointStore } from '../functions/core/poll';
 import { systemResolver } from '../functions/adapters/http/host-resolver';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../functions/core/callback/ssrf';
-import type { HostResolver } from '../functions/core/ports';
+import type { HostResolver, InstanceRepository } from '../functions/core/ports';
 import {
   DEFAULTS,
   ENV,
@@ -27,11 +28,9 @@ import {
   LOCAL_STATE_FILE,
   SINK_HOST,
   STACK_OUTPUTS,
-  ssmInstanceName,
   type LocalRunnerState,
 } from '../functions/contract';
 import { CliError, EXIT, isErrorLike } from './errors';
-import { FolderInstanceRepository, SsmInstanceRepository, type InstanceRepository } from './instance-repository';
 
 /** The options every command accepts (see GLOBAL_OPTIONS in main.ts). */
 export interface GlobalOptions {
@@ -266,14 +265,14 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
 
     instances() {
       return (instances ??= (async (): Promise<InstanceRepository> => {
-        if (options.instancesDir) return new FolderInstanceRepository(resolve(cwd, options.instancesDir), warn);
-        if (options.local) return new FolderInstanceRepository((await local()).instancesDir, warn);
+        if (options.instancesDir) return new FolderInstanceRepository({ dir: resolve(cwd, options.instancesDir), warn });
+        if (options.local) return new FolderInstanceRepository({ dir: (await local()).instancesDir, warn });
         const prefix = await ssmPrefix();
         // A stack with a customer managed key grants its functions kms:Decrypt on that key only:
         // instances written with another key would be unreadable there.
         const kmsKeyId = options.kmsKeyId ?? (stackName && !options.ssmPrefix ? (await stackOutputs('SSM prefix'))[STACK_OUTPUTS.ssmKmsKeyId] : undefined);
-        const registry = new SsmInstanceRegistry({ prefix, client: ssmClient(), ...(kmsKeyId ? { kmsKeyId } : {}) });
-        return new SsmInstanceRepository(registry, `SSM ${ssmInstanceName(prefix.replace(/\/+$/, ''), '')}`);
+        // No cache: the CLI must see what it just wrote.
+        return new SsmInstanceRepository({ prefix, client: ssmClient(), maxAgeSeconds: 0, ...(kmsKeyId ? { kmsKeyId } : {}) });
       })());
     },
 

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { InvalidInstanceIdError } from '../functions/core/instance';
+import { InstanceExistsError, InvalidInstanceIdError } from '../functions/core/instance';
 import { InstanceValidationError } from '../functions/core/instance-validation';
 import { STAGE_PATTERN, stackNameForStage } from '../functions/contract';
 import type { CommandSpec, OptionSpec } from './command';
@@ -181,6 +181,8 @@ function reportError(error: unknown, io: CliIo, json: boolean, debug: boolean): 
   } else if (error instanceof InvalidInstanceIdError) {
     message = error.message;
     exitCode = EXIT.usage;
+  } else if (error instanceof InstanceExistsError) {
+    message = `${error.message}; choose another --id, or change it with "instances update"`;
   } else if (error instanceof CliError) {
     message = error.message;
     exitCode = error.exitCode;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { CONFIG_KEYS, configOf, withConfig, type Instance } from '../functions/core/instance';
-import type { InstanceStore } from '../functions/core/ports';
+import type { InstanceLookup } from '../functions/core/ports';
 import { SINK_HOST } from '../functions/contract';
 import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
 
@@ -73,10 +73,10 @@ export function formatDelivery(sequence: number, delivery: SinkDelivery, bytes: 
 }
 
 /**
- * The instance store the deliver handler gets: instances whose callback URL is on SINK_HOST
+ * The instances the deliver handler reads: instances whose callback URL is on SINK_HOST
  * are pointed at the running sink; everything else passes through unchanged.
  */
-export function withSinkCallbacks(store: InstanceStore, sinkOrigin: string): InstanceStore {
+export function withSinkCallbacks(store: InstanceLookup, sinkOrigin: string): InstanceLookup {
   return {
     get: async (instanceId) => {
       const instance = await store.get(instanceId);

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-store';
-import { listFolderInstances } from '../functions/adapters/instance-listing';
 import { EcwidPollClient } from '../functions/adapters/http/ecwid-poll-client';
 import type { Telemetry } from '../functions/core/ports';
 import { pollDueInstances, type PollRunSummary } from '../functions/core/poll-run';
-import type { Clock, EventQueue } from '../functions/core/ports';
+import type { Clock, EventQueue, InstanceRepository } from '../functions/core/ports';
 import type { SightingInbox } from '../functions/core/sightings';
 
 /**
@@ -16,7 +15,8 @@ import type { SightingInbox } from '../functions/core/sightings';
  */
 export interface PollLoopOptions {
   readonly intervalSeconds: number;
-  readonly instancesDir: string;
+  /** The runner's instances (the folder repository ingest and deliver read too). */
+  readonly instances: Pick<InstanceRepository, 'list'>;
   readonly stateDir: string;
   readonly ecwidApiBaseUrl: string;
   readonly queue: EventQueue;
@@ -52,7 +52,7 @@ export function startPollLoop(options: PollLoopOptions): PollLoop {
     running ??= (async () => {
       try {
         const summary = await pollDueInstances({
-          listInstances: () => listFolderInstances(options.instancesDir),
+          listInstances: () => options.instances.list(),
           loadAllStates: () => checkpoints.loadAll(),
           checkpoints,
           source,

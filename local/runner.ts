@@ -4,13 +4,13 @@ import { dirname, join } from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { FileInstanceStore } from '../functions/adapters/fs/file-instance-store';
+import { FolderInstanceRepository } from '../functions/adapters/fs/folder-instance-repository';
 import { SqsEventQueue } from '../functions/adapters/aws/sqs-event-queue';
 import { SqsRetryScheduler } from '../functions/adapters/aws/sqs-retry-scheduler';
 import { HttpCallbackSender } from '../functions/adapters/http/callback-sender';
 import { callbackUrlPolicyFrom } from '../functions/core/callback/ssrf';
 import { EcwidApiClient } from '../functions/adapters/http/ecwid-api-client';
-import type { InstanceStore } from '../functions/core/ports';
+import type { InstanceLookup } from '../functions/core/ports';
 import { InMemorySightings } from '../functions/core/sightings';
 import { queueVisibilityTimeoutSeconds, redriveMaxReceiveCount, retryPolicyFrom, type RetryPolicy } from '../functions/core/retry-policy';
 import { DEFAULTS, DELIVER_TIMEOUT_SECONDS, ENV, INGEST_ROUTE, type LocalRunnerState } from '../functions/contract';
@@ -157,7 +157,7 @@ async function start(
     options,
   });
 
-  const instances = new FileInstanceStore({
+  const instances = new FolderInstanceRepository({
     dir: options.instancesDir,
     warn: (message) => output.err(`instances: ${message}`),
   });
@@ -206,7 +206,7 @@ async function start(
     const pollLogger = createConsoleLogger({ service: 'poll', level, write: logWriter(output) });
     pollLoop = startPollLoop({
       intervalSeconds: pollIntervalSeconds,
-      instancesDir: options.instancesDir,
+      instances,
       stateDir: pollStateDir,
       ecwidApiBaseUrl,
       queue: new SqsEventQueue({ queueUrl: queues.queueUrl, client }),
@@ -312,7 +312,7 @@ function configureHandlerEnvironment(args: {
 const disabledMetrics = (): Metrics => new Metrics({ namespace: 'EcwidEventsLocal', serviceName: 'local-runner' });
 
 function loadIngestHandler(args: {
-  readonly instances: FileInstanceStore;
+  readonly instances: FolderInstanceRepository;
   readonly queueUrl: string;
   readonly client: SQSClient;
   readonly level: ConsoleLogLevel;
@@ -332,7 +332,7 @@ function loadIngestHandler(args: {
 }
 
 function loadDeliverHandler(args: {
-  readonly instances: InstanceStore;
+  readonly instances: InstanceLookup;
   readonly client: SQSClient;
   readonly queues: Queues;
   readonly ecwidApiBaseUrl: string;

@@ -239,7 +239,10 @@ const list: CommandSpec = {
   usage: '',
   async run(ctx) {
     const repository = await ctx.resources.instances();
-    const rows = (await repository.list()).map(listRow);
+    const { instances, problems = [] } = await repository.list();
+    // One unreadable instance does not hide the others; the problem names it, never its content.
+    for (const problem of problems) ctx.out.warn(`skipped ${problem.message}`);
+    const rows = instances.map(listRow);
     ctx.out.result(rows, () =>
       rows.length === 0
         ? `No instances in ${repository.location}.\n`

@@ -12,7 +12,7 @@ import { pollOnce, PollLeasedError, PollNotConfiguredError } from '../../functio
 import { DEFAULTS, ENV } from '../../functions/contract';
 import { optionString, type CommandContext, type CommandSpec } from '../command';
 import { CliError, EXIT, UsageError } from '../errors';
-import { assertInstanceId } from '../instance-repository';
+import { assertInstanceId } from '../../functions/core/instance';
 import { loadInstance } from './instances';
 import { renderPairs } from '../output';
 

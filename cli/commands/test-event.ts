@@ -4,13 +4,12 @@
  * dead-letter queue, or the timeout ends.
  */
 import { randomBytes } from 'node:crypto';
-import { configOf, scrubSecrets, secretValuesOf } from '../../functions/core/instance';
+import { assertInstanceId, configOf, scrubSecrets, secretValuesOf } from '../../functions/core/instance';
 import { queueCounts, type QueueCounts } from '../../functions/adapters/aws/sqs-queue-counts';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
 import { peekDeadLetters, type DeadLetter } from '../dead-letters';
 import { instanceIngestUrl, type Queues } from '../environment';
 import { CliError, EXIT, UsageError, oneLine } from '../errors';
-import { assertInstanceId } from '../instance-repository';
 import { formatDuration } from '../output';
 import { assertTestEventType, buildTestRequest } from '../test-events';
 import { loadInstance } from './instances';

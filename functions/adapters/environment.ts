@@ -1,7 +1,7 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EventQueue } from '../core/ports';
 import { DEFAULTS, ENV } from '../contract';
-import { SsmInstanceStore } from './aws/ssm-instance-store';
+import { SsmInstanceRepository } from './aws/ssm-instance-repository';
 
 /**
  * What the handlers read from the environment the stack sets (names in ../settings.ts), read
@@ -26,8 +26,8 @@ export function envNumber(
  * The instance configs in Parameter Store: SSM_PREFIX and CONFIG_CACHE_SECONDS (0 = no cache,
  * as Powertools reads a maxAge of 0).
  */
-export function ssmInstanceStoreFromEnv(env: NodeJS.ProcessEnv, client: SSMClient): SsmInstanceStore {
-  return new SsmInstanceStore({
+export function ssmInstanceStoreFromEnv(env: NodeJS.ProcessEnv, client: SSMClient): SsmInstanceRepository {
+  return new SsmInstanceRepository({
     prefix: env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix,
     maxAgeSeconds: envNumber(env[ENV.configCacheSeconds], { min: 0 }) ?? DEFAULTS.configCacheSeconds,
     client,

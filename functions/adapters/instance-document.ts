@@ -34,7 +34,7 @@ export function parseInstanceDocument(text: string, source: string): InstanceDoc
   return parsed as unknown as InstanceDocument;
 }
 
-/** Parses a store index (a JSON array of instance ids, see settings.ts). */
+/** Parses a store index (a JSON array of instance ids, see contract.ts). */
 export function parseStoreIndex(text: string, source: string): string[] {
   let parsed: unknown;
   try {

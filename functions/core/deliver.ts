@@ -23,7 +23,7 @@ import {
   type EcwidApi,
   errorText,
   type HostResolver,
-  type InstanceStore,
+  type InstanceLookup,
   NO_TELEMETRY,
   type Telemetry,
 } from './ports';
@@ -72,7 +72,7 @@ export interface RetryScheduler {
 
 
 export interface DeliverDeps {
-  readonly instances: InstanceStore;
+  readonly instances: InstanceLookup;
   readonly ecwid: EcwidApi;
   readonly sender: CallbackSender;
   readonly retries: RetryScheduler;

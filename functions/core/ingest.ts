@@ -8,7 +8,7 @@ import { type ErrorBody, type HttpResult, rejection } from './http-errors';
 import { CONFIG_KEYS, configOf, type Instance, INSTANCE_ID_PATTERN } from './instance';
 import { normalizeEcwidEvent } from './ecwid/normalize';
 import { webhookHandlingOf, type WebhookHandling } from './poll-config';
-import { type Clock, errorText, type EventQueue, type InstanceStore, NO_TELEMETRY, type Telemetry } from './ports';
+import { type Clock, errorText, type EventQueue, type InstanceLookup, NO_TELEMETRY, type Telemetry } from './ports';
 import { type SightingLog, sightingsOf } from './sightings';
 
 /**
@@ -31,7 +31,7 @@ export interface IngestRequest {
 
 
 export interface IngestDeps {
-  readonly instances: InstanceStore;
+  readonly instances: InstanceLookup;
   readonly queue: EventQueue;
   readonly clock: Clock;
   readonly telemetry?: Telemetry;

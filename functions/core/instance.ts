@@ -59,6 +59,17 @@ export function assertInstanceId(id: string): void {
   if (!INSTANCE_ID_PATTERN.test(id)) throw new InvalidInstanceIdError(id);
 }
 
+/** `create` of an id that is taken: an instance is never overwritten by accident. */
+export class InstanceExistsError extends Error {
+  constructor(id: string) {
+    super(`instance "${id}" already exists`);
+    this.name = 'InstanceExistsError';
+  }
+}
+
+/** Sort order of listings: by id, code unit by code unit (as SSM and the file system list them). */
+export const byInstanceId = (a: Instance, b: Instance): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /** A boolean key as written: `absent` when missing or empty, `invalid` for anything but true/false. */
 export type BooleanSetting = boolean | 'absent' | 'invalid';
 

@@ -14,18 +14,13 @@ import {
   type PollProgress,
   type PollState,
 } from './poll';
+import type { InstanceListing } from './ports';
 import { pollSettingsOf, type PollObjectType, type PollSettings } from './poll-config';
 import { errorText, NO_TELEMETRY, type Telemetry } from './ports';
 import type { ReceivedSighting, SightingInbox } from './sightings';
 
 /** An instance is due a little early rather than a whole schedule period late. */
 export const DUE_SLACK_SECONDS = 60;
-
-export interface InstanceListing {
-  readonly instances: readonly Instance[];
-  /** Stored instances that could not be read (named, never their content). */
-  readonly problems?: readonly { readonly id: string; readonly message: string }[];
-}
 
 export interface PollRunDeps extends PollDeps {
   readonly listInstances: () => Promise<InstanceListing>;

@@ -1,15 +1,53 @@
 import type { QueuedEvent } from './event';
-import type { Instance } from './instance';
+import type { Instance, InstanceDocument } from './instance';
+
+/** An instance that is stored but cannot be read: named, never its content (it holds secrets). */
+export interface UnreadableInstance {
+  readonly id: string;
+  readonly message: string;
+}
+
+/** Every readable instance (sorted by id), and the ones skipped because they are unreadable. */
+export interface InstanceListing {
+  readonly instances: readonly Instance[];
+  /** Both adapters always fill it; stand-ins may leave it out. */
+  readonly problems?: readonly UnreadableInstance[];
+}
+
+/** What `rebuildIndexes` changed: store ids whose index was written or deleted. */
+export interface IndexRebuildResult {
+  readonly written: string[];
+  readonly deleted: string[];
+}
 
 /**
- * Read side of the instance configurations (SSM in AWS, a folder of JSON files locally).
- * Implementations cache; `findByStore` must not cost more as the number of instances grows.
- * Both methods throw on a backend failure (the caller answers 503); "not found" is not a failure.
+ * The instance configurations: SSM Parameter Store in AWS (adapters/aws/ssm-instance-repository.ts),
+ * a folder of JSON files locally (adapters/fs/folder-instance-repository.ts). Ingest and deliver
+ * read by id and by store, the poller lists, the CLI also writes.
+ *
+ * Reads may be cached; `findByStore` must not cost more as the number of instances grows. Reads
+ * throw on a backend failure (the caller answers 503); "not found" is not a failure, and neither
+ * is an id that cannot exist.
  */
-export interface InstanceStore {
+export interface InstanceRepository {
+  /** Human description of the backend, e.g. `SSM /ecwid-events/instances/`. */
+  readonly location: string;
   get(instanceId: string): Promise<Instance | undefined>;
   findByStore(storeId: string): Promise<Instance[]>;
+  /** Every instance; one unreadable instance is reported in `problems`, not thrown. */
+  list(): Promise<InstanceListing>;
+  /** Stores a new instance; throws `InstanceExistsError` (core/instance.ts) when the id is taken. */
+  create(instanceId: string, document: InstanceDocument): Promise<void>;
+  /** Creates or replaces the instance (a store index follows its store id). */
+  replace(instanceId: string, document: InstanceDocument): Promise<void>;
+  /** Resolves false when there was no such instance. */
+  delete(instanceId: string): Promise<boolean>;
+  /** Rewrites the per-store indexes from the instances (only backends that keep an index). */
+  rebuildIndexes?(): Promise<IndexRebuildResult>;
 }
+
+/** The part of the repository ingest and deliver use. */
+export type InstanceLookup = Pick<InstanceRepository, 'get' | 'findByStore'>;
 
 /** The queue between ingest and deliver. Resolves only when every message was accepted. */
 export interface EventQueue {

@@ -23,7 +23,7 @@ import {
   type EcwidApi,
   errorText,
   type HostResolver,
-  type InstanceStore,
+  type InstanceLookup,
   type Telemetry,
 } from '../core/ports';
 import { DEFAULT_RETRY_POLICY, retryPolicyFrom, type RetryPolicy } from '../core/retry-policy';
@@ -39,7 +39,7 @@ export type DeliverLogger = Pick<Logger, 'info' | 'warn' | 'error'> & { addConte
 export type DeliverMetrics = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
 
 export interface DeliverHandlerDeps {
-  readonly instances: InstanceStore;
+  readonly instances: InstanceLookup;
   readonly retries: RetryScheduler;
   readonly sender: CallbackSender;
   readonly ecwid: EcwidApi;

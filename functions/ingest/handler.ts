@@ -8,7 +8,7 @@ import { SqsSightings } from '../adapters/aws/sqs-sightings';
 import { handlerPowertools } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
 import { ingest, type IngestRequest } from '../core/ingest';
-import type { Clock, EventQueue, InstanceStore, Telemetry } from '../core/ports';
+import type { Clock, EventQueue, InstanceLookup, Telemetry } from '../core/ports';
 import type { SightingLog } from '../core/sightings';
 import { ENV, INGEST_METRICS } from '../contract';
 
@@ -31,7 +31,7 @@ export interface IngestMetrics {
 }
 
 export interface IngestHandlerDeps {
-  readonly instances: InstanceStore;
+  readonly instances: InstanceLookup;
   readonly queue: EventQueue;
   /**
    * Webhook sightings of instances in reconciliation mode (see core/ingest.ts).

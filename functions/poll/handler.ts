@@ -5,16 +5,16 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { envNumber, unconfiguredQueue } from '../adapters/environment';
-import { listSsmInstances } from '../adapters/instance-listing';
 import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
 import { SqsSightings } from '../adapters/aws/sqs-sightings';
 import { SsmCheckpointStore } from '../adapters/aws/ssm-checkpoint-store';
+import { SsmInstanceRepository } from '../adapters/aws/ssm-instance-repository';
 import { handlerPowertools } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
 import { EcwidPollClient } from '../adapters/http/ecwid-poll-client';
 import type { CheckpointStore, PollSource, PollState } from '../core/poll';
-import { pollDueInstances, type InstanceListing, type PollRunSummary } from '../core/poll-run';
-import type { Clock, EventQueue, Telemetry } from '../core/ports';
+import { pollDueInstances, type PollRunSummary } from '../core/poll-run';
+import type { Clock, EventQueue, InstanceListing, Telemetry } from '../core/ports';
 import type { SightingInbox } from '../core/sightings';
 import { DEFAULTS, ENV } from '../contract';
 
@@ -105,8 +105,9 @@ const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 const queueUrl = env[ENV.queueUrl];
 const sightingsQueueUrl = env[ENV.sightingsQueueUrl];
+const instances = new SsmInstanceRepository({ prefix, client: ssm });
 export const handler: PollHandler = createPollHandler({
-  listInstances: () => listSsmInstances(ssm, prefix),
+  listInstances: () => instances.list(),
   checkpoints: new SsmCheckpointStore({ prefix, client: ssm }),
   source: new EcwidPollClient({
     baseUrl: env[ENV.ecwidApiBaseUrl] || DEFAULTS.ecwidApiBaseUrl,

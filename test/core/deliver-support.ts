@@ -7,7 +7,7 @@ import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../../func
 import type { Telemetry } from '../../functions/core/ports';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { ConfigValue, Instance } from '../../functions/core/instance';
-import type { InstanceStore } from '../../functions/core/ports';
+import type { InstanceLookup } from '../../functions/core/ports';
 import { sqsRecord as buildSqsRecord, type SqsRecordOptions } from '../../testkit/events';
 import { fixtureJson, ionFixtureFields } from '../../testkit/fixtures';
 
@@ -66,7 +66,7 @@ export function instance(configuration: Record<string, ConfigValue> = {}, extra:
   };
 }
 
-export class MapInstanceStore implements InstanceStore {
+export class MapInstanceStore implements InstanceLookup {
   readonly byId = new Map<string, Instance>();
   constructor(...instances: Instance[]) {
     for (const item of instances) this.byId.set(item.id, item);

@@ -5,7 +5,7 @@
 import type { QueuedEvent } from '../../functions/core/event';
 import type { IngestRequest } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type ConfigValue, type Instance, configOf } from '../../functions/core/instance';
-import type { EventQueue, InstanceStore, LogLevel, Telemetry } from '../../functions/core/ports';
+import type { EventQueue, InstanceLookup, LogLevel, Telemetry } from '../../functions/core/ports';
 import { signatureOf } from '../../testkit/events';
 
 
@@ -35,8 +35,8 @@ export function makeInstance(id: string, opts: InstanceOptions = {}): Instance {
   return { id, document: { element: { key: 'ecwid' }, configuration, name: `Instance ${id}` } };
 }
 
-/** InstanceStore over a list; `failure` makes every call throw (backend down). */
-export class FakeInstanceStore implements InstanceStore {
+/** InstanceLookup over a list; `failure` makes every call throw (backend down). */
+export class FakeInstanceStore implements InstanceLookup {
   failure?: Error;
   readonly calls: string[] = [];
 

@@ -48,7 +48,7 @@ import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
 import type { QueuedEvent } from '../../functions/core/event';
 import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sqs-ids';
 import { CONFIG_KEYS, configOf, type Instance } from '../../functions/core/instance';
-import type { InstanceStore } from '../../functions/core/ports';
+import type { InstanceLookup } from '../../functions/core/ports';
 import { retryPolicyFrom } from '../../functions/core/retry-policy';
 import { createDeliverHandler, type DeliverMetrics } from '../../functions/deliver/handler';
 import { SqsEventSource } from '../../local/event-source';
@@ -174,7 +174,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
   /** The sender's own keep-alive agent, so afterAll can close its sockets. */
   const callbackAgent = new HttpAgent({ keepAlive: true });
   const instancesById = new Map<string, Instance>();
-  const instances: InstanceStore = {
+  const instances: InstanceLookup = {
     get: async (id) => instancesById.get(id),
     findByStore: async (storeId) => [...instancesById.values()].filter((i) => configOf(i).storeId === storeId),
   };

@@ -1,8 +1,7 @@
+import { SsmInstanceRepository } from '../../functions/adapters/aws/ssm-instance-repository';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
-import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
-import { SsmInstanceStore } from '../../functions/adapters/aws/ssm-instance-store';
 import { type QueuedEvent } from '../../functions/core/event';
 import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sqs-ids';
 import { createIngestHandler, type IngestLogger, type IngestMetrics } from '../../functions/ingest/handler';
@@ -52,7 +51,7 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
 
   const handlerWith = (deps: { queueUrl?: string; sqsClient?: SQSClient; ssmClient?: SSMClient } = {}) =>
     createIngestHandler({
-      instances: new SsmInstanceStore({ prefix, client: deps.ssmClient ?? ssm }),
+      instances: new SsmInstanceRepository({ prefix, client: deps.ssmClient ?? ssm }),
       queue: new SqsEventQueue({ queueUrl: deps.queueUrl ?? queues.queueUrl, client: deps.sqsClient ?? sqs }),
       clock: () => NOW,
       logger,
@@ -66,12 +65,12 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
     sqs = motoSqsClient();
     ssm = motoSsmClient();
     prefix = uniqueSsmPrefix('ingest');
-    const registry = new SsmInstanceRegistry({ prefix, client: ssm });
+    const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
     // Two instances of the fixture's store (fan-out), one of another store, one switched off.
-    await registry.put('shop-a', instanceDocument({ storeId, clientSecret: APP_SECRET, configuration: { 'ecwid.order.key': 'order-key-a' } }));
-    await registry.put('shop-b', instanceDocument({ storeId, clientSecret: APP_SECRET }));
-    await registry.put('elsewhere', instanceDocument({ storeId: '777', clientSecret: APP_SECRET }));
-    await registry.put('dormant', instanceDocument({ storeId: '888', clientSecret: APP_SECRET, enabled: 'false' }));
+    await registry.replace('shop-a', instanceDocument({ storeId, clientSecret: APP_SECRET, configuration: { 'ecwid.order.key': 'order-key-a' } }));
+    await registry.replace('shop-b', instanceDocument({ storeId, clientSecret: APP_SECRET }));
+    await registry.replace('elsewhere', instanceDocument({ storeId: '777', clientSecret: APP_SECRET }));
+    await registry.replace('dormant', instanceDocument({ storeId: '888', clientSecret: APP_SECRET, enabled: 'false' }));
   });
 
   beforeEach(async () => {

@@ -1,6 +1,6 @@
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
-import { InstanceStoreUnavailableError, SsmInstanceStore } from '../../functions/adapters/aws/ssm-instance-store';
+import { InstanceStoreUnavailableError, SsmInstanceRepository } from '../../functions/adapters/aws/ssm-instance-repository';
+import { InstanceExistsError } from '../../functions/core/instance';
 import { instanceDocument } from '../../testkit/instances';
 import {
   closedPort,
@@ -12,7 +12,7 @@ import {
   uniqueSsmPrefix,
 } from '../support/moto';
 
-describeWithMoto('SSM instance registry and store against moto', () => {
+describeWithMoto('SSM instance repository against moto', () => {
   let ssm: SSMClient;
   let prefix: string;
 
@@ -33,10 +33,10 @@ describeWithMoto('SSM instance registry and store against moto', () => {
   });
 
   test('put() stores a real SecureString that the store reads back decrypted', async () => {
-    const registry = new SsmInstanceRegistry({ prefix, client: ssm });
+    const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
     const doc = instanceDocument({ storeId: '1003', clientSecret: 'client-secret-1' });
 
-    await registry.put('shop-a', doc);
+    await registry.replace('shop-a', doc);
 
     const raw = await ssm.send(new GetParameterCommand({ Name: `${prefix}/instances/shop-a`, WithDecryption: false }));
     expect(raw.Parameter?.Type).toBe('SecureString');
@@ -46,22 +46,22 @@ describeWithMoto('SSM instance registry and store against moto', () => {
     expect(index.Parameter?.Type).toBe('String');
     expect(JSON.parse(index.Parameter!.Value!)).toEqual(['shop-a']);
 
-    const store = new SsmInstanceStore({ prefix, client: ssm });
+    const store = new SsmInstanceRepository({ prefix, client: ssm });
     await expect(store.get('shop-a')).resolves.toEqual({ id: 'shop-a', document: doc });
     await expect(store.findByStore('1003')).resolves.toEqual([{ id: 'shop-a', document: doc }]);
     await expect(registry.get('shop-a')).resolves.toEqual({ id: 'shop-a', document: doc });
   });
 
   test('indexes follow puts, store changes and deletes; list() sees every instance', async () => {
-    const registry = new SsmInstanceRegistry({ prefix, client: ssm });
-    for (let i = 0; i < 12; i++) await registry.put(`shop-${String(i).padStart(2, '0')}`, instanceDocument({ storeId: '1003' }));
-    await registry.put('other', instanceDocument({ storeId: '2000' }));
+    const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
+    for (let i = 0; i < 12; i++) await registry.replace(`shop-${String(i).padStart(2, '0')}`, instanceDocument({ storeId: '1003' }));
+    await registry.replace('other', instanceDocument({ storeId: '2000' }));
 
     // More than one page of GetParametersByPath (moto pages by 10 like SSM).
-    expect((await registry.list()).map((i) => i.id)).toHaveLength(13);
+    expect((await registry.list()).instances.map((i) => i.id)).toHaveLength(13);
     expect(await registry.readIndex('1003')).toHaveLength(12);
 
-    await registry.put('other', instanceDocument({ storeId: '1003' }));
+    await registry.replace('other', instanceDocument({ storeId: '1003' }));
     expect(await registry.readIndex('1003')).toContain('other');
     expect(await registry.readIndex('2000')).toEqual([]);
     await expect(ssm.send(new GetParameterCommand({ Name: `${prefix}/stores/2000` }))).rejects.toMatchObject({
@@ -72,16 +72,34 @@ describeWithMoto('SSM instance registry and store against moto', () => {
     await expect(registry.delete('shop-00')).resolves.toBe(false);
     expect(await registry.readIndex('1003')).not.toContain('shop-00');
 
-    const found = await new SsmInstanceStore({ prefix, client: ssm }).findByStore('1003');
+    const found = await new SsmInstanceRepository({ prefix, client: ssm }).findByStore('1003');
     expect(found.map((i) => i.id).sort()).toEqual(
       ['other', ...Array.from({ length: 11 }, (_, i) => `shop-${String(i + 1).padStart(2, '0')}`)].sort(),
     );
   });
 
+  test('create() is atomic in SSM: a taken id is refused and the stored instance is unchanged', async () => {
+    const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
+    const first = instanceDocument({ storeId: '1003', name: 'first' });
+    await registry.create('shop-a', first);
+    await expect(registry.create('shop-a', instanceDocument({ storeId: '2000', name: 'second' }))).rejects.toThrow(InstanceExistsError);
+    await expect(registry.get('shop-a')).resolves.toEqual({ id: 'shop-a', document: first });
+    expect(await registry.readIndex('2000')).toEqual([]);
+  });
+
+  test('list() skips a parameter that is not a document, reporting it by name', async () => {
+    const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
+    await registry.replace('shop-a', instanceDocument({ storeId: '1003' }));
+    await ssm.send(new PutParameterCommand({ Name: `${prefix}/instances/garbled`, Value: 'not json', Type: 'SecureString' }));
+    const listing = await registry.list();
+    expect(listing.instances.map((i) => i.id)).toEqual(['shop-a']);
+    expect(listing.problems).toEqual([{ id: 'garbled', message: `SSM parameter ${prefix}/instances/garbled: is not valid JSON` }]);
+  });
+
   test('rebuildIndexes() repairs an index edited by hand', async () => {
-    const registry = new SsmInstanceRegistry({ prefix, client: ssm });
-    await registry.put('shop-a', instanceDocument({ storeId: '1003' }));
-    await registry.put('shop-b', instanceDocument({ storeId: '1003' }));
+    const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
+    await registry.replace('shop-a', instanceDocument({ storeId: '1003' }));
+    await registry.replace('shop-b', instanceDocument({ storeId: '1003' }));
     await ssm.send(new PutParameterCommand({ Name: `${prefix}/stores/1003`, Value: '["shop-a"]', Type: 'String', Overwrite: true }));
     await ssm.send(new PutParameterCommand({ Name: `${prefix}/stores/5000`, Value: '["ghost"]', Type: 'String' }));
 
@@ -91,16 +109,16 @@ describeWithMoto('SSM instance registry and store against moto', () => {
   });
 
   test('the store answers from its cache once warm, and [] for unknown stores', async () => {
-    const registry = new SsmInstanceRegistry({ prefix, client: ssm });
-    await registry.put('shop-a', instanceDocument({ storeId: '1003' }));
-    const store = new SsmInstanceStore({ prefix, client: ssm });
+    const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
+    await registry.replace('shop-a', instanceDocument({ storeId: '1003' }));
+    const store = new SsmInstanceRepository({ prefix, client: ssm });
     await expect(store.findByStore('1003')).resolves.toHaveLength(1);
     await expect(store.findByStore('9999')).resolves.toEqual([]);
 
     // Deleted behind its back: the cached answer stands until maxAge (60 s) passes.
     await registry.delete('shop-a');
     await expect(store.findByStore('1003')).resolves.toHaveLength(1);
-    await expect(new SsmInstanceStore({ prefix, client: ssm }).findByStore('1003')).resolves.toEqual([]);
+    await expect(new SsmInstanceRepository({ prefix, client: ssm }).findByStore('1003')).resolves.toEqual([]);
   });
 
   test('an unreachable SSM endpoint makes the store throw (ingest answers 503)', async () => {
@@ -110,7 +128,7 @@ describeWithMoto('SSM instance registry and store against moto', () => {
       credentials: MOTO_CREDENTIALS,
       maxAttempts: 1,
     });
-    const store = new SsmInstanceStore({ prefix, client: unreachable });
+    const store = new SsmInstanceRepository({ prefix, client: unreachable });
     await expect(store.findByStore('1003')).rejects.toThrow(InstanceStoreUnavailableError);
     unreachable.destroy();
   });

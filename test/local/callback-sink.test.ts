@@ -1,5 +1,5 @@
 import type { Instance, InstanceDocument } from '../../functions/core/instance';
-import type { InstanceStore } from '../../functions/core/ports';
+import type { InstanceLookup } from '../../functions/core/ports';
 import { formatDelivery, pointAtSink, startCallbackSink, withSinkCallbacks, type CallbackSink } from '../../local/callback-sink';
 
 const SINK = 'http://127.0.0.1:4321';
@@ -29,7 +29,7 @@ describe('pointAtSink', () => {
   });
 
   test('the store wrapper rewrites get() and findByStore() results and leaves misses alone', async () => {
-    const store: InstanceStore = {
+    const store: InstanceLookup = {
       get: async (id) => (id === 'demo' ? instance('demo', 'http://sink.localhost/demo') : undefined),
       findByStore: async () => [instance('demo', 'http://sink.localhost/demo'), instance('real', 'https://example.com/')],
     };

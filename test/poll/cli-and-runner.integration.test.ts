@@ -4,13 +4,13 @@
  * - the local runner's poll loop (`--poll-interval`, `--ecwid-api`) delivering a polled order to a
  *   callback, and `instances poll ID --local` sharing the runner's state.
  */
+import { SsmInstanceRepository } from '../../functions/adapters/aws/ssm-instance-repository';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { SsmCheckpointStore } from '../../functions/adapters/aws/ssm-checkpoint-store';
-import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
 import type { QueuedEvent } from '../../functions/core/event';
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { startLocalRunner, type LocalRunner } from '../../local/runner';
@@ -86,9 +86,9 @@ describeWithMoto('instances poll (SSM) and the local runner poll loop', () => {
     beforeAll(async () => {
       prefix = uniqueSsmPrefix('cli-poll');
       pair = await createFifoQueueWithDlq(sqs, 'cli-poll');
-      const registry = new SsmInstanceRegistry({ prefix, client: ssm });
-      await registry.put('shop-a', instanceDocument({ storeId: '1003', configuration: { [CONFIG_KEYS.accessToken]: TOKEN, [CONFIG_KEYS.vendorType]: 'polling' } }));
-      await registry.put('no-token', instanceDocument({ storeId: '1003', configuration: { [CONFIG_KEYS.vendorType]: 'polling' } }));
+      const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
+      await registry.replace('shop-a', instanceDocument({ storeId: '1003', configuration: { [CONFIG_KEYS.accessToken]: TOKEN, [CONFIG_KEYS.vendorType]: 'polling' } }));
+      await registry.replace('no-token', instanceDocument({ storeId: '1003', configuration: { [CONFIG_KEYS.vendorType]: 'polling' } }));
     });
     afterAll(async () => {
       await deleteParametersByPath(ssm, prefix);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { SETTLE_SECONDS } from '../../functions/core/poll';
+import { FolderInstanceRepository } from '../../functions/adapters/fs/folder-instance-repository';
 import { startPollLoop } from '../../local/poll-loop';
 import { MemoryQueue, RecordingTelemetry } from '../core/poll-fakes';
 import { instanceDocument } from '../../testkit/instances';
@@ -35,7 +36,7 @@ test('the local loop polls the folder instances against --ecwid-api, keeps file 
   const runs: unknown[] = [];
   const loop = startPollLoop({
     intervalSeconds: 3600,
-    instancesDir,
+    instances: new FolderInstanceRepository({ dir: instancesDir }),
     stateDir,
     ecwidApiBaseUrl: server.baseUrl,
     queue,

@@ -3,13 +3,12 @@
  * sightings queue, and the tolerant instance listing, driven by one real poll against the fake
  * Ecwid API.
  */
+import { SsmInstanceRepository } from '../../functions/adapters/aws/ssm-instance-repository';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { listSsmInstances } from '../../functions/adapters/instance-listing';
 import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
 import { SqsSightings } from '../../functions/adapters/aws/sqs-sightings';
 import { SsmCheckpointStore } from '../../functions/adapters/aws/ssm-checkpoint-store';
-import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
 import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client';
 import type { QueuedEvent } from '../../functions/core/event';
 import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sqs-ids';
@@ -108,22 +107,22 @@ describeWithMoto('poller stores on moto (SSM checkpoints and leases, SQS queues)
 
   test('a scheduled run: instances listed from SSM (a broken one reported), events on the FIFO queue, checkpoint in SSM', async () => {
     const clock = new ManualClock(Date.now());
-    const registry = new SsmInstanceRegistry({ prefix, client: ssm });
-    await registry.put(
+    const registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
+    await registry.replace(
       'shop-a',
       instanceDocument({ storeId: '1003', configuration: { [CONFIG_KEYS.accessToken]: TOKEN, [CONFIG_KEYS.vendorType]: 'polling' } }),
     );
     await ssm.send(new PutParameterCommand({ Name: ssmInstanceName(prefix, 'garbled'), Value: 'not json', Type: 'SecureString' }));
     const order = server.store.createOrder(clock.seconds - 200);
 
-    const listing = await listSsmInstances(ssm, prefix);
+    const listing = await registry.list();
     expect(listing.instances.map((i) => i.id)).toEqual(['shop-a']);
     expect(listing.problems).toEqual([{ id: 'garbled', message: `SSM parameter ${ssmInstanceName(prefix, 'garbled')}: is not valid JSON` }]);
 
     const checkpoints = new SsmCheckpointStore({ prefix, client: ssm, clock: clock.now });
     const telemetry = new RecordingTelemetry();
     const summary = await pollDueInstances({
-      listInstances: () => listSsmInstances(ssm, prefix),
+      listInstances: () => registry.list(),
       loadAllStates: () => checkpoints.loadAll(),
       checkpoints,
       source: new EcwidPollClient({ baseUrl: server.baseUrl }),

@@ -2,7 +2,7 @@ import { DeleteParameterCommand, GetParameterCommand, SSMClient, paginateGetPara
 import { INSTANCE_ID_PATTERN } from '../../core/instance';
 
 /**
- * The Parameter Store calls the registry, the poller's listing and its checkpoint store share:
+ * The Parameter Store calls the instance repository and the poller's checkpoint store share:
  * "not found" is an answer, not an error, and a listing yields only the parameters we wrote.
  */
 

@@ -1,15 +1,15 @@
-import { mkdir, mkdtemp, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileInstanceStore } from '../../../functions/adapters/fs/file-instance-store';
-import type { InstanceDocument } from '../../../functions/core/instance';
+import { FolderInstanceRepository } from '../../../functions/adapters/fs/folder-instance-repository';
+import { InstanceExistsError, InvalidInstanceIdError, type InstanceDocument } from '../../../functions/core/instance';
 import { instanceDocument } from '../../../testkit/instances';
 
 const SECRET = 'secret_DO_NOT_PRINT_ME';
 let dir: string;
 let warnings: string[];
 
-const newStore = (folder = dir) => new FileInstanceStore({ dir: folder, warn: (message) => warnings.push(message) });
+const newStore = (folder = dir) => new FolderInstanceRepository({ dir: folder, warn: (message) => warnings.push(message) });
 const writeInstance = (id: string, doc: InstanceDocument) => writeFile(join(dir, `${id}.json`), JSON.stringify(doc, null, 2));
 
 /** Rewrites a file and moves its mtime forward, so the change is visible even within one clock tick. */
@@ -21,7 +21,7 @@ async function rewrite(id: string, content: string, secondsLater: number): Promi
 }
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'file-instance-store-'));
+  dir = await mkdtemp(join(tmpdir(), 'folder-instance-repository-'));
   warnings = [];
 });
 
@@ -29,7 +29,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('FileInstanceStore', () => {
+describe('FolderInstanceRepository reads', () => {
   test('get() reads <id>.json', async () => {
     const doc = instanceDocument({ storeId: '1003' });
     await writeInstance('shop-a', doc);
@@ -122,5 +122,74 @@ describe('FileInstanceStore', () => {
     await mkdir(folder);
     await writeFile(join(dir, 'outside.json'), JSON.stringify(instanceDocument({ storeId: '1003' })));
     await expect(newStore(folder).get('../outside')).resolves.toBeUndefined();
+  });
+});
+
+describe('FolderInstanceRepository listing', () => {
+  test('list() returns every instance sorted by id and reports broken files without quoting them, and without warning', async () => {
+    await writeInstance('shop-b', instanceDocument({ storeId: '1003' }));
+    await writeInstance('shop-a', instanceDocument({ storeId: '2000' }));
+    await writeFile(join(dir, 'broken.json'), `{"configuration": {"ecwid.order.key": "${SECRET}"`);
+    await writeFile(join(dir, 'bad name!.json'), JSON.stringify(instanceDocument()));
+
+    const listing = await newStore().list();
+
+    expect(listing.instances.map((i) => i.id)).toEqual(['shop-a', 'shop-b']);
+    expect(listing.problems).toEqual([{ id: 'broken', message: `${join(dir, 'broken.json')}: is not valid JSON` }]);
+    expect(JSON.stringify(listing)).not.toContain(SECRET);
+    // The caller reports the problems (the poller logs them, the CLI prints them).
+    expect(warnings).toEqual([]);
+  });
+
+  test('list() of a folder that does not exist yet is empty', async () => {
+    await expect(newStore(join(dir, 'later')).list()).resolves.toEqual({ instances: [], problems: [] });
+  });
+
+  test('get() warns only about the file it was asked for', async () => {
+    await writeFile(join(dir, 'broken.json'), '{ not json');
+    await writeInstance('shop-a', instanceDocument());
+    await expect(newStore().get('shop-a')).resolves.toMatchObject({ id: 'shop-a' });
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('FolderInstanceRepository writes', () => {
+  test('create() writes <id>.json readable by the owner only, leaving no temporary file', async () => {
+    const doc = instanceDocument({ storeId: '1003' });
+    await newStore().create('shop-a', doc);
+
+    expect(JSON.parse(await readFile(join(dir, 'shop-a.json'), 'utf8'))).toEqual(doc);
+    expect((await stat(join(dir, 'shop-a.json'))).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(['shop-a.json']);
+  });
+
+  test('create() never overwrites: an existing id is InstanceExistsError and the file stays', async () => {
+    const first = instanceDocument({ name: 'first' });
+    await writeInstance('shop-a', first);
+    await expect(newStore().create('shop-a', instanceDocument({ name: 'second' }))).rejects.toThrow(InstanceExistsError);
+    expect(JSON.parse(await readFile(join(dir, 'shop-a.json'), 'utf8'))).toEqual(first);
+    expect(await readdir(dir)).toEqual(['shop-a.json']);
+  });
+
+  test('replace() and delete() are seen by the next read of the same repository at once', async () => {
+    const repository = newStore();
+    await repository.create('shop-a', instanceDocument({ storeId: '1003' }));
+    expect(await repository.findByStore('1003')).toHaveLength(1);
+
+    // Same size: on a coarse mtime clock only the repository's own bookkeeping would tell.
+    await repository.replace('shop-a', instanceDocument({ storeId: '1004' }));
+    expect(await repository.findByStore('1003')).toEqual([]);
+    expect(await repository.findByStore('1004')).toHaveLength(1);
+
+    await expect(repository.delete('shop-a')).resolves.toBe(true);
+    await expect(repository.get('shop-a')).resolves.toBeUndefined();
+    await expect(repository.delete('shop-a')).resolves.toBe(false);
+  });
+
+  test('writes refuse an id that cannot be a file name', async () => {
+    for (const id of ['../outside', 'a/b', '']) {
+      await expect(newStore().replace(id, instanceDocument())).rejects.toThrow(InvalidInstanceIdError);
+    }
+    await expect(newStore().delete('../outside')).rejects.toThrow(InvalidInstanceIdError);
   });
 });
