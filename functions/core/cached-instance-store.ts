@@ -10,7 +10,7 @@
  * cannot be read, so a short DynamoDB or KMS outage does not turn into 503s (and Ecwid retries).
  */
 import type { Instance } from './instance';
-import type { InstanceStore } from './ports';
+import type { InstanceLookup } from './ports';
 import { ReadThroughCache, type ReadThroughCacheOptions, type ReadThroughCacheStats } from './read-through-cache';
 
 /**
@@ -36,7 +36,7 @@ export type InstanceCacheOptions = Partial<Omit<ReadThroughCacheOptions, 'now'>>
   readonly now?: () => number;
 };
 
-export class CachedInstanceStore implements InstanceStore {
+export class CachedInstanceStore implements InstanceLookup {
   private readonly byId: ReadThroughCache<Instance>;
   private readonly byStore: ReadThroughCache<readonly Instance[]>;
 

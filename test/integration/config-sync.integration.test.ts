@@ -1,6 +1,6 @@
 /**
  * The instance read model's sync against moto (SSM + DynamoDB + KMS): a change made through the
- * CLI's registry and announced by Parameter Store's change event, and a console-style edit that
+ * CLI's instance repository and announced by Parameter Store's change event, and a console-style edit that
  * only the scheduled reconcile sees, both reach what ingest and deliver read.
  */
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -10,7 +10,7 @@ import { DynamoDbInstanceDirectory } from '../../functions/adapters/aws/dynamodb
 import { DynamoDbReadModelWriter } from '../../functions/adapters/aws/dynamodb-read-model-writer';
 import { KmsDataKeys } from '../../functions/adapters/aws/kms-data-keys';
 import { SsmConfigSource } from '../../functions/adapters/aws/ssm-config-source';
-import { SsmInstanceRegistry } from '../../functions/adapters/aws/ssm-instance-registry';
+import { SsmInstanceRepository } from '../../functions/adapters/aws/ssm-instance-repository';
 import { createConfigSyncHandler, type ConfigSyncHandler } from '../../functions/config-sync/handler';
 import { READ_MODEL } from '../../functions/contract';
 import { CachedInstanceStore } from '../../functions/core/cached-instance-store';
@@ -53,7 +53,7 @@ describeWithMoto('instance read model sync against moto', () => {
   let tableName: string;
   let keyId: string;
   let sync: ConfigSyncHandler;
-  let registry: SsmInstanceRegistry;
+  let registry: SsmInstanceRepository;
   let clock: { now: number };
   let readers: CachedInstanceStore;
 
@@ -95,7 +95,7 @@ describeWithMoto('instance read model sync against moto', () => {
       logger: quietLogger,
       metrics: noMetrics,
     });
-    registry = new SsmInstanceRegistry({ prefix, client: ssm });
+    registry = new SsmInstanceRepository({ prefix, client: ssm, maxAgeSeconds: 0 });
     // What ingest and deliver read: their own KMS client (no generate), a cache on a test clock.
     clock = { now: Date.now() };
     readers = new CachedInstanceStore(
@@ -119,13 +119,13 @@ describeWithMoto('instance read model sync against moto', () => {
   const callbackOf = async (id: string) => (await readers.get(id))?.document.configuration[CONFIG_KEYS.callbackUrl];
 
   test('a CLI write and its change event: the instance is readable by id and by store, and an update is visible once the cache age passed (< 60 s)', async () => {
-    await registry.put('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://one.example/hook' }));
+    await registry.replace('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://one.example/hook' }));
     await expect(sync(parameterChange(instanceParameter('shop-a'), 'Create'))).resolves.toMatchObject({ kind: 'sync', written: ['shop-a'] });
 
     await expect(callbackOf('shop-a')).resolves.toBe('https://one.example/hook');
     await expect(readers.findByStore('1003')).resolves.toEqual([expect.objectContaining({ id: 'shop-a' })]);
 
-    await registry.put('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://two.example/hook' }));
+    await registry.replace('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://two.example/hook' }));
     await sync(parameterChange(instanceParameter('shop-a'), 'Update'));
     // Within the cache age a warm reader may still answer the old value ...
     await expect(callbackOf('shop-a')).resolves.toBe('https://one.example/hook');
@@ -142,8 +142,8 @@ describeWithMoto('instance read model sync against moto', () => {
   });
 
   test('a console-style edit (no event reaches the sync) is picked up by the scheduled reconcile; a second reconcile finds nothing', async () => {
-    await registry.put('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://one.example/hook' }));
-    await registry.put('shop-b', instanceDocument({ storeId: '2002' }));
+    await registry.replace('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://one.example/hook' }));
+    await registry.replace('shop-b', instanceDocument({ storeId: '2002' }));
     await expect(sync(scheduledEvent)).resolves.toMatchObject({ kind: 'reconcile', written: ['shop-a', 'shop-b'], removed: [] });
 
     // The console writes the parameter directly: a new value, another instance deleted, one created.
@@ -175,7 +175,7 @@ describeWithMoto('instance read model sync against moto', () => {
   });
 
   test('a console edit that breaks the JSON is reported and the last good version keeps serving', async () => {
-    await registry.put('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://good.example/hook' }));
+    await registry.replace('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://good.example/hook' }));
     await sync(scheduledEvent);
     await ssm.send(new PutParameterCommand({ Name: instanceParameter('shop-a'), Value: '{"configuration": {', Type: 'SecureString', Overwrite: true }));
 
@@ -188,7 +188,7 @@ describeWithMoto('instance read model sync against moto', () => {
 
   test('secrets stay encrypted at rest: no secret appears in any item of the table', async () => {
     const secrets = { clientSecret: 'client-secret-XYZ', token: 'secret_token_ABC', whsec: 'whsec_c2VjcmV0LXNpZ25pbmcta2V5' };
-    await registry.put(
+    await registry.replace(
       'shop-a',
       instanceDocument({
         storeId: '1003',

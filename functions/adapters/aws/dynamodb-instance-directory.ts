@@ -14,7 +14,7 @@ import type { InstanceDirectory } from '../../core/cached-instance-store';
 import { INSTANCE_ID_PATTERN, type Instance } from '../../core/instance';
 import { parseInstanceDocument } from '../instance-document';
 import { awsErrorText, open, type KmsDataKeys } from './kms-data-keys';
-import { STORE_ID_PATTERN } from './ssm-instance-store';
+import { STORE_ID_PATTERN } from './ssm-instance-repository';
 
 /** Item attribute names (the keys are READ_MODEL's). */
 export const ITEM_ATTRIBUTES = {
