@@ -57,6 +57,12 @@ function queryFrom(ctx: CommandContext): Omit<LedgerQuery, 'limit' | 'cursor'> {
  * A page of events, newest first. The ledger is searched per instance or per status; with
  * neither, every instance is searched and the newest are merged (no cursor: page with --until).
  */
+/** Every stored instance id, unreadable ones included: their events are in the ledger too. */
+async function everyInstanceId(ctx: CommandContext): Promise<string[]> {
+  const { instances, problems = [] } = await (await ctx.resources.instances()).list();
+  return [...instances.map((instance) => instance.id), ...problems.map((problem) => problem.id)];
+}
+
 async function search(
   ctx: CommandContext,
   access: LedgerAccess,
@@ -69,8 +75,8 @@ async function search(
     return { entries: [...page.entries], cursor: page.cursor, merged: false };
   }
   if (cursor) throw new UsageError('--cursor needs the --instance or --status it was printed for');
-  const instances = await (await ctx.resources.instances()).list();
-  const pages = await Promise.all(instances.map((i) => access.ledger.list({ ...query, instanceId: i.id, limit })));
+  const instanceIds = await everyInstanceId(ctx);
+  const pages = await Promise.all(instanceIds.map((instanceId) => access.ledger.list({ ...query, instanceId, limit })));
   const entries = pages
     .flatMap((p) => p.entries)
     .sort((a, b) => (a.receivedAt === b.receivedAt ? (a.eventId < b.eventId ? 1 : -1) : a.receivedAt < b.receivedAt ? 1 : -1))
@@ -155,9 +161,9 @@ async function findEntry(ctx: CommandContext, access: LedgerAccess, eventId: str
     if (!entry) throw new CliError(`no event ${eventId} for instance ${instanceId} in the ledger`);
     return entry;
   }
-  const instances = await (await ctx.resources.instances()).list();
-  const found = (await Promise.all(instances.map((i) => access.ledger.get(i.id, eventId)))).filter((e): e is LedgerEntry => !!e);
-  if (found.length === 0) throw new CliError(`no event ${eventId} in the ledger (of ${instances.length} instances); pass --instance for a deleted instance`);
+  const instanceIds = await everyInstanceId(ctx);
+  const found = (await Promise.all(instanceIds.map((id) => access.ledger.get(id, eventId)))).filter((e): e is LedgerEntry => !!e);
+  if (found.length === 0) throw new CliError(`no event ${eventId} in the ledger (of ${instanceIds.length} instances); pass --instance for a deleted instance`);
   if (found.length > 1) {
     throw new UsageError(`event ${eventId} went to ${found.length} instances (${found.map((e) => e.instanceId).join(', ')}): pass --instance`);
   }
