@@ -34,6 +34,10 @@ export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly
   return [format(columns.map((c) => c.header)), format(widths.map((w) => '-'.repeat(w))), ...cells.map(format)].join('\n') + '\n';
 }
 
+/** At most `max` characters, with an ellipsis when cut. */
+export const truncate = (text: string | undefined, max: number): string | undefined =>
+  text === undefined ? undefined : text.length > max ? `${text.slice(0, max - 1)}…` : text;
+
 /** `key  value` lines with the keys aligned. */
 export function renderPairs(pairs: ReadonlyArray<readonly [string, string | number | boolean | undefined | null]>): string {
   const width = Math.max(0, ...pairs.map(([key]) => key.length));

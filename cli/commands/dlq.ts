@@ -8,7 +8,9 @@ import { optionBoolean, optionList, optionString, type CommandContext, type Comm
 import { deadLetterView, peekDeadLetters, replayDeadLetters, type DeadLetter } from '../dead-letters';
 import type { Queues } from '../environment';
 import { CliError, EXIT, UsageError, oneLine } from '../errors';
-import { renderPairs, renderTable, type Column } from '../output';
+import type { LedgerEntry } from '../../functions/core/ledger';
+import { renderPairs, renderTable, truncate, type Column } from '../output';
+import { renderAttempts } from '../ledger-view';
 
 const FIFO_NOTE = `FIFO: receiving a message hides the rest of its message group until it is handed back,
 so reading the DLQ briefly holds those groups (messages are handed back at once, and at the
@@ -26,9 +28,6 @@ export function parseLimit(text: string | undefined, fallback: number): number {
   if (!/^[1-9][0-9]{0,5}$/.test(text)) throw new UsageError(`--limit must be a whole number from 1 to 999999, got "${text.slice(0, 20)}"`);
   return Number(text);
 }
-
-const truncate = (text: string | undefined, max: number): string | undefined =>
-  text === undefined ? undefined : text.length > max ? `${text.slice(0, max - 1)}…` : text;
 
 /** The first columns of every table of dead letters (`dlq list`, `dlq replay --dry-run`). */
 const LETTER_COLUMNS: readonly Column<DeadLetter>[] = [
@@ -122,7 +121,17 @@ const show: CommandSpec = {
       warnIncompleteScan(ctx, result.scanned, visibleBefore, false);
       throw new CliError(`event ${eventId} is not in the dead-letter queue (${result.scanned} message(s) read)`);
     }
-    ctx.out.result(deadLetterView(letter, true), () =>
+    // The ledger's attempts, when there is a ledger to ask (a DLQ listing never fails for want of it).
+    let ledgerEntry: LedgerEntry | undefined;
+    if (ctx.resources.ledger && letter.instanceId && letter.eventId) {
+      try {
+        ledgerEntry = await (await ctx.resources.ledger()).ledger.get(letter.instanceId, letter.eventId);
+      } catch (error) {
+        ctx.out.warn(`the ledger's attempts are not shown: ${oneLine(error)}`);
+      }
+    }
+    const attempts = ledgerEntry && ledgerEntry.attempts.length > 0 ? `\nattempts (ledger):\n${renderAttempts(ledgerEntry)}` : '';
+    ctx.out.result({ ...deadLetterView(letter, true), ...(ledgerEntry ? { ledgerAttempts: ledgerEntry.attempts } : {}) }, () =>
       renderPairs([
         ['event id', letter.eventId],
         ['instance', letter.instanceId],
@@ -138,7 +147,9 @@ const show: CommandSpec = {
         ['in DLQ since', letter.sentAt],
         ['message group', letter.groupId],
         ['message id', letter.messageId],
-      ]) + `\n${letter.event ? 'event' : `body (${letter.bodyProblem})`}:\n${letter.event ? JSON.stringify(letter.event, null, 2) : letter.body}\n`,
+      ]) +
+        attempts +
+        `\n${letter.event ? 'event' : `body (${letter.bodyProblem})`}:\n${letter.event ? JSON.stringify(letter.event, null, 2) : letter.body}\n`,
     );
   },
 };

@@ -7,11 +7,9 @@ import { eventOf, resendEvent } from '../../functions/core/ledger-flow';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
 import type { LedgerAccess } from '../environment';
 import { CliError, EXIT, UsageError } from '../errors';
-import { formatDuration, renderPairs, renderTable, type Column } from '../output';
+import { renderPairs, renderTable, truncate, type Column } from '../output';
 import { parseLimit } from './dlq';
-
-const truncate = (text: string | undefined, max: number): string | undefined =>
-  text === undefined ? undefined : text.length > max ? `${text.slice(0, max - 1)}…` : text;
+import { renderAttempts } from '../ledger-view';
 
 async function ledgerOf(ctx: CommandContext): Promise<LedgerAccess> {
   if (!ctx.resources.ledger) throw new CliError('this system has no event ledger');
@@ -198,19 +196,7 @@ const show: CommandSpec = {
         ['resends', entry.resendCount],
       ];
       let text = renderPairs(pairs.filter(([, v]) => v !== undefined));
-      if (entry.attempts.length > 0) {
-        text += '\n' + renderTable(
-          [
-            { header: '#', value: (a) => a.n, align: 'right' },
-            { header: 'STARTED', value: (a) => a.at },
-            { header: 'TOOK', value: (a) => (a.durationMs < 1000 ? `${a.durationMs}ms` : formatDuration(a.durationMs)) },
-            { header: 'OUTCOME', value: (a) => a.outcome },
-            { header: 'STATUS', value: (a) => a.httpStatus ?? a.errorClass },
-            { header: 'ERROR / ANSWER', value: (a) => truncate(a.error ?? a.excerpt, 80) },
-          ],
-          entry.attempts,
-        );
-      }
+      if (entry.attempts.length > 0) text += '\n' + renderAttempts(entry);
       return text;
     });
   },

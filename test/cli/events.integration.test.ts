@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbLedger, ensureLedgerTable } from '../../functions/adapters/aws/dynamodb-ledger';
 import { claim, finishAttempt, markQueued, receivedEntry, type LedgerEntry } from '../../functions/core/ledger';
 import { instanceDocument } from '../../testkit/instances';
@@ -173,6 +173,32 @@ describeWithMoto('events commands on moto', () => {
       const run = await cli('events', 'resend', 'evt-4', '--wait', '--timeout', '1');
       expect(run.code).toBe(4);
       expect(run.stderr).toMatch(/1 event\(s\) not finished after 1 s/);
+    });
+  });
+
+  describe('dlq show', () => {
+    test("a dead letter is shown with the ledger's attempts", async () => {
+      const dead = await ledger.get('shop-a', 'evt-2');
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queues.deadLetterQueueUrl,
+          MessageBody: dead!.payload,
+          MessageGroupId: 'g',
+          MessageDeduplicationId: 'dlq-evt-2',
+          MessageAttributes: {
+            instanceId: { DataType: 'String', StringValue: 'shop-a' },
+            eventId: { DataType: 'String', StringValue: 'evt-2' },
+            lastError: { DataType: 'String', StringValue: 'callback answered 502' },
+          },
+        }),
+      );
+      const run = await cli('dlq', 'show', 'evt-2');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/attempts \(ledger\):\n#\s+STARTED/);
+      expect(run.stdout).toMatch(/^\s*1\s+\S+\s+40ms\s+failed\s+502\s+callback answered 502$/m);
+      expect(run.stdout).toMatch(/^\s*2\s+\S+\s+40ms\s+failed\s+502/m);
+      const json = JSON.parse((await cli('dlq', 'show', 'evt-2', '--json')).stdout);
+      expect(json.ledgerAttempts.map((a: { outcome: string }) => a.outcome)).toEqual(['failed', 'failed']);
     });
   });
 });
