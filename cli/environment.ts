@@ -17,7 +17,7 @@ import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-st
 import { SsmCheckpointStore } from '../functions/adapters/aws/ssm-checkpoint-store';
 import { SsmInstanceRepository } from '../functions/adapters/aws/ssm-instance-repository';
 import { FolderInstanceRepository } from '../functions/adapters/fs/folder-instance-repository';
-import type { CheckpointStore } from '../functions/core/poll';
+import type { CheckpointStore } from '../functions/core/ports';
 import { systemResolver } from '../functions/adapters/http/host-resolver';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../functions/core/callback/ssrf';
 import type { HostResolver, InstanceRepository } from '../functions/core/ports';

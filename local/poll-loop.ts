@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-store';
 import { EcwidPollClient } from '../functions/adapters/http/ecwid-poll-client';
 import type { Telemetry } from '../functions/core/ports';
-import { pollDueInstances, type PollRunSummary } from '../functions/core/poll-run';
+import { pollDueInstances, type PollRunSummary } from '../functions/core/poll/run';
 import type { Clock, EventQueue, InstanceRepository } from '../functions/core/ports';
 import type { SightingInbox } from '../functions/core/sightings';
 
 /**
  * The local runner's stand-in for the scheduled poll Lambda: every `intervalSeconds` it runs the
- * same fleet poll (core/poll-run.ts) over the runner's folder of instances, against the runner's
+ * same fleet poll (core/poll/run.ts) over the runner's folder of instances, against the runner's
  * Ecwid API (`--ecwid-api`), into the runner's queue. States and leases are files in `stateDir`,
  * so `ecwid-events instances poll ID --local` shares them (and never polls an instance at the same
  * time as the loop).

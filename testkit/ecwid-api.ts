@@ -6,7 +6,7 @@
  * own routes. Base URL: `${origin}/api`, like https://app.ecwid.com/api.
  */
 import http from 'node:http';
-import type { PollObjectType } from '../functions/core/poll-config';
+import type { PollObjectType } from '../functions/core/poll/settings';
 import { FakeEcwidStore } from './ecwid-store';
 import { flatHeaders, rawServer, readBody } from './servers';
 

@@ -3,8 +3,8 @@
  * pages through (testkit/ecwid-api.ts EcwidSearchRoute serves it over HTTP; test fakes of the
  * poll source read it directly). Times are Unix seconds.
  */
-import type { EcwidObject } from '../functions/core/poll';
-import type { PollObjectType } from '../functions/core/poll-config';
+import type { EcwidObject } from '../functions/core/ecwid/objects';
+import type { PollObjectType } from '../functions/core/poll/settings';
 
 /** A store's objects by type; times in Unix seconds. Lists like Ecwid: newest created first. */
 export class FakeEcwidStore {

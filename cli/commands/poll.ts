@@ -1,14 +1,15 @@
 /**
  * `instances poll ID [--since ISO]`: one poll of one instance now, the same poll the scheduled
- * poller runs (core/poll-run.ts pollOnce), under the same per-instance lease. With --since it
+ * poller runs (core/poll/run.ts pollOnce), under the same per-instance lease. With --since it
  * also backfills: changes since that time that no earlier poll covered are queued.
  */
 import { randomBytes } from 'node:crypto';
 import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
 import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client';
-import type { PollOutcome } from '../../functions/core/poll';
+import type { PollOutcome } from '../../functions/core/poll/session';
 import type { Telemetry } from '../../functions/core/ports';
-import { pollOnce, PollLeasedError, PollNotConfiguredError } from '../../functions/core/poll-run';
+import { pollOnce } from '../../functions/core/poll/run';
+import { PollLeasedError, PollNotConfiguredError } from '../../functions/core/poll/errors';
 import { DEFAULTS, ENV } from '../../functions/contract';
 import { optionString, type CommandContext, type CommandSpec } from '../command';
 import { CliError, EXIT, UsageError } from '../errors';

@@ -7,7 +7,7 @@ import type { QueuedEvent } from './event';
 import { type ErrorBody, type HttpResult, rejection } from './http-errors';
 import { CONFIG_KEYS, configOf, type Instance, INSTANCE_ID_PATTERN } from './instance';
 import { normalizeEcwidEvent } from './ecwid/normalize';
-import { webhookHandlingOf, type WebhookHandling } from './poll-config';
+import { webhookHandlingOf, type WebhookHandling } from './poll/settings';
 import { type Clock, errorText, type EventQueue, type InstanceLookup, NO_TELEMETRY, type Telemetry } from './ports';
 import { type SightingLog, sightingsOf } from './sightings';
 

@@ -9,7 +9,7 @@ import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
 import { CONFIG_KEYS, configOf, splitSecrets, type InstanceDocument } from './instance';
 import type { HostResolver } from './ports';
 import { isJsonObject } from './json';
-import { pollSettingProblems } from './poll-config';
+import { pollSettingProblems } from './poll/settings';
 
 export interface InstanceProblem {
   /** Where: `ecwid.store.id`, `configuration`, `tags`, ... */
@@ -145,11 +145,11 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
     if (problem) error(CONFIG_KEYS.callbackUrl, problem);
   }
 
-  // Read as the runtime reads them (instance.ts, poll-config.ts).
+  // Read as the runtime reads them (instance.ts, poll/settings.ts).
   const asDocument: InstanceDocument = { configuration: configuration as InstanceDocument['configuration'] };
   if (configOf(asDocument).enabledSetting === 'invalid') error(CONFIG_KEYS.enabled, 'must be true or false');
 
-  // Polling keys: the poller's own rules (poll-config.ts), including what polling needs. A key
+  // Polling keys: the poller's own rules (poll/settings.ts), including what polling needs. A key
   // already in error (a placeholder, a wrong type) is not reported twice.
   const keysInError = new Set(errors.map((problem) => problem.path));
   for (const problem of pollSettingProblems(asDocument)) {

@@ -40,7 +40,7 @@ export const CONFIG_KEYS = {
   pollerConfiguration: 'event.poller.configuration',
   /**
    * Ours: with `event.vendor.type` = `webhook`, also run a reconciliation poll that delivers only
-   * the changes no webhook reported (see functions/core/poll-config.ts).
+   * the changes no webhook reported (see functions/core/poll/settings.ts).
    */
   pollerReconcile: 'event.poller.reconcile',
 } as const;

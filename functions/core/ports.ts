@@ -1,5 +1,7 @@
+import type { EcwidObject, ListableCollection } from './ecwid/objects';
 import type { QueuedEvent } from './event';
 import type { Instance, InstanceDocument } from './instance';
+import type { PollState } from './poll/state';
 
 /** An instance that is stored but cannot be read: named, never its content (it holds secrets). */
 export interface UnreadableInstance {
@@ -145,4 +147,45 @@ export interface EcwidApi {
   getLegacyProduct(storeId: string, productKey: string, productId: string): Promise<EcwidEntity | null>;
   /** REST v3: the entity, or null on 404. */
   getEntity(storeId: string, accessToken: string, collection: EcwidV3Collection, id: string): Promise<EcwidEntity | null>;
+}
+
+// ---- the poller --------------------------------------------------------------------------------
+
+export interface PollListRequest {
+  readonly storeId: string;
+  /** REST v3 access token. Never logged. */
+  readonly accessToken: string;
+  readonly objectType: ListableCollection;
+  /** Inclusive bounds, Unix seconds. */
+  readonly updatedFrom: number;
+  readonly updatedTo: number;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/** One page of a v3 search: `{ total, count, offset, limit, items }`. */
+export interface PollPage {
+  readonly total: number;
+  readonly items: readonly EcwidObject[];
+}
+
+/**
+ * Ecwid's list endpoints (adapters/http/ecwid-poll-client.ts). Throws PollAuthError /
+ * PollRateLimitedError (poll/errors.ts) or any other error.
+ */
+export interface PollSource {
+  list(request: PollListRequest): Promise<PollPage>;
+}
+
+/**
+ * Where poll states live (SSM in AWS, a folder locally), plus the per-instance lease that keeps
+ * two polls of one instance (the schedule and a CLI backfill) from running at the same time.
+ */
+export interface CheckpointStore {
+  load(instanceId: string): Promise<PollState | undefined>;
+  save(instanceId: string, state: PollState): Promise<void>;
+  /** Takes the lease for `ttlSeconds`; false when another owner holds an unexpired one. */
+  lock(instanceId: string, owner: string, ttlSeconds: number): Promise<boolean>;
+  /** Gives the lease back if `owner` still holds it. */
+  unlock(instanceId: string, owner: string): Promise<void>;
 }

@@ -5,7 +5,7 @@
  * (core/ingest.ts, `sightings` dep) notes "a webhook about object X, created by Ecwid at second E"
  * after the event is queued, only for instances in reconciliation mode (the only ones whose
  * polls read sightings: webhook-only instances keep one SQS call per notification), and
- * the poller skips a polled change of X updated at U when E >= U - SIGHTING_TOLERANCE_SECONDS.
+ * the poller skips a polled change of X updated at U when E >= U - SIGHTING_TOLERANCE_SECONDS (poll/constants.ts).
  *
  * A sighting is written only after its event was accepted by the queue (a sighting for an event
  * that was never queued would make the poller skip a change nobody delivered). Recording is
@@ -13,7 +13,7 @@
  * that a reconciliation poll may deliver that change a second time.
  */
 import type { QueuedEvent } from './event';
-import { POLL_OBJECT_TYPES } from './poll-config';
+import { POLL_OBJECT_TYPES } from './poll/settings';
 
 export interface WebhookSighting {
   readonly instanceId: string;

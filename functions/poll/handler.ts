@@ -12,16 +12,16 @@ import { SsmInstanceRepository } from '../adapters/aws/ssm-instance-repository';
 import { handlerPowertools } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
 import { EcwidPollClient } from '../adapters/http/ecwid-poll-client';
-import type { CheckpointStore, PollSource, PollState } from '../core/poll';
-import { pollDueInstances, type PollRunSummary } from '../core/poll-run';
-import type { Clock, EventQueue, InstanceListing, Telemetry } from '../core/ports';
+import type { PollState } from '../core/poll/state';
+import { pollDueInstances, type PollRunSummary } from '../core/poll/run';
+import type { CheckpointStore, Clock, EventQueue, InstanceListing, PollSource, Telemetry } from '../core/ports';
 import type { SightingInbox } from '../core/sightings';
 import { DEFAULTS, ENV } from '../contract';
 
 /**
  * Poll Lambda (EventBridge schedule, reserved concurrency 1): polls every instance whose interval
  * is due, a few at a time, and stops starting work shortly before its own timeout. Decisions are
- * in core/poll-run.ts and core/poll.ts.
+ * in core/poll/run.ts and core/poll/session.ts.
  */
 
 export type PollLogger = Pick<Logger, 'info' | 'warn' | 'error'> & { addContext?(context: Context): void };

@@ -183,7 +183,7 @@ describe('validateInstanceDocument (with the SSRF policy)', () => {
   });
 });
 
-describe("checkInstanceDocument: polling keys (the poller's own rules, poll-config.ts)", () => {
+describe("checkInstanceDocument: polling keys (the poller's own rules, poll/settings.ts)", () => {
   const withConfiguration = (configuration: Record<string, string | number | boolean>) => {
     const doc = instanceDocument({ clientSecret: 'cs' });
     return { ...doc, configuration: { ...doc.configuration, ...configuration } };

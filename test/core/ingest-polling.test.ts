@@ -1,5 +1,5 @@
 /**
- * Ingest and the poller's instance settings (core/poll-config.ts): polling-only instances take no
+ * Ingest and the poller's instance settings (core/poll/settings.ts): polling-only instances take no
  * webhooks, and only instances in reconciliation mode have their webhooks sighted.
  */
 import { parseIonForm } from '../../functions/core/ecwid/ion';

@@ -2,7 +2,7 @@
 import AWSXRay from 'aws-xray-sdk-core';
 import { createTracer } from '../../functions/adapters/aws/tracing';
 import { createPollHandler } from '../../functions/poll/handler';
-import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll-fakes';
+import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll/fakes';
 import { FakeEcwidStore } from '../../testkit/ecwid-store';
 import { lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../support/xray';
 

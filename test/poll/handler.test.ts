@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { CONFIG_KEYS } from '../../functions/core/instance';
-import { PollAuthError } from '../../functions/core/poll';
+import { PollAuthError } from '../../functions/core/poll/errors';
 import { POLL_METRICS } from '../../functions/contract';
 import { createPollHandler } from '../../functions/poll/handler';
-import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll-fakes';
+import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll/fakes';
 import { FakeEcwidStore } from '../../testkit/ecwid-store';
 
 function fakes() {

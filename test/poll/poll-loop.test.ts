@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_KEYS } from '../../functions/core/instance';
-import { SETTLE_SECONDS } from '../../functions/core/poll';
+import { SETTLE_SECONDS } from '../../functions/core/poll/constants';
 import { FolderInstanceRepository } from '../../functions/adapters/fs/folder-instance-repository';
 import { startPollLoop } from '../../local/poll-loop';
-import { MemoryQueue, RecordingTelemetry } from '../core/poll-fakes';
+import { MemoryQueue, RecordingTelemetry } from '../core/poll/fakes';
 import { instanceDocument } from '../../testkit/instances';
 import { startEcwidSearchApi, type EcwidSearchApi } from '../../testkit/ecwid-api';
 

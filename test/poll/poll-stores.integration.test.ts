@@ -13,11 +13,12 @@ import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client
 import type { QueuedEvent } from '../../functions/core/event';
 import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sqs-ids';
 import { CONFIG_KEYS } from '../../functions/core/instance';
-import { emptyPollState, SETTLE_SECONDS, type PollState } from '../../functions/core/poll';
-import { pollDueInstances } from '../../functions/core/poll-run';
+import { emptyPollState, type PollState } from '../../functions/core/poll/state';
+import { SETTLE_SECONDS } from '../../functions/core/poll/constants';
+import { pollDueInstances } from '../../functions/core/poll/run';
 import { sightingsOf } from '../../functions/core/sightings';
 import { ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/contract';
-import { ManualClock, RecordingTelemetry } from '../core/poll-fakes';
+import { ManualClock, RecordingTelemetry } from '../core/poll/fakes';
 import { instanceDocument } from '../../testkit/instances';
 import { queuedEvent } from '../../testkit/events';
 import {

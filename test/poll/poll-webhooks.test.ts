@@ -12,14 +12,14 @@ import { EcwidPollClient } from '../../functions/adapters/http/ecwid-poll-client
 import type { QueuedEvent } from '../../functions/core/event';
 import { ingest } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
-import { RECONCILE_LAG_SECONDS } from '../../functions/core/poll';
+import { RECONCILE_LAG_SECONDS } from '../../functions/core/poll/constants';
 import { POLL_METRICS } from '../../functions/contract';
-import type { PollObjectType } from '../../functions/core/poll-config';
-import { pollDueInstances } from '../../functions/core/poll-run';
+import type { PollObjectType } from '../../functions/core/poll/settings';
+import { pollDueInstances } from '../../functions/core/poll/run';
 import { InMemorySightings } from '../../functions/core/sightings';
 import { instanceDocument } from '../../testkit/instances';
 import { ecwidSignatureFor } from '../../testkit/events';
-import { ManualClock, MemoryCheckpoints, MemoryQueue, RecordingTelemetry } from '../core/poll-fakes';
+import { ManualClock, MemoryCheckpoints, MemoryQueue, RecordingTelemetry } from '../core/poll/fakes';
 import { startEcwidSearchApi, type EcwidSearchApi } from '../../testkit/ecwid-api';
 
 const TOKEN = 'secret_fake_token';

@@ -1,5 +1,6 @@
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { parsePollState, type CheckpointStore, type PollState } from '../../core/poll';
+import { parsePollState, type PollState } from '../../core/poll/state';
+import { type CheckpointStore } from '../../core/ports';
 import { ssmPollLeaseName, ssmPollStateName } from '../../contract';
 import { deleteParameterIfExists, parametersByInstanceId, readParameter } from './ssm-parameters';
 

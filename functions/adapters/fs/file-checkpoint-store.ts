@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INSTANCE_ID_PATTERN } from '../../core/instance';
-import { parsePollState, type CheckpointStore, type PollState } from '../../core/poll';
+import { parsePollState, type PollState } from '../../core/poll/state';
+import { type CheckpointStore } from '../../core/ports';
 
 export interface FileCheckpointStoreOptions {
   /** Folder of `<instanceId>.json` states and `<instanceId>.lease` files (created when needed). */

@@ -8,7 +8,7 @@
  * never retried: it becomes PollAuthError. The token travels only in the Authorization header and
  * never appears in an error message.
  *
- * Requests go through the deliver side's Ecwid pieces (api-client.ts) and so through the shared
+ * Requests go through the deliver side's Ecwid pieces (ecwid-api-client.ts) and so through the shared
  * node:http(s) helper with its keep-alive agents: no `fetch`, whose first call loads undici
  * (~30 ms of a cold start).
  */
@@ -16,7 +16,9 @@ import type http from 'node:http';
 import type https from 'node:https';
 import { agentsOf, retryAfterOf, type HttpAgents } from './request';
 import { isJsonObject } from '../../core/json';
-import { PollAuthError, PollRateLimitedError, type PollListRequest, type PollPage, type PollSource, type EcwidObject } from '../../core/poll';
+import { PollAuthError, PollRateLimitedError } from '../../core/poll/errors';
+import { type PollListRequest, type PollPage, type PollSource } from '../../core/ports';
+import { type EcwidObject } from '../../core/ecwid/objects';
 import { EcwidApiError, noAnswerReason, parseJsonAnswer, sendEcwidGet } from './ecwid-api-client';
 
 export interface EcwidPollClientOptions {

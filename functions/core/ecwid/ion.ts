@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NormalizedEventType } from '../event';
+import { ionDateToIso } from './dates';
 import { canonicalStoreId, InvalidNotificationError, type IonNotification } from './notification';
 
 /**
@@ -28,9 +29,6 @@ const ION_FIELDS = [
 type IonField = (typeof ION_FIELDS)[number];
 
 const REQUIRED_FIELDS: readonly IonField[] = ['owner_id', 'event_type', 'order_id'];
-
-/** "YYYY-MM-DD hh:mm:ss"; Ecwid never documented the time zone. */
-const ION_DATE_PATTERN = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})$/;
 
 /** Length of the hex digest kept in ION event ids (128 bits). */
 const ION_ID_HEX_LENGTH = 32;
@@ -91,17 +89,4 @@ export function parseIonForm(body: string): IonNotification {
     oldFulfillmentStatus: fields.old_fulfillment_status,
     raw,
   };
-}
-
-/**
- * Best effort: "2014-05-06 16:28:06" becomes the ISO 8601 local time "2014-05-06T16:28:06".
- * No offset is added because Ecwid never said which zone it meant; anything else is left out
- * (the original stays in `raw.date`).
- */
-export function ionDateToIso(date: string | undefined): string | undefined {
-  const match = date === undefined ? null : ION_DATE_PATTERN.exec(date);
-  if (!match) return undefined;
-  const iso = `${match[1]}T${match[2]}`;
-  // Drop what cannot be a time at all (month 13, hour 25); the zone stays unknown either way.
-  return Number.isNaN(Date.parse(iso)) ? undefined : iso;
 }

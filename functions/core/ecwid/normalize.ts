@@ -6,10 +6,14 @@ import { actionOf, entityOf } from './webhook';
 /**
  * docs/protocol.md, "Normalization", in one place: how an Ecwid notification becomes
  * `{ objectType, objectId, eventType }`. Ingest, the CLI's test events and the local runner
- * all call normalizeEcwidEvent; nothing else decides these three fields.
+ * call normalizeEcwidEvent, the poller normalizeWebhookEvent (a polled change is described as the
+ * webhook Ecwid would have sent); nothing else decides these three fields.
  */
 
-type ObjectIdRule = (event: WebhookNotification) => string;
+/** What normalization reads of a webhook. */
+export type WebhookFields = Pick<WebhookNotification, 'eventType' | 'storeId' | 'entityId' | 'data'>;
+
+type ObjectIdRule = (event: WebhookFields) => string;
 
 interface EntityRule {
   readonly objectType: string;
@@ -59,16 +63,30 @@ const WEBHOOK_ACTIONS: Readonly<Record<string, NormalizedEventType>> = {
 /** Normalizes any Ecwid notification, ION or webhook, known or not yet known type. */
 export function normalizeEcwidEvent(event: EcwidNotification): NormalizedEvent {
   if (event.source === 'ion') {
-    return { objectType: 'orders', objectId: event.orderId, eventType: Object.hasOwn(ION_EVENT_TYPES, event.eventType) ? ION_EVENT_TYPES[event.eventType] : 'UNKNOWN' };
+    return { objectType: 'orders', objectId: event.orderId, eventType: ownValue(ION_EVENT_TYPES, event.eventType) ?? 'UNKNOWN' };
   }
+  return normalizeWebhookEvent(event);
+}
+
+/** Normalizes a webhook (`entity.action`), known or not yet known type. */
+export function normalizeWebhookEvent(event: WebhookFields): NormalizedEvent {
   const entity = entityOf(event.eventType);
-  const rule = WEBHOOK_ENTITY_TABLE[entity] ?? genericRule(entity);
+  const rule = ownValue(WEBHOOK_ENTITY_TABLE, entity) ?? genericRule(entity);
   return {
     objectType: rule.objectType,
     objectId: rule.objectId(event),
-    eventType: WEBHOOK_ACTIONS[actionOf(event.eventType)] ?? 'UNKNOWN',
+    eventType: ownValue(WEBHOOK_ACTIONS, actionOf(event.eventType)) ?? 'UNKNOWN',
   };
 }
+
+/** The webhook entity whose events normalize to `objectType` (`orders` -> `order`): the table read backwards. */
+export function entityOfObjectType(objectType: string): string | undefined {
+  return Object.keys(WEBHOOK_ENTITY_TABLE).find((entity) => WEBHOOK_ENTITY_TABLE[entity].objectType === objectType);
+}
+
+/** A table lookup that never answers with an Object.prototype member (`constructor`, `toString`). */
+const ownValue = <T>(table: Readonly<Record<string, T>>, key: string): T | undefined =>
+  Object.hasOwn(table, key) ? table[key] : undefined;
 
 /** Types Ecwid adds later (`gift_card.redeemed`): camelCase plural of the entity, `entityId`. */
 function genericRule(entity: string): EntityRule {

@@ -34,6 +34,7 @@
  */
 import type { QueuedEvent } from '../event';
 import { CONFIG_KEYS, configOf, type Instance } from '../instance';
+import { ECWID_DATE_TIME } from './dates';
 import type { EcwidApi, EcwidEntity, EcwidV3Collection } from '../ports';
 
 export type PreparedRaw =
@@ -69,8 +70,6 @@ const canonicalStatus = (status: string): string => {
   const upper = status.trim().toUpperCase();
   return LEGACY_STATUS_EQUIVALENTS[upper] ?? upper;
 };
-
-const ECWID_DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
 export async function prepareCallbackRaw(event: QueuedEvent, instance: Instance, api: EcwidApi): Promise<PreparedRaw> {
   switch (event.source) {

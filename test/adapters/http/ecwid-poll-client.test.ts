@@ -1,6 +1,7 @@
 import { EcwidApiError } from '../../../functions/adapters/http/ecwid-api-client';
 import { EcwidPollClient } from '../../../functions/adapters/http/ecwid-poll-client';
-import { PollAuthError, PollRateLimitedError, type PollListRequest } from '../../../functions/core/poll';
+import { PollAuthError, PollRateLimitedError } from '../../../functions/core/poll/errors';
+import { type PollListRequest } from '../../../functions/core/ports';
 import { closedPort } from '../../support/moto';
 import { startEcwidSearchApi, type EcwidSearchApi } from '../../../testkit/ecwid-api';
 

@@ -1,4 +1,5 @@
-import { ionDateToIso, parseIonForm } from '../../../functions/core/ecwid/ion';
+import { ionDateToIso } from '../../../functions/core/ecwid/dates';
+import { parseIonForm } from '../../../functions/core/ecwid/ion';
 import { InvalidNotificationError } from '../../../functions/core/ecwid/notification';
 import { fixtureText } from '../../../testkit/fixtures';
 

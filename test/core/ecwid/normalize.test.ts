@@ -114,6 +114,15 @@ describe('normalizeEcwidEvent on every documented webhook type', () => {
       eventType: 'CREATED',
     });
   });
+
+  it('never takes a rule from Object.prototype (`constructor`, `toString`)', () => {
+    expect(normalizeWebhook(webhookBody({ eventType: 'constructor.created', entityId: 5 }))).toEqual({
+      objectType: 'constructors',
+      objectId: '5',
+      eventType: 'CREATED',
+    });
+    expect(normalizeWebhook(webhookBody({ eventType: 'order.toString' })).eventType).toBe('UNKNOWN');
+  });
 });
 
 describe('objectId rules', () => {
@@ -160,6 +169,7 @@ describe('ION event types', () => {
   it('maps an undocumented ION event_type to orders / UNKNOWN', () => {
     const ion = parseIonForm('owner_id=1&event_type=order_deleted&order_id=9');
     expect(normalizeEcwidEvent(ion)).toEqual({ objectType: 'orders', objectId: '9', eventType: 'UNKNOWN' });
+    expect(normalizeEcwidEvent(parseIonForm('owner_id=1&event_type=constructor&order_id=9')).eventType).toBe('UNKNOWN');
   });
 });
 

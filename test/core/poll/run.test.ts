@@ -1,11 +1,13 @@
-import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
-import { RECONCILE_LAG_SECONDS, SETTLE_SECONDS, type PollState } from '../../functions/core/poll';
-import { POLL_METRICS } from '../../functions/contract';
-import { isDue, pollDueInstances, PollLeasedError, pollOnce, PollNotConfiguredError, type PollRunDeps } from '../../functions/core/poll-run';
-import { InMemorySightings } from '../../functions/core/sightings';
-import { instanceDocument } from '../../testkit/instances';
-import { FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance, RecordingTelemetry } from './poll-fakes';
-import { FakeEcwidStore } from '../../testkit/ecwid-store';
+import { CONFIG_KEYS, type Instance } from '../../../functions/core/instance';
+import { RECONCILE_LAG_SECONDS, SETTLE_SECONDS } from '../../../functions/core/poll/constants';
+import type { PollState } from '../../../functions/core/poll/state';
+import { POLL_METRICS } from '../../../functions/contract';
+import { isDue, pollDueInstances, pollOnce, type PollRunDeps } from '../../../functions/core/poll/run';
+import { PollLeasedError, PollNotConfiguredError } from '../../../functions/core/poll/errors';
+import { InMemorySightings } from '../../../functions/core/sightings';
+import { instanceDocument } from '../../../testkit/instances';
+import { FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance, RecordingTelemetry } from './fakes';
+import { FakeEcwidStore } from '../../../testkit/ecwid-store';
 
 function fleet(instances: Instance[], extra: Partial<PollRunDeps> = {}) {
   const clock = new ManualClock();

@@ -1,25 +1,13 @@
-import {
-  compactState,
-  describeObject,
-  ecwidDateSeconds,
-  MAX_RAW_BYTES,
-  MAX_STATE_BYTES,
-  MAX_WINDOW_ITEMS,
-  OVERLAP_SECONDS,
-  POLL_PAGE_LIMIT,
-  PollAuthError,
-  pollInstance,
-  PollRateLimitedError,
-  RECONCILE_LAG_SECONDS,
-  SETTLE_SECONDS,
-  stateBytes,
-  type PollRequest,
-  type PollState,
-} from '../../functions/core/poll';
-import { POLL_METRICS } from '../../functions/contract';
-import { pollSettingsOf, type PollSettings } from '../../functions/core/poll-config';
-import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance, RecordingTelemetry } from './poll-fakes';
-import { ecwidDate, FakeEcwidStore } from '../../testkit/ecwid-store';
+import { compactState, stateBytes, type PollState } from '../../../functions/core/poll/state';
+import { describeObject } from '../../../functions/core/ecwid/objects';
+import { ecwidDateSeconds } from '../../../functions/core/ecwid/dates';
+import { MAX_RAW_BYTES, MAX_STATE_BYTES, MAX_WINDOW_ITEMS, OVERLAP_SECONDS, POLL_PAGE_LIMIT, RECONCILE_LAG_SECONDS, SETTLE_SECONDS } from '../../../functions/core/poll/constants';
+import { PollAuthError, PollRateLimitedError } from '../../../functions/core/poll/errors';
+import { pollInstance, type PollRequest } from '../../../functions/core/poll/session';
+import { POLL_METRICS } from '../../../functions/contract';
+import { pollSettingsOf, type PollSettings } from '../../../functions/core/poll/settings';
+import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance, RecordingTelemetry } from './fakes';
+import { ecwidDate, FakeEcwidStore } from '../../../testkit/ecwid-store';
 
 const ORDERS_EVERY_15: PollSettings = { mode: 'polling', intervalMinutes: 15, objectTypes: ['orders'] };
 
@@ -324,14 +312,33 @@ describe('state', () => {
   test('compactState keeps the newest remembered changes and stays under MAX_STATE_BYTES', () => {
     const sent: Record<string, number> = {};
     for (let i = 0; i < 1000; i++) sent[`orders:ORDER-NUMBER-${i}`] = 1_700_000_000 + i;
-    const telemetry = new RecordingTelemetry();
     const state: PollState = { v: 1, cursors: { orders: { from: 1, to: 2 } }, sent };
-    const compacted = compactState(state, telemetry);
+    const { state: compacted, dropped } = compactState(state);
     expect(stateBytes(compacted)).toBeLessThanOrEqual(MAX_STATE_BYTES);
     const kept = Object.values(compacted.sent);
     expect(Math.min(...kept)).toBeGreaterThan(1_700_000_000);
     expect(compacted.sent['orders:ORDER-NUMBER-999']).toBe(1_700_000_999);
+    expect(dropped).toBe(1000 - kept.length);
+    expect(compactState(compacted)).toEqual({ state: compacted, dropped: 0 });
+  });
+
+  test('a poll whose state outgrows MAX_STATE_BYTES saves it compacted and counts the truncation', async () => {
+    const { clock, checkpoints, telemetry, poll } = setup();
+    // Remembered changes inside the overlap of a cursor already at the edge: all kept by the poll.
+    const edge = clock.seconds - SETTLE_SECONDS;
+    const sent: Record<string, number> = {};
+    for (let i = 0; i < 1000; i++) sent[`orders:ORDER-NUMBER-${i}`] = edge - i % 60;
+    checkpoints.states.set('shop-a', { v: 1, cursors: { orders: { from: edge - 900, to: edge } }, sent });
+
+    await poll();
+
+    const saved = checkpoints.states.get('shop-a')!;
+    expect(stateBytes(saved)).toBeLessThanOrEqual(MAX_STATE_BYTES);
+    expect(Object.keys(saved.sent).length).toBeLessThan(1000);
     expect(telemetry.total(POLL_METRICS.stateTruncated)).toBe(1);
+    expect(telemetry.lines.find((line) => line.message.startsWith('poll state too large'))?.attributes).toMatchObject({
+      dropped: 1000 - Object.keys(saved.sent).length,
+    });
   });
 
   test('the remembered changes are pruned to the overlap', async () => {

@@ -10,17 +10,18 @@
  *
  * Polling needs `ecwid.access.token` (REST v3, `read_orders` / `read_catalog` / `read_customers`).
  */
-import { canonicalStoreId } from './ecwid/notification';
-import { CONFIG_KEYS, configOf, type BooleanSetting, type InstanceDocument } from './instance';
-import { isJsonObject } from './json';
+import { canonicalStoreId } from '../ecwid/notification';
+import { CONFIG_KEYS, configOf, type BooleanSetting, type InstanceDocument } from '../instance';
+import { isJsonObject } from '../json';
+import { LISTABLE_COLLECTIONS, type ListableCollection } from '../ecwid/objects';
 
-/** Ecwid REST v3 collections the poller can list by update time (`updatedFrom` / `updatedTo`). */
-export const POLL_OBJECT_TYPES = ['orders', 'products', 'customers'] as const;
-export type PollObjectType = (typeof POLL_OBJECT_TYPES)[number];
+/** What the poller can poll: the Ecwid REST v3 collections listed by update time. */
+export const POLL_OBJECT_TYPES = LISTABLE_COLLECTIONS;
+export type PollObjectType = ListableCollection;
 
 /**
  * `polling`: the poller is the only source. `reconcile`: webhooks are the source and the poller
- * catches up with what they missed, a little behind real time (RECONCILE_LAG_SECONDS in poll.ts).
+ * catches up with what they missed, a little behind real time (RECONCILE_LAG_SECONDS, constants.ts).
  */
 export type PollMode = 'polling' | 'reconcile';
 

@@ -1,5 +1,5 @@
-import { InMemorySightings, sightingsOf } from '../../functions/core/sightings';
-import { queuedEvent } from '../../testkit/events';
+import { InMemorySightings, sightingsOf } from '../../../functions/core/sightings';
+import { queuedEvent } from '../../../testkit/events';
 
 describe('sightingsOf', () => {
   test('webhook events of pollable types give (instance, object, Ecwid time); others give nothing', () => {

@@ -1,6 +1,6 @@
-import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance';
-import { pollSettingProblems, pollSettingsOf, webhookHandlingOf } from '../../functions/core/poll-config';
-import { instanceDocument } from '../../testkit/instances';
+import { CONFIG_KEYS, type ConfigValue } from '../../../functions/core/instance';
+import { pollSettingProblems, pollSettingsOf, webhookHandlingOf } from '../../../functions/core/poll/settings';
+import { instanceDocument } from '../../../testkit/instances';
 
 const doc = (configuration: Record<string, ConfigValue>) =>
   instanceDocument({ configuration: { [CONFIG_KEYS.accessToken]: 'secret_token_value', ...configuration } });

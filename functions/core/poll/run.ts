@@ -1,26 +1,17 @@
 /**
  * One run of the poller over every instance (the scheduled Lambda, the local runner's loop) and
  * one poll of one instance (the CLI): who is due, the per-instance lease, the webhook sightings,
- * bounded concurrency. The poll itself is poll.ts.
+ * bounded concurrency. The poll itself is session.ts.
  */
-import { POLL_METRICS } from '../contract';
-import { CONFIG_KEYS, configOf, withConfig, type Instance } from './instance';
-import {
-  OVERLAP_SECONDS,
-  pollInstance,
-  SIGHTING_TOLERANCE_SECONDS,
-  type PollDeps,
-  type PollOutcome,
-  type PollProgress,
-  type PollState,
-} from './poll';
-import type { InstanceListing } from './ports';
-import { pollSettingsOf, type PollObjectType, type PollSettings } from './poll-config';
-import { errorText, NO_TELEMETRY, type Telemetry } from './ports';
-import type { ReceivedSighting, SightingInbox } from './sightings';
-
-/** An instance is due a little early rather than a whole schedule period late. */
-export const DUE_SLACK_SECONDS = 60;
+import { POLL_METRICS } from '../../contract';
+import { CONFIG_KEYS, configOf, withConfig, type Instance } from '../instance';
+import { errorText, type InstanceListing, NO_TELEMETRY, type Telemetry } from '../ports';
+import type { ReceivedSighting, SightingInbox } from '../sightings';
+import { DUE_SLACK_SECONDS, OVERLAP_SECONDS, SIGHTING_TOLERANCE_SECONDS } from './constants';
+import { PollLeasedError, PollNotConfiguredError } from './errors';
+import { pollInstance, type PollDeps, type PollOutcome, type PollProgress } from './session';
+import { pollSettingsOf, type PollObjectType, type PollSettings } from './settings';
+import type { PollState } from './state';
 
 export interface PollRunDeps extends PollDeps {
   readonly listInstances: () => Promise<InstanceListing>;
@@ -188,16 +179,6 @@ async function acknowledge(deps: PollRunDeps, handles: readonly string[], teleme
     // They come back on a later receive: harmless.
     telemetry.log('warn', 'could not acknowledge webhook sightings', { count: handles.length, error: errorText(error) });
   }
-}
-
-/** Another poll holds the instance's lease. */
-export class PollLeasedError extends Error {
-  override readonly name = 'PollLeasedError';
-}
-
-/** The instance has no usable polling configuration. */
-export class PollNotConfiguredError extends Error {
-  override readonly name = 'PollNotConfiguredError';
 }
 
 export interface PollOnceOptions {

@@ -2,18 +2,12 @@
  * In-memory stand-ins for the poller's ports: a poll source over testkit's FakeEcwidStore, a
  * queue, a checkpoint store with leases, a clock. Used by the core and poll tests.
  */
-import type { QueuedEvent } from '../../functions/core/event';
-import type { Instance } from '../../functions/core/instance';
-import {
-  type CheckpointStore,
-  type PollListRequest,
-  type PollPage,
-  type PollSource,
-  type PollState,
-} from '../../functions/core/poll';
-import type { EventQueue, Telemetry } from '../../functions/core/ports';
-import { FakeEcwidStore } from '../../testkit/ecwid-store';
-import { instanceDocument } from '../../testkit/instances';
+import type { QueuedEvent } from '../../../functions/core/event';
+import type { Instance } from '../../../functions/core/instance';
+import type { CheckpointStore, EventQueue, PollListRequest, PollPage, PollSource, Telemetry } from '../../../functions/core/ports';
+import type { PollState } from '../../../functions/core/poll/state';
+import { FakeEcwidStore } from '../../../testkit/ecwid-store';
+import { instanceDocument } from '../../../testkit/instances';
 
 
 export const T0 = Date.UTC(2024, 4, 1, 12, 0, 0); // epoch ms
