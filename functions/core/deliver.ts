@@ -20,56 +20,17 @@ import { isJsonObject } from './json';
 import {
   type CallbackSender,
   type Clock,
+  type DeadLetterDetails,
   type EcwidApi,
   errorText,
   type HostResolver,
   type InstanceLookup,
   NO_TELEMETRY,
+  type QueueMessage,
+  type RetryScheduler,
   type Telemetry,
 } from './ports';
 import { backoffSeconds, isLastAttempt, type RetryPolicy } from './retry-policy';
-
-/** One received queue message, as the handler hands it over (no SQS types in the core). */
-export interface QueueMessage {
-  readonly messageId: string;
-  /** Opaque token for the retry scheduler (SQS receipt handle). */
-  readonly receiptHandle: string;
-  readonly body: string;
-  /** 1 on the first attempt (SQS ApproximateReceiveCount). */
-  readonly receiveCount: number;
-  /** ISO time of the first receive (SQS ApproximateFirstReceiveTimestamp), when known. */
-  readonly firstReceivedAt?: string;
-  readonly messageGroupId?: string;
-  readonly messageDeduplicationId?: string;
-  /** The queue the message came from (SQS eventSourceARN). */
-  readonly queueArn?: string;
-}
-
-/** What travels with a dead-lettered message (as SQS message attributes). No secrets. */
-export interface DeadLetterDetails {
-  readonly lastError: string;
-  readonly attempts: number;
-  readonly firstReceivedAt?: string;
-  readonly lastAttemptAt: string;
-  readonly instanceId?: string;
-  readonly eventId?: string;
-}
-
-/** Port: later retries and the dead-letter queue (SQS in AWS: ChangeMessageVisibility / SendMessage). */
-export interface RetryScheduler {
-  /** Makes the message visible again after `delaySeconds`. */
-  retryLater(message: QueueMessage, delaySeconds: number): Promise<void>;
-  /** Puts the message, unchanged, on the dead-letter queue. Resolves only once it is stored there. */
-  deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void>;
-  /**
-   * Makes received messages visible again at once. Used for the records of a FIFO group that were
-   * not attempted because an earlier record of the group failed: the group stays blocked behind
-   * that record's backoff (SQS returns nothing more of a group while one of its messages is in
-   * flight), so they come back with it, in order, instead of after the queue's visibility timeout.
-   */
-  release(messages: readonly QueueMessage[]): Promise<void>;
-}
-
 
 export interface DeliverDeps {
   readonly instances: InstanceLookup;

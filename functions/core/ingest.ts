@@ -29,7 +29,6 @@ export interface IngestRequest {
   readonly body: Uint8Array;
 }
 
-
 export interface IngestDeps {
   readonly instances: InstanceLookup;
   readonly queue: EventQueue;
@@ -70,19 +69,58 @@ const PARSERS: Readonly<Record<string, Parser>> = {
   'application/json': parseWebhookJson,
 };
 
+/** The answer so far: the value a step produced, or the answer that ends the request. */
+type Step<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly result: IngestResult };
+const next = <T>(value: T): Step<T> => ({ ok: true, value });
+const stop = (result: IngestResult): Step<never> => ({ ok: false, result });
+
+type Reject = (
+  reason: RejectionReason,
+  message: string,
+  attributes?: Readonly<Record<string, unknown>>,
+  extra?: { field?: string; headers?: Record<string, string> },
+) => IngestResult;
+
+/** What the steps after parsing share: the notification, its log attributes, the telemetry. */
+interface Received {
+  readonly notification: EcwidNotification;
+  /** eventId, storeId, ecwidEventType and source: on every log line about it. */
+  readonly attributes: Readonly<Record<string, unknown>>;
+  readonly telemetry: Telemetry;
+  readonly reject: Reject;
+}
+
 /**
  * Handles one request. Bad input becomes 4xx and port failures 503; only a bug throws.
+ * Route, body, targets, which of them take webhooks, signatures, then the queue.
  */
 export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<IngestResult> {
   const telemetry = deps.telemetry ?? NO_TELEMETRY;
   telemetry.count(INGEST_METRICS.received);
+  const reject = rejecter(telemetry);
 
-  const reject = (
-    reason: RejectionReason,
-    message: string,
-    attributes: Record<string, unknown> = {},
-    extra: { field?: string; headers?: Record<string, string> } = {},
-  ): IngestResult => {
+  const route = routeOf(request, reject);
+  if (!route.ok) return route.result;
+  const parsed = parseBody(request, deps.maxBodyBytes ?? DEFAULTS.maxBodyBytes, reject);
+  if (!parsed.ok) return parsed.result;
+  const notification = parsed.value;
+  const { eventId, storeId } = notification;
+  const attributes = { eventId, storeId, ecwidEventType: notification.eventType, source: notification.source };
+  const received: Received = { notification, attributes, telemetry, reject };
+
+  const targets = await findTargets(route.value.instanceId, received, deps.instances);
+  if (!targets.ok) return targets.result;
+  const accepting = instancesTakingWebhooks(targets.value, received);
+  if (!accepting.ok) return accepting.result;
+  const recipients = verifiedRecipients(accepting.value.instances, request.headers, received);
+  if (!recipients.ok) return recipients.result;
+  const events = queuedEvents(notification, recipients.value, deps.clock());
+  return enqueue(events, accepting.value.handling, received, deps);
+}
+
+/** Counts and logs a rejection, and makes its answer. */
+function rejecter(telemetry: Telemetry): Reject {
+  return (reason, message, attributes = {}, extra = {}) => {
     const result = rejection(reason, message, extra);
     telemetry.count(INGEST_METRICS.rejected);
     telemetry.count(rejectionMetric(reason));
@@ -93,91 +131,104 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     });
     return result;
   };
+}
 
-  // Route. API Gateway only routes POST to the two paths; the local runner forwards anything.
+/** The route and method. API Gateway only routes POST to the two paths; the local runner forwards anything. */
+function routeOf(request: IngestRequest, reject: Reject): Step<{ readonly instanceId?: string }> {
   const route = ROUTE_PATTERN.exec(request.path);
-  if (!route) return reject('RouteNotFound', `no such route: ${request.path}`);
+  if (!route) return stop(reject('RouteNotFound', `no such route: ${request.path}`));
   if (request.method.toUpperCase() !== 'POST') {
-    return reject('MethodNotAllowed', `method ${request.method} not allowed; use POST`, {}, { headers: { allow: 'POST' } });
+    return stop(reject('MethodNotAllowed', `method ${request.method} not allowed; use POST`, {}, { headers: { allow: 'POST' } }));
   }
-  const routeInstanceId = request.instanceId ?? (route[1] === undefined ? undefined : decodePathSegment(route[1]));
+  return next({ instanceId: request.instanceId ?? (route[1] === undefined ? undefined : decodePathSegment(route[1])) });
+}
 
-  // Body: size on the decoded bytes, format from the content type.
-  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
+/** The notification in the body: size on the decoded bytes, format from the content type. */
+function parseBody(request: IngestRequest, maxBodyBytes: number, reject: Reject): Step<EcwidNotification> {
   if (request.body.byteLength > maxBodyBytes) {
-    return reject('TooLarge', `request body is ${request.body.byteLength} bytes; the limit is ${maxBodyBytes}`);
+    return stop(reject('TooLarge', `request body is ${request.body.byteLength} bytes; the limit is ${maxBodyBytes}`));
   }
   const mediaType = mediaTypeOf(headerValue(request.headers, 'content-type'));
-  const parse = mediaType === undefined ? undefined : PARSERS[mediaType];
+  const parse = mediaType !== undefined && Object.hasOwn(PARSERS, mediaType) ? PARSERS[mediaType] : undefined;
   if (!parse) {
-    return reject(
-      'UnsupportedMediaType',
-      `content type ${mediaType ?? '(none)'} is not supported; use application/json (webhooks) or application/x-www-form-urlencoded (ION)`,
+    return stop(
+      reject(
+        'UnsupportedMediaType',
+        `content type ${mediaType ?? '(none)'} is not supported; use application/json (webhooks) or application/x-www-form-urlencoded (ION)`,
+      ),
     );
   }
-  let notification: EcwidNotification;
   try {
     // A view on the body's bytes, not a copy (Buffer.from(Uint8Array) would copy them).
-    notification = parse(Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8'));
+    return next(parse(Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8')));
   } catch (error) {
     if (error instanceof InvalidNotificationError) {
-      return reject('Malformed', error.message, { field: error.field }, { field: error.field });
+      return stop(reject('Malformed', error.message, { field: error.field }, { field: error.field }));
     }
     throw error;
   }
-  const { eventId, storeId } = notification;
-  const eventAttributes = { eventId, storeId, ecwidEventType: notification.eventType, source: notification.source };
+}
 
-  // Targets: the instance named in the path, or every instance of the store (fan-out).
-  let targets: Instance[];
+/** The instance named in the path, or every instance of the store (fan-out). */
+async function findTargets(routeInstanceId: string | undefined, received: Received, instances: InstanceLookup): Promise<Step<Instance[]>> {
+  const { attributes, reject } = received;
   try {
-    if (routeInstanceId !== undefined) {
-      const instance = INSTANCE_ID_PATTERN.test(routeInstanceId)
-        ? await deps.instances.get(routeInstanceId)
-        : undefined;
-      if (!instance) {
-        return reject('UnknownInstance', `unknown instance ${JSON.stringify(routeInstanceId)}`, {
-          ...eventAttributes,
-          instanceId: routeInstanceId,
-        });
-      }
-      if (!belongsToStore(instance, storeId)) {
-        return reject('StoreMismatch', `the event is for store ${storeId}, which is not the store of instance ${instance.id}`, {
-          ...eventAttributes,
-          instanceId: instance.id,
-        });
-      }
-      targets = [instance];
-    } else {
-      targets = [];
-      const seen = new Set<string>();
-      for (const instance of await deps.instances.findByStore(storeId)) {
-        if (seen.has(instance.id)) continue;
-        seen.add(instance.id);
-        // The store index is written separately from the instances: trust the instance itself.
-        if (belongsToStore(instance, storeId)) targets.push(instance);
-        else telemetry.log('warn', 'store index lists an instance of another store; skipped', { ...eventAttributes, instanceId: instance.id });
-      }
-      if (targets.length === 0) {
-        return reject('UnknownStore', `no instance is configured for store ${storeId}`, eventAttributes);
-      }
-    }
+    return routeInstanceId === undefined
+      ? await storeInstances(received, instances)
+      : await namedInstance(routeInstanceId, received, instances);
   } catch (error) {
-    return reject('Unavailable', 'instance configuration is unavailable; retry later', { ...eventAttributes, error: errorText(error) });
+    return stop(reject('Unavailable', 'instance configuration is unavailable; retry later', { ...attributes, error: errorText(error) }));
   }
+}
 
-  // Instances that take no webhooks first: switched off, or polling only (the poller is their
-  // source). A store with none left is answered 200, so Ecwid neither retries nor blocks the
-  // app, whatever the signature.
+async function namedInstance(instanceId: string, received: Received, instances: InstanceLookup): Promise<Step<Instance[]>> {
+  const { attributes, reject, notification } = received;
+  const instance = INSTANCE_ID_PATTERN.test(instanceId) ? await instances.get(instanceId) : undefined;
+  if (!instance) {
+    return stop(reject('UnknownInstance', `unknown instance ${JSON.stringify(instanceId)}`, { ...attributes, instanceId }));
+  }
+  if (!belongsToStore(instance, notification.storeId)) {
+    return stop(
+      reject('StoreMismatch', `the event is for store ${notification.storeId}, which is not the store of instance ${instance.id}`, {
+        ...attributes,
+        instanceId: instance.id,
+      }),
+    );
+  }
+  return next([instance]);
+}
+
+async function storeInstances(received: Received, instances: InstanceLookup): Promise<Step<Instance[]>> {
+  const { attributes, reject, telemetry, notification } = received;
+  const targets: Instance[] = [];
+  const seen = new Set<string>();
+  for (const instance of await instances.findByStore(notification.storeId)) {
+    if (seen.has(instance.id)) continue;
+    seen.add(instance.id);
+    // The store index is written separately from the instances: trust the instance itself.
+    if (belongsToStore(instance, notification.storeId)) targets.push(instance);
+    else telemetry.log('warn', 'store index lists an instance of another store; skipped', { ...attributes, instanceId: instance.id });
+  }
+  if (targets.length === 0) return stop(reject('UnknownStore', `no instance is configured for store ${notification.storeId}`, attributes));
+  return next(targets);
+}
+
+/**
+ * The targets that take webhooks, and how: not switched off, not polling only (the poller is
+ * their source). A store with none left is answered 200, so Ecwid neither retries nor blocks the
+ * app, whatever the signature.
+ */
+function instancesTakingWebhooks(
+  targets: readonly Instance[],
+  received: Received,
+): Step<{ readonly instances: Instance[]; readonly handling: ReadonlyMap<string, WebhookHandling> }> {
+  const { attributes, telemetry } = received;
   const handling = new Map<string, WebhookHandling>();
   let pollingOnly = 0;
-  const enabled = targets.filter((instance) => {
+  const instances = targets.filter((instance) => {
     if (!configOf(instance).notificationsEnabled) {
       telemetry.count(INGEST_METRICS.droppedDisabled);
-      telemetry.log('info', 'not queued: event notifications are disabled for this instance', {
-        ...eventAttributes,
-        instanceId: instance.id,
-      });
+      telemetry.log('info', 'not queued: event notifications are disabled for this instance', { ...attributes, instanceId: instance.id });
       return false;
     }
     const how = webhookHandlingOf(instance.document);
@@ -185,7 +236,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       pollingOnly += 1;
       telemetry.count(INGEST_METRICS.droppedPollingOnly);
       telemetry.log('info', `not queued: this instance is polling only (${CONFIG_KEYS.vendorType} = polling)`, {
-        ...eventAttributes,
+        ...attributes,
         instanceId: instance.id,
       });
       return false;
@@ -193,49 +244,51 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     handling.set(instance.id, how);
     return true;
   });
-  if (enabled.length === 0) {
-    const why =
-      pollingOnly === 0
-        ? 'event notifications are disabled for every instance of this store'
-        : pollingOnly === targets.length
-          ? `every instance of this store is polling only (${CONFIG_KEYS.vendorType} = polling)`
-          : 'every instance of this store is disabled or polling only';
-    return { status: 200, body: { queued: 0, eventId, instances: [], message: `not queued: ${why}` } };
-  }
+  if (instances.length > 0) return next({ instances, handling });
+  const why =
+    pollingOnly === 0
+      ? 'event notifications are disabled for every instance of this store'
+      : pollingOnly === targets.length
+        ? `every instance of this store is polling only (${CONFIG_KEYS.vendorType} = polling)`
+        : 'every instance of this store is disabled or polling only';
+  return stop({ status: 200, body: { queued: 0, eventId: received.notification.eventId, instances: [], message: `not queued: ${why}` } });
+}
 
-  // Webhooks: each instance checks the signature with its own app client_secret. One that does
-  // not verify is left out (it belongs to another app, or its secret is wrong); none -> 401.
-  let recipients = enabled;
-  if (notification.source === 'webhook') {
-    const webhook = notification;
-    const signature = headerValue(request.headers, ECWID_SIGNATURE_HEADER);
-    if (!signature) {
-      return reject('BadSignature', 'missing X-Ecwid-Webhook-Signature header', eventAttributes);
-    }
-    recipients = enabled.filter((instance) => {
-      const secret = configOf(instance).clientSecret;
-      if (verifyEcwidWebhookSignature(signature, secret, webhook.eventCreated, eventId)) return true;
-      telemetry.count(INGEST_METRICS.excludedBadSignature);
-      telemetry.log('warn', 'signature does not verify for this instance; not queued for it', {
-        ...eventAttributes,
-        instanceId: instance.id,
-        cause: secret ? 'signature mismatch' : `${CONFIG_KEYS.clientSecret} is not configured`,
-      });
-      return false;
+/**
+ * Webhooks: each instance checks the signature with its own app client_secret. One that does not
+ * verify is left out (it belongs to another app, or its secret is wrong); none -> 401. ION posts
+ * carry no signature: every instance receives them (deliver verifies them through the order).
+ */
+function verifiedRecipients(instances: Instance[], headers: IngestRequest['headers'], received: Received): Step<Instance[]> {
+  const { notification, attributes, telemetry, reject } = received;
+  if (notification.source !== 'webhook') return next(instances);
+  const signature = headerValue(headers, ECWID_SIGNATURE_HEADER);
+  if (!signature) return stop(reject('BadSignature', 'missing X-Ecwid-Webhook-Signature header', attributes));
+  const recipients = instances.filter((instance) => {
+    const secret = configOf(instance).clientSecret;
+    if (verifyEcwidWebhookSignature(signature, secret, notification.eventCreated, notification.eventId)) return true;
+    telemetry.count(INGEST_METRICS.excludedBadSignature);
+    telemetry.log('warn', 'signature does not verify for this instance; not queued for it', {
+      ...attributes,
+      instanceId: instance.id,
+      cause: secret ? 'signature mismatch' : `${CONFIG_KEYS.clientSecret} is not configured`,
     });
-    if (recipients.length === 0) {
-      return reject('BadSignature', 'X-Ecwid-Webhook-Signature does not verify', eventAttributes);
-    }
-  }
+    return false;
+  });
+  if (recipients.length === 0) return stop(reject('BadSignature', 'X-Ecwid-Webhook-Signature does not verify', attributes));
+  return next(recipients);
+}
 
+/** One queued event per recipient, normalized once. */
+function queuedEvents(notification: EcwidNotification, recipients: readonly Instance[], now: Date): QueuedEvent[] {
   const normalized = normalizeEcwidEvent(notification);
-  const receivedAt = deps.clock().toISOString();
-  const events: QueuedEvent[] = recipients.map((instance) => ({
+  const receivedAt = now.toISOString();
+  return recipients.map((instance) => ({
     v: 1,
     ...normalized,
-    eventId,
+    eventId: notification.eventId,
     instanceId: instance.id,
-    storeId,
+    storeId: notification.storeId,
     source: notification.source,
     ecwidEventType: notification.eventType,
     ...(notification.occurredAt === undefined ? {} : { occurredAt: notification.occurredAt }),
@@ -244,32 +297,35 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     verified: notification.source === 'webhook',
     raw: notification.raw,
   }));
+}
 
+/** Queues the events (503 when the queue fails), then notes the sightings of reconciling instances. */
+async function enqueue(
+  events: readonly QueuedEvent[],
+  handling: ReadonlyMap<string, WebhookHandling>,
+  received: Received,
+  deps: IngestDeps,
+): Promise<IngestResult> {
+  const { attributes, telemetry, reject } = received;
   try {
     await deps.queue.enqueue(events);
   } catch (error) {
     return reject('Unavailable', 'the event could not be queued; retry later', {
-      ...eventAttributes,
-      instanceIds: recipients.map((instance) => instance.id),
+      ...attributes,
+      instanceIds: events.map((event) => event.instanceId),
       error: errorText(error),
     });
   }
-
   telemetry.count(INGEST_METRICS.queued, events.length);
   if (deps.sightings) {
     const reconciling = events.filter((event) => handling.get(event.instanceId) === 'queue-and-sight');
-    await recordSightings(deps.sightings, reconciling, telemetry, eventAttributes);
+    await recordSightings(deps.sightings, reconciling, telemetry, attributes);
   }
   for (const event of events) {
-    telemetry.log('info', 'queued', {
-      ...eventAttributes,
-      instanceId: event.instanceId,
-      objectType: event.objectType,
-      objectId: event.objectId,
-      eventType: event.eventType,
-    });
+    const { instanceId, objectType, objectId, eventType } = event;
+    telemetry.log('info', 'queued', { ...attributes, instanceId, objectType, objectId, eventType });
   }
-  return { status: 200, body: { queued: events.length, eventId, instances: events.map((event) => event.instanceId) } };
+  return { status: 200, body: { queued: events.length, eventId: received.notification.eventId, instances: events.map((event) => event.instanceId) } };
 }
 
 /**

@@ -87,6 +87,49 @@ export function errorText(error: unknown): string {
   return !name || name === 'Error' ? message : `${name}: ${message}`;
 }
 
+// ---- deliver's queue (adapters/aws/sqs-retry-scheduler.ts) -------------------------------------
+
+/** One received queue message, as the handler hands it over (no SQS types in the core). */
+export interface QueueMessage {
+  readonly messageId: string;
+  /** Opaque token for the retry scheduler (SQS receipt handle). */
+  readonly receiptHandle: string;
+  readonly body: string;
+  /** 1 on the first attempt (SQS ApproximateReceiveCount). */
+  readonly receiveCount: number;
+  /** ISO time of the first receive (SQS ApproximateFirstReceiveTimestamp), when known. */
+  readonly firstReceivedAt?: string;
+  readonly messageGroupId?: string;
+  readonly messageDeduplicationId?: string;
+  /** The queue the message came from (SQS eventSourceARN). */
+  readonly queueArn?: string;
+}
+
+/** What travels with a dead-lettered message (as SQS message attributes). No secrets. */
+export interface DeadLetterDetails {
+  readonly lastError: string;
+  readonly attempts: number;
+  readonly firstReceivedAt?: string;
+  readonly lastAttemptAt: string;
+  readonly instanceId?: string;
+  readonly eventId?: string;
+}
+
+/** Later retries and the dead-letter queue (SQS in AWS: ChangeMessageVisibility / SendMessage). */
+export interface RetryScheduler {
+  /** Makes the message visible again after `delaySeconds`. */
+  retryLater(message: QueueMessage, delaySeconds: number): Promise<void>;
+  /** Puts the message, unchanged, on the dead-letter queue. Resolves only once it is stored there. */
+  deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void>;
+  /**
+   * Makes received messages visible again at once. Used for the records of a FIFO group that were
+   * not attempted because an earlier record of the group failed: the group stays blocked behind
+   * that record's backoff (SQS returns nothing more of a group while one of its messages is in
+   * flight), so they come back with it, in order, instead of after the queue's visibility timeout.
+   */
+  release(messages: readonly QueueMessage[]): Promise<void>;
+}
+
 // ---- callbacks (adapters/http) -----------------------------------------------------------------
 
 export interface ResolvedAddress {

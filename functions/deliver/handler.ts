@@ -10,12 +10,7 @@ import { invocationSegmentName, traced, type TraceSpan, type Tracer } from '../a
 import { HttpCallbackSender } from '../adapters/http/callback-sender';
 import { systemResolver } from '../adapters/http/host-resolver';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../core/callback/ssrf';
-import {
-  deliverMessage,
-  type DeliveryOutcome,
-  type QueueMessage,
-  type RetryScheduler,
-} from '../core/deliver';
+import { deliverMessage, type DeliveryOutcome } from '../core/deliver';
 import { EcwidApiClient } from '../adapters/http/ecwid-api-client';
 import {
   type CallbackSender,
@@ -24,6 +19,8 @@ import {
   errorText,
   type HostResolver,
   type InstanceLookup,
+  type QueueMessage,
+  type RetryScheduler,
   type Telemetry,
 } from '../core/ports';
 import { DEFAULT_RETRY_POLICY, retryPolicyFrom, type RetryPolicy } from '../core/retry-policy';

@@ -3,8 +3,7 @@
  * local servers, SQS records and fixtures come from the test kit.
  */
 import type { SQSRecord } from 'aws-lambda';
-import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../../functions/core/deliver';
-import type { Telemetry } from '../../functions/core/ports';
+import type { DeadLetterDetails, QueueMessage, RetryScheduler, Telemetry } from '../../functions/core/ports';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { ConfigValue, Instance } from '../../functions/core/instance';
 import type { InstanceLookup } from '../../functions/core/ports';

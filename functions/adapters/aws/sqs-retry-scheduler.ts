@@ -6,7 +6,7 @@ import {
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
-import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../../core/deliver';
+import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../../core/ports';
 import { MAX_BACKOFF_SECONDS } from '../../core/retry-policy';
 import { SQS_BATCH_MAX_ENTRIES } from './sqs-event-queue';
 

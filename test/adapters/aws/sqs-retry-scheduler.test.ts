@@ -7,7 +7,7 @@ import {
   queueUrlFromArn,
   SqsRetryScheduler,
 } from '../../../functions/adapters/aws/sqs-retry-scheduler';
-import type { DeadLetterDetails } from '../../../functions/core/deliver';
+import type { DeadLetterDetails } from '../../../functions/core/ports';
 import { queueMessage, webhookEvent } from '../../core/deliver-support';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo';
