@@ -13,8 +13,9 @@ import { READ_MODEL } from '../../contract';
 import type { InstanceDirectory } from '../../core/cached-instance-store';
 import { INSTANCE_ID_PATTERN, type Instance } from '../../core/instance';
 import { parseInstanceDocument } from '../instance-document';
-import { awsErrorText, open, type KmsDataKeys } from './kms-data-keys';
+import { open, type KmsDataKeys } from './kms-data-keys';
 import { STORE_ID_PATTERN } from './ssm-instance-repository';
+import { errorText } from '../../core/ports';
 
 /** Item attribute names (the keys are READ_MODEL's). */
 export const ITEM_ATTRIBUTES = {
@@ -39,7 +40,7 @@ export const sealContext = (instanceId: string): string => `ecwid-events/instanc
 export class InstanceReadModelUnavailableError extends Error {
   override readonly name = 'InstanceReadModelUnavailableError';
   constructor(what: string, cause: unknown) {
-    super(`instance read model: ${what} failed (${awsErrorText(cause)})`, { cause });
+    super(`instance read model: ${what} failed (${errorText(cause)})`, { cause });
   }
 }
 

@@ -19,7 +19,8 @@ import { READ_MODEL } from '../../contract';
 import type { ReadModelEntry, ReadModelWriter, VersionStamp } from '../../core/config-sync';
 import { INSTANCE_ID_PATTERN } from '../../core/instance';
 import { ITEM_ATTRIBUTES, sealContext, type Item } from './dynamodb-instance-directory';
-import { awsErrorText, seal, type DataKey, type KmsDataKeys } from './kms-data-keys';
+import { seal, type DataKey, type KmsDataKeys } from './kms-data-keys';
+import { errorText } from '../../core/ports';
 
 export interface DynamoDbReadModelWriterOptions {
   readonly tableName: string;
@@ -33,7 +34,7 @@ export interface DynamoDbReadModelWriterOptions {
 export class ReadModelWriteError extends Error {
   override readonly name = 'ReadModelWriteError';
   constructor(what: string, cause: unknown) {
-    super(`instance read model: ${what} failed (${awsErrorText(cause)})`, { cause });
+    super(`instance read model: ${what} failed (${errorText(cause)})`, { cause });
   }
 }
 

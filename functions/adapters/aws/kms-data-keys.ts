@@ -8,6 +8,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { READ_MODEL } from '../../contract';
 import { ReadThroughCache } from '../../core/read-through-cache';
+import { errorText } from '../../core/ports';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -73,7 +74,7 @@ export class KmsDataKeys {
         if (!Plaintext || Plaintext.length !== KEY_BYTES) throw new Error('KMS returned no 256-bit key');
         return Buffer.from(Plaintext);
       } catch (error) {
-        throw new DataKeyUnavailableError(`KMS Decrypt of a read-model data key failed (${awsErrorText(error)})`, { cause: error });
+        throw new DataKeyUnavailableError(`KMS Decrypt of a read-model data key failed (${errorText(error)})`, { cause: error });
       }
     });
     if (!key) throw new DataKeyUnavailableError('KMS Decrypt of a read-model data key returned nothing');
@@ -93,7 +94,7 @@ export class KmsDataKeys {
       this.unwrapped.prime(Buffer.from(CiphertextBlob).toString('base64'), plaintext);
       return { plaintext, wrapped: CiphertextBlob };
     } catch (error) {
-      throw new DataKeyUnavailableError(`KMS GenerateDataKey for the read model failed (${awsErrorText(error)})`, { cause: error });
+      throw new DataKeyUnavailableError(`KMS GenerateDataKey for the read model failed (${errorText(error)})`, { cause: error });
     }
   }
 }
@@ -119,9 +120,4 @@ export function open(key: Buffer, sealed: Uint8Array, context: string): Buffer {
   decipher.setAAD(Buffer.from(context, 'utf8'));
   decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
   return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
-}
-
-/** The AWS error's name and message (KMS messages name keys, never plaintext). */
-export function awsErrorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -11,6 +11,7 @@ import type { ConfigSource, SourceRead, VersionStamp } from '../../core/config-s
 import { INSTANCE_ID_PATTERN } from '../../core/instance';
 import { ssmInstanceName } from '../../contract';
 import { InvalidInstanceDocumentError, parseInstanceDocument } from '../instance-document';
+import { errorText } from '../../core/ports';
 
 /** GetParameters takes at most 10 names. */
 const GET_PARAMETERS_MAX_NAMES = 10;
@@ -113,8 +114,7 @@ export class SsmConfigSource implements ConfigSource {
     try {
       return await call();
     } catch (error) {
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      throw new ConfigSourceError(`SSM ${operation} under ${this.base} failed (${reason})`, { cause: error });
+      throw new ConfigSourceError(`SSM ${operation} under ${this.base} failed (${errorText(error)})`, { cause: error });
     }
   }
 }

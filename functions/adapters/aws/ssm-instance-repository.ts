@@ -10,7 +10,7 @@ import {
   type Instance,
   type InstanceDocument,
 } from '../../core/instance';
-import type { IndexRebuildResult, InstanceListing, InstanceRepository, UnreadableInstance } from '../../core/ports';
+import { errorText, type IndexRebuildResult, type InstanceListing, type InstanceRepository, type UnreadableInstance } from '../../core/ports';
 import { DEFAULTS, ssmInstanceName, ssmStoreIndexName } from '../../contract';
 import { InvalidInstanceDocumentError, parseInstanceDocument, parseStoreIndex } from '../instance-document';
 import { deleteParameterIfExists, isParameterNotFound, parametersByInstanceId, readParameter } from './ssm-parameters';
@@ -56,9 +56,8 @@ export interface SsmInstanceRepositoryOptions {
 /** SSM could not answer (throttled, denied, unreachable): the caller should answer 503. */
 export class InstanceStoreUnavailableError extends Error {
   constructor(parameterName: string, cause: unknown) {
-    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : 'unknown error';
     // AWS error messages name the parameter, never its value; nothing else is added here.
-    super(`SSM GetParameter ${parameterName} failed (${reason})`, { cause });
+    super(`SSM GetParameter ${parameterName} failed (${errorText(cause)})`, { cause });
     this.name = 'InstanceStoreUnavailableError';
   }
 }
