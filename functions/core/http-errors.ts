@@ -1,7 +1,8 @@
 import { REJECTIONS, type RejectionReason } from '../contract';
 
-/** Error answers of ingest; the statuses per reason are the contract's rejection table. */
-/** The JSON body of every error answer. `message` must never contain a secret. */
+/** Error answers of ingest; the status of each reason is the contract's rejection table. */
+
+/** The JSON body of every error answer. `error` must never contain a secret. */
 export interface ErrorBody {
   readonly error: string;
   /** The request field that was missing or invalid, for 400 answers. */
