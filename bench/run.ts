@@ -9,7 +9,8 @@
  *   npm run bench -- --e2e-events 500      a shorter e2e run (prints only, unless --out)
  *   npm run bench -- --markdown            the table as the README's Performance section shows it
  *
- * Groups: ingest, deliver, bundles, e2e, cost (cost needs ingest, deliver and bundles in the same run).
+ * Groups: ingest, deliver, bundles, e2e, scale, cost (cost needs ingest, deliver and bundles in the same run).
+ * scale (bench/scale.ts) simulates 10,000 stores for 2 minutes: `npx tsx bench/scale.ts` runs it alone.
  * BENCH_DEBUG=1 logs every cold start and the e2e arrival spread; BENCH_CDK_OUT=dir synthesizes
  * and measures elsewhere than cdk.out; BENCH_RUNNER_NODE_ARGS passes node flags to the runner.
  * bundles runs `npx cdk synth --no-validation` when cdk.out is missing or older than the sources.
@@ -23,9 +24,10 @@ import { costModel } from './cost';
 import { benchDeliver } from './deliver';
 import { benchE2e, E2E_CONCURRENCY, E2E_EVENTS } from './e2e';
 import { benchIngest } from './ingest';
+import { benchScale, SCALE_FIGURE_NOTES } from './scale';
 import type { Figures } from './support';
 
-const GROUPS = ['ingest', 'deliver', 'bundles', 'e2e', 'cost'] as const;
+const GROUPS = ['ingest', 'deliver', 'bundles', 'e2e', 'scale', 'cost'] as const;
 type Group = (typeof GROUPS)[number];
 
 export const RESULTS_FILE = path.join(__dirname, 'results.json');
@@ -76,6 +78,7 @@ export const FIGURE_NOTES: Readonly<Record<string, string>> = {
   cost_ingest_billed_ms: 'modelled billed ms per ingest invocation',
   cost_deliver_billed_ms_per_batch: 'modelled billed ms per deliver batch',
   cost_sqs_requests_per_event: 'SQS requests per event incl. the event source',
+  ...SCALE_FIGURE_NOTES,
 };
 
 function parseOptions(argv: string[]) {
@@ -147,6 +150,7 @@ async function main(): Promise<void> {
     Object.assign(figures, bundles.figures);
   }
   if (options.groups.has('e2e')) Object.assign(figures, await benchE2e(log, { events: options.e2eEvents, concurrency: E2E_CONCURRENCY }));
+  if (options.groups.has('scale')) Object.assign(figures, await benchScale(log));
   if (options.groups.has('cost')) {
     if (app && options.groups.has('ingest') && options.groups.has('deliver')) Object.assign(figures, costModel(figures, app));
     else log('cost: skipped (it needs ingest, deliver and bundles in the same run)');
