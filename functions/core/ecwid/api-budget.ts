@@ -1,0 +1,195 @@
+/**
+ * Ecwid API budget per access token (Ecwid allows 600 requests a minute per token), in front of
+ * the Ecwid API port. Deliver (and the poller) call through it; it spends as few requests as it can
+ * and waits rather than fails when Ecwid says "too many":
+ *
+ * - Reads of the same entity share one request (coalescing), and an entity is reused for
+ *   `entityMaxAgeMs` (a brief cache) — but only for an event received BEFORE that request started,
+ *   so an event never gets an entity older than itself (10 updates of one order arriving together
+ *   cost one or two GETs, and each callback still carries the order as it was after its update).
+ * - Requests of one token are paced: at most `ratePerSecond` a second from this environment
+ *   (AIMD: halved on each 429, grown back by one a second after successes), so the environments
+ *   that share a busy store's token converge on Ecwid's limit instead of hammering it.
+ * - A 429 is waited out in-process (its Retry-After, at least 1 s) and the request made again;
+ *   the wait counts against `maxWaitMs`, after which the 429 reaches the caller (and the delivery
+ *   is retried later like any failure). Within that budget a 429 costs the event nothing.
+ *
+ * Pure: the clock and the wait are injected; the state is per environment.
+ */
+import { createHash } from 'node:crypto';
+
+/** An Ecwid entity (REST v3 JSON object). */
+export type EcwidEntity = Record<string, unknown>;
+
+/** The reads the budget governs: the same shape as the Ecwid API port. */
+export interface EcwidReads {
+  getEntity(storeId: string, accessToken: string, collection: string, id: string): Promise<EcwidEntity | null>;
+}
+
+export interface EcwidBudgetOptions {
+  /** Epoch ms. */
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** @default 10 (600 a minute) */
+  readonly ratePerSecond?: number;
+  /** @default 10_000 */
+  readonly entityMaxAgeMs?: number;
+  /** Longest a request waits in-process for the budget or a Retry-After. @default 5_000 */
+  readonly maxWaitMs?: number;
+  /** Entities kept (per environment). @default 5_000 */
+  readonly maxEntities?: number;
+  /** How a failure says "429, retry after N s": undefined when it is not a 429. */
+  readonly retryAfterOf: (error: unknown) => number | undefined;
+}
+
+/** What the budget did, for metrics and benchmarks. */
+export interface EcwidBudgetStats {
+  requests: number;
+  /** Reads answered by a request already in flight or a cached entity. */
+  saved: number;
+  tooManyRequests: number;
+  /** Milliseconds spent waiting for the budget or a Retry-After. */
+  waitedMs: number;
+}
+
+interface Fetch {
+  /** When the request started (epoch ms): it serves events received before this. */
+  readonly startedAt: number;
+  readonly promise: Promise<EcwidEntity | null>;
+  /** Set when it answered: entities expire `entityMaxAgeMs` after. */
+  answeredAt?: number;
+}
+
+interface TokenPace {
+  rate: number;
+  /** The earliest time the next request of this token may start. */
+  nextAt: number;
+  lastIncreaseAt: number;
+}
+
+export class EcwidApiBudget {
+  private readonly fetches = new Map<string, Fetch>();
+  private readonly paces = new Map<string, TokenPace>();
+  private readonly ratePerSecond: number;
+  private readonly entityMaxAgeMs: number;
+  private readonly maxWaitMs: number;
+  private readonly maxEntities: number;
+  readonly stats: EcwidBudgetStats = { requests: 0, saved: 0, tooManyRequests: 0, waitedMs: 0 };
+
+  constructor(
+    private readonly api: EcwidReads,
+    private readonly options: EcwidBudgetOptions,
+  ) {
+    this.ratePerSecond = options.ratePerSecond ?? 10;
+    this.entityMaxAgeMs = options.entityMaxAgeMs ?? 10_000;
+    this.maxWaitMs = options.maxWaitMs ?? 5_000;
+    this.maxEntities = options.maxEntities ?? 5_000;
+  }
+
+  /**
+   * The entity as it is at least as late as `receivedAt` (epoch ms: the event that needs it):
+   * a request in flight or a cached answer serves only if its request started at or after that.
+   */
+  getEntity(storeId: string, accessToken: string, collection: string, id: string, receivedAt: number): Promise<EcwidEntity | null> {
+    const key = `${storeId}\u0000${collection}\u0000${id}\u0000${tokenTag(accessToken)}`;
+    const now = this.options.now();
+    const known = this.fetches.get(key);
+    if (
+      known &&
+      known.startedAt >= receivedAt &&
+      (known.answeredAt === undefined || now - known.answeredAt <= this.entityMaxAgeMs)
+    ) {
+      this.stats.saved++;
+      return known.promise;
+    }
+    const fetch: Fetch = { startedAt: now, promise: Promise.resolve(null) };
+    const promise = this.request(accessToken, () => this.api.getEntity(storeId, accessToken, collection, id)).then(
+      (entity) => {
+        fetch.answeredAt = this.options.now();
+        return entity;
+      },
+      (error: unknown) => {
+        // A failure is not kept: the next read asks again.
+        if (this.fetches.get(key) === fetch) this.fetches.delete(key);
+        throw error;
+      },
+    );
+    (fetch as { promise: Promise<EcwidEntity | null> }).promise = promise;
+    this.remember(key, fetch);
+    return promise;
+  }
+
+  /** Runs `call` within the token's budget, waiting out 429s for up to `maxWaitMs`. */
+  async request<T>(accessToken: string, call: () => Promise<T>): Promise<T> {
+    const pace = this.paceOf(accessToken);
+    const deadline = this.options.now() + this.maxWaitMs;
+    for (;;) {
+      await this.waitForTurn(pace, deadline);
+      this.stats.requests++;
+      try {
+        const result = await call();
+        this.succeeded(pace);
+        return result;
+      } catch (error) {
+        const retryAfter = this.options.retryAfterOf(error);
+        if (retryAfter === undefined) throw error;
+        this.stats.tooManyRequests++;
+        // Multiplicative decrease, and nobody in this environment sends for this token before Retry-After.
+        pace.rate = Math.max(0.5, pace.rate / 2);
+        const resumeAt = this.options.now() + Math.max(1, retryAfter) * 1000;
+        pace.nextAt = Math.max(pace.nextAt, resumeAt);
+        // Grow back only a second after sending resumes.
+        pace.lastIncreaseAt = resumeAt;
+        if (resumeAt > deadline) throw error;
+      }
+    }
+  }
+
+  private async waitForTurn(pace: TokenPace, deadline: number): Promise<void> {
+    const now = this.options.now();
+    const start = Math.max(now, pace.nextAt);
+    if (start > deadline) {
+      // Waiting would take longer than allowed: fail now, as a 429 would (the caller retries later).
+      throw new EcwidBudgetExhaustedError(Math.ceil((start - now) / 1000));
+    }
+    // Reserve the slot before waiting, so concurrent callers queue behind each other.
+    pace.nextAt = start + 1000 / pace.rate;
+    if (start > now) {
+      this.stats.waitedMs += start - now;
+      await this.options.sleep(start - now);
+    }
+  }
+
+  private succeeded(pace: TokenPace): void {
+    const now = this.options.now();
+    // Additive increase: one request a second more, at most once a second, up to the limit.
+    if (pace.rate < this.ratePerSecond && now - pace.lastIncreaseAt >= 1000) {
+      pace.rate = Math.min(this.ratePerSecond, pace.rate + 1);
+      pace.lastIncreaseAt = now;
+    }
+  }
+
+  private paceOf(accessToken: string): TokenPace {
+    const tag = tokenTag(accessToken);
+    let pace = this.paces.get(tag);
+    if (!pace) this.paces.set(tag, (pace = { rate: this.ratePerSecond, nextAt: 0, lastIncreaseAt: 0 }));
+    return pace;
+  }
+
+  private remember(key: string, fetch: Fetch): void {
+    this.fetches.delete(key);
+    this.fetches.set(key, fetch);
+    while (this.fetches.size > this.maxEntities) this.fetches.delete(this.fetches.keys().next().value as string);
+  }
+}
+
+/** The budget of a token is used up for longer than a request may wait (behaves like a 429). */
+export class EcwidBudgetExhaustedError extends Error {
+  override readonly name = 'EcwidBudgetExhaustedError';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`the Ecwid API budget of this store's token is used up for the next ${retryAfterSeconds} s (600 requests a minute per token)`);
+  }
+}
+
+/** A non-reversible tag of a token for map keys: a secret never becomes a key as such. */
+const tokenTag = (token: string): string => createHash('sha256').update(token).digest('base64url').slice(0, 22);

@@ -1,0 +1,122 @@
+import { EcwidApiBudget, EcwidBudgetExhaustedError, type EcwidReads } from '../../../functions/core/ecwid/api-budget';
+
+/** A hand-driven clock whose sleeps advance it. */
+function clock() {
+  const state = { now: 1_000_000 };
+  return { state, now: () => state.now, sleep: async (ms: number) => void (state.now += ms) };
+}
+
+class TooManyRequests extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('429');
+  }
+}
+const retryAfterOf = (error: unknown) => (error instanceof TooManyRequests ? error.retryAfterSeconds : undefined);
+
+function api(answer: (id: string) => Promise<Record<string, unknown> | null> = async (id) => ({ id })) {
+  const calls: string[] = [];
+  const reads: EcwidReads = {
+    getEntity: async (_store, _token, _collection, id) => {
+      calls.push(id);
+      return answer(id);
+    },
+  };
+  return { reads, calls };
+}
+
+test('reads of one entity in flight together share one request', async () => {
+  const c = clock();
+  let release!: () => void;
+  const { reads, calls } = api(() => new Promise((resolve) => (release = () => resolve({ id: 'o1', v: 1 }))));
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf });
+  const receivedAt = c.state.now - 10;
+  const all = Promise.all([1, 2, 3].map(() => budget.getEntity('7', 'tok', 'orders', 'o1', receivedAt)));
+  await Promise.resolve();
+  release();
+  await expect(all).resolves.toEqual([{ id: 'o1', v: 1 }, { id: 'o1', v: 1 }, { id: 'o1', v: 1 }]);
+  expect(calls).toEqual(['o1']);
+  expect(budget.stats).toMatchObject({ requests: 1, saved: 2 });
+});
+
+test('an entity is reused only for events received before its request started, and only for entityMaxAgeMs', async () => {
+  const c = clock();
+  const { reads, calls } = api();
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, entityMaxAgeMs: 10_000 });
+  await budget.getEntity('7', 'tok', 'orders', 'o1', c.state.now - 500);
+  // An update received before that fetch: served from it.
+  await budget.getEntity('7', 'tok', 'orders', 'o1', c.state.now - 100);
+  expect(calls).toHaveLength(1);
+  // An update received after it: fetched again (the cached order may predate the update).
+  c.state.now += 50;
+  await budget.getEntity('7', 'tok', 'orders', 'o1', c.state.now - 1);
+  expect(calls).toHaveLength(2);
+  // Too old: fetched again even for an older event.
+  c.state.now += 10_001;
+  await budget.getEntity('7', 'tok', 'orders', 'o1', 0);
+  expect(calls).toHaveLength(3);
+});
+
+test('different stores, objects or tokens never share an answer', async () => {
+  const c = clock();
+  const { reads, calls } = api();
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf });
+  await budget.getEntity('7', 'tok', 'orders', 'o1', 0);
+  await budget.getEntity('8', 'tok', 'orders', 'o1', 0);
+  await budget.getEntity('7', 'tok', 'products', 'o1', 0);
+  await budget.getEntity('7', 'other', 'orders', 'o1', 0);
+  expect(calls).toHaveLength(4);
+});
+
+test('requests of one token are paced at ratePerSecond', async () => {
+  const c = clock();
+  const starts: number[] = [];
+  const { reads } = api(async (id) => {
+    starts.push(c.state.now);
+    return { id };
+  });
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, ratePerSecond: 10 });
+  const t0 = c.state.now;
+  for (let i = 0; i < 5; i++) await budget.getEntity('7', 'tok', 'orders', `o${i}`, 0);
+  expect(starts.map((t) => t - t0)).toEqual([0, 100, 200, 300, 400]);
+});
+
+test('a 429 is waited out (Retry-After) and the request made again; the rate is halved', async () => {
+  const c = clock();
+  let first = true;
+  const starts: number[] = [];
+  const { reads } = api(async (id) => {
+    starts.push(c.state.now);
+    if (first) {
+      first = false;
+      throw new TooManyRequests(2);
+    }
+    return { id };
+  });
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, maxWaitMs: 5_000 });
+  const t0 = c.state.now;
+  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', 0)).resolves.toEqual({ id: 'o1' });
+  expect(starts.map((t) => t - t0)).toEqual([0, 2000]);
+  expect(budget.stats).toMatchObject({ requests: 2, tooManyRequests: 1 });
+  // Halved: two requests now start 200 ms apart.
+  const before = starts.length;
+  await budget.getEntity('7', 'tok', 'orders', 'o2', 0);
+  await budget.getEntity('7', 'tok', 'orders', 'o3', 0);
+  expect(starts[before + 1] - starts[before]).toBe(200);
+});
+
+test('a 429 whose wait would exceed maxWaitMs reaches the caller; a failure is not cached', async () => {
+  const c = clock();
+  const { reads, calls } = api(async () => Promise.reject(new TooManyRequests(30)));
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, maxWaitMs: 5_000 });
+  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', 0)).rejects.toBeInstanceOf(TooManyRequests);
+  // The token is cooling down for 30 s: the next read fails at once, without a request.
+  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', 0)).rejects.toBeInstanceOf(EcwidBudgetExhaustedError);
+  expect(calls).toHaveLength(1);
+});
+
+test('other failures pass through untouched', async () => {
+  const c = clock();
+  const { reads } = api(async () => Promise.reject(new Error('socket hang up')));
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf });
+  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', 0)).rejects.toThrow('socket hang up');
+});
