@@ -21,6 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchBundles, type SynthesizedApp } from './bundles';
 import { costModel } from './cost';
+import { costModel10k } from './cost-scale';
 import { benchDeliver } from './deliver';
 import { benchE2e, E2E_CONCURRENCY, E2E_EVENTS } from './e2e';
 import { benchIngest } from './ingest';
@@ -78,6 +79,7 @@ export const FIGURE_NOTES: Readonly<Record<string, string>> = {
   cost_ingest_billed_ms: 'modelled billed ms per ingest invocation',
   cost_deliver_billed_ms_per_batch: 'modelled billed ms per deliver batch',
   cost_sqs_requests_per_event: 'SQS requests per event incl. the event source',
+  cost_per_million_events_usd_10k: 'AWS cost of 1M events at 10k stores / 2,000 ev/s, every line measured (goal <= $4)',
   ...SCALE_FIGURE_NOTES,
 };
 
@@ -154,6 +156,8 @@ async function main(): Promise<void> {
   if (options.groups.has('cost')) {
     if (app && options.groups.has('ingest') && options.groups.has('deliver')) Object.assign(figures, costModel(figures, app));
     else log('cost: skipped (it needs ingest, deliver and bundles in the same run)');
+    if (app && options.groups.has('ingest') && options.groups.has('deliver') && options.groups.has('scale')) Object.assign(figures, costModel10k(figures, app));
+    else log('cost 10k: skipped (it needs ingest, deliver, bundles and scale in the same run)');
   }
   log(`bench: done in ${((Date.now() - started) / 1000).toFixed(0)} s, load average ${loadavg()[0].toFixed(2)}`);
 
