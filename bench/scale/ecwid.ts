@@ -7,9 +7,16 @@
  * as the real client reports it (EcwidApiError with status and retryAfterSeconds). Answers take
  * 150-600 ms (uniform), a 429 50 ms.
  */
-import { EcwidApiError, type EcwidApi, type EcwidEntity, type EcwidV3Collection } from '../../functions/adapters/http/ecwid-api-client';
-import type { CallbackRequest, CallbackResult, CallbackSender } from '../../functions/adapters/http/callback-sender';
-import type { HostResolver } from '../../functions/core/callback/ssrf';
+import { EcwidApiError } from '../../functions/adapters/http/ecwid-api-client';
+import type {
+  CallbackRequest,
+  CallbackResult,
+  CallbackSender,
+  EcwidApi,
+  EcwidEntity,
+  EcwidV3Collection,
+  HostResolver,
+} from '../../functions/core/ports';
 import { TokenBucket } from './aws';
 import { PerSecond, type VirtualTime } from './virtual-time';
 

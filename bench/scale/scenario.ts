@@ -25,6 +25,7 @@ import { createDeliverHandler } from '../../functions/deliver/handler';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { CachedInstanceStore } from '../../functions/core/cached-instance-store';
 import { reconcile } from '../../functions/core/config-sync';
+import { EcwidApiBudget } from '../../functions/core/ecwid/api-budget';
 import type { InstanceStore } from '../../functions/core/ports';
 import { SimAws } from './aws';
 import { SimCallbacks, SimEcwid, simResolver } from './ecwid';
@@ -51,6 +52,8 @@ export interface ScaleOptions {
   readonly backlog?: number;
   /** Deliver concurrency already scaled out at the start (capacity runs). */
   readonly deliverWarm?: boolean;
+  /** Deliver reads Ecwid through the per-token budget (core/ecwid/api-budget.ts). @default true */
+  readonly ecwidBudget?: boolean;
   /** Run one reconcile of the read model at this virtual second (to count its calls). */
   readonly reconcileAt?: number;
   readonly log?: (line: string) => void;
@@ -161,8 +164,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
           instances: instancesFor(),
           retries: new SqsRetryScheduler({ queueUrl: QUEUE.url, deadLetterQueueUrl: DLQ_URL, client: client(() => new SQSClient({ region: 'us-east-1' }), 'SQS') }),
           sender: callbacks,
-          ecwid,
-          urlPolicy: { allowHttp: false, allowHosts: [], resolve: dns.resolve },
+          ecwid: options.ecwidBudget === false ? ecwid : new EcwidApiBudget(ecwid, { now: time.epochNow, sleep: (ms) => time.sleep(ms) }),
+          urlPolicy: { allowHttp: false, allowHosts: [] },
+          resolveHost: dns.resolve,
           clock: time.date,
         }),
     });

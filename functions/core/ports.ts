@@ -189,7 +189,15 @@ export interface EcwidApi {
   /** Legacy v1 Product API: the product with this id, or null. */
   getLegacyProduct(storeId: string, productKey: string, productId: string): Promise<EcwidEntity | null>;
   /** REST v3: the entity, or null on 404. */
-  getEntity(storeId: string, accessToken: string, collection: EcwidV3Collection, id: string): Promise<EcwidEntity | null>;
+  getEntity(storeId: string, accessToken: string, collection: EcwidV3Collection, id: string, options?: EcwidReadOptions): Promise<EcwidEntity | null>;
+}
+
+export interface EcwidReadOptions {
+  /**
+   * When the event that needs the entity was received (ISO 8601): an answer obtained by a request
+   * started before then may not serve it (core/ecwid/api-budget.ts reuses answers; the HTTP client ignores it).
+   */
+  readonly receivedAt?: string;
 }
 
 // ---- the poller --------------------------------------------------------------------------------

@@ -17,14 +17,7 @@
  * Pure: the clock and the wait are injected; the state is per environment.
  */
 import { createHash } from 'node:crypto';
-
-/** An Ecwid entity (REST v3 JSON object). */
-export type EcwidEntity = Record<string, unknown>;
-
-/** The reads the budget governs: the same shape as the Ecwid API port. */
-export interface EcwidReads {
-  getEntity(storeId: string, accessToken: string, collection: string, id: string): Promise<EcwidEntity | null>;
-}
+import type { EcwidApi, EcwidEntity, EcwidReadOptions, EcwidV3Collection } from '../ports';
 
 export interface EcwidBudgetOptions {
   /** Epoch ms. */
@@ -38,8 +31,11 @@ export interface EcwidBudgetOptions {
   readonly maxWaitMs?: number;
   /** Entities kept (per environment). @default 5_000 */
   readonly maxEntities?: number;
-  /** How a failure says "429, retry after N s": undefined when it is not a 429. */
-  readonly retryAfterOf: (error: unknown) => number | undefined;
+  /**
+   * How a failure says "429, retry after N s": undefined when it is not a 429.
+   * @default a `status` of 429 with its `retryAfterSeconds` (1 when absent), as the Ecwid client throws
+   */
+  readonly retryAfterOf?: (error: unknown) => number | undefined;
 }
 
 /** What the budget did, for metrics and benchmarks. */
@@ -67,7 +63,7 @@ interface TokenPace {
   lastIncreaseAt: number;
 }
 
-export class EcwidApiBudget {
+export class EcwidApiBudget implements EcwidApi {
   private readonly fetches = new Map<string, Fetch>();
   private readonly paces = new Map<string, TokenPace>();
   private readonly ratePerSecond: number;
@@ -77,7 +73,7 @@ export class EcwidApiBudget {
   readonly stats: EcwidBudgetStats = { requests: 0, saved: 0, tooManyRequests: 0, waitedMs: 0 };
 
   constructor(
-    private readonly api: EcwidReads,
+    private readonly api: EcwidApi,
     private readonly options: EcwidBudgetOptions,
   ) {
     this.ratePerSecond = options.ratePerSecond ?? 10;
@@ -87,12 +83,14 @@ export class EcwidApiBudget {
   }
 
   /**
-   * The entity as it is at least as late as `receivedAt` (epoch ms: the event that needs it):
-   * a request in flight or a cached answer serves only if its request started at or after that.
+   * The entity as it is at least as late as `options.receivedAt` (the event that needs it): a
+   * request in flight or a cached answer serves only if its request started at or after that.
+   * Without `receivedAt`, only a request started from now on serves (no reuse).
    */
-  getEntity(storeId: string, accessToken: string, collection: string, id: string, receivedAt: number): Promise<EcwidEntity | null> {
+  getEntity(storeId: string, accessToken: string, collection: EcwidV3Collection, id: string, options: EcwidReadOptions = {}): Promise<EcwidEntity | null> {
     const key = `${storeId}\u0000${collection}\u0000${id}\u0000${tokenTag(accessToken)}`;
     const now = this.options.now();
+    const receivedAt = options.receivedAt === undefined ? now + 1 : Date.parse(options.receivedAt);
     const known = this.fetches.get(key);
     if (
       known &&
@@ -119,6 +117,15 @@ export class EcwidApiBudget {
     return promise;
   }
 
+  /** Legacy v1 reads are paced by their key like a token (never cached: ION verification must be fresh). */
+  getLegacyOrder(storeId: string, orderKey: string, orderNumber: string): Promise<EcwidEntity | null> {
+    return this.request(orderKey, () => this.api.getLegacyOrder(storeId, orderKey, orderNumber));
+  }
+
+  getLegacyProduct(storeId: string, productKey: string, productId: string): Promise<EcwidEntity | null> {
+    return this.request(productKey, () => this.api.getLegacyProduct(storeId, productKey, productId));
+  }
+
   /** Runs `call` within the token's budget, waiting out 429s for up to `maxWaitMs`. */
   async request<T>(accessToken: string, call: () => Promise<T>): Promise<T> {
     const pace = this.paceOf(accessToken);
@@ -131,7 +138,7 @@ export class EcwidApiBudget {
         this.succeeded(pace);
         return result;
       } catch (error) {
-        const retryAfter = this.options.retryAfterOf(error);
+        const retryAfter = (this.options.retryAfterOf ?? tooManyRequestsRetryAfter)(error);
         if (retryAfter === undefined) throw error;
         this.stats.tooManyRequests++;
         // Multiplicative decrease, and nobody in this environment sends for this token before Retry-After.
@@ -189,6 +196,13 @@ export class EcwidBudgetExhaustedError extends Error {
   constructor(readonly retryAfterSeconds: number) {
     super(`the Ecwid API budget of this store's token is used up for the next ${retryAfterSeconds} s (600 requests a minute per token)`);
   }
+}
+
+/** A 429 as the Ecwid API client reports it: `status` 429, `retryAfterSeconds` when Ecwid sent one. */
+export function tooManyRequestsRetryAfter(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || (error as { status?: unknown }).status !== 429) return undefined;
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof seconds === 'number' && seconds >= 0 ? seconds : 1;
 }
 
 /** A non-reversible tag of a token for map keys: a secret never becomes a key as such. */

@@ -90,7 +90,7 @@ export async function verifyIonEvent(event: QueuedEvent, instance: Instance, api
   let order: EcwidEntity | null;
   let changedAfterNotification: (order: EcwidEntity) => boolean;
   if (token) {
-    order = await api.getEntity(event.storeId, token, 'orders', orderNumber);
+    order = await api.getEntity(event.storeId, token, 'orders', orderNumber, { receivedAt: event.receivedAt });
     const receivedAtSeconds = Date.parse(event.receivedAt) / 1000;
     changedAfterNotification = (found) =>
       typeof found.updateTimestamp === 'number' && found.updateTimestamp > receivedAtSeconds;
@@ -142,7 +142,7 @@ export async function enrichWebhookEvent(event: QueuedEvent, instance: Instance,
   if (collection === undefined) return { webhook };
 
   const { accessToken: token, productKey } = configOf(instance);
-  if (token) return { webhook, entity: await api.getEntity(event.storeId, token, collection, event.objectId) };
+  if (token) return { webhook, entity: await api.getEntity(event.storeId, token, collection, event.objectId, { receivedAt: event.receivedAt }) };
 
   if (collection === 'products' && productKey) {
     return { webhook, entity: await api.getLegacyProduct(event.storeId, productKey, event.objectId) };

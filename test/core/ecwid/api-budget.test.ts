@@ -1,4 +1,5 @@
-import { EcwidApiBudget, EcwidBudgetExhaustedError, type EcwidReads } from '../../../functions/core/ecwid/api-budget';
+import { EcwidApiBudget, EcwidBudgetExhaustedError, tooManyRequestsRetryAfter } from '../../../functions/core/ecwid/api-budget';
+import type { EcwidApi } from '../../../functions/core/ports';
 
 /** A hand-driven clock whose sleeps advance it. */
 function clock() {
@@ -12,14 +13,21 @@ class TooManyRequests extends Error {
   }
 }
 const retryAfterOf = (error: unknown) => (error instanceof TooManyRequests ? error.retryAfterSeconds : undefined);
+/** The read options of an event received at epoch ms `ms`. */
+const at = (ms: number) => ({ receivedAt: new Date(ms).toISOString() });
 
 function api(answer: (id: string) => Promise<Record<string, unknown> | null> = async (id) => ({ id })) {
   const calls: string[] = [];
-  const reads: EcwidReads = {
+  const reads: EcwidApi = {
     getEntity: async (_store, _token, _collection, id) => {
       calls.push(id);
       return answer(id);
     },
+    getLegacyOrder: async (_store, _key, number) => {
+      calls.push(`legacy:${number}`);
+      return answer(number);
+    },
+    getLegacyProduct: async () => null,
   };
   return { reads, calls };
 }
@@ -30,7 +38,7 @@ test('reads of one entity in flight together share one request', async () => {
   const { reads, calls } = api(() => new Promise((resolve) => (release = () => resolve({ id: 'o1', v: 1 }))));
   const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf });
   const receivedAt = c.state.now - 10;
-  const all = Promise.all([1, 2, 3].map(() => budget.getEntity('7', 'tok', 'orders', 'o1', receivedAt)));
+  const all = Promise.all([1, 2, 3].map(() => budget.getEntity('7', 'tok', 'orders', 'o1', at(receivedAt))));
   await Promise.resolve();
   release();
   await expect(all).resolves.toEqual([{ id: 'o1', v: 1 }, { id: 'o1', v: 1 }, { id: 'o1', v: 1 }]);
@@ -42,17 +50,17 @@ test('an entity is reused only for events received before its request started, a
   const c = clock();
   const { reads, calls } = api();
   const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, entityMaxAgeMs: 10_000 });
-  await budget.getEntity('7', 'tok', 'orders', 'o1', c.state.now - 500);
+  await budget.getEntity('7', 'tok', 'orders', 'o1', at(c.state.now - 500));
   // An update received before that fetch: served from it.
-  await budget.getEntity('7', 'tok', 'orders', 'o1', c.state.now - 100);
+  await budget.getEntity('7', 'tok', 'orders', 'o1', at(c.state.now - 100));
   expect(calls).toHaveLength(1);
   // An update received after it: fetched again (the cached order may predate the update).
   c.state.now += 50;
-  await budget.getEntity('7', 'tok', 'orders', 'o1', c.state.now - 1);
+  await budget.getEntity('7', 'tok', 'orders', 'o1', at(c.state.now - 1));
   expect(calls).toHaveLength(2);
   // Too old: fetched again even for an older event.
   c.state.now += 10_001;
-  await budget.getEntity('7', 'tok', 'orders', 'o1', 0);
+  await budget.getEntity('7', 'tok', 'orders', 'o1', at(0));
   expect(calls).toHaveLength(3);
 });
 
@@ -60,10 +68,10 @@ test('different stores, objects or tokens never share an answer', async () => {
   const c = clock();
   const { reads, calls } = api();
   const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf });
-  await budget.getEntity('7', 'tok', 'orders', 'o1', 0);
-  await budget.getEntity('8', 'tok', 'orders', 'o1', 0);
-  await budget.getEntity('7', 'tok', 'products', 'o1', 0);
-  await budget.getEntity('7', 'other', 'orders', 'o1', 0);
+  await budget.getEntity('7', 'tok', 'orders', 'o1', at(0));
+  await budget.getEntity('8', 'tok', 'orders', 'o1', at(0));
+  await budget.getEntity('7', 'tok', 'products', 'o1', at(0));
+  await budget.getEntity('7', 'other', 'orders', 'o1', at(0));
   expect(calls).toHaveLength(4);
 });
 
@@ -76,7 +84,7 @@ test('requests of one token are paced at ratePerSecond', async () => {
   });
   const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, ratePerSecond: 10 });
   const t0 = c.state.now;
-  for (let i = 0; i < 5; i++) await budget.getEntity('7', 'tok', 'orders', `o${i}`, 0);
+  for (let i = 0; i < 5; i++) await budget.getEntity('7', 'tok', 'orders', `o${i}`, at(0));
   expect(starts.map((t) => t - t0)).toEqual([0, 100, 200, 300, 400]);
 });
 
@@ -94,13 +102,13 @@ test('a 429 is waited out (Retry-After) and the request made again; the rate is 
   });
   const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, maxWaitMs: 5_000 });
   const t0 = c.state.now;
-  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', 0)).resolves.toEqual({ id: 'o1' });
+  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', at(0))).resolves.toEqual({ id: 'o1' });
   expect(starts.map((t) => t - t0)).toEqual([0, 2000]);
   expect(budget.stats).toMatchObject({ requests: 2, tooManyRequests: 1 });
   // Halved: two requests now start 200 ms apart.
   const before = starts.length;
-  await budget.getEntity('7', 'tok', 'orders', 'o2', 0);
-  await budget.getEntity('7', 'tok', 'orders', 'o3', 0);
+  await budget.getEntity('7', 'tok', 'orders', 'o2', at(0));
+  await budget.getEntity('7', 'tok', 'orders', 'o3', at(0));
   expect(starts[before + 1] - starts[before]).toBe(200);
 });
 
@@ -108,9 +116,9 @@ test('a 429 whose wait would exceed maxWaitMs reaches the caller; a failure is n
   const c = clock();
   const { reads, calls } = api(async () => Promise.reject(new TooManyRequests(30)));
   const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, maxWaitMs: 5_000 });
-  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', 0)).rejects.toBeInstanceOf(TooManyRequests);
+  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', at(0))).rejects.toBeInstanceOf(TooManyRequests);
   // The token is cooling down for 30 s: the next read fails at once, without a request.
-  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', 0)).rejects.toBeInstanceOf(EcwidBudgetExhaustedError);
+  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', at(0))).rejects.toBeInstanceOf(EcwidBudgetExhaustedError);
   expect(calls).toHaveLength(1);
 });
 
@@ -118,5 +126,32 @@ test('other failures pass through untouched', async () => {
   const c = clock();
   const { reads } = api(async () => Promise.reject(new Error('socket hang up')));
   const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf });
-  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', 0)).rejects.toThrow('socket hang up');
+  await expect(budget.getEntity('7', 'tok', 'orders', 'o1', at(0))).rejects.toThrow('socket hang up');
+});
+
+test('legacy reads are paced by their key and never reused', async () => {
+  const c = clock();
+  const { reads, calls } = api();
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, ratePerSecond: 2 });
+  const t0 = c.state.now;
+  await budget.getLegacyOrder('7', 'order-key', '12');
+  await budget.getLegacyOrder('7', 'order-key', '12');
+  expect(calls).toEqual(['legacy:12', 'legacy:12']);
+  expect(c.state.now - t0).toBe(500);
+});
+
+test('without receivedAt (the poller) nothing earlier is reused', async () => {
+  const c = clock();
+  const { reads, calls } = api();
+  const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf });
+  await budget.getEntity('7', 'tok', 'orders', 'o1');
+  await budget.getEntity('7', 'tok', 'orders', 'o1');
+  expect(calls).toHaveLength(2);
+});
+
+test('tooManyRequestsRetryAfter reads the Ecwid client\'s 429', () => {
+  expect(tooManyRequestsRetryAfter({ status: 429, retryAfterSeconds: 3 })).toBe(3);
+  expect(tooManyRequestsRetryAfter({ status: 429 })).toBe(1);
+  expect(tooManyRequestsRetryAfter({ status: 503, retryAfterSeconds: 3 })).toBeUndefined();
+  expect(tooManyRequestsRetryAfter(new Error('x'))).toBeUndefined();
 });
