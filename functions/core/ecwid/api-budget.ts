@@ -7,9 +7,12 @@
  *   `entityMaxAgeMs` (a brief cache) — but only for an event received BEFORE that request started,
  *   so an event never gets an entity older than itself (10 updates of one order arriving together
  *   cost one or two GETs, and each callback still carries the order as it was after its update).
- * - Requests of one token are paced: at most `ratePerSecond` a second from this environment
- *   (AIMD: halved on each 429, grown back by one a second after successes), so the environments
- *   that share a busy store's token converge on Ecwid's limit instead of hammering it.
+ * - Requests of one token are paced: at most `ratePerSecond` a second from this environment,
+ *   halved on each 429 (down to one a minute) and grown back by 10% a second after successes, so
+ *   the hundreds of environments that share a busy store's token back off together towards
+ *   Ecwid's limit instead of hammering it. A request that would wait longer than `maxWaitMs` for
+ *   its turn fails at once (EcwidBudgetExhaustedError, like a 429 that Ecwid never saw) and is
+ *   retried later, so a busy store never holds up the other deliveries of a batch for long.
  * - A 429 is waited out in-process (its Retry-After, at least 1 s) and the request made again;
  *   the wait counts against `maxWaitMs`, after which the 429 reaches the caller (and the delivery
  *   is retried later like any failure). Within that budget a 429 costs the event nothing.
@@ -27,7 +30,7 @@ export interface EcwidBudgetOptions {
   readonly ratePerSecond?: number;
   /** @default 10_000 */
   readonly entityMaxAgeMs?: number;
-  /** Longest a request waits in-process for the budget or a Retry-After. @default 5_000 */
+  /** Longest a request waits in-process for its turn or a Retry-After. @default 2_000 */
   readonly maxWaitMs?: number;
   /** Entities kept (per environment). @default 5_000 */
   readonly maxEntities?: number;
@@ -58,10 +61,16 @@ interface Fetch {
 
 interface TokenPace {
   rate: number;
+  /** Smoothed gap between this environment's requests for the token (ms): its actual demand. */
+  gapMs: number;
+  lastSentAt: number;
   /** The earliest time the next request of this token may start. */
   nextAt: number;
   lastIncreaseAt: number;
 }
+
+/** The slowest pace after repeated 429s: one request a minute per environment and token. */
+const MIN_RATE_PER_SECOND = 1 / 60;
 
 export class EcwidApiBudget implements EcwidApi {
   private readonly fetches = new Map<string, Fetch>();
@@ -78,7 +87,7 @@ export class EcwidApiBudget implements EcwidApi {
   ) {
     this.ratePerSecond = options.ratePerSecond ?? 10;
     this.entityMaxAgeMs = options.entityMaxAgeMs ?? 10_000;
-    this.maxWaitMs = options.maxWaitMs ?? 5_000;
+    this.maxWaitMs = options.maxWaitMs ?? 2_000;
     this.maxEntities = options.maxEntities ?? 5_000;
   }
 
@@ -142,7 +151,8 @@ export class EcwidApiBudget implements EcwidApi {
         if (retryAfter === undefined) throw error;
         this.stats.tooManyRequests++;
         // Multiplicative decrease, and nobody in this environment sends for this token before Retry-After.
-        pace.rate = Math.max(0.5, pace.rate / 2);
+        // Half of what this environment actually sent (its demand may be far below the ceiling).
+        pace.rate = Math.max(MIN_RATE_PER_SECOND, Math.min(pace.rate, 1000 / pace.gapMs) / 2);
         const resumeAt = this.options.now() + Math.max(1, retryAfter) * 1000;
         pace.nextAt = Math.max(pace.nextAt, resumeAt);
         // Grow back only a second after sending resumes.
@@ -161,6 +171,8 @@ export class EcwidApiBudget implements EcwidApi {
     }
     // Reserve the slot before waiting, so concurrent callers queue behind each other.
     pace.nextAt = start + 1000 / pace.rate;
+    if (pace.lastSentAt > 0) pace.gapMs = 0.8 * pace.gapMs + 0.2 * Math.max(1, start - pace.lastSentAt);
+    pace.lastSentAt = start;
     if (start > now) {
       this.stats.waitedMs += start - now;
       await this.options.sleep(start - now);
@@ -169,9 +181,10 @@ export class EcwidApiBudget implements EcwidApi {
 
   private succeeded(pace: TokenPace): void {
     const now = this.options.now();
-    // Additive increase: one request a second more, at most once a second, up to the limit.
+    // Grow back by 10% a second of successes, up to the limit: many environments sharing a busy
+    // token then grow slowly together (few 429s), one alone regains the full rate in seconds.
     if (pace.rate < this.ratePerSecond && now - pace.lastIncreaseAt >= 1000) {
-      pace.rate = Math.min(this.ratePerSecond, pace.rate + 1);
+      pace.rate = Math.min(this.ratePerSecond, pace.rate * 1.1);
       pace.lastIncreaseAt = now;
     }
   }
@@ -179,7 +192,7 @@ export class EcwidApiBudget implements EcwidApi {
   private paceOf(accessToken: string): TokenPace {
     const tag = tokenTag(accessToken);
     let pace = this.paces.get(tag);
-    if (!pace) this.paces.set(tag, (pace = { rate: this.ratePerSecond, nextAt: 0, lastIncreaseAt: 0 }));
+    if (!pace) this.paces.set(tag, (pace = { rate: this.ratePerSecond, gapMs: 1000 / this.ratePerSecond, lastSentAt: 0, nextAt: 0, lastIncreaseAt: 0 }));
     return pace;
   }
 
