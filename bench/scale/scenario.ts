@@ -19,14 +19,14 @@ import { KmsDataKeys } from '../../functions/adapters/aws/kms-data-keys';
 import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
 import { SqsRetryScheduler } from '../../functions/adapters/aws/sqs-retry-scheduler';
 import { SsmConfigSource } from '../../functions/adapters/aws/ssm-config-source';
-import { SsmInstanceStore } from '../../functions/adapters/aws/ssm-instance-store';
+import { SsmInstanceRepository } from '../../functions/adapters/aws/ssm-instance-repository';
 import { ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
 import { createDeliverHandler } from '../../functions/deliver/handler';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { CachedInstanceStore } from '../../functions/core/cached-instance-store';
 import { reconcile } from '../../functions/core/config-sync';
 import { EcwidApiBudget } from '../../functions/core/ecwid/api-budget';
-import type { InstanceStore } from '../../functions/core/ports';
+import type { InstanceLookup } from '../../functions/core/ports';
 import { SimAws } from './aws';
 import { SimCallbacks, SimEcwid, simResolver } from './ecwid';
 import { ApiStage, EnvironmentPool, SimFifoQueue, SqsEventSource } from './lambda';
@@ -122,7 +122,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       aws.perSecond.clear();
     }
 
-    const instancesFor = (): InstanceStore =>
+    const instancesFor = (): InstanceLookup =>
       options.config === 'read-model'
         ? new CachedInstanceStore(
             new DynamoDbInstanceDirectory({
@@ -132,7 +132,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
             }),
             { now: time.epochNow },
           )
-        : new SsmInstanceStore({ prefix: PREFIX, client: client(() => new SSMClient({ region: 'us-east-1' }), 'SSM') });
+        : new SsmInstanceRepository({ prefix: PREFIX, client: client(() => new SSMClient({ region: 'us-east-1' }), 'SSM') });
 
     const queue = new SimFifoQueue(time, QUEUE.url, QUEUE.arn, 720);
     aws.onSend = (url, entries) => {
@@ -288,7 +288,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
 function ingestHandlerFor(
   time: VirtualTime,
   client: <T extends { send: unknown }>(make: () => T, service: 'SSM' | 'DynamoDB' | 'KMS' | 'SQS') => T,
-  instancesFor: () => InstanceStore,
+  instancesFor: () => InstanceLookup,
 ) {
   return createIngestHandler({
     instances: instancesFor(),
