@@ -1,0 +1,223 @@
+import {
+  admission,
+  breakerSettings,
+  DEFAULT_BREAKER_SETTINGS,
+  newHealth,
+  pause,
+  recordOutcome,
+  resume,
+  successRate,
+  type BreakerSettings,
+  type HealthNotice,
+  type ReceiverHealth,
+  type ReceiverOutcome,
+} from '../../functions/core/health';
+
+const T0 = new Date('2026-12-07T10:00:00.000Z');
+const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1000);
+const settings = DEFAULT_BREAKER_SETTINGS;
+const fail = (httpStatus = 500, error = `HTTP ${httpStatus}`): ReceiverOutcome => ({ ok: false, httpStatus, error });
+const ok: ReceiverOutcome = { ok: true };
+const days = (n: number): number => n * 86_400;
+
+/** Applies outcomes at the given seconds after T0, collecting the notices. */
+function run(steps: readonly [seconds: number, outcome: ReceiverOutcome][], start: ReceiverHealth = newHealth('shop-a', T0), s: BreakerSettings = settings) {
+  let health = start;
+  const notices: HealthNotice[] = [];
+  for (const [seconds, outcome] of steps) {
+    const change = recordOutcome(health, outcome, at(seconds), s);
+    expect(change.next.version).toBe(health.version + 1);
+    health = change.next;
+    notices.push(...change.notices);
+  }
+  return { health, notices };
+}
+
+/** `count` failures, one every `every` seconds from `from`. */
+const failures = (count: number, every: number, from = 0): [number, ReceiverOutcome][] =>
+  Array.from({ length: count }, (_, i) => [from + i * every, fail()] as [number, ReceiverOutcome]);
+
+describe('the breaker opens only on a long enough run of failures', () => {
+  test('a first failure makes the receiver failing, with its error and time', () => {
+    const { health, notices } = run([[0, fail(502, 'HTTP 502 Bad Gateway\n  from the proxy')]]);
+    expect(health).toMatchObject({
+      state: 'failing',
+      consecutiveFailures: 1,
+      firstFailureAt: T0.toISOString(),
+      lastFailureAt: T0.toISOString(),
+      lastError: 'HTTP 502 Bad Gateway from the proxy',
+      lastHttpStatus: 502,
+    });
+    expect(notices).toEqual([]);
+  });
+
+  test('10 failures within a minute do not open it (a blip); the 11th after 5 minutes does', () => {
+    const blip = run(failures(10, 5));
+    expect(blip.health.state).toBe('failing');
+    const opened = run([...failures(10, 5), [300, fail()]]);
+    expect(opened.health).toMatchObject({ state: 'circuit-open', consecutiveFailures: 11, openedAt: at(300).toISOString() });
+    expect(opened.health.nextProbeAt).toBe(at(360).toISOString());
+    expect(opened.notices.map((n) => n.kind)).toEqual(['failing', 'circuit-open']);
+  });
+
+  test('failures over 10 minutes open it only at the 10th', () => {
+    const nine = run(failures(9, 60));
+    expect(nine.health.state).toBe('failing');
+    const ten = run(failures(10, 60));
+    expect(ten.health.state).toBe('circuit-open');
+  });
+
+  test('a success in between restarts the count', () => {
+    const { health, notices } = run([...failures(9, 60), [540, ok], ...failures(9, 60, 600)]);
+    expect(health).toMatchObject({ state: 'failing', consecutiveFailures: 9, firstFailureAt: at(600).toISOString() });
+    expect(notices.map((n) => n.kind)).toEqual(['failing', 'recovered', 'failing']);
+  });
+
+  test('410 Gone opens it at once', () => {
+    const { health, notices } = run([[0, fail(410, 'HTTP 410 Gone')]]);
+    expect(health.state).toBe('circuit-open');
+    expect(notices).toEqual([expect.objectContaining({ type: 'receiver.circuit-open', lastHttpStatus: 410, consecutiveFailures: 1 })]);
+  });
+
+  test('thresholds are settings (the local runner shortens them)', () => {
+    const short = breakerSettings({ failures: 2, spanSeconds: 1 });
+    expect(run([[0, fail()], [1, fail()]], undefined, short).health.state).toBe('circuit-open');
+    expect(run([[0, fail()], [0.5, fail()]], undefined, short).health.state).toBe('failing');
+  });
+
+  test('bad settings are refused, naming the setting', () => {
+    expect(() => breakerSettings({ failures: 0 })).toThrow(/failures must be a whole number of at least 1, got 0/);
+    expect(() => breakerSettings({ probeSeconds: 1.5 })).toThrow(/probeSeconds/);
+    expect(breakerSettings({ failures: undefined })).toEqual(DEFAULT_BREAKER_SETTINGS);
+  });
+});
+
+describe('notices', () => {
+  test('failing is announced once per streak, after noticeAfterFailures failures', () => {
+    const { notices } = run(failures(5, 1));
+    expect(notices).toEqual([
+      {
+        type: 'receiver.failing',
+        kind: 'failing',
+        instanceId: 'shop-a',
+        at: at(2).toISOString(),
+        state: 'failing',
+        consecutiveFailures: 3,
+        firstFailureAt: T0.toISOString(),
+        lastError: 'HTTP 500',
+        lastHttpStatus: 500,
+      },
+    ]);
+  });
+
+  test('an unannounced blip recovers silently', () => {
+    const { health, notices } = run([[0, fail()], [10, ok]]);
+    expect(health).toMatchObject({ state: 'healthy', consecutiveFailures: 0, lastSuccessAt: at(10).toISOString() });
+    expect(health.firstFailureAt).toBeUndefined();
+    expect(notices).toEqual([]);
+  });
+});
+
+describe('while the circuit is open', () => {
+  const open = () => run([[0, fail(410)]]).health;
+
+  test('events are held until the next probe time', () => {
+    expect(admission(open(), at(30), settings, 'p1')).toEqual({ kind: 'hold', reason: 'circuit-open', until: at(60).toISOString() });
+  });
+
+  test('at the probe time one attempt becomes the probe; others are held while it is in flight', () => {
+    const probe = admission(open(), at(60), settings, 'p1');
+    expect(probe).toMatchObject({ kind: 'probe', probeId: 'p1' });
+    if (probe.kind !== 'probe') throw new Error('expected a probe');
+    expect(probe.next).toMatchObject({ probeId: 'p1', probeUntil: at(300).toISOString(), version: 2 });
+    // Another worker reading the written record is held.
+    expect(admission(probe.next, at(61), settings, 'p2')).toMatchObject({ kind: 'hold', reason: 'probe-in-flight' });
+    // A probe never answered (the worker died) frees its slot after the lease.
+    expect(admission(probe.next, at(301), settings, 'p3')).toMatchObject({ kind: 'probe', probeId: 'p3' });
+  });
+
+  test('a failed probe frees the slot and the next probe waits a full interval', () => {
+    const probe = admission(open(), at(60), settings, 'p1');
+    if (probe.kind !== 'probe') throw new Error('expected a probe');
+    const after = recordOutcome(probe.next, fail(503), at(62), settings, 'p1');
+    expect(after.next).toMatchObject({ state: 'circuit-open', consecutiveFailures: 2, nextProbeAt: at(122).toISOString() });
+    expect(after.next.probeId).toBeUndefined();
+    expect(after.notices).toEqual([]);
+    expect(admission(after.next, at(100), settings, 'p2')).toEqual({ kind: 'hold', reason: 'circuit-open', until: at(122).toISOString() });
+  });
+
+  test('the first success closes it, with a recovered notice', () => {
+    const probe = admission(open(), at(60), settings, 'p1');
+    if (probe.kind !== 'probe') throw new Error('expected a probe');
+    const after = recordOutcome(probe.next, ok, at(61), settings, 'p1');
+    expect(after.next).toMatchObject({ state: 'healthy', consecutiveFailures: 0, lastSuccessAt: at(61).toISOString() });
+    for (const field of ['openedAt', 'nextProbeAt', 'probeId', 'probeUntil', 'firstFailureAt', 'announced'] as const) {
+      expect(after.next[field]).toBeUndefined();
+    }
+    expect(after.notices.map((n) => n.type)).toEqual(['receiver.recovered']);
+    expect(admission(after.next, at(62), settings, 'p2')).toEqual({ kind: 'deliver' });
+  });
+
+  test('a late failure of an attempt that started before it opened changes no probe', () => {
+    const late = recordOutcome(open(), fail(), at(5), settings);
+    expect(late.next).toMatchObject({ state: 'circuit-open', consecutiveFailures: 2, nextProbeAt: at(60).toISOString() });
+  });
+});
+
+describe('auto-disable', () => {
+
+  test('a failure after 5 days without success disables the receiver, with a notice', () => {
+    const { health, notices } = run([[0, fail()], [days(5) - 1, fail()], [days(5), fail()]]);
+    expect(health.state).toBe('disabled');
+    expect(health.reason).toBe(`no successful delivery for 5 days (since ${T0.toISOString()})`);
+    expect(notices.map((n) => n.kind)).toEqual(['disabled']);
+  });
+
+  test('an open circuit past the period disables at the next admission', () => {
+    const open = run([[0, fail(410)]]).health;
+    const decision = admission(open, at(days(5)), settings, 'p1');
+    expect(decision).toMatchObject({ kind: 'disable', next: { state: 'disabled', version: open.version + 1 } });
+    if (decision.kind !== 'disable') throw new Error('expected disable');
+    expect(decision.notices.map((n) => n.type)).toEqual(['receiver.disabled']);
+    expect(admission(decision.next, at(days(6)), settings, 'p2')).toMatchObject({ kind: 'drop', reason: expect.stringMatching(/5 days/) });
+  });
+
+  test('a shorter period reads in seconds', () => {
+    const { health } = run([[0, fail()], [30, fail()]], undefined, breakerSettings({ disableAfterSeconds: 30 }));
+    expect(health).toMatchObject({ state: 'disabled', reason: expect.stringMatching(/^no successful delivery for 30 s/) });
+  });
+});
+
+describe('pause and resume', () => {
+  test('paused holds events and outcomes do not move it', () => {
+    const paused = pause(newHealth('shop-a', T0), at(1));
+    expect(admission(paused, at(2), settings, 'p')).toEqual({ kind: 'hold', reason: 'paused' });
+    const after = recordOutcome(paused, fail(410), at(3), settings);
+    expect(after.next.state).toBe('paused');
+    expect(after.next.consecutiveFailures).toBe(1);
+    expect(after.notices).toEqual([]);
+  });
+
+  test('resume returns a paused, disabled or open receiver to healthy with a fresh streak', () => {
+    const open = run([[0, fail(410)]]).health;
+    for (const start of [pause(open, at(1)), run([[0, fail()], [days(6), fail()]]).health, open]) {
+      const resumed = resume(start, at(10));
+      expect(resumed).toMatchObject({ state: 'healthy', consecutiveFailures: 0, version: start.version + 1 });
+      expect(resumed.reason).toBeUndefined();
+      expect(admission(resumed, at(11), settings, 'p')).toEqual({ kind: 'deliver' });
+    }
+  });
+});
+
+describe('success rate over the last hour', () => {
+  test('counts attempts per minute and forgets minutes older than an hour', () => {
+    const steps: [number, ReceiverOutcome][] = [];
+    for (let minute = 0; minute < 90; minute++) steps.push([minute * 60, ok], [minute * 60 + 1, minute >= 80 ? fail() : ok]);
+    const { health } = run(steps);
+    expect(health.buckets.length).toBeLessThanOrEqual(60);
+    // Minutes 30..89: 120 attempts, 10 failed (minutes 80..89).
+    expect(successRate(health, at(89 * 60 + 2))).toEqual({ attempts: 120, delivered: 110, rate: 110 / 120 });
+    // An hour later, nothing is left in the window.
+    expect(successRate(health, at(150 * 60))).toEqual({ attempts: 0, delivered: 0, rate: undefined });
+  });
+});
