@@ -9,6 +9,7 @@ import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
 import { CONFIG_KEYS, configOf, splitSecrets, type InstanceDocument } from './instance';
 import type { HostResolver } from './ports';
 import { isJsonObject } from './json';
+import { deliveryControlsOf } from './delivery-controls';
 import { pollSettingProblems } from './poll/settings';
 
 export interface InstanceProblem {
@@ -154,6 +155,16 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
   const keysInError = new Set(errors.map((problem) => problem.path));
   for (const problem of pollSettingProblems(asDocument)) {
     if (!keysInError.has(problem.key)) error(problem.key, problem.message);
+  }
+
+  // Delivery controls: the event-type filter (unknown types are warnings), rate and concurrency caps.
+  const controls = deliveryControlsOf(asDocument);
+  for (const problem of controls.errors) if (!keysInError.has(problem.key)) error(problem.key, problem.message);
+  for (const problem of controls.warnings) warn(problem.key, problem.message);
+  const operationsUrl = text(CONFIG_KEYS.operationsUrl);
+  if (operationsUrl !== undefined) {
+    const problem = callbackUrlSyntaxProblem(operationsUrl);
+    if (problem) error(CONFIG_KEYS.operationsUrl, problem);
   }
 
   const secretValue = configuration[CONFIG_KEYS.webhookSecret];

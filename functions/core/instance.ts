@@ -43,6 +43,14 @@ export const CONFIG_KEYS = {
    * the changes no webhook reported (see functions/core/poll/settings.ts).
    */
   pollerReconcile: 'event.poller.reconcile',
+  /** Ours: the Ecwid event types to deliver (`order.*, product.updated`); others are filtered (core/delivery-controls.ts). */
+  eventTypes: 'event.notification.types',
+  /** Ours: requests per second to the callback URL, at most. */
+  rateLimit: 'event.notification.rate_limit',
+  /** Ours: concurrent requests to the callback URL, at most. */
+  maxConcurrency: 'event.notification.max_concurrency',
+  /** Ours: where operational notices (failing, circuit open, recovered, disabled) are POSTed, signed like deliveries. */
+  operationsUrl: 'event.notification.operations.url',
 } as const;
 
 /** Instance ids become SSM parameter names and file names: keep them simple. */
@@ -92,6 +100,11 @@ export interface InstanceConfig {
   readonly pollerRefreshInterval: string | undefined;
   readonly pollerConfiguration: string | undefined;
   readonly pollerReconcile: BooleanSetting;
+  /** Delivery controls, as written (parsed and checked by core/delivery-controls.ts). */
+  readonly eventTypes: string | undefined;
+  readonly rateLimit: string | undefined;
+  readonly maxConcurrency: string | undefined;
+  readonly operationsUrl: string | undefined;
 }
 
 /** The typed view of an instance (or of a bare document). */
@@ -114,6 +127,10 @@ export function configOf(source: Instance | InstanceDocument): InstanceConfig {
     pollerRefreshInterval: text(CONFIG_KEYS.pollerRefreshInterval),
     pollerConfiguration: text(CONFIG_KEYS.pollerConfiguration),
     pollerReconcile: booleanSetting(doc, CONFIG_KEYS.pollerReconcile),
+    eventTypes: text(CONFIG_KEYS.eventTypes),
+    rateLimit: text(CONFIG_KEYS.rateLimit),
+    maxConcurrency: text(CONFIG_KEYS.maxConcurrency),
+    operationsUrl: text(CONFIG_KEYS.operationsUrl),
   };
 }
 
