@@ -242,6 +242,14 @@ export function ledgerIndexSummary(index: { readonly partitionKey: string; reado
 }
 
 /**
+ * Receiver health (issue 16) lives in the ledger table: one item per instance, partition
+ * `instanceId`, this sort key. It has none of the index attributes (`receivedKey`, `objectKey`,
+ * `status`/`statusTime`, `unfinishedObjectKey`), so no ledger index ever lists it; `~` sorts
+ * after every event id Ecwid, ION or the poller produce (uuids, `ion-...`, `poll:...`).
+ */
+export const HEALTH_ITEM_SORT_KEY = '~receiver-health';
+
+/**
  * The instance read model (issue 17): a DynamoDB table that ingest and deliver read instead of
  * Parameter Store, kept in step with it by the config-sync function (lib/constructs/instance-read-model.ts,
  * functions/config-sync/). Parameter Store stays the system of record.

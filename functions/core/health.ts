@@ -394,3 +394,17 @@ function oneLine(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
+
+// ---- the port ----------------------------------------------------------------------------------
+
+/**
+ * Where health records live (items of the ledger table in AWS and locally). Reads are strongly
+ * consistent; `put` writes `next` only if the stored record still has `next.version - 1` (version
+ * 1: only if there is none), else resolves `false`. Backend failures throw.
+ */
+export interface HealthStore {
+  get(instanceId: string): Promise<ReceiverHealth | undefined>;
+  /** The records of these instances (missing ones are left out). */
+  getMany(instanceIds: readonly string[]): Promise<Map<string, ReceiverHealth>>;
+  put(next: ReceiverHealth): Promise<boolean>;
+}

@@ -1,0 +1,93 @@
+/**
+ * The health use cases deliver calls around each attempt, written against the HealthStore port:
+ * read, decide (./health.ts), write if nobody changed the record meanwhile, else decide again from
+ * a fresh read. That conditional write is what lets exactly one of several deliver workers take
+ * the probe of an open circuit.
+ */
+import {
+  admission,
+  newHealth,
+  pause,
+  recordOutcome,
+  resume,
+  type BreakerSettings,
+  type HealthNotice,
+  type HealthStore,
+  type HoldReason,
+  type ReceiverHealth,
+  type ReceiverOutcome,
+} from './health';
+
+export interface HealthDeps {
+  readonly store: HealthStore;
+  readonly clock: () => Date;
+  readonly settings: BreakerSettings;
+}
+
+/** What deliver does with one event of this receiver. Notices are for the caller to publish. */
+export type DeliveryClearance =
+  | { readonly kind: 'deliver'; readonly probeId?: string; readonly notices: readonly HealthNotice[] }
+  | { readonly kind: 'hold'; readonly reason: HoldReason; readonly until?: string; readonly notices: readonly HealthNotice[] }
+  | { readonly kind: 'drop'; readonly reason: string; readonly notices: readonly HealthNotice[] };
+
+/** Lost races (another worker wrote the record between our read and our write) re-decided before giving up. */
+const RACE_RETRIES = 5;
+
+/**
+ * Before an attempt: may it go? While the circuit is open only the worker whose probe write wins
+ * gets `deliver` (with its `probeId`); the others are told to hold.
+ */
+export async function clearForDelivery(instanceId: string, probeId: string, deps: HealthDeps): Promise<DeliveryClearance> {
+  for (let race = 0; race <= RACE_RETRIES; race++) {
+    const now = deps.clock();
+    const health = (await deps.store.get(instanceId)) ?? newHealth(instanceId, now);
+    const decision = admission(health, now, deps.settings, probeId);
+    switch (decision.kind) {
+      case 'deliver':
+        return { kind: 'deliver', notices: [] };
+      case 'hold':
+        return { kind: 'hold', reason: decision.reason, until: decision.until, notices: [] };
+      case 'drop':
+        return { kind: 'drop', reason: decision.reason, notices: [] };
+      case 'probe':
+        if (await deps.store.put(decision.next)) return { kind: 'deliver', probeId, notices: [] };
+        continue;
+      case 'disable':
+        if (await deps.store.put(decision.next)) return { kind: 'drop', reason: decision.next.reason ?? 'disabled', notices: decision.notices };
+        continue;
+    }
+  }
+  // The record kept changing: someone else is deciding for this receiver right now. Hold briefly.
+  return { kind: 'hold', reason: 'probe-in-flight', notices: [] };
+}
+
+/**
+ * After an attempt: records its outcome (only the callback's: an Ecwid API failure is not the
+ * receiver's). Returns the notices of the state change, if any. `recorded: false` when the record
+ * kept changing under us: the sample is lost, nothing else (the next outcome counts again).
+ */
+export async function reportOutcome(
+  instanceId: string,
+  outcome: ReceiverOutcome,
+  deps: HealthDeps,
+  probeId?: string,
+): Promise<{ readonly recorded: boolean; readonly health?: ReceiverHealth; readonly notices: readonly HealthNotice[] }> {
+  for (let race = 0; race <= RACE_RETRIES; race++) {
+    const now = deps.clock();
+    const health = (await deps.store.get(instanceId)) ?? newHealth(instanceId, now);
+    const change = recordOutcome(health, outcome, now, deps.settings, probeId);
+    if (await deps.store.put(change.next)) return { recorded: true, health: change.next, notices: change.notices };
+  }
+  return { recorded: false, notices: [] };
+}
+
+/** `instances pause ID` / `resume ID`. */
+export async function setPaused(instanceId: string, paused: boolean, deps: Omit<HealthDeps, 'settings'>): Promise<ReceiverHealth> {
+  for (let race = 0; race <= RACE_RETRIES; race++) {
+    const now = deps.clock();
+    const health = (await deps.store.get(instanceId)) ?? newHealth(instanceId, now);
+    const next = paused ? pause(health, now) : resume(health, now);
+    if (await deps.store.put(next)) return next;
+  }
+  throw new Error(`the health of instance ${instanceId} kept changing; try again`);
+}
