@@ -36,6 +36,8 @@ export const ENV = {
   ledgerTableName: 'LEDGER_TABLE_NAME',
   /** Days a finished event stays in the ledger (the dedupe window for Ecwid's repeats). */
   ledgerRetentionDays: 'LEDGER_RETENTION_DAYS',
+  /** The SNS topic of operational notices (receiver failing, circuit open, recovered, disabled). */
+  noticeTopicArn: 'NOTICE_TOPIC_ARN',
 } as const;
 
 export const DEFAULTS = {
@@ -82,6 +84,7 @@ export const STACK_OUTPUTS = {
   ssmKmsKeyId: 'SsmKmsKeyId',
   /** The event ledger's DynamoDB table name (the CLI's `events` commands). */
   ledgerTableName: 'LedgerTableName',
+  noticeTopicArn: 'NoticeTopicArn',
 } as const;
 
 /**

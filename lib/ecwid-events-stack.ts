@@ -12,6 +12,7 @@ import { EventQueue, MAX_QUEUE_RETENTION } from './constructs/event-queue';
 import { IngestApi } from './constructs/ingest-api';
 import { InstanceConfigAccess } from './constructs/instance-config-access';
 import { Monitoring } from './constructs/monitoring';
+import { OperationalNotices } from './constructs/operational-notices';
 import { Poller } from './constructs/poller';
 import { RelayObservability } from './constructs/relay-function';
 
@@ -112,6 +113,13 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly alarmEmail?: string;
   /**
+   * Email address for operational notices: a receiver failing, its circuit opening, recovering,
+   * being disabled (via the notices SNS topic; confirm the subscription mail).
+   *
+   * @default - no subscription; the topic (output NoticeTopicArn) is there for other subscribers
+   */
+  readonly noticeEmail?: string;
+  /**
    * Retention of the function and access logs.
    *
    * @default RetentionDays.ONE_MONTH
@@ -188,6 +196,7 @@ export class EcwidEventsStack extends Stack {
   /** Present unless `polling` is false. */
   public readonly poller?: Poller;
   public readonly ledger: EventLedger;
+  public readonly notices: OperationalNotices;
 
   constructor(scope: Construct, id: string, props: EcwidEventsStackProps = {}) {
     super(scope, id, {
@@ -277,6 +286,8 @@ export class EcwidEventsStack extends Stack {
       alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
     });
 
+    this.notices = new OperationalNotices(this, 'Notices', { email: props.noticeEmail });
+
     if (props.polling ?? true) {
       this.poller = new Poller(this, 'Poller', {
         queue: this.eventQueue.queue,
@@ -320,6 +331,10 @@ export class EcwidEventsStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.ledgerTableName, {
       value: this.ledger.table.tableName,
       description: 'Event ledger table: every event and delivery attempt (the CLI\'s events list/show/resend)',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.noticeTopicArn, {
+      value: this.notices.topic.topicArn,
+      description: 'SNS topic of operational notices: a receiver failing, its circuit open, recovered, disabled',
     });
     new CfnOutput(this, STACK_OUTPUTS.ssmPrefix, {
       value: this.ssmPrefix,

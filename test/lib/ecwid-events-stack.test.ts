@@ -283,8 +283,10 @@ describe('monitoring', () => {
     }
   });
 
-  test('without alarmEmail: no topic, and alarms have no actions', () => {
-    template.resourceCountIs('AWS::SNS::Topic', 0);
+  test('without alarmEmail: no alarm topic, and alarms have no actions', () => {
+    // The one topic is the operational notices' (always there, test/lib/operational-notices.test.ts).
+    expect(stack.monitoring.alarmTopic).toBeUndefined();
+    template.resourceCountIs('AWS::SNS::Topic', 1);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
     }
