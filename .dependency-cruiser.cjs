@@ -48,17 +48,11 @@ module.exports = {
       to: { path: '^local/' },
     },
     {
-      name: 'functions-not-outer',
+      name: 'runtime-not-outer',
       severity: 'error',
-      comment: 'functions/ (the Lambda code) never imports the CLI, the local runner, tests, bench or the test kit.',
-      from: { path: '^functions/' },
-      to: { path: '^(cli|local|testkit|test|bench|bin)/' },
-    },
-    {
-      name: 'lib-not-outer',
-      severity: 'error',
-      comment: 'lib/ (CDK) never imports the CLI, the local runner, tests, bench or the test kit.',
-      from: { path: '^lib/' },
+      comment:
+        'functions/ (the Lambda code) and lib/ (CDK) never import the CLI, the local runner, tests, bench or the test kit.',
+      from: { path: '^(functions|lib)/' },
       to: { path: '^(cli|local|testkit|test|bench|bin)/' },
     },
     {

@@ -1,12 +1,11 @@
 /**
- * Small factories and in-memory ports shared by the deliver-side tests (not a test file itself);
- * local servers, SQS records and fixtures come from the test kit.
+ * Small factories and a retry scheduler fake shared by the deliver-side tests (not a test file
+ * itself); in-memory ports, local servers, SQS records and fixtures come from the test kit.
  */
 import type { SQSRecord } from 'aws-lambda';
-import type { DeadLetterDetails, QueueMessage, RetryScheduler, Telemetry } from '../../functions/core/ports';
+import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../../functions/core/ports';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { ConfigValue, Instance } from '../../functions/core/instance';
-import type { InstanceLookup } from '../../functions/core/ports';
 import { sqsRecord as buildSqsRecord, type SqsRecordOptions } from '../../testkit/events';
 import { fixtureJson, ionFixtureFields } from '../../testkit/fixtures';
 
@@ -65,19 +64,6 @@ export function instance(configuration: Record<string, ConfigValue> = {}, extra:
   };
 }
 
-export class MapInstanceStore implements InstanceLookup {
-  readonly byId = new Map<string, Instance>();
-  constructor(...instances: Instance[]) {
-    for (const item of instances) this.byId.set(item.id, item);
-  }
-  async get(instanceId: string): Promise<Instance | undefined> {
-    return this.byId.get(instanceId);
-  }
-  async findByStore(): Promise<Instance[]> {
-    return [...this.byId.values()];
-  }
-}
-
 export class RecordingRetries implements RetryScheduler {
   readonly retried: { messageId: string; delaySeconds: number }[] = [];
   readonly deadLettered: { message: QueueMessage; details: DeadLetterDetails }[] = [];
@@ -91,25 +77,6 @@ export class RecordingRetries implements RetryScheduler {
   async release(messages: readonly QueueMessage[]): Promise<void> {
     this.released.push(...messages.map((message) => message.messageId));
   }
-}
-
-export interface RecordingTelemetry extends Required<Telemetry> {
-  readonly logs: { level: string; message: string; attributes?: Readonly<Record<string, unknown>> }[];
-  readonly metrics: { name: string; value: number }[];
-  countOf(name: string): number;
-}
-
-export function recordingTelemetry(): RecordingTelemetry {
-  const logs: RecordingTelemetry['logs'] = [];
-  const metrics: RecordingTelemetry['metrics'] = [];
-  return {
-    logs,
-    metrics,
-    log: (level, message, attributes) => logs.push({ level, message, attributes }),
-    count: (name, value = 1) => metrics.push({ name, value }),
-    milliseconds: (name, value) => metrics.push({ name, value }),
-    countOf: (name) => metrics.filter((metric) => metric.name === name).reduce((sum, metric) => sum + metric.value, 0),
-  };
 }
 
 export function queueMessage(body: QueuedEvent | string, overrides: Partial<QueueMessage> = {}): QueueMessage {

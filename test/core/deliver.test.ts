@@ -9,7 +9,8 @@ import { systemResolver } from '../../functions/adapters/http/host-resolver';
 import type { QueuedEvent } from '../../functions/core/event';
 import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance';
 import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
-import { instance, ionEvent, MapInstanceStore, queueMessage, RecordingRetries, recordingTelemetry, webhookEvent } from './deliver-support';
+import { instance, ionEvent, queueMessage, RecordingRetries, webhookEvent } from './deliver-support';
+import { MemoryInstanceStore, RecordingTelemetry } from '../../testkit/ports';
 import { fixtureJson, ionFixtureFields } from '../../testkit/fixtures';
 import { type RecordedRequest, type Reply, startServer, type TestServer } from '../../testkit/servers';
 
@@ -44,11 +45,11 @@ beforeEach(() => {
 });
 
 function setup(configuration: Record<string, ConfigValue> = {}, options: { register?: boolean } = {}) {
-  const store = new MapInstanceStore();
+  const store = new MemoryInstanceStore();
   const shop = instance({ [CONFIG_KEYS.callbackUrl]: `${callback.origin}/hook?receiver_token=rcv-777`, ...configuration });
-  if (options.register !== false) store.byId.set(shop.id, shop);
+  if (options.register !== false) store.instances.push(shop);
   const retries = new RecordingRetries();
-  const telemetry = recordingTelemetry();
+  const telemetry = new RecordingTelemetry();
   const deps: DeliverDeps = {
     instances: store,
     ecwid: new EcwidApiClient({ baseUrl: `${ecwid.origin}/api/`, timeoutMs: 2000 }),
@@ -114,7 +115,7 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
     expect(retries.retried).toEqual([]);
     expect(retries.deadLettered).toEqual([]);
     expect(telemetry.countOf(DELIVER_METRICS.droppedForged)).toBe(1);
-    expect(telemetry.logs).toContainEqual(
+    expect(telemetry.lines).toContainEqual(
       expect.objectContaining({ level: 'warn', message: 'dropped as forged', attributes: expect.objectContaining({ reason: 'order 124 not found in store 12345' }) }),
     );
   });
@@ -152,7 +153,7 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
 
     expect(outcome.status).toBe('delivered');
     expect(delivered().message.raw).toMatchObject({ order: shipped });
-    expect(telemetry.logs.some((log) => log.message.startsWith('statuses superseded by a later change'))).toBe(true);
+    expect(telemetry.lines.some((log) => log.message.startsWith('statuses superseded by a later change'))).toBe(true);
   });
 
   it('with v3, accepts a mismatch only when updateTimestamp is after we received the notification', async () => {
@@ -196,7 +197,7 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
       error: 'EcwidApiError: Ecwid API GET /v1/12345/orders?secure_auth_key=***&order=124 answered HTTP 502',
     });
     expect(retries.retried).toHaveLength(1);
-    assertNoSecrets(outcome, telemetry.logs);
+    assertNoSecrets(outcome, telemetry.lines);
   });
 });
 
@@ -401,7 +402,7 @@ describe('deliver: the last attempt, bad messages and gone instances', () => {
     });
     expect(callback.requests).toHaveLength(0);
     expect(retries.retried).toEqual([]);
-    expect(telemetry.logs).toContainEqual(expect.objectContaining({ level: 'warn', message: 'dropped: instance shop-a no longer exists' }));
+    expect(telemetry.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'dropped: instance shop-a no longer exists' }));
   });
 
   it('drops the event of an instance disabled after it was queued', async () => {
@@ -439,7 +440,7 @@ describe('deliver: secrets', () => {
     outcomes.push(await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 11 }), last.deps));
 
     expect(outcomes.map((o) => (o as { status: string }).status)).toEqual(['retry-scheduled', 'dead-lettered']);
-    assertNoSecrets(outcomes, first.telemetry.logs, last.telemetry.logs, last.retries.deadLettered.map((d) => d.details));
+    assertNoSecrets(outcomes, first.telemetry.lines, last.telemetry.lines, last.retries.deadLettered.map((d) => d.details));
   });
 
   it('hide the password of a user:pass@ callback URL, even when a failure echoes the URL', async () => {
@@ -457,7 +458,7 @@ describe('deliver: secrets', () => {
 
     expect(retried).toMatchObject({ status: 'retry-scheduled', error: expect.stringContaining('connect failed: http://receiver:***@127.0.0.1') });
     expect(dead.status).toBe('dead-lettered');
-    expect(JSON.stringify([retried, dead, telemetry.logs, retries.deadLettered.map((d) => d.details)])).not.toContain(password);
+    expect(JSON.stringify([retried, dead, telemetry.lines, retries.deadLettered.map((d) => d.details)])).not.toContain(password);
   });
 });
 

@@ -1,11 +1,9 @@
 /**
- * In-memory fakes of the ingest ports and small factories for its inputs. Shared by
- * test/core and test/ingest; not a test file itself.
+ * Small factories for ingest's inputs (the instance store, queue and telemetry fakes are
+ * testkit/ports.ts). Shared by test/core and test/ingest; not a test file itself.
  */
-import type { QueuedEvent } from '../../functions/core/event';
 import type { IngestRequest } from '../../functions/core/ingest';
-import { CONFIG_KEYS, type ConfigValue, type Instance, configOf } from '../../functions/core/instance';
-import type { EventQueue, InstanceLookup, LogLevel, Telemetry } from '../../functions/core/ports';
+import { CONFIG_KEYS, type ConfigValue, type Instance } from '../../functions/core/instance';
 import { signatureOf } from '../../testkit/events';
 
 
@@ -33,64 +31,6 @@ export function makeInstance(id: string, opts: InstanceOptions = {}): Instance {
   };
   if (opts.clientSecret !== undefined) configuration[CONFIG_KEYS.clientSecret] = opts.clientSecret;
   return { id, document: { element: { key: 'ecwid' }, configuration, name: `Instance ${id}` } };
-}
-
-/** InstanceLookup over a list; `failure` makes every call throw (backend down). */
-export class FakeInstanceStore implements InstanceLookup {
-  failure?: Error;
-  readonly calls: string[] = [];
-
-  constructor(private readonly instances: Instance[] = []) {}
-
-  async get(instanceId: string): Promise<Instance | undefined> {
-    this.calls.push(`get:${instanceId}`);
-    if (this.failure) throw this.failure;
-    return this.instances.find((instance) => instance.id === instanceId);
-  }
-
-  async findByStore(storeId: string): Promise<Instance[]> {
-    this.calls.push(`findByStore:${storeId}`);
-    if (this.failure) throw this.failure;
-    return this.instances.filter((instance) => configOf(instance).storeId === storeId);
-  }
-}
-
-/** EventQueue that records what it accepted; `failure` makes enqueue reject. */
-export class FakeEventQueue implements EventQueue {
-  failure?: Error;
-  readonly batches: QueuedEvent[][] = [];
-
-  get events(): QueuedEvent[] {
-    return this.batches.flat();
-  }
-
-  async enqueue(events: readonly QueuedEvent[]): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.batches.push([...events]);
-  }
-}
-
-export interface LogLine {
-  readonly level: LogLevel;
-  readonly message: string;
-  readonly attributes: Readonly<Record<string, unknown>>;
-}
-
-export class RecordingTelemetry implements Telemetry {
-  readonly lines: LogLine[] = [];
-  readonly counts = new Map<string, number>();
-
-  log(level: LogLevel, message: string, attributes: Readonly<Record<string, unknown>> = {}): void {
-    this.lines.push({ level, message, attributes });
-  }
-
-  count(metric: string, value = 1): void {
-    this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
-  }
-
-  countOf(metric: string): number {
-    return this.counts.get(metric) ?? 0;
-  }
 }
 
 export interface RequestOptions {

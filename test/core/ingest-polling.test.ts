@@ -7,7 +7,8 @@ import { ingest, type IngestDeps, type IngestRequest } from '../../functions/cor
 import { INGEST_METRICS } from '../../functions/contract';
 import { CONFIG_KEYS, type ConfigValue, type Instance } from '../../functions/core/instance';
 import { InMemorySightings, type SightingLog, type WebhookSighting } from '../../functions/core/sightings';
-import { FakeEventQueue, FakeInstanceStore, fixedClock, ionRequest, makeInstance, RecordingTelemetry, SECRET_A, webhookRequest } from './ingest-fakes';
+import { fixedClock, ionRequest, makeInstance, SECRET_A, webhookRequest } from './ingest-fakes';
+import { MemoryEventQueue, MemoryInstanceStore, RecordingTelemetry } from '../../testkit/ports';
 import { fixtureText } from '../../testkit/fixtures';
 import { webhookBody } from '../../testkit/events';
 
@@ -28,7 +29,7 @@ const pollingOnly = (id: string, extra: Record<string, ConfigValue> = {}): Insta
 class SpySightings implements SightingLog {
   failure?: Error;
   readonly calls: { sightings: WebhookSighting[]; queuedBefore: number }[] = [];
-  constructor(private readonly queue: FakeEventQueue) {}
+  constructor(private readonly queue: MemoryEventQueue) {}
 
   async record(sightings: readonly WebhookSighting[]): Promise<void> {
     this.calls.push({ sightings: [...sightings], queuedBefore: this.queue.events.length });
@@ -37,10 +38,10 @@ class SpySightings implements SightingLog {
 }
 
 function setup(instances: Instance[]) {
-  const queue = new FakeEventQueue();
+  const queue = new MemoryEventQueue();
   const sightings = new SpySightings(queue);
   const telemetry = new RecordingTelemetry();
-  const deps: IngestDeps = { instances: new FakeInstanceStore(instances), queue, sightings, clock: fixedClock, telemetry };
+  const deps: IngestDeps = { instances: new MemoryInstanceStore(instances), queue, sightings, clock: fixedClock, telemetry };
   return { queue, sightings, telemetry, run: (request: IngestRequest) => ingest(request, deps) };
 }
 
@@ -112,8 +113,8 @@ describe('ingest: webhook sightings', () => {
     const log = new InMemorySightings();
     const body = webhookBody({ eventCreated: 1_714_541_188 });
     const result = await ingest(webhookRequest(body), {
-      instances: new FakeInstanceStore([reconciling('shop-a')]),
-      queue: new FakeEventQueue(),
+      instances: new MemoryInstanceStore([reconciling('shop-a')]),
+      queue: new MemoryEventQueue(),
       sightings: log,
       clock: fixedClock,
     });

@@ -1,18 +1,18 @@
 import { parseIonForm } from '../../functions/core/ecwid/ion';
 import type { QueuedEvent } from '../../functions/core/event';
 import { ingest, type IngestRequest } from '../../functions/core/ingest';
-import { INGEST_METRICS } from '../../functions/contract';
+import { DEFAULTS, INGEST_METRICS } from '../../functions/contract';
 import type { Instance } from '../../functions/core/instance';
-import { DEFAULTS } from '../../functions/contract';
-import { FakeEventQueue, FakeInstanceStore, fixedClock, ionRequest, makeInstance, RecordingTelemetry, SECRET_A, SECRET_B, webhookRequest } from './ingest-fakes';
+import { fixedClock, ionRequest, makeInstance, SECRET_A, SECRET_B, webhookRequest } from './ingest-fakes';
+import { MemoryEventQueue, MemoryInstanceStore, RecordingTelemetry } from '../../testkit/ports';
 import { fixtureJson, fixtureText } from '../../testkit/fixtures';
 import { webhookBody } from '../../testkit/events';
 
 const ION_NEW_ORDER = fixtureText('legacy-ion-cannon-new-order.CONSTRUCTED.txt').trim();
 
 function setup(instances: Instance[] = [makeInstance('shop-a', { clientSecret: SECRET_A })]) {
-  const store = new FakeInstanceStore(instances);
-  const queue = new FakeEventQueue();
+  const store = new MemoryInstanceStore(instances);
+  const queue = new MemoryEventQueue();
   const telemetry = new RecordingTelemetry();
   const run = (request: IngestRequest) => ingest(request, { instances: store, queue, clock: fixedClock, telemetry });
   return { store, queue, telemetry, run };
@@ -87,9 +87,9 @@ describe('ingest: modern webhooks', () => {
 
   it('ignores instances the store index lists but that belong to another store', async () => {
     const stale = makeInstance('moved', { storeId: '2000', clientSecret: SECRET_A });
-    const store = new FakeInstanceStore([]);
+    const store = new MemoryInstanceStore([]);
     store.findByStore = async () => [makeInstance('shop-a', { clientSecret: SECRET_A }), stale];
-    const queue = new FakeEventQueue();
+    const queue = new MemoryEventQueue();
     const result = await ingest(webhookRequest(webhookBody()), { instances: store, queue, clock: fixedClock });
     expect(result.body).toMatchObject({ queued: 1, instances: ['shop-a'] });
   });

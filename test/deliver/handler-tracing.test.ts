@@ -12,7 +12,8 @@ import type { CallbackRequest, CallbackResult, CallbackSender, EcwidApi } from '
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler } from '../../functions/deliver/handler';
 import { ENV, ssmInstanceName } from '../../functions/contract';
-import { instance, ionEvent, MapInstanceStore, RecordingRetries, sqsRecord } from '../core/deliver-support';
+import { instance, ionEvent, RecordingRetries, sqsRecord } from '../core/deliver-support';
+import { MemoryInstanceStore } from '../../testkit/ports';
 import { fixtureJson } from '../../testkit/fixtures';
 import { startServer } from '../../testkit/servers';
 import { startAwsStandIn } from '../../testkit/aws';
@@ -52,7 +53,7 @@ describe('deliver handler tracing', () => {
       [CONFIG_KEYS.signatureKey]: SIGNATURE_KEY,
     });
     const deliver = createDeliverHandler({
-      instances: new MapInstanceStore(shop),
+      instances: new MemoryInstanceStore([shop]),
       retries: new RecordingRetries(),
       sender: new AnsweringSender((id) => (id.endsWith('B1') ? { ok: false, status: 503, error: 'callback https://8.8.8.8 answered HTTP 503' } : { ok: true, status: 200 })),
       ecwid: NO_ECWID,
@@ -96,7 +97,7 @@ describe('deliver handler tracing', () => {
 
   it('annotates a dropped record with the reason', async () => {
     const deliver = createDeliverHandler({
-      instances: new MapInstanceStore(),
+      instances: new MemoryInstanceStore(),
       retries: new RecordingRetries(),
       sender: new AnsweringSender(() => ({ ok: true, status: 200 })),
       ecwid: NO_ECWID,

@@ -2,13 +2,8 @@ import type { SQSEvent } from 'aws-lambda';
 import type { CallbackRequest, CallbackResult, CallbackSender, EcwidApi } from '../../functions/core/ports';
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler, handler, toQueueMessage, type DeliverMetrics } from '../../functions/deliver/handler';
-import {
-  instance,
-  MapInstanceStore,
-  RecordingRetries,
-  sqsRecord,
-  webhookEvent,
-} from '../core/deliver-support';
+import { instance, RecordingRetries, sqsRecord, webhookEvent } from '../core/deliver-support';
+import { MemoryInstanceStore } from '../../testkit/ports';
 
 const NO_ECWID: EcwidApi = {
   getLegacyOrder: () => Promise.reject(new Error('unexpected')),
@@ -44,7 +39,7 @@ function setup(sender: CallbackSender) {
   const retries = new RecordingRetries();
   const metrics = { addMetric: jest.fn(), publishStoredMetrics: jest.fn() };
   const deliver = createDeliverHandler({
-    instances: new MapInstanceStore(instance({ [CONFIG_KEYS.callbackUrl]: 'https://8.8.8.8/hook' })),
+    instances: new MemoryInstanceStore([instance({ [CONFIG_KEYS.callbackUrl]: 'https://8.8.8.8/hook' })]),
     retries,
     sender,
     ecwid: NO_ECWID,

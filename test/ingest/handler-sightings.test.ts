@@ -5,12 +5,12 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { INGEST_METRICS } from '../../functions/contract';
+import { ENV, INGEST_METRICS, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
 import { InMemorySightings } from '../../functions/core/sightings';
 import { createIngestHandler, type IngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
-import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
-import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+import { fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+import { MemoryEventQueue, MemoryInstanceStore } from '../../testkit/ports';
 import { webhookBody, webhookEvent } from '../../testkit/events';
 
 const PREFIX = '/ecwid-events-sightings-test';
@@ -43,8 +43,8 @@ describe('createIngestHandler: sightings', () => {
   it('records the webhook of a reconciling instance in the given log', async () => {
     const sightings = new InMemorySightings();
     const handler = createIngestHandler({
-      instances: new FakeInstanceStore([reconciling('shop-r')]),
-      queue: new FakeEventQueue(),
+      instances: new MemoryInstanceStore([reconciling('shop-r')]),
+      queue: new MemoryEventQueue(),
       sightings,
       clock: fixedClock,
       logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
@@ -57,9 +57,9 @@ describe('createIngestHandler: sightings', () => {
   it('answers 200 when recording fails, with a warning and a metric', async () => {
     const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
     const metrics = new RecordingMetrics();
-    const queue = new FakeEventQueue();
+    const queue = new MemoryEventQueue();
     const handler = createIngestHandler({
-      instances: new FakeInstanceStore([reconciling('shop-r')]),
+      instances: new MemoryInstanceStore([reconciling('shop-r')]),
       queue,
       sightings: { record: () => Promise.reject(new Error('AccessDenied')) },
       clock: fixedClock,

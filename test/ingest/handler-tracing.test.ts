@@ -8,7 +8,8 @@ import AWSXRay from 'aws-xray-sdk-core';
 import { createTracer } from '../../functions/adapters/aws/tracing';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { ENV, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
-import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+import { fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+import { MemoryEventQueue, MemoryInstanceStore } from '../../testkit/ports';
 import { webhookBody, webhookEvent } from '../../testkit/events';
 import { startAwsStandIn } from '../../testkit/aws';
 import { allSubsegments, lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../support/xray';
@@ -29,8 +30,8 @@ describe('ingest handler tracing', () => {
 
   it('records one invocation subsegment: cold start, service, HTTP status; ids as metadata; no secret', async () => {
     const handler = createIngestHandler({
-      instances: new FakeInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]),
-      queue: new FakeEventQueue(),
+      instances: new MemoryInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]),
+      queue: new MemoryEventQueue(),
       clock: fixedClock,
       logger: quiet(),
       metrics: noMetrics(),
@@ -57,8 +58,8 @@ describe('ingest handler tracing', () => {
 
   it('annotates a rejection with its status, without marking the trace as failed', async () => {
     const handler = createIngestHandler({
-      instances: new FakeInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]),
-      queue: new FakeEventQueue(),
+      instances: new MemoryInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]),
+      queue: new MemoryEventQueue(),
       logger: quiet(),
       metrics: noMetrics(),
       tracer: createTracer('ingest-test'),

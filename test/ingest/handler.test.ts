@@ -4,7 +4,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { parseIonForm } from '../../functions/core/ecwid/ion';
 import type { Instance } from '../../functions/core/instance';
 import { createIngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
-import { FakeEventQueue, FakeInstanceStore, fixedClock, makeInstance, SECRET_A, SECRET_B } from '../core/ingest-fakes';
+import { fixedClock, makeInstance, SECRET_A, SECRET_B } from '../core/ingest-fakes';
+import { MemoryEventQueue, MemoryInstanceStore } from '../../testkit/ports';
 import { fixtureText } from '../../testkit/fixtures';
 import { apiGatewayEvent, type ApiGatewayEventOptions, ECWID_WEBHOOK_CONTENT_TYPE, ionEvent, signatureOf, webhookBody, webhookEvent as signedWebhookEvent } from '../../testkit/events';
 
@@ -56,8 +57,8 @@ function captureOutput() {
 }
 
 function setup(instances: Instance[] = [makeInstance('shop-a', { clientSecret: SECRET_A })], withRealLogger = false) {
-  const store = new FakeInstanceStore(instances);
-  const queue = new FakeEventQueue();
+  const store = new MemoryInstanceStore(instances);
+  const queue = new MemoryEventQueue();
   const metrics = new RecordingMetrics();
   const logger = withRealLogger ? new Logger({ serviceName: 'ingest-test', logLevel: 'DEBUG' }) : quietLogger();
   const handler = createIngestHandler({ instances: store, queue, clock: fixedClock, logger, metrics });
@@ -166,12 +167,12 @@ describe('ingest handler: adapting API Gateway v2 events', () => {
   });
 
   it('answers 500 without details when something unexpected throws, and still flushes metrics', async () => {
-    const store = new FakeInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]);
+    const store = new MemoryInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]);
     const metrics = new RecordingMetrics();
     const logger = quietLogger();
     const handler = createIngestHandler({
       instances: store,
-      queue: new FakeEventQueue(),
+      queue: new MemoryEventQueue(),
       clock: () => {
         throw new Error('clock broke');
       },
@@ -211,8 +212,8 @@ describe('ingest handler: metrics', () => {
     try {
       const metrics = new Metrics({ namespace: 'IngestTest', serviceName: 'ingest-test' });
       const handler = createIngestHandler({
-        instances: new FakeInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]),
-        queue: new FakeEventQueue(),
+        instances: new MemoryInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]),
+        queue: new MemoryEventQueue(),
         clock: fixedClock,
         logger: quietLogger(),
         metrics,
@@ -284,8 +285,8 @@ describe('ingest handler: logs (Powertools Logger, captured)', () => {
     const output = captureOutput();
     const responses: APIGatewayProxyStructuredResultV2[] = [];
     try {
-      const store = new FakeInstanceStore(instances);
-      const queue = new FakeEventQueue();
+      const store = new MemoryInstanceStore(instances);
+      const queue = new MemoryEventQueue();
       const handler = createIngestHandler({
         instances: store,
         queue,

@@ -57,6 +57,7 @@ describe('boundary lint', () => {
       'lib/uses-use-case.ts': 'import { p } from "../functions/core/pure";\nexport const q = p;\n',
       'lib/uses-contract.ts':
         'import { ROUTE } from "../functions/contract";\nimport { limit } from "../functions/core/retry-policy";\nexport const r = [ROUTE, limit];\n',
+      'lib/uses-testkit.ts': 'import { kit } from "../testkit/kit";\nexport const k = kit;\n',
       'cli/uses-local.ts': 'import { x } from "../local/thing";\nexport const z = x;\n',
       'local/thing.ts': 'export const x = 1;\n',
       'testkit/kit.ts': 'export const kit = 1;\n',
@@ -88,8 +89,9 @@ describe('boundary lint', () => {
       ['core-no-aws', 'functions/core/uses-powertools.ts → ../node_modules/@aws-lambda-powertools/logger/'],
       ['core-no-aws', 'functions/core/uses-cdk.ts → ../node_modules/aws-cdk-lib/'],
       ['core-no-adapters', 'functions/core/uses-adapter-type.ts → functions/adapters/http/sender.ts'],
-      ['functions-not-outer', 'functions/ingest/uses-local.ts → local/thing.ts'],
-      ['functions-not-outer', 'functions/deliver/uses-testkit.ts → testkit/kit.ts'],
+      ['runtime-not-outer', 'functions/ingest/uses-local.ts → local/thing.ts'],
+      ['runtime-not-outer', 'functions/deliver/uses-testkit.ts → testkit/kit.ts'],
+      ['runtime-not-outer', 'lib/uses-testkit.ts → testkit/kit.ts'],
       ['lib-only-contract', 'lib/uses-use-case.ts → functions/core/pure.ts'],
       ['cli-not-local', 'cli/uses-local.ts → local/thing.ts'],
       // A cycle is reported from one of its members, the rest on the lines below.

@@ -2,7 +2,8 @@
 import AWSXRay from 'aws-xray-sdk-core';
 import { createTracer } from '../../functions/adapters/aws/tracing';
 import { createPollHandler } from '../../functions/poll/handler';
-import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll/fakes';
+import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, pollingInstance } from '../core/poll/fakes';
+import { MemoryEventQueue } from '../../testkit/ports';
 import { FakeEcwidStore } from '../../testkit/ecwid-store';
 import { lambdaTracingEnvironment, subsegmentsOf, traceJson, withinSegment } from '../support/xray';
 
@@ -21,7 +22,7 @@ describe('poll handler tracing', () => {
       listInstances: async () => ({ instances: [pollingInstance('shop-a')] }),
       checkpoints: new MemoryCheckpoints(clock.now),
       source: new FakePollSource(store),
-      queue: new MemoryQueue(),
+      queue: new MemoryEventQueue(),
       clock: clock.now,
       logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
       metrics: { addMetric: jest.fn(), publishStoredMetrics: jest.fn() } as never,

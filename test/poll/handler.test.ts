@@ -3,14 +3,15 @@ import { CONFIG_KEYS } from '../../functions/core/instance';
 import { PollAuthError } from '../../functions/core/poll/errors';
 import { POLL_METRICS } from '../../functions/contract';
 import { createPollHandler } from '../../functions/poll/handler';
-import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance } from '../core/poll/fakes';
+import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, pollingInstance } from '../core/poll/fakes';
+import { MemoryEventQueue } from '../../testkit/ports';
 import { FakeEcwidStore } from '../../testkit/ecwid-store';
 
 function fakes() {
   const clock = new ManualClock();
   const store = new FakeEcwidStore();
   const source = new FakePollSource(store);
-  const queue = new MemoryQueue();
+  const queue = new MemoryEventQueue();
   const checkpoints = new MemoryCheckpoints(clock.now);
   const lines: Array<{ level: string; message: string; attributes: unknown }> = [];
   const metrics: Array<[string, number]> = [];

@@ -5,7 +5,7 @@ import { CONFIG_KEYS } from '../../functions/core/instance';
 import { SETTLE_SECONDS } from '../../functions/core/poll/constants';
 import { FolderInstanceRepository } from '../../functions/adapters/fs/folder-instance-repository';
 import { startPollLoop } from '../../local/poll-loop';
-import { MemoryQueue, RecordingTelemetry } from '../core/poll/fakes';
+import { MemoryEventQueue, RecordingTelemetry } from '../../testkit/ports';
 import { instanceDocument } from '../../testkit/instances';
 import { startEcwidSearchApi, type EcwidSearchApi } from '../../testkit/ecwid-api';
 
@@ -32,7 +32,7 @@ test('the local loop polls the folder instances against --ecwid-api, keeps file 
   const now = Math.floor(Date.now() / 1000);
   const order = server.store.createOrder(now - 200);
 
-  const queue = new MemoryQueue();
+  const queue = new MemoryEventQueue();
   const runs: unknown[] = [];
   const loop = startPollLoop({
     intervalSeconds: 3600,

@@ -18,7 +18,8 @@ import { SETTLE_SECONDS } from '../../functions/core/poll/constants';
 import { pollDueInstances } from '../../functions/core/poll/run';
 import { sightingsOf } from '../../functions/core/sightings';
 import { ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/contract';
-import { ManualClock, RecordingTelemetry } from '../core/poll/fakes';
+import { ManualClock } from '../core/poll/fakes';
+import { RecordingTelemetry } from '../../testkit/ports';
 import { instanceDocument } from '../../testkit/instances';
 import { queuedEvent } from '../../testkit/events';
 import {

@@ -19,7 +19,8 @@ import { pollDueInstances } from '../../functions/core/poll/run';
 import { InMemorySightings } from '../../functions/core/sightings';
 import { instanceDocument } from '../../testkit/instances';
 import { ecwidSignatureFor } from '../../testkit/events';
-import { ManualClock, MemoryCheckpoints, MemoryQueue, RecordingTelemetry } from '../core/poll/fakes';
+import { ManualClock, MemoryCheckpoints } from '../core/poll/fakes';
+import { MemoryEventQueue, RecordingTelemetry } from '../../testkit/ports';
 import { startEcwidSearchApi, type EcwidSearchApi } from '../../testkit/ecwid-api';
 
 const TOKEN = 'secret_fake_token';
@@ -51,7 +52,7 @@ afterAll(() => server.close());
 
 test('three hours of changes: nothing missed, nothing duplicated across polls and webhooks', async () => {
   const clock = new ManualClock();
-  const queue = new MemoryQueue();
+  const queue = new MemoryEventQueue();
   const sightings = new InMemorySightings();
   const checkpoints = new MemoryCheckpoints(clock.now);
   const telemetry = new RecordingTelemetry();
@@ -176,8 +177,8 @@ test('three hours of changes: nothing missed, nothing duplicated across polls an
 
   // The run did exercise what it claims to.
   expect(reconciled.length).toBeGreaterThan(20); // lost webhooks were made good
-  expect(telemetry.total(POLL_METRICS.reportedByWebhook)).toBeGreaterThan(50);
-  expect(telemetry.total(POLL_METRICS.rescans)).toBeGreaterThanOrEqual(1);
+  expect(telemetry.countOf(POLL_METRICS.reportedByWebhook)).toBeGreaterThan(50);
+  expect(telemetry.countOf(POLL_METRICS.rescans)).toBeGreaterThanOrEqual(1);
   expect(disturbed).toBe(true);
   expect(server.requests.filter((r) => r.status === 429).length).toBeGreaterThan(10);
   expect(server.requests.some((r) => r.query.offset === '100')).toBe(true);

@@ -1,10 +1,9 @@
 /**
  * In-memory stand-ins for the poller's ports: a poll source over testkit's FakeEcwidStore, a
- * queue, a checkpoint store with leases, a clock. Used by the core and poll tests.
+ * checkpoint store with leases, a clock (queue and telemetry: testkit/ports.ts). Used by the core and poll tests.
  */
-import type { QueuedEvent } from '../../../functions/core/event';
 import type { Instance } from '../../../functions/core/instance';
-import type { CheckpointStore, EventQueue, PollListRequest, PollPage, PollSource, Telemetry } from '../../../functions/core/ports';
+import type { CheckpointStore, PollListRequest, PollPage, PollSource } from '../../../functions/core/ports';
 import type { PollState } from '../../../functions/core/poll/state';
 import { FakeEcwidStore } from '../../../testkit/ecwid-store';
 import { instanceDocument } from '../../../testkit/instances';
@@ -27,24 +26,6 @@ export class FakePollSource implements PollSource {
     const error = this.failWith?.(request);
     if (error) throw error;
     return this.store.search(request.objectType, request.updatedFrom, request.updatedTo, request.offset, request.limit);
-  }
-}
-
-export class MemoryQueue implements EventQueue {
-  readonly events: QueuedEvent[] = [];
-  failNext = 0;
-
-  async enqueue(events: readonly QueuedEvent[]): Promise<void> {
-    if (this.failNext > 0) {
-      this.failNext -= 1;
-      throw new Error('SendMessageBatch failed (ServiceUnavailable)');
-    }
-    this.events.push(...events);
-  }
-
-  /** `objectType:objectId@updateSeconds` of every queued event, in order. */
-  changes(): string[] {
-    return this.events.map((event) => `${event.objectType}:${event.objectId}@${secondsOf(Date.parse(event.occurredAt ?? ''))}`);
   }
 }
 
@@ -91,20 +72,6 @@ export class ManualClock {
   }
   get seconds(): number {
     return secondsOf(this.ms);
-  }
-}
-
-export class RecordingTelemetry implements Telemetry {
-  readonly lines: Array<{ level: string; message: string; attributes?: Readonly<Record<string, unknown>> }> = [];
-  readonly counts = new Map<string, number>();
-  log(level: string, message: string, attributes?: Readonly<Record<string, unknown>>): void {
-    this.lines.push({ level, message, attributes });
-  }
-  count(metric: string, value = 1): void {
-    this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
-  }
-  total(metric: string): number {
-    return this.counts.get(metric) ?? 0;
   }
 }
 

@@ -6,14 +6,15 @@ import { isDue, pollDueInstances, pollOnce, type PollRunDeps } from '../../../fu
 import { PollLeasedError, PollNotConfiguredError } from '../../../functions/core/poll/errors';
 import { InMemorySightings } from '../../../functions/core/sightings';
 import { instanceDocument } from '../../../testkit/instances';
-import { FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance, RecordingTelemetry } from './fakes';
+import { FakePollSource, ManualClock, MemoryCheckpoints, pollingInstance } from './fakes';
+import { MemoryEventQueue, RecordingTelemetry } from '../../../testkit/ports';
 import { FakeEcwidStore } from '../../../testkit/ecwid-store';
 
 function fleet(instances: Instance[], extra: Partial<PollRunDeps> = {}) {
   const clock = new ManualClock();
   const store = new FakeEcwidStore();
   const source = new FakePollSource(store);
-  const queue = new MemoryQueue();
+  const queue = new MemoryEventQueue();
   const checkpoints = new MemoryCheckpoints(clock.now);
   const telemetry = new RecordingTelemetry();
   const sightings = new InMemorySightings();
@@ -64,7 +65,7 @@ describe('pollDueInstances', () => {
       ['shop-b', 'ok', 1],
     ]);
     expect(queue.events.map((e) => e.instanceId).sort()).toEqual(['shop-a', 'shop-b']);
-    expect(telemetry.total(POLL_METRICS.misconfigured)).toBe(2);
+    expect(telemetry.countOf(POLL_METRICS.misconfigured)).toBe(2);
     expect(telemetry.lines.find((l) => l.attributes?.instanceId === 'no-token')?.attributes?.problems).toEqual([
       expect.stringContaining('ecwid.access.token is required'),
     ]);
@@ -81,7 +82,7 @@ describe('pollDueInstances', () => {
     await checkpoints.lock('shop-a', 'cli-backfill', 600);
     const summary = await run();
     expect(summary.results).toEqual([{ instanceId: 'shop-a', status: 'leased', queued: 0 }]);
-    expect(telemetry.total(POLL_METRICS.skippedLeased)).toBe(1);
+    expect(telemetry.countOf(POLL_METRICS.skippedLeased)).toBe(1);
     expect(checkpoints.leases.get('shop-a')?.owner).toBe('cli-backfill');
   });
 
@@ -125,7 +126,7 @@ describe('pollOnce (CLI)', () => {
   function once(instance: Instance) {
     const clock = new ManualClock();
     const store = new FakeEcwidStore();
-    const queue = new MemoryQueue();
+    const queue = new MemoryEventQueue();
     const checkpoints = new MemoryCheckpoints(clock.now);
     const deps = { source: new FakePollSource(store), queue, checkpoints, clock: clock.now, owner: 'cli', leaseSeconds: 600 };
     return { clock, store, queue, checkpoints, poll: (since?: number) => pollOnce(instance, { sinceSeconds: since }, deps) };

@@ -6,7 +6,8 @@ import { PollAuthError, PollRateLimitedError } from '../../../functions/core/pol
 import { pollInstance, type PollRequest } from '../../../functions/core/poll/session';
 import { POLL_METRICS } from '../../../functions/contract';
 import { pollSettingsOf, type PollSettings } from '../../../functions/core/poll/settings';
-import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, MemoryQueue, pollingInstance, RecordingTelemetry } from './fakes';
+import { ACCESS_TOKEN, FakePollSource, ManualClock, MemoryCheckpoints, pollingInstance } from './fakes';
+import { MemoryEventQueue, RecordingTelemetry } from '../../../testkit/ports';
 import { ecwidDate, FakeEcwidStore } from '../../../testkit/ecwid-store';
 
 const ORDERS_EVERY_15: PollSettings = { mode: 'polling', intervalMinutes: 15, objectTypes: ['orders'] };
@@ -15,7 +16,7 @@ function setup(settings: PollSettings = ORDERS_EVERY_15) {
   const clock = new ManualClock();
   const store = new FakeEcwidStore();
   const source = new FakePollSource(store);
-  const queue = new MemoryQueue();
+  const queue = new MemoryEventQueue();
   const checkpoints = new MemoryCheckpoints(clock.now);
   const telemetry = new RecordingTelemetry();
   const instance = pollingInstance();
@@ -145,7 +146,7 @@ describe('pollInstance: nothing missed, nothing twice', () => {
     const outcome = await poll();
 
     expect(outcome.status).toBe('ok');
-    expect(telemetry.total(POLL_METRICS.rescans)).toBe(1);
+    expect(telemetry.countOf(POLL_METRICS.rescans)).toBe(1);
     expect(new Set(queue.events.map((e) => e.objectId))).toEqual(new Set(ids));
     expect(queue.events).toHaveLength(150);
   });
@@ -159,7 +160,7 @@ describe('pollInstance: nothing missed, nothing twice', () => {
     };
     const before = (await poll()).state; // cursor initialized by the failed first poll
     expect(before.lastStatus).toBe('unstable');
-    expect(telemetry.total(POLL_METRICS.unstable)).toBe(1);
+    expect(telemetry.countOf(POLL_METRICS.unstable)).toBe(1);
     expect(checkpoints.states.get('shop-a')?.cursors.orders?.to).toBe(clock.seconds - SETTLE_SECONDS - 15 * 60);
   });
 
@@ -189,7 +190,7 @@ describe('pollInstance: nothing missed, nothing twice', () => {
     });
     expect(queue.changes()).toEqual([`orders:${missed}@${at + 20}`]);
     expect(outcome.reportedByWebhook).toBe(1);
-    expect(telemetry.total(POLL_METRICS.reportedByWebhook)).toBe(1);
+    expect(telemetry.countOf(POLL_METRICS.reportedByWebhook)).toBe(1);
   });
 
   test('reconciliation trails real time by RECONCILE_LAG_SECONDS: a fresh change waits for its webhook', async () => {
@@ -216,7 +217,7 @@ describe('pollInstance: failures keep the checkpoint', () => {
     const outcome = await poll();
 
     expect(outcome.status).toBe('auth-failed');
-    expect(telemetry.total(POLL_METRICS.authFailed)).toBe(1);
+    expect(telemetry.countOf(POLL_METRICS.authFailed)).toBe(1);
     const state = checkpoints.states.get('shop-a')!;
     expect(state.cursors.orders).toEqual(cursorBefore);
     expect(state).toMatchObject({ lastStatus: 'auth-failed', lastAttemptAt: clock.now().toISOString() });
@@ -236,7 +237,7 @@ describe('pollInstance: failures keep the checkpoint', () => {
     source.failWith = () => new PollRateLimitedError('answered HTTP 429 (rate limited; gave up after 5 attempts)', 30);
     const outcome = await poll();
     expect(outcome.status).toBe('rate-limited');
-    expect(telemetry.total(POLL_METRICS.rateLimited)).toBe(1);
+    expect(telemetry.countOf(POLL_METRICS.rateLimited)).toBe(1);
     const cursor = checkpoints.states.get('shop-a')!.cursors.orders!;
     expect(cursor.to).toBe(cursor.from + OVERLAP_SECONDS);
   });
@@ -335,7 +336,7 @@ describe('state', () => {
     const saved = checkpoints.states.get('shop-a')!;
     expect(stateBytes(saved)).toBeLessThanOrEqual(MAX_STATE_BYTES);
     expect(Object.keys(saved.sent).length).toBeLessThan(1000);
-    expect(telemetry.total(POLL_METRICS.stateTruncated)).toBe(1);
+    expect(telemetry.countOf(POLL_METRICS.stateTruncated)).toBe(1);
     expect(telemetry.lines.find((line) => line.message.startsWith('poll state too large'))?.attributes).toMatchObject({
       dropped: 1000 - Object.keys(saved.sent).length,
     });
