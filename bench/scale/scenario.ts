@@ -31,7 +31,8 @@ import { SimAws } from './aws';
 import { SimCallbacks, SimEcwid, simResolver } from './ecwid';
 import { ApiStage, EnvironmentPool, SimFifoQueue, SqsEventSource } from './lambda';
 import { makeStores, WebhookTraffic, zipfSampler, type SimStore } from './traffic';
-import { seededRandom, VirtualTime } from './virtual-time';
+import { seededRandom } from '../support';
+import { VirtualTime } from './virtual-time';
 
 export type ConfigPath = 'read-model' | 'ssm';
 

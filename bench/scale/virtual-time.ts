@@ -117,18 +117,6 @@ export class VirtualTime {
 /** One macrotask turn: every microtask queued so far (and those they queue) has run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Counts per virtual second, for rates and peaks. */
 export class PerSecond {
   private readonly buckets = new Map<number, number>();
