@@ -18,15 +18,14 @@ import { SsmCheckpointStore } from '../functions/adapters/aws/ssm-checkpoint-sto
 import { SsmInstanceRepository } from '../functions/adapters/aws/ssm-instance-repository';
 import { FolderInstanceRepository } from '../functions/adapters/fs/folder-instance-repository';
 import type { CheckpointStore } from '../functions/core/ports';
-import { systemResolver } from '../functions/adapters/http/host-resolver';
-import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../functions/core/callback/ssrf';
+import { localMachineResolver, systemResolver } from '../functions/adapters/http/host-resolver';
+import { callbackUrlPolicyOf, localCallbackUrlPolicy } from '../functions/config';
+import type { CallbackUrlPolicy } from '../functions/core/callback/ssrf';
 import type { HostResolver, InstanceRepository } from '../functions/core/ports';
 import {
   DEFAULTS,
-  ENV,
   INGEST_ROUTE,
   LOCAL_STATE_FILE,
-  SINK_HOST,
   STACK_OUTPUTS,
   type LocalRunnerState,
 } from '../functions/contract';
@@ -97,10 +96,6 @@ export interface Resources {
   /** The event ledger (`events` commands). */
   ledger?(): Promise<LedgerAccess>;
 }
-
-/** `*.localhost` is this machine (RFC 6761), even where the system resolver does not say so. */
-const localhostResolver: HostResolver = async (host) =>
-  host === 'localhost' || host.endsWith('.localhost') ? [{ address: '127.0.0.1', family: 4 }] : systemResolver(host);
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -347,16 +342,12 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
     },
 
     async callbackPolicy() {
-      const policy = callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] });
-      if (!options.local) return policy;
-      // The local runner delivers to local receivers over plain http; mirror its policy.
-      return {
-        allowHttp: true,
-        allowHosts: [...new Set([...policy.allowHosts, '127.0.0.1', 'localhost', '::1', SINK_HOST])],
-      };
+      const policy = callbackUrlPolicyOf(env);
+      // The local runner delivers to local receivers over plain http: the same exemption as its deliveries.
+      return options.local ? localCallbackUrlPolicy(policy) : policy;
     },
 
-    resolveHost: options.local ? localhostResolver : systemResolver,
+    resolveHost: options.local ? localMachineResolver : systemResolver,
   };
   return resources;
 }

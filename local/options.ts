@@ -8,7 +8,8 @@ import {
   MAX_BACKOFF_SECONDS,
   retryPolicyFrom,
 } from '../functions/core/retry-policy';
-import { LOCAL_STATE_FILE } from '../functions/contract';
+import { callbackTimeoutMsFrom, type Environment } from '../functions/config';
+import { ENV, LOCAL_STATE_FILE } from '../functions/contract';
 
 /** What `npm start -- ...` accepts, validated. */
 export interface RunnerOptions {
@@ -32,6 +33,8 @@ export interface RunnerOptions {
   readonly stateFile: string;
   /** Seconds between runs of the poll loop; 0 turns polling off; undefined is DEFAULT_POLL_INTERVAL_SECONDS. */
   readonly pollIntervalSeconds?: number;
+  /** Timeout of one callback POST (CALLBACK_TIMEOUT_MS, read as deliver reads it); undefined: the default. */
+  readonly callbackTimeoutMs?: number;
 }
 
 /** A bad command line: the message says what is wrong; the runner exits with code 2. */
@@ -85,9 +88,10 @@ export type ParseResult = { readonly help: true } | { readonly help: false; read
 /**
  * Parses and validates the command line. Throws UsageError for anything wrong: unknown
  * option, stray argument, bad number, unreadable folder, malformed URL or schedule.
- * Relative paths are resolved against `cwd`.
+ * Relative paths are resolved against `cwd`. From `env`, only CALLBACK_TIMEOUT_MS is taken, as
+ * the deliver function takes it.
  */
-export function parseRunnerOptions(argv: readonly string[], cwd: string = process.cwd()): ParseResult {
+export function parseRunnerOptions(argv: readonly string[], cwd: string = process.cwd(), env: Environment = process.env): ParseResult {
   let values;
   try {
     ({ values } = parseArgs({
@@ -134,6 +138,7 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
       quiet: values.quiet ?? false,
       stateFile: resolve(cwd, values['state-file'] ?? LOCAL_STATE_FILE),
       pollIntervalSeconds: values['poll-interval'] === undefined ? undefined : parsePollInterval(values['poll-interval']),
+      ...(env[ENV.callbackTimeoutMs] === undefined ? {} : { callbackTimeoutMs: callbackTimeoutMsFrom(env) }),
     },
   };
 }

@@ -1,26 +1,26 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { FolderInstanceRepository } from '../functions/adapters/fs/folder-instance-repository';
 import { SqsEventQueue } from '../functions/adapters/aws/sqs-event-queue';
-import { SqsRetryScheduler } from '../functions/adapters/aws/sqs-retry-scheduler';
-import { HttpCallbackSender } from '../functions/adapters/http/callback-sender';
-import { callbackUrlPolicyFrom } from '../functions/core/callback/ssrf';
-import { EcwidApiClient } from '../functions/adapters/http/ecwid-api-client';
-import type { InstanceLookup } from '../functions/core/ports';
+import { TRACING_OFF } from '../functions/adapters/aws/tracing';
+import { localMachineResolver } from '../functions/adapters/http/host-resolver';
+import { deliverConfigFrom, localCallbackUrlPolicy, type DeliverConfig } from '../functions/config';
 import { InMemorySightings } from '../functions/core/sightings';
-import { queueVisibilityTimeoutSeconds, redriveMaxReceiveCount, retryPolicyFrom, type RetryPolicy } from '../functions/core/retry-policy';
-import { DEFAULTS, DELIVER_TIMEOUT_SECONDS, ENV, INGEST_ROUTE, type LocalRunnerState } from '../functions/contract';
+import { queueVisibilityTimeoutSeconds, redriveMaxReceiveCount, retryPolicyOf } from '../functions/core/retry-policy';
+import { DEFAULTS, DELIVER_TIMEOUT_SECONDS, INGEST_ROUTE, type LocalRunnerState } from '../functions/contract';
+import { createDeliverHandler } from '../functions/deliver/handler';
+import { deliverDependencies } from '../functions/deliver/wiring';
+import { createIngestHandler } from '../functions/ingest/handler';
 import { startCallbackSink, withSinkCallbacks } from './callback-sink';
 import { createConsoleLogger, type ConsoleLogLevel } from './console-logger';
 import { countMessages } from '../functions/adapters/aws/sqs-queue-counts';
 import { ensureQueues, startEmbeddedSqs, type Queues, type SqsEndpoint } from './embedded-sqs';
-import { SqsEventSource, type SqsBatchHandler } from './event-source';
+import { SqsEventSource } from './event-source';
 import { startDemoEcwidApi, type DemoEcwidApi } from './fake-ecwid-api';
-import { createHttpGateway, type IngestHandler } from './http-gateway';
+import { createHttpGateway } from './http-gateway';
 import { DEFAULT_POLL_INTERVAL_SECONDS, type RunnerOptions } from './options';
 import { startPollLoop, type PollLoop } from './poll-loop';
 import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
@@ -41,8 +41,6 @@ export const DELIVER_FUNCTION_TIMEOUT_MS = DELIVER_TIMEOUT_SECONDS * 1000;
 export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = queueVisibilityTimeoutSeconds(DELIVER_TIMEOUT_SECONDS);
 /** Receive loops of the event source (Lambda's minimum concurrency for SQS is 2). */
 export const EVENT_SOURCE_POLLERS = 2;
-/** Where nothing listens: AWS services other than SQS must never be reached from a local run. */
-const NOWHERE = 'http://127.0.0.1:9';
 
 export interface RunnerOutput {
   /** Normal output: status lines, deliveries printed by the sink, handler logs. */
@@ -82,8 +80,8 @@ export class RunnerStartError extends Error {
 }
 
 /**
- * Starts the runner. Sets the process environment the handlers read (endpoints, retry
- * schedule, the local-only callback switches) before loading them: one runner per process.
+ * Starts the runner: the handlers get their dependencies from config objects built from the
+ * options (the process environment is neither read for them nor written).
  */
 export async function startLocalRunner(options: RunnerOptions, output: RunnerOutput): Promise<LocalRunner> {
   const cleanup: Array<() => Promise<unknown>> = [];
@@ -123,10 +121,7 @@ async function start(
     sqs = { endpoint: options.sqsEndpoint, stop: async () => undefined };
   }
 
-  const policy = retryPolicyFrom({
-    schedule: options.retryScheduleSeconds?.join(','),
-    maxAttempts: options.maxAttempts === undefined ? undefined : String(options.maxAttempts),
-  });
+  const retryPolicy = retryPolicyOf({ scheduleSeconds: options.retryScheduleSeconds, maxAttempts: options.maxAttempts });
   const embedded = options.sqsEndpoint === undefined;
   const client = new SQSClient({
     // Always the same region: it is in the state file, and LocalStack keeps queues per region.
@@ -142,20 +137,24 @@ async function start(
     queues = await ensureQueues(client, {
       queueName: `${options.queuePrefix}.fifo`,
       deadLetterQueueName: `${options.queuePrefix}-dlq.fifo`,
-      maxReceiveCount: redriveMaxReceiveCount(policy.maxAttempts),
+      maxReceiveCount: redriveMaxReceiveCount(retryPolicy.maxAttempts),
       visibilityTimeoutSeconds: QUEUE_VISIBILITY_TIMEOUT_SECONDS,
     });
   } catch (error) {
     throw new RunnerStartError(`cannot create the queues at ${sqs.endpoint}: ${describe(error)}`, { cause: error });
   }
 
-  configureHandlerEnvironment({
-    sqsEndpoint: sqs.endpoint,
-    embedded,
-    queues,
+  // The deployed deliver function's config, with the runner's queues, Ecwid API, retry policy and
+  // the local callback exemption (loopback and plain http: here and only here).
+  const deliverConfig: DeliverConfig = {
+    ...deliverConfigFrom({}),
+    queueUrl: queues.queueUrl,
+    deadLetterQueueUrl: queues.deadLetterQueueUrl,
     ecwidApiBaseUrl,
-    options,
-  });
+    callbackTimeoutMs: options.callbackTimeoutMs ?? DEFAULTS.callbackTimeoutMs,
+    retryPolicy,
+    callbackUrlPolicy: localCallbackUrlPolicy(),
+  };
 
   const instances = new FolderInstanceRepository({
     dir: options.instancesDir,
@@ -163,15 +162,23 @@ async function start(
   });
   // Ingest notes the queued webhooks of reconciling instances (sightings) so that their polls skip what webhooks delivered.
   const sightings = new InMemorySightings();
-  const ingestHandler = loadIngestHandler({ instances, queueUrl: queues.queueUrl, client, level, output, sightings });
-  const deliverHandler = loadDeliverHandler({
+  const queue = new SqsEventQueue({ queueUrl: queues.queueUrl, client });
+  const ingestHandler = createIngestHandler({
+    instances,
+    queue,
+    // The same path as in AWS: the handler records them (and logs a failure) after the enqueue.
+    sightings,
+    logger: createConsoleLogger({ service: 'ingest', level, write: logWriter(output) }),
+    metrics: NO_METRICS,
+    tracer: TRACING_OFF,
+  });
+  const deliverHandler = createDeliverHandler({
+    ...deliverDependencies(deliverConfig, client),
     instances: withSinkCallbacks(instances, sink.origin),
-    client,
-    queues,
-    ecwidApiBaseUrl,
-    retryPolicy: policy,
-    level,
-    output,
+    resolveHost: localMachineResolver,
+    logger: createConsoleLogger({ service: 'deliver', level, write: logWriter(output) }),
+    metrics: NO_METRICS,
+    tracer: TRACING_OFF,
   });
 
   const gateway = createHttpGateway({
@@ -209,7 +216,7 @@ async function start(
       instances,
       stateDir: pollStateDir,
       ecwidApiBaseUrl,
-      queue: new SqsEventQueue({ queueUrl: queues.queueUrl, client }),
+      queue,
       sightings,
       telemetry: { log: (logLevel, message, attributes) => pollLogger[logLevel](message, { ...attributes }), count: () => undefined },
       onError: (error) => output.err(`poll: the run failed: ${describe(error)}`),
@@ -269,98 +276,8 @@ async function summarize(client: SQSClient, queues: Queues): Promise<StopSummary
   return { queued, deadLettered };
 }
 
-/**
- * The environment the handlers' modules read (contract.ts ENV) plus the AWS SDK's. Set before
- * they are loaded. Loopback and plain-http callbacks are allowed here and only here.
- */
-function configureHandlerEnvironment(args: {
-  readonly sqsEndpoint: string;
-  readonly embedded: boolean;
-  readonly queues: Queues;
-  readonly ecwidApiBaseUrl: string;
-  readonly options: RunnerOptions;
-}): void {
-  const env = process.env;
-  env.AWS_REGION = LOCAL_REGION;
-  env.AWS_DEFAULT_REGION = LOCAL_REGION;
-  // Every SDK client the handlers build talks to the local queue, and to nothing else.
-  env.AWS_ENDPOINT_URL = NOWHERE;
-  env.AWS_ENDPOINT_URL_SQS = args.sqsEndpoint;
-  env.AWS_ENDPOINT_URL_SSM = NOWHERE;
-  if (args.embedded || !env.AWS_ACCESS_KEY_ID) {
-    env.AWS_ACCESS_KEY_ID = 'local';
-    env.AWS_SECRET_ACCESS_KEY = 'local';
-    delete env.AWS_SESSION_TOKEN;
-    delete env.AWS_PROFILE;
-  }
-  env[ENV.queueUrl] = args.queues.queueUrl;
-  env[ENV.deadLetterQueueUrl] = args.queues.deadLetterQueueUrl;
-  env[ENV.ecwidApiBaseUrl] = args.ecwidApiBaseUrl;
-  if (args.options.retryScheduleSeconds) env[ENV.retrySchedule] = args.options.retryScheduleSeconds.join(',');
-  else delete env[ENV.retrySchedule];
-  if (args.options.maxAttempts !== undefined) env[ENV.maxAttempts] = String(args.options.maxAttempts);
-  else delete env[ENV.maxAttempts];
-  env[ENV.allowHttpCallbacks] = 'true';
-  env[ENV.callbackAllowHosts] = '127.0.0.1,localhost,::1';
-  // Module-level Powertools utilities: quiet, no EMF metric blobs, no X-Ray.
-  env.POWERTOOLS_LOG_LEVEL = args.options.quiet ? 'WARN' : 'INFO';
-  env.POWERTOOLS_METRICS_DISABLED = 'true';
-  env.POWERTOOLS_TRACE_ENABLED = 'false';
-}
-
-/** No CloudWatch here: a Powertools Metrics switched off (POWERTOOLS_METRICS_DISABLED, set above) records nothing. */
-const disabledMetrics = (): Metrics => new Metrics({ namespace: 'EcwidEventsLocal', serviceName: 'local-runner' });
-
-function loadIngestHandler(args: {
-  readonly instances: FolderInstanceRepository;
-  readonly queueUrl: string;
-  readonly client: SQSClient;
-  readonly level: ConsoleLogLevel;
-  readonly output: RunnerOutput;
-  readonly sightings: InMemorySightings;
-}): IngestHandler {
-  // Loaded only now: the module reads the environment set above when it is first loaded.
-  const ingest = require('../functions/ingest/handler') as typeof import('../functions/ingest/handler');
-  return ingest.createIngestHandler({
-    instances: args.instances,
-    queue: new SqsEventQueue({ queueUrl: args.queueUrl, client: args.client }),
-    // The same path as in AWS: the handler records them (and logs a failure) after the enqueue.
-    sightings: args.sightings,
-    logger: createConsoleLogger({ service: 'ingest', level: args.level, write: logWriter(args.output) }),
-    metrics: disabledMetrics(),
-  });
-}
-
-function loadDeliverHandler(args: {
-  readonly instances: InstanceLookup;
-  readonly client: SQSClient;
-  readonly queues: Queues;
-  readonly ecwidApiBaseUrl: string;
-  readonly retryPolicy: RetryPolicy;
-  readonly level: ConsoleLogLevel;
-  readonly output: RunnerOutput;
-}): SqsBatchHandler {
-  // Loaded only now, after the environment is set (its module-level Powertools utilities read it).
-  const deliver = require('../functions/deliver/handler') as typeof import('../functions/deliver/handler');
-  const env = process.env;
-  return deliver.createDeliverHandler({
-    instances: args.instances,
-    retries: new SqsRetryScheduler({
-      queueUrl: args.queues.queueUrl,
-      deadLetterQueueUrl: args.queues.deadLetterQueueUrl,
-      client: args.client,
-    }),
-    sender: new HttpCallbackSender({
-      timeoutMs: Number(env[ENV.callbackTimeoutMs]) > 0 ? Number(env[ENV.callbackTimeoutMs]) : DEFAULTS.callbackTimeoutMs,
-    }),
-    ecwid: new EcwidApiClient({ baseUrl: args.ecwidApiBaseUrl }),
-    retryPolicy: args.retryPolicy,
-    // The same switches the module reads, from the environment set above: this is the one place they are on.
-    urlPolicy: callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] }),
-    logger: createConsoleLogger({ service: 'deliver', level: args.level, write: logWriter(args.output) }),
-    metrics: disabledMetrics(),
-  });
-}
+/** No CloudWatch here: the handlers' metrics go nowhere. */
+const NO_METRICS = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
 
 /** Handler logs: warnings and errors to stderr, the rest to stdout. */
 function logWriter(output: RunnerOutput): (line: string) => void {

@@ -10,6 +10,7 @@ import type { PollOutcome } from '../../functions/core/poll/session';
 import type { Telemetry } from '../../functions/core/ports';
 import { pollOnce } from '../../functions/core/poll/run';
 import { PollLeasedError, PollNotConfiguredError } from '../../functions/core/poll/errors';
+import { pollConfigFrom } from '../../functions/config';
 import { DEFAULTS, ENV } from '../../functions/contract';
 import { optionString, type CommandContext, type CommandSpec } from '../command';
 import { CliError, EXIT, UsageError } from '../errors';
@@ -73,7 +74,7 @@ Needs ecwid.access.token (REST v3, read scopes) in the instance.`,
     const checkpoints = await ctx.resources.pollStates();
     const queues = await ctx.resources.queues();
     const baseUrl =
-      optionString(ctx.values, 'ecwid-api') ?? (await ctx.resources.ecwidApiBaseUrl?.()) ?? ctx.io.env[ENV.ecwidApiBaseUrl] ?? DEFAULTS.ecwidApiBaseUrl;
+      optionString(ctx.values, 'ecwid-api') ?? (await ctx.resources.ecwidApiBaseUrl?.()) ?? pollConfigFrom(ctx.io.env).ecwidApiBaseUrl;
 
     const telemetry: Telemetry = {
       log: (level, message, attributes) => {

@@ -61,6 +61,12 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: DEFAULT_MAX_ATTEMPTS,
 };
 
+/** A policy from validated values: the default schedule, and one attempt per entry plus one, where not given. */
+export function retryPolicyOf(values: { scheduleSeconds?: readonly number[]; maxAttempts?: number }): RetryPolicy {
+  const scheduleSeconds = values.scheduleSeconds ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
+  return { scheduleSeconds, maxAttempts: values.maxAttempts ?? attemptsForSchedule(scheduleSeconds) };
+}
+
 /**
  * Reads RETRY_SCHEDULE_SECONDS (comma-separated seconds) and MAX_ATTEMPTS. Unset means the default;
  * a malformed value throws (a cold start that fails loudly beats a silently wrong schedule).
@@ -68,16 +74,15 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
  */
 export function retryPolicyFrom(values: { schedule?: string; maxAttempts?: string }): RetryPolicy {
   const scheduleText = values.schedule?.trim();
-  const scheduleSeconds = scheduleText ? parseSchedule(scheduleText) : DEFAULT_RETRY_SCHEDULE_SECONDS;
   const attemptsText = values.maxAttempts?.trim();
-  let maxAttempts = attemptsForSchedule(scheduleSeconds);
+  let maxAttempts: number | undefined;
   if (attemptsText) {
     maxAttempts = Number(attemptsText);
     if (!isValidMaxAttempts(maxAttempts)) {
       throw new Error(`MAX_ATTEMPTS must be an integer from 1 to ${MAX_ATTEMPTS_LIMIT}, got "${attemptsText}"`);
     }
   }
-  return { scheduleSeconds, maxAttempts };
+  return retryPolicyOf({ scheduleSeconds: scheduleText ? parseSchedule(scheduleText) : undefined, maxAttempts });
 }
 
 function parseSchedule(text: string): number[] {

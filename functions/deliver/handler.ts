@@ -1,17 +1,11 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { envNumber, ssmInstanceStoreFromEnv } from '../adapters/environment';
-import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler';
-import { handlerPowertools } from '../adapters/aws/powertools';
+import { givenOrCreatedPowertools, type HandlerLogger, type HandlerMetrics } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/aws/tracing';
-import { HttpCallbackSender } from '../adapters/http/callback-sender';
 import { systemResolver } from '../adapters/http/host-resolver';
-import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from '../core/callback/ssrf';
+import { FALLBACK_POWERTOOLS } from '../config';
+import type { CallbackUrlPolicy } from '../core/callback/ssrf';
 import { deliverMessage, type DeliveryOutcome } from '../core/deliver';
-import { EcwidApiClient } from '../adapters/http/ecwid-api-client';
 import {
   type CallbackSender,
   type Clock,
@@ -23,17 +17,16 @@ import {
   type RetryScheduler,
   type Telemetry,
 } from '../core/ports';
-import { DEFAULT_RETRY_POLICY, retryPolicyFrom, type RetryPolicy } from '../core/retry-policy';
-import { DEFAULTS, ENV } from '../contract';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry-policy';
 import { processFifoGroupsInParallel } from './fifo-batch';
 
 /**
  * Deliver Lambda (SQS FIFO event source, ReportBatchItemFailures): adapts each record to
  * core/deliver.ts and the outcomes to a partial batch response. Decisions live in the core.
+ * A factory with no side effects on import: the Lambda entry (index.ts) and the local runner
+ * give it its dependencies (wiring.ts builds the config-driven ones for both).
  */
 
-export type DeliverLogger = Pick<Logger, 'info' | 'warn' | 'error'> & { addContext?(context: Context): void };
-export type DeliverMetrics = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
 
 export interface DeliverHandlerDeps {
   readonly instances: InstanceLookup;
@@ -48,11 +41,11 @@ export interface DeliverHandlerDeps {
   readonly resolveHost?: HostResolver;
   /** @default () => new Date() */
   readonly clock?: Clock;
-  /** @default the module's Powertools Logger */
-  readonly logger?: DeliverLogger;
-  /** @default the module's Powertools Metrics (EMF to stdout) */
-  readonly metrics?: DeliverMetrics;
-  /** @default the module's Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
+  /** @default a Powertools Logger of FALLBACK_POWERTOOLS.deliver */
+  readonly logger?: HandlerLogger;
+  /** @default a Powertools Metrics of FALLBACK_POWERTOOLS.deliver (EMF to stdout) */
+  readonly metrics?: HandlerMetrics;
+  /** @default a Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
   readonly tracer?: Tracer;
 }
 
@@ -63,15 +56,11 @@ export class DeliveryRetryScheduledError extends Error {
   override readonly name = 'DeliveryRetryScheduledError';
 }
 
-const { logger, metrics, tracer } = handlerPowertools('ecwid-events-deliver');
-
 const HTTPS_ONLY: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] };
 
 export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
-  const log = deps.logger ?? logger;
-  const meter = deps.metrics ?? metrics;
+  const { logger: log, metrics: meter, tracer: trace } = givenOrCreatedPowertools(deps, FALLBACK_POWERTOOLS.deliver);
   const clock = deps.clock ?? (() => new Date());
-  const trace = deps.tracer ?? tracer;
   const telemetry: Telemetry = {
     log: (level, message, attributes) => log[level](message, { ...attributes }),
     count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
@@ -186,22 +175,3 @@ export function toQueueMessage(record: SQSRecord): QueueMessage {
     queueArn: record.eventSourceARN,
   };
 }
-
-// Clients and configuration are built once per execution environment, not per record: the
-// keep-alive agents of adapters/http/request.ts and the SSM cache then serve every warm invocation.
-const env = process.env;
-export const handler: DeliverHandler = createDeliverHandler({
-  instances: ssmInstanceStoreFromEnv(env, tracer.captureAWSv3Client(new SSMClient({}))),
-  retries: new SqsRetryScheduler({
-    queueUrl: env[ENV.queueUrl],
-    deadLetterQueueUrl: env[ENV.deadLetterQueueUrl],
-    client: tracer.captureAWSv3Client(new SQSClient({})),
-  }),
-  sender: new HttpCallbackSender({
-    timeoutMs: envNumber(env[ENV.callbackTimeoutMs], { min: 1 }) ?? DEFAULTS.callbackTimeoutMs,
-  }),
-  ecwid: new EcwidApiClient({ baseUrl: env[ENV.ecwidApiBaseUrl] || DEFAULTS.ecwidApiBaseUrl }),
-  retryPolicy: retryPolicyFrom({ schedule: env[ENV.retrySchedule], maxAttempts: env[ENV.maxAttempts] }),
-  urlPolicy: callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] }),
-  tracer,
-});

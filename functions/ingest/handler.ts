@@ -1,34 +1,18 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { ssmInstanceStoreFromEnv, unconfiguredQueue } from '../adapters/environment';
-import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
-import { SqsSightings } from '../adapters/aws/sqs-sightings';
-import { handlerPowertools } from '../adapters/aws/powertools';
+import { givenOrCreatedPowertools, type HandlerLogger, type HandlerMetrics } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
+import { FALLBACK_POWERTOOLS } from '../config';
+import { INGEST_METRICS } from '../contract';
 import { ingest, type IngestRequest } from '../core/ingest';
 import type { Clock, EventQueue, InstanceLookup, Telemetry } from '../core/ports';
 import type { SightingLog } from '../core/sightings';
-import { ENV, INGEST_METRICS } from '../contract';
 
 /**
  * Ingest Lambda (API Gateway HTTP API, payload v2): adapts the event to core/ingest.ts and
- * the result back. All decisions are in the core; this file only decodes and wires.
+ * the result back. All decisions are in the core; this file only decodes. A factory with no
+ * side effects on import: the Lambda entry (index.ts) and the local runner give it its dependencies.
  */
-
-/** The part of a Powertools Logger the handler uses; a Logger fits, so does a small fake. */
-export interface IngestLogger {
-  info(message: string, attributes: Record<string, unknown>): void;
-  warn(message: string, attributes: Record<string, unknown>): void;
-  error(message: string, attributes: Record<string, unknown>): void;
-  addContext?(context: Context): void;
-}
-/** The part of Powertools Metrics the handler uses; a Metrics fits, so does a small fake. */
-export interface IngestMetrics {
-  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
-  publishStoredMetrics(): unknown;
-}
 
 export interface IngestHandlerDeps {
   readonly instances: InstanceLookup;
@@ -40,13 +24,13 @@ export interface IngestHandlerDeps {
   readonly sightings?: SightingLog;
   /** @default () => new Date() */
   readonly clock?: Clock;
-  /** @default the module's Powertools Logger */
-  readonly logger?: IngestLogger;
-  /** @default the module's Powertools Metrics (EMF to stdout) */
-  readonly metrics?: IngestMetrics;
+  /** @default a Powertools Logger of FALLBACK_POWERTOOLS.ingest */
+  readonly logger?: HandlerLogger;
+  /** @default a Powertools Metrics of FALLBACK_POWERTOOLS.ingest (EMF to stdout) */
+  readonly metrics?: HandlerMetrics;
   /** @default DEFAULTS.maxBodyBytes */
   readonly maxBodyBytes?: number;
-  /** @default the module's Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
+  /** @default a Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
   readonly tracer?: Tracer;
 }
 
@@ -55,13 +39,9 @@ export type IngestHandler = (
   context?: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const { logger, metrics, tracer } = handlerPowertools('ecwid-events-ingest');
-
 export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
-  const log = deps.logger ?? logger;
-  const meter = deps.metrics ?? metrics;
+  const { logger: log, metrics: meter, tracer: trace } = givenOrCreatedPowertools(deps, FALLBACK_POWERTOOLS.ingest);
   const clock = deps.clock ?? (() => new Date());
-  const trace = deps.tracer ?? tracer;
 
   return (event, context) => traced(trace, invocationSegmentName(), async (span) => {
     if (context) log.addContext?.(context);
@@ -123,15 +103,3 @@ function jsonResponse(
     body: JSON.stringify(body),
   };
 }
-
-// Clients and configuration are built once per execution environment, not per request.
-const queueUrl = process.env[ENV.queueUrl];
-// Set by the stack when the poller is deployed (Poller.grantRecordSightings); one SQS client for both queues.
-const sightingsQueueUrl = process.env[ENV.sightingsQueueUrl];
-const sqs = tracer.captureAWSv3Client(new SQSClient({}));
-export const handler: IngestHandler = createIngestHandler({
-  instances: ssmInstanceStoreFromEnv(process.env, tracer.captureAWSv3Client(new SSMClient({}))),
-  queue: queueUrl ? new SqsEventQueue({ queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
-  sightings: sightingsQueueUrl ? new SqsSightings({ queueUrl: sightingsQueueUrl, client: sqs }) : undefined,
-  tracer,
-});

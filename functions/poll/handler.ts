@@ -1,31 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { envNumber, unconfiguredQueue } from '../adapters/environment';
-import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
-import { SqsSightings } from '../adapters/aws/sqs-sightings';
-import { SsmCheckpointStore } from '../adapters/aws/ssm-checkpoint-store';
-import { SsmInstanceRepository } from '../adapters/aws/ssm-instance-repository';
-import { handlerPowertools } from '../adapters/aws/powertools';
+import { givenOrCreatedPowertools, type HandlerLogger, type HandlerMetrics } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
-import { EcwidPollClient } from '../adapters/http/ecwid-poll-client';
+import { FALLBACK_POWERTOOLS } from '../config';
 import type { PollState } from '../core/poll/state';
 import { pollDueInstances, type PollRunSummary } from '../core/poll/run';
 import type { CheckpointStore, Clock, EventQueue, InstanceListing, PollSource, Telemetry } from '../core/ports';
 import type { SightingInbox } from '../core/sightings';
-import { DEFAULTS, ENV } from '../contract';
 
 /**
  * Poll Lambda (EventBridge schedule, reserved concurrency 1): polls every instance whose interval
  * is due, a few at a time, and stops starting work shortly before its own timeout. Decisions are
- * in core/poll/run.ts and core/poll/session.ts.
+ * in core/poll/run.ts and core/poll/session.ts. A factory with no side effects on import: the Lambda
+ * entry (index.ts) gives it its dependencies.
  */
 
-export type PollLogger = Pick<Logger, 'info' | 'warn' | 'error'> & { addContext?(context: Context): void };
-export type PollMetrics = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
 
 export interface PollHandlerDeps {
   readonly listInstances: () => Promise<InstanceListing>;
@@ -39,11 +29,11 @@ export interface PollHandlerDeps {
   readonly concurrency?: number;
   /** Stop starting work this long before the Lambda deadline. @default 30000 */
   readonly safetyMarginMs?: number;
-  /** @default the module's Powertools Logger */
-  readonly logger?: PollLogger;
-  /** @default the module's Powertools Metrics */
-  readonly metrics?: PollMetrics;
-  /** @default the module's Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
+  /** @default a Powertools Logger of FALLBACK_POWERTOOLS.poll */
+  readonly logger?: HandlerLogger;
+  /** @default a Powertools Metrics of FALLBACK_POWERTOOLS.poll */
+  readonly metrics?: HandlerMetrics;
+  /** @default a Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
   readonly tracer?: Tracer;
 }
 
@@ -55,13 +45,9 @@ const LEASE_EXTRA_SECONDS = 60;
 /** Without a Lambda context (tests, scripts): the lease a run takes. */
 const DEFAULT_LEASE_SECONDS = 15 * 60;
 
-const { logger, metrics, tracer } = handlerPowertools('ecwid-events-poll');
-
 export function createPollHandler(deps: PollHandlerDeps): PollHandler {
-  const log = deps.logger ?? logger;
-  const meter = deps.metrics ?? metrics;
+  const { logger: log, metrics: meter, tracer: trace } = givenOrCreatedPowertools(deps, FALLBACK_POWERTOOLS.poll);
   const clock = deps.clock ?? (() => new Date());
-  const trace = deps.tracer ?? tracer;
   const telemetry: Telemetry = {
     log: (level, message, attributes) => log[level](message, { ...attributes }),
     count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
@@ -97,25 +83,3 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
     }
   }, { invocation: true });
 }
-
-// Clients and configuration are built once per execution environment.
-const env = process.env;
-const prefix = env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix;
-const ssm = tracer.captureAWSv3Client(new SSMClient({}));
-const sqs = tracer.captureAWSv3Client(new SQSClient({}));
-const queueUrl = env[ENV.queueUrl];
-const sightingsQueueUrl = env[ENV.sightingsQueueUrl];
-const instances = new SsmInstanceRepository({ prefix, client: ssm });
-export const handler: PollHandler = createPollHandler({
-  listInstances: () => instances.list(),
-  checkpoints: new SsmCheckpointStore({ prefix, client: ssm }),
-  source: new EcwidPollClient({
-    baseUrl: env[ENV.ecwidApiBaseUrl] || DEFAULTS.ecwidApiBaseUrl,
-    onRetry: ({ status, waitSeconds, attempt }) => logger.info('Ecwid API busy; waiting before trying again', { status, waitSeconds, attempt }),
-  }),
-  queue: queueUrl ? new SqsEventQueue({ queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
-  sightings: sightingsQueueUrl ? new SqsSightings({ queueUrl: sightingsQueueUrl, client: sqs }) : undefined,
-  concurrency: envNumber(env[ENV.pollConcurrency], { min: 1, integer: true }),
-  safetyMarginMs: envNumber(env[ENV.pollSafetyMarginMs], { min: 1, integer: true }),
-  tracer,
-});

@@ -11,7 +11,7 @@ import { acknowledgeQueueKeyGrant } from './event-queue';
 import { InstanceConfigAccess } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';
 
-const DELIVER_ENTRY = path.join(__dirname, '..', '..', 'functions', 'deliver', 'handler.ts');
+const DELIVER_ENTRY = path.join(__dirname, '..', '..', 'functions', 'deliver', 'index.ts');
 
 /** The deliver function's timeout; the queue's visibility timeout is derived from it. */
 export const DELIVER_TIMEOUT = Duration.seconds(DELIVER_TIMEOUT_SECONDS);
@@ -40,9 +40,9 @@ export interface DeliveryProps {
   readonly maxConcurrency: number;
   readonly observability: RelayObservability;
   /**
-   * The deliver handler's source file.
+   * The deliver function's entry (a TypeScript file exporting `handler`).
    *
-   * @default functions/deliver/handler.ts
+   * @default functions/deliver/index.ts (the Lambda entry; the handler factory is handler.ts)
    */
   readonly entry?: string;
 }

@@ -12,7 +12,7 @@ import { acknowledgeQueueKeyGrant } from './event-queue';
 import { InstanceConfigAccess } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';
 
-const INGEST_ENTRY = path.join(__dirname, '..', '..', 'functions', 'ingest', 'handler.ts');
+const INGEST_ENTRY = path.join(__dirname, '..', '..', 'functions', 'ingest', 'index.ts');
 
 export interface IngestApiProps {
   /** The FIFO queue accepted events go to. */
@@ -33,9 +33,9 @@ export interface IngestApiProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * The ingest handler's source file.
+   * The ingest function's entry (a TypeScript file exporting `handler`).
    *
-   * @default functions/ingest/handler.ts
+   * @default functions/ingest/index.ts (the Lambda entry; the handler factory is handler.ts)
    */
   readonly entry?: string;
 }

@@ -15,7 +15,7 @@ import { acknowledgeQueueKeyGrant, queueEncryption } from './event-queue';
 import { InstanceConfigAccess, nagResourceText } from './instance-config-access';
 import { RelayFunction, RelayObservability } from './relay-function';
 
-const POLL_ENTRY = path.join(__dirname, '..', '..', 'functions', 'poll', 'handler.ts');
+const POLL_ENTRY = path.join(__dirname, '..', '..', 'functions', 'poll', 'index.ts');
 
 /** Lambda's longest timeout. */
 const MAX_FUNCTION_TIMEOUT = Duration.minutes(15);
@@ -62,9 +62,9 @@ export interface PollerProps {
    */
   readonly alarmAction?: IAlarmAction;
   /**
-   * The poll handler's source file.
+   * The poll function's entry (a TypeScript file exporting `handler`).
    *
-   * @default functions/poll/handler.ts
+   * @default functions/poll/index.ts (the Lambda entry; the handler factory is handler.ts)
    */
   readonly entry?: string;
 }

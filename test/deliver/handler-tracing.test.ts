@@ -147,11 +147,11 @@ describe('deliver handler module (production wiring) under X-Ray', () => {
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
     try {
-      let mod: typeof import('../../functions/deliver/handler') | undefined;
+      let mod: typeof import('../../functions/deliver/index') | undefined;
       let xray: typeof AWSXRayModule | undefined;
       // The module and the X-Ray SDK it uses must be the same instances as the ones driven here.
       jest.isolateModules(() => {
-        mod = require('../../functions/deliver/handler');
+        mod = require('../../functions/deliver/index');
         xray = require('aws-xray-sdk-core');
       });
       const record = sqsRecord({ messageId: 'ion-1', groupId: 'shop-a:orders:124', body: JSON.stringify(ionEvent()) });

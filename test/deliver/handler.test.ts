@@ -1,7 +1,8 @@
 import type { SQSEvent } from 'aws-lambda';
 import type { CallbackRequest, CallbackResult, CallbackSender, EcwidApi } from '../../functions/core/ports';
 import { CONFIG_KEYS } from '../../functions/core/instance';
-import { createDeliverHandler, handler, toQueueMessage, type DeliverMetrics } from '../../functions/deliver/handler';
+import { createDeliverHandler, toQueueMessage } from '../../functions/deliver/handler';
+import type { HandlerMetrics } from '../../functions/adapters/aws/powertools';
 import { instance, RecordingRetries, sqsRecord, webhookEvent } from '../core/deliver-support';
 import { MemoryInstanceStore } from '../../testkit/ports';
 
@@ -44,7 +45,7 @@ function setup(sender: CallbackSender) {
     sender,
     ecwid: NO_ECWID,
     logger: silentLogger,
-    metrics: metrics as unknown as DeliverMetrics,
+    metrics: metrics as unknown as HandlerMetrics,
   });
   return { deliver, retries, metrics };
 }
@@ -52,8 +53,12 @@ function setup(sender: CallbackSender) {
 const batch = (...records: ReturnType<typeof sqsRecord>[]): SQSEvent => ({ Records: records });
 
 describe('deliver handler', () => {
-  it('is importable without any environment and exports the production handler', () => {
-    expect(typeof handler).toBe('function');
+  it('has a Lambda entry that imports without any environment and exports the production handler', () => {
+    let entry: typeof import('../../functions/deliver/index') | undefined;
+    jest.isolateModules(() => {
+      entry = require('../../functions/deliver/index');
+    });
+    expect(typeof entry!.handler).toBe('function');
   });
 
   it('fails the rest of a group after a failed record, while other groups are delivered', async () => {

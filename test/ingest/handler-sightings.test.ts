@@ -8,7 +8,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ENV, INGEST_METRICS, ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
 import { InMemorySightings } from '../../functions/core/sightings';
-import { createIngestHandler, type IngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
+import { createIngestHandler, type IngestHandler } from '../../functions/ingest/handler';
+import type { HandlerMetrics } from '../../functions/adapters/aws/powertools';
 import { fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
 import { MemoryEventQueue, MemoryInstanceStore } from '../../testkit/ports';
 import { webhookBody, webhookEvent } from '../../testkit/events';
@@ -28,7 +29,7 @@ const webhookOnly = (id: string, storeId: string): Instance => makeInstance(id, 
 const webhookFor = (storeId: number): APIGatewayProxyEventV2 =>
   webhookEvent(webhookBody({ storeId }), SECRET_A, { requestId: 'req-sightings' });
 
-class RecordingMetrics implements IngestMetrics {
+class RecordingMetrics implements HandlerMetrics {
   readonly added: Array<{ name: string; value: number }> = [];
   addMetric(name: string, _unit: unknown, value: number): void {
     this.added.push({ name, value });
@@ -127,7 +128,7 @@ describe('ingest handler module: sightings wiring', () => {
         Failed: [],
       }));
       batches = () => sqs.commandCalls(sqsModule.SendMessageBatchCommand).map((call) => call.args[0].input);
-      handler = (require('../../functions/ingest/handler') as typeof import('../../functions/ingest/handler')).handler;
+      handler = (require('../../functions/ingest/index') as typeof import('../../functions/ingest/index')).handler;
     });
     return { handler: handler!, sentTo: () => batches().map((input) => input.QueueUrl), batches: () => batches() };
   }

@@ -96,11 +96,11 @@ describe('ingest handler module (production wiring) under X-Ray', () => {
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
     try {
-      let mod: typeof import('../../functions/ingest/handler') | undefined;
+      let mod: typeof import('../../functions/ingest/index') | undefined;
       let xray: typeof AWSXRayModule | undefined;
       // The module and the X-Ray SDK it uses must be the same instances as the ones driven here.
       jest.isolateModules(() => {
-        mod = require('../../functions/ingest/handler');
+        mod = require('../../functions/ingest/index');
         xray = require('aws-xray-sdk-core');
       });
       const body = webhookBody();

@@ -3,7 +3,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseIonForm } from '../../functions/core/ecwid/ion';
 import type { Instance } from '../../functions/core/instance';
-import { createIngestHandler, type IngestMetrics } from '../../functions/ingest/handler';
+import { createIngestHandler } from '../../functions/ingest/handler';
+import type { HandlerMetrics } from '../../functions/adapters/aws/powertools';
 import { fixedClock, makeInstance, SECRET_A, SECRET_B } from '../core/ingest-fakes';
 import { MemoryEventQueue, MemoryInstanceStore } from '../../testkit/ports';
 import { fixtureText } from '../../testkit/fixtures';
@@ -18,7 +19,7 @@ const webhookEvent = (body: Record<string, unknown>, secret: string | null = SEC
   signedWebhookEvent(body, secret, opts);
 
 /** Metrics fake: what was added, and how often it was flushed. */
-class RecordingMetrics implements IngestMetrics {
+class RecordingMetrics implements HandlerMetrics {
   readonly added: Array<{ name: string; value: number }> = [];
   published = 0;
   addMetric(name: string, _unit: unknown, value: number): void {
@@ -322,9 +323,9 @@ describe('ingest handler module', () => {
     delete process.env.SSM_PREFIX;
     const output = captureOutput();
     try {
-      let mod: typeof import('../../functions/ingest/handler') | undefined;
+      let mod: typeof import('../../functions/ingest/index') | undefined;
       jest.isolateModules(() => {
-        mod = require('../../functions/ingest/handler');
+        mod = require('../../functions/ingest/index');
       });
       expect(typeof mod!.handler).toBe('function');
       const response = await mod!.handler(apiGatewayEvent(undefined, { method: 'GET' }));

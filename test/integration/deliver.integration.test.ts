@@ -50,7 +50,8 @@ import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sq
 import { CONFIG_KEYS, configOf, type Instance } from '../../functions/core/instance';
 import type { InstanceLookup } from '../../functions/core/ports';
 import { retryPolicyFrom } from '../../functions/core/retry-policy';
-import { createDeliverHandler, type DeliverMetrics } from '../../functions/deliver/handler';
+import { createDeliverHandler } from '../../functions/deliver/handler';
+import type { HandlerMetrics } from '../../functions/adapters/aws/powertools';
 import { SqsEventSource } from '../../local/event-source';
 import { ecwidEntityRoutes, startEcwidApi, type EcwidApiStandIn } from '../../testkit/ecwid-api';
 import { flatHeaders, rawServer, readBody } from '../../testkit/servers';
@@ -268,7 +269,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
       metrics: {
         addMetric: (name: string, _unit: unknown, value: number) => metrics.set(name, (metrics.get(name) ?? 0) + value),
         publishStoredMetrics: () => undefined,
-      } as unknown as DeliverMetrics,
+      } as unknown as HandlerMetrics,
     });
     const source = new SqsEventSource({
       client: sqs,

@@ -4,7 +4,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
 import { type QueuedEvent } from '../../functions/core/event';
 import { deduplicationId, messageGroupId } from '../../functions/adapters/aws/sqs-ids';
-import { createIngestHandler, type IngestLogger, type IngestMetrics } from '../../functions/ingest/handler';
+import { createIngestHandler } from '../../functions/ingest/handler';
+import type { HandlerLogger, HandlerMetrics } from '../../functions/adapters/aws/powertools';
 import { instanceDocument } from '../../testkit/instances';
 import { ionEvent, webhookEvent } from '../../testkit/events';
 import { fixtureJson, fixtureText } from '../../testkit/fixtures';
@@ -42,12 +43,12 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
   let queues: FifoQueuePair;
   let logLines: string[];
 
-  const logger: IngestLogger = {
+  const logger: HandlerLogger = {
     info: (...args: unknown[]) => void logLines.push(JSON.stringify(args)),
     warn: (...args: unknown[]) => void logLines.push(JSON.stringify(args)),
     error: (...args: unknown[]) => void logLines.push(JSON.stringify(args)),
-  } as IngestLogger;
-  const metrics: IngestMetrics = { addMetric: () => undefined, publishStoredMetrics: () => undefined } as unknown as IngestMetrics;
+  } as HandlerLogger;
+  const metrics: HandlerMetrics = { addMetric: () => undefined, publishStoredMetrics: () => undefined } as unknown as HandlerMetrics;
 
   const handlerWith = (deps: { queueUrl?: string; sqsClient?: SQSClient; ssmClient?: SSMClient } = {}) =>
     createIngestHandler({

@@ -1,17 +1,53 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DEFAULTS } from '../../contract';
+import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import type { PowertoolsConfig } from '../../config';
 import { createTracer, type Tracer } from './tracing';
 
+/** The part of a Powertools Logger the handlers use; a Logger fits, so does a small fake. */
+export interface HandlerLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+  addContext?(context: Context): void;
+}
+
+/** The part of Powertools Metrics the handlers use; a Metrics fits, so does a small fake. */
+export interface HandlerMetrics {
+  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  publishStoredMetrics(): unknown;
+}
+
+export interface HandlerPowertools {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly tracer: Tracer;
+}
+
 /**
- * The module-scope Powertools utilities of one handler. The stack sets POWERTOOLS_SERVICE_NAME and
- * POWERTOOLS_METRICS_NAMESPACE; the fallbacks serve local runs and tests.
+ * The Powertools utilities of one handler, built once by its composition root (`index.ts`) or,
+ * when a handler factory is given none, by the factory. Levels and switches
+ * (POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_DISABLED, POWERTOOLS_TRACE_ENABLED) stay Powertools' own.
  */
-export function handlerPowertools(fallbackServiceName: string): { logger: Logger; metrics: Metrics; tracer: Tracer } {
-  const serviceName = process.env.POWERTOOLS_SERVICE_NAME || fallbackServiceName;
+export function createPowertools(config: PowertoolsConfig): HandlerPowertools {
+  const { serviceName, metricsNamespace } = config;
   return {
     logger: new Logger({ serviceName }),
-    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || DEFAULTS.metricsNamespace, serviceName }),
+    metrics: new Metrics({ namespace: metricsNamespace, serviceName }),
     tracer: createTracer(serviceName),
   };
+}
+
+/**
+ * The utilities a handler factory was given, the missing ones built from `fallback` (a factory
+ * called without them: tests, benches). The Lambda entries always give all three.
+ */
+export function givenOrCreatedPowertools(
+  given: { readonly logger?: HandlerLogger; readonly metrics?: HandlerMetrics; readonly tracer?: Tracer },
+  fallback: PowertoolsConfig,
+): { logger: HandlerLogger; metrics: HandlerMetrics; tracer: Tracer } {
+  const { logger, metrics, tracer } = given;
+  if (logger && metrics && tracer) return { logger, metrics, tracer };
+  const created = createPowertools(fallback);
+  return { logger: logger ?? created.logger, metrics: metrics ?? created.metrics, tracer: tracer ?? created.tracer };
 }

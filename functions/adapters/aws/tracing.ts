@@ -49,7 +49,7 @@ function mayTrace(): boolean {
 }
 
 /** The tracer when tracing is off: nothing traced, clients returned as they are. */
-const TRACING_OFF: Tracer = {
+export const TRACING_OFF: Tracer = {
   isTracingEnabled: () => false,
   captureAWSv3Client: <T>(client: T): T => client,
   annotateColdStart: () => undefined,

@@ -1,0 +1,164 @@
+/**
+ * The functions' configuration: the environment the stack sets (names in contract.ts), parsed
+ * once per function into a typed config. The Lambda entries (`<function>/index.ts`) parse
+ * `process.env` with these; the local runner builds the same objects from its options (starting
+ * from the defaults, `deliverConfigFrom({})`), and the CLI reads its callback URL policy here.
+ *
+ * Reading rules, the same for every function: an unset or empty variable takes its default; a
+ * malformed number also takes its default (a typo must not stop ingest answering Ecwid); a
+ * malformed retry schedule throws (a cold start that fails loudly beats a silently wrong schedule).
+ */
+import { DEFAULTS, ENV, SINK_HOST } from './contract';
+import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from './core/callback/ssrf';
+import { retryPolicyFrom, type RetryPolicy } from './core/retry-policy';
+
+/** An environment: `process.env` in Lambda, a plain record in tests and the CLI. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Powertools identity: the stack sets both variables; the fallbacks serve local runs and tests. */
+export interface PowertoolsConfig {
+  readonly serviceName: string;
+  readonly metricsNamespace: string;
+}
+
+/** Where the instance configs are read, and how long one is kept (0 = read every time). */
+export interface InstanceStoreConfig {
+  readonly ssmPrefix: string;
+  readonly cacheSeconds: number;
+}
+
+export interface IngestConfig {
+  readonly powertools: PowertoolsConfig;
+  readonly instances: InstanceStoreConfig;
+  /** The event queue; unset: every enqueue fails (ingest answers 503) and names the variable. */
+  readonly queueUrl?: string;
+  /** Webhook sightings for reconciling instances; unset (no poller in the stack): none are recorded. */
+  readonly sightingsQueueUrl?: string;
+  /** Ingest's body limit; the HTTP API payload limit must agree. */
+  readonly maxBodyBytes: number;
+}
+
+export interface DeliverConfig {
+  readonly powertools: PowertoolsConfig;
+  readonly instances: InstanceStoreConfig;
+  readonly queueUrl?: string;
+  readonly deadLetterQueueUrl?: string;
+  readonly ecwidApiBaseUrl: string;
+  /** Timeout of one callback POST. */
+  readonly callbackTimeoutMs: number;
+  /** Backoff schedule and attempt limit (its derived limits: core/retry-policy.ts). */
+  readonly retryPolicy: RetryPolicy;
+  /** Which callback URLs may be called (https, public addresses; the development switches). */
+  readonly callbackUrlPolicy: CallbackUrlPolicy;
+}
+
+export interface PollConfig {
+  readonly powertools: PowertoolsConfig;
+  /** Instances, checkpoints and leases all live under this prefix. */
+  readonly ssmPrefix: string;
+  readonly queueUrl?: string;
+  readonly sightingsQueueUrl?: string;
+  readonly ecwidApiBaseUrl: string;
+  /** Instances polled at the same time; undefined: the handler's default. */
+  readonly concurrency?: number;
+  /** Stop starting work this long before the Lambda deadline; undefined: the handler's default. */
+  readonly safetyMarginMs?: number;
+}
+
+/** Each function's Powertools identity without the stack's variables (local runs, tests, benches). */
+export const FALLBACK_POWERTOOLS = {
+  ingest: { serviceName: 'ecwid-events-ingest', metricsNamespace: DEFAULTS.metricsNamespace },
+  deliver: { serviceName: 'ecwid-events-deliver', metricsNamespace: DEFAULTS.metricsNamespace },
+  poll: { serviceName: 'ecwid-events-poll', metricsNamespace: DEFAULTS.metricsNamespace },
+} as const satisfies Record<string, PowertoolsConfig>;
+
+export function ingestConfigFrom(env: Environment): IngestConfig {
+  return {
+    powertools: powertoolsConfigFrom(env, FALLBACK_POWERTOOLS.ingest),
+    instances: instanceStoreConfigFrom(env),
+    queueUrl: text(env[ENV.queueUrl]),
+    sightingsQueueUrl: text(env[ENV.sightingsQueueUrl]),
+    maxBodyBytes: DEFAULTS.maxBodyBytes,
+  };
+}
+
+export function deliverConfigFrom(env: Environment): DeliverConfig {
+  return {
+    powertools: powertoolsConfigFrom(env, FALLBACK_POWERTOOLS.deliver),
+    instances: instanceStoreConfigFrom(env),
+    queueUrl: text(env[ENV.queueUrl]),
+    deadLetterQueueUrl: text(env[ENV.deadLetterQueueUrl]),
+    ecwidApiBaseUrl: text(env[ENV.ecwidApiBaseUrl]) ?? DEFAULTS.ecwidApiBaseUrl,
+    callbackTimeoutMs: callbackTimeoutMsFrom(env),
+    retryPolicy: retryPolicyFrom({ schedule: env[ENV.retrySchedule], maxAttempts: env[ENV.maxAttempts] }),
+    callbackUrlPolicy: callbackUrlPolicyOf(env),
+  };
+}
+
+export function pollConfigFrom(env: Environment): PollConfig {
+  return {
+    powertools: powertoolsConfigFrom(env, FALLBACK_POWERTOOLS.poll),
+    ssmPrefix: ssmPrefixFrom(env),
+    queueUrl: text(env[ENV.queueUrl]),
+    sightingsQueueUrl: text(env[ENV.sightingsQueueUrl]),
+    ecwidApiBaseUrl: text(env[ENV.ecwidApiBaseUrl]) ?? DEFAULTS.ecwidApiBaseUrl,
+    concurrency: envNumber(env[ENV.pollConcurrency], { min: 1, integer: true }),
+    safetyMarginMs: envNumber(env[ENV.pollSafetyMarginMs], { min: 1, integer: true }),
+  };
+}
+
+/** CALLBACK_TIMEOUT_MS (the local runner honours it too, as deliver reads it). */
+export function callbackTimeoutMsFrom(env: Environment): number {
+  return envNumber(env[ENV.callbackTimeoutMs], { min: 1 }) ?? DEFAULTS.callbackTimeoutMs;
+}
+
+/** The callback URL policy of the development switches (ALLOW_HTTP_CALLBACKS, CALLBACK_ALLOW_HOSTS); by default https only, no exemptions. */
+export function callbackUrlPolicyOf(env: Environment): CallbackUrlPolicy {
+  return callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] });
+}
+
+/** This machine, as the local runner's callbacks may name it (its sink included). */
+export const LOCAL_CALLBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '::1', SINK_HOST];
+
+/**
+ * The one local exemption, for the local runner's deliveries and for the CLI's `--local` mode
+ * alike: plain http and this machine allowed, on top of `base` (the environment's switches).
+ * Both resolve with adapters/http/host-resolver.ts's localMachineResolver (`*.localhost` is loopback).
+ */
+export function localCallbackUrlPolicy(base: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] }): CallbackUrlPolicy {
+  return { allowHttp: true, allowHosts: [...new Set([...base.allowHosts, ...LOCAL_CALLBACK_HOSTS])] };
+}
+
+/**
+ * A number from an environment variable, or undefined (the caller's default applies) when it is
+ * unset, empty, not a finite number, below `min`, or not whole where `integer` is asked for.
+ */
+export function envNumber(
+  value: string | undefined,
+  rule: { readonly min: number; readonly integer?: boolean },
+): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < rule.min || (rule.integer === true && !Number.isInteger(number))) return undefined;
+  return number;
+}
+
+function powertoolsConfigFrom(env: Environment, fallback: PowertoolsConfig): PowertoolsConfig {
+  return {
+    serviceName: text(env.POWERTOOLS_SERVICE_NAME) ?? fallback.serviceName,
+    metricsNamespace: text(env.POWERTOOLS_METRICS_NAMESPACE) ?? fallback.metricsNamespace,
+  };
+}
+
+function instanceStoreConfigFrom(env: Environment): InstanceStoreConfig {
+  return {
+    ssmPrefix: ssmPrefixFrom(env),
+    // 0 = no cache (Powertools reads a maxAge of 0 that way).
+    cacheSeconds: envNumber(env[ENV.configCacheSeconds], { min: 0 }) ?? DEFAULTS.configCacheSeconds,
+  };
+}
+
+const ssmPrefixFrom = (env: Environment): string => text(env[ENV.ssmPrefix]) ?? DEFAULTS.ssmPrefix;
+
+/** A set variable's value; unset and empty are the same (CloudFormation cannot unset, only empty). */
+const text = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);

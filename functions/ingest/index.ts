@@ -1,0 +1,33 @@
+/**
+ * The ingest Lambda's entry and composition root: the environment is read once, clients and
+ * Powertools are built once per execution environment, not per request.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createPowertools } from '../adapters/aws/powertools';
+import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
+import { SqsSightings } from '../adapters/aws/sqs-sightings';
+import { SsmInstanceRepository } from '../adapters/aws/ssm-instance-repository';
+import { unconfiguredQueue } from '../adapters/unconfigured-queue';
+import { ingestConfigFrom } from '../config';
+import { ENV } from '../contract';
+import { createIngestHandler, type IngestHandler } from './handler';
+
+const config = ingestConfigFrom(process.env);
+const { logger, metrics, tracer } = createPowertools(config.powertools);
+// One SQS client for both queues (the sightings queue is set when the stack has the poller).
+const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+
+export const handler: IngestHandler = createIngestHandler({
+  instances: new SsmInstanceRepository({
+    prefix: config.instances.ssmPrefix,
+    maxAgeSeconds: config.instances.cacheSeconds,
+    client: tracer.captureAWSv3Client(new SSMClient({})),
+  }),
+  queue: config.queueUrl ? new SqsEventQueue({ queueUrl: config.queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
+  sightings: config.sightingsQueueUrl ? new SqsSightings({ queueUrl: config.sightingsQueueUrl, client: sqs }) : undefined,
+  maxBodyBytes: config.maxBodyBytes,
+  logger,
+  metrics,
+  tracer,
+});

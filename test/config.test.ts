@@ -1,0 +1,157 @@
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { SsmInstanceRepository } from '../functions/adapters/aws/ssm-instance-repository';
+import { localMachineResolver } from '../functions/adapters/http/host-resolver';
+import { unconfiguredQueue } from '../functions/adapters/unconfigured-queue';
+import {
+  callbackUrlPolicyOf,
+  deliverConfigFrom,
+  envNumber,
+  ingestConfigFrom,
+  localCallbackUrlPolicy,
+  pollConfigFrom,
+  type Environment,
+} from '../functions/config';
+import { checkCallbackUrl } from '../functions/core/callback/ssrf';
+import { DEFAULT_RETRY_POLICY } from '../functions/core/retry-policy';
+import { DEFAULTS, ENV, SINK_HOST } from '../functions/contract';
+import { instanceDocument } from '../testkit/instances';
+
+const ssm = mockClient(SSMClient);
+
+beforeEach(() => {
+  ssm.reset();
+  jest.useFakeTimers({ now: new Date('2024-01-01T00:00:00Z') });
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+describe('envNumber', () => {
+  test.each([
+    ['60', { min: 0 }, 60],
+    [' 2.5 ', { min: 0 }, 2.5],
+    ['0', { min: 0 }, 0],
+    ['4', { min: 1, integer: true }, 4],
+  ])('reads %j with %j as %j', (text, rule, expected) => {
+    expect(envNumber(text, rule)).toBe(expected);
+  });
+
+  test.each([
+    [undefined, { min: 0 }],
+    ['', { min: 0 }],
+    ['   ', { min: 0 }],
+    ['ten', { min: 0 }],
+    ['Infinity', { min: 0 }],
+    ['-1', { min: 0 }],
+    ['0', { min: 1 }],
+    ['2.5', { min: 1, integer: true }],
+  ])('treats %j with %j as unset', (text, rule) => {
+    expect(envNumber(text, rule)).toBeUndefined();
+  });
+});
+
+describe('the instance store a config describes', () => {
+  /** What ingest/index.ts and deliver/index.ts build from the config. */
+  const readTwice = async (env: Environment): Promise<string[]> => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(instanceDocument()) } });
+    const { instances } = ingestConfigFrom(env);
+    const store = new SsmInstanceRepository({ prefix: instances.ssmPrefix, maxAgeSeconds: instances.cacheSeconds, client: new SSMClient({ region: 'us-east-1' }) });
+    await store.get('shop-a');
+    await store.get('shop-a');
+    return ssm.commandCalls(GetParameterCommand).map((call) => call.args[0].input.Name ?? '');
+  };
+
+  test('reads under SSM_PREFIX and keeps a config for CONFIG_CACHE_SECONDS', async () => {
+    const names = await readTwice({ [ENV.ssmPrefix]: '/relay/test', [ENV.configCacheSeconds]: '60' });
+    expect(names).toEqual(['/relay/test/instances/shop-a']);
+  });
+
+  test('CONFIG_CACHE_SECONDS=0 reads every time (no cache)', async () => {
+    const names = await readTwice({ [ENV.configCacheSeconds]: '0' });
+    expect(names).toEqual(['/ecwid-events/instances/shop-a', '/ecwid-events/instances/shop-a']);
+  });
+
+  test('a malformed CONFIG_CACHE_SECONDS falls back to the default cache', async () => {
+    const names = await readTwice({ [ENV.configCacheSeconds]: 'soon' });
+    expect(names).toHaveLength(1);
+  });
+});
+
+describe('function configs', () => {
+  test('an empty environment gives every default', () => {
+    expect(ingestConfigFrom({})).toEqual({
+      powertools: { serviceName: 'ecwid-events-ingest', metricsNamespace: DEFAULTS.metricsNamespace },
+      instances: { ssmPrefix: DEFAULTS.ssmPrefix, cacheSeconds: DEFAULTS.configCacheSeconds },
+      queueUrl: undefined,
+      sightingsQueueUrl: undefined,
+      maxBodyBytes: DEFAULTS.maxBodyBytes,
+    });
+    expect(deliverConfigFrom({})).toMatchObject({
+      ecwidApiBaseUrl: DEFAULTS.ecwidApiBaseUrl,
+      callbackTimeoutMs: DEFAULTS.callbackTimeoutMs,
+      retryPolicy: DEFAULT_RETRY_POLICY,
+      callbackUrlPolicy: { allowHttp: false, allowHosts: [] },
+    });
+    expect(pollConfigFrom({})).toMatchObject({ ssmPrefix: DEFAULTS.ssmPrefix, concurrency: undefined, safetyMarginMs: undefined });
+  });
+
+  test('reads what the stack sets, empty values as unset', () => {
+    const env = {
+      POWERTOOLS_SERVICE_NAME: 'ecwid-events-prod',
+      POWERTOOLS_METRICS_NAMESPACE: 'Relay',
+      [ENV.queueUrl]: 'https://sqs.example/q.fifo',
+      [ENV.deadLetterQueueUrl]: '',
+      [ENV.ecwidApiBaseUrl]: 'https://ecwid.example/api',
+      [ENV.callbackTimeoutMs]: '2500',
+      [ENV.retrySchedule]: '1,2',
+      [ENV.maxAttempts]: '5',
+      [ENV.pollConcurrency]: '3',
+      [ENV.pollSafetyMarginMs]: 'soon',
+    };
+    expect(deliverConfigFrom(env)).toMatchObject({
+      powertools: { serviceName: 'ecwid-events-prod', metricsNamespace: 'Relay' },
+      queueUrl: 'https://sqs.example/q.fifo',
+      deadLetterQueueUrl: undefined,
+      ecwidApiBaseUrl: 'https://ecwid.example/api',
+      callbackTimeoutMs: 2500,
+      retryPolicy: { scheduleSeconds: [1, 2], maxAttempts: 5 },
+    });
+    expect(pollConfigFrom(env)).toMatchObject({ concurrency: 3, safetyMarginMs: undefined, ecwidApiBaseUrl: 'https://ecwid.example/api' });
+  });
+
+  test('a malformed retry schedule fails the cold start, naming the variable', () => {
+    expect(() => deliverConfigFrom({ [ENV.retrySchedule]: '60,soon' })).toThrow(/RETRY_SCHEDULE_SECONDS/);
+    expect(() => deliverConfigFrom({ [ENV.maxAttempts]: '999' })).toThrow(/MAX_ATTEMPTS must be an integer from 1 to 998/);
+  });
+});
+
+describe('callback URL policies', () => {
+  test('the development switches, off by default', () => {
+    expect(callbackUrlPolicyOf({})).toEqual({ allowHttp: false, allowHosts: [] });
+    expect(callbackUrlPolicyOf({ [ENV.allowHttpCallbacks]: 'true', [ENV.callbackAllowHosts]: 'hooks.internal' })).toEqual({
+      allowHttp: true,
+      allowHosts: ['hooks.internal'],
+    });
+  });
+
+  test('the local exemption: plain http to this machine and the sink, on top of the switches', async () => {
+    const policy = localCallbackUrlPolicy(callbackUrlPolicyOf({ [ENV.callbackAllowHosts]: 'hooks.internal' }));
+    expect(policy.allowHttp).toBe(true);
+    expect(policy.allowHosts).toEqual(['hooks.internal', '127.0.0.1', 'localhost', '::1', SINK_HOST]);
+    for (const url of [`http://${SINK_HOST}/demo`, 'http://localhost:9/x', 'http://127.0.0.1:9/x', 'http://[::1]:9/x']) {
+      const check = await checkCallbackUrl(url, policy, localMachineResolver);
+      expect({ url, ok: check.ok }).toEqual({ url, ok: true });
+    }
+    // With the local resolver *.localhost is loopback, and refused unless exempt.
+    expect(await checkCallbackUrl('http://other.localhost/x', policy, localMachineResolver)).toMatchObject({ ok: false, reason: expect.stringMatching(/127\.0\.0\.1 \(loopback\)/) });
+    // Private networks stay refused locally too.
+    expect((await checkCallbackUrl('http://10.0.0.1/x', policy, localMachineResolver)).ok).toBe(false);
+  });
+});
+
+test('unconfiguredQueue refuses every enqueue, naming the variable', async () => {
+  await expect(unconfiguredQueue(ENV.queueUrl).enqueue([])).rejects.toThrow('environment variable QUEUE_URL is not set');
+});

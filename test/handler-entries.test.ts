@@ -1,0 +1,80 @@
+/**
+ * The handler modules are factories with no side effects on import; each function's index.ts is
+ * its composition root and builds the clients and Powertools, once.
+ */
+type Built = { sqs: number; ssm: number; loggers: string[]; metrics: number };
+
+/** Loads `modules` in isolation with the SDK clients and Powertools replaced by counting stand-ins. */
+function load(modules: readonly string[], env: Record<string, string> = {}): { built: Built; loaded: Record<string, unknown>[] } {
+  const built: Built = { sqs: 0, ssm: 0, loggers: [], metrics: 0 };
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const loaded: Record<string, unknown>[] = [];
+  try {
+    jest.isolateModules(() => {
+      jest.doMock('@aws-sdk/client-sqs', () => {
+        const actual = jest.requireActual('@aws-sdk/client-sqs');
+        // A real client (Powertools checks the class), counted; constructing one makes no call.
+        class CountedSQSClient extends actual.SQSClient {
+          constructor(...args: unknown[]) {
+            super(...args);
+            built.sqs += 1;
+          }
+        }
+        return { ...actual, SQSClient: CountedSQSClient };
+      });
+      jest.doMock('@aws-sdk/client-ssm', () => {
+        const actual = jest.requireActual('@aws-sdk/client-ssm');
+        // A real client (Powertools checks the class), counted; constructing one makes no call.
+        class CountedSSMClient extends actual.SSMClient {
+          constructor(...args: unknown[]) {
+            super(...args);
+            built.ssm += 1;
+          }
+        }
+        return { ...actual, SSMClient: CountedSSMClient };
+      });
+      jest.doMock('@aws-lambda-powertools/logger', () => ({
+        Logger: class {
+          constructor(options: { serviceName: string }) {
+            built.loggers.push(options.serviceName);
+          }
+        },
+      }));
+      jest.doMock('@aws-lambda-powertools/metrics', () => ({
+        ...jest.requireActual('@aws-lambda-powertools/metrics'),
+        Metrics: class {
+          constructor() {
+            built.metrics += 1;
+          }
+        },
+      }));
+      for (const name of modules) loaded.push(require(name) as Record<string, unknown>);
+    });
+  } finally {
+    process.env = saved;
+    jest.dontMock('@aws-sdk/client-sqs');
+    jest.dontMock('@aws-sdk/client-ssm');
+    jest.dontMock('@aws-lambda-powertools/logger');
+    jest.dontMock('@aws-lambda-powertools/metrics');
+  }
+  return { built, loaded };
+}
+
+const FUNCTIONS = ['ingest', 'deliver', 'poll'] as const;
+
+test('importing the handler factories builds no client and no Powertools utility', () => {
+  const { built, loaded } = load(FUNCTIONS.map((name) => `../functions/${name}/handler`));
+  expect(built).toEqual({ sqs: 0, ssm: 0, loggers: [], metrics: 0 });
+  for (const module of loaded) expect(module.handler).toBeUndefined();
+});
+
+test.each([
+  ['ingest', { sqs: 1, ssm: 1 }],
+  ['deliver', { sqs: 1, ssm: 1 }],
+  ['poll', { sqs: 1, ssm: 1 }],
+])('%s/index.ts builds its clients and Powertools once, named by the stack\'s service', (name, clients) => {
+  const { built, loaded } = load([`../functions/${name}/index`], { POWERTOOLS_SERVICE_NAME: 'ecwid-events-test' });
+  expect(built).toEqual({ ...clients, loggers: ['ecwid-events-test'], metrics: 1 });
+  expect(typeof loaded[0].handler).toBe('function');
+});
