@@ -12,28 +12,22 @@ function load(modules: readonly string[], env: Record<string, string> = {}): { b
   const loaded: Record<string, unknown>[] = [];
   try {
     jest.isolateModules(() => {
-      jest.doMock('@aws-sdk/client-sqs', () => {
-        const actual = jest.requireActual('@aws-sdk/client-sqs');
-        // A real client (Powertools checks the class), counted; constructing one makes no call.
-        class CountedSQSClient extends actual.SQSClient {
-          constructor(...args: unknown[]) {
-            super(...args);
-            built.sqs += 1;
+      for (const [module, client, count] of [
+        ['@aws-sdk/client-sqs', 'SQSClient', 'sqs'],
+        ['@aws-sdk/client-ssm', 'SSMClient', 'ssm'],
+      ] as const) {
+        jest.doMock(module, () => {
+          const actual = jest.requireActual(module);
+          // A real client (Powertools checks the class), counted; constructing one makes no call.
+          class CountedClient extends actual[client] {
+            constructor(...args: unknown[]) {
+              super(...args);
+              built[count] += 1;
+            }
           }
-        }
-        return { ...actual, SQSClient: CountedSQSClient };
-      });
-      jest.doMock('@aws-sdk/client-ssm', () => {
-        const actual = jest.requireActual('@aws-sdk/client-ssm');
-        // A real client (Powertools checks the class), counted; constructing one makes no call.
-        class CountedSSMClient extends actual.SSMClient {
-          constructor(...args: unknown[]) {
-            super(...args);
-            built.ssm += 1;
-          }
-        }
-        return { ...actual, SSMClient: CountedSSMClient };
-      });
+          return { ...actual, [client]: CountedClient };
+        });
+      }
       jest.doMock('@aws-lambda-powertools/logger', () => ({
         Logger: class {
           constructor(options: { serviceName: string }) {
