@@ -8,8 +8,9 @@
  * malformed number also takes its default (a typo must not stop ingest answering Ecwid); a
  * malformed retry schedule throws (a cold start that fails loudly beats a silently wrong schedule).
  */
-import { DEFAULTS, ENV, SINK_HOST } from './contract';
+import { DEFAULTS, ENV, READ_MODEL, SINK_HOST } from './contract';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from './core/callback/ssrf';
+import { ledgerTimingFrom, type LedgerTiming } from './core/ledger';
 import { retryPolicyFrom, type RetryPolicy } from './core/retry-policy';
 
 /** An environment: `process.env` in Lambda, a plain record in tests and the CLI. */
@@ -65,11 +66,29 @@ export interface PollConfig {
   readonly safetyMarginMs?: number;
 }
 
+export interface SweepConfig {
+  readonly powertools: PowertoolsConfig;
+  readonly ledgerTableName: string;
+  /** Where the sweep sends its tickets: the event queue. */
+  readonly queueUrl: string;
+  readonly ledgerTiming: LedgerTiming;
+}
+
+export interface ConfigSyncConfig {
+  readonly powertools: PowertoolsConfig;
+  readonly ssmPrefix: string;
+  readonly readModelTableName: string;
+  /** The KMS key that wraps the read model's data keys. */
+  readonly readModelKmsKeyId?: string;
+}
+
 /** Each function's Powertools identity without the stack's variables (local runs, tests, benches). */
 export const FALLBACK_POWERTOOLS = {
   ingest: { serviceName: 'ecwid-events-ingest', metricsNamespace: DEFAULTS.metricsNamespace },
   deliver: { serviceName: 'ecwid-events-deliver', metricsNamespace: DEFAULTS.metricsNamespace },
   poll: { serviceName: 'ecwid-events-poll', metricsNamespace: DEFAULTS.metricsNamespace },
+  sweep: { serviceName: 'ecwid-events-sweep', metricsNamespace: DEFAULTS.metricsNamespace },
+  configSync: { serviceName: 'ecwid-events-config-sync', metricsNamespace: DEFAULTS.metricsNamespace },
 } as const satisfies Record<string, PowertoolsConfig>;
 
 export function ingestConfigFrom(env: Environment): IngestConfig {
@@ -104,6 +123,26 @@ export function pollConfigFrom(env: Environment): PollConfig {
     ecwidApiBaseUrl: text(env[ENV.ecwidApiBaseUrl]) ?? DEFAULTS.ecwidApiBaseUrl,
     concurrency: envNumber(env[ENV.pollConcurrency], { min: 1, integer: true }),
     safetyMarginMs: envNumber(env[ENV.pollSafetyMarginMs], { min: 1, integer: true }),
+  };
+}
+
+/** Throws when a variable the function cannot work without is unset: the cold start fails, naming it. */
+export function sweepConfigFrom(env: Environment): SweepConfig {
+  return {
+    powertools: powertoolsConfigFrom(env, FALLBACK_POWERTOOLS.sweep),
+    ledgerTableName: required(env, ENV.ledgerTableName),
+    queueUrl: required(env, ENV.queueUrl),
+    ledgerTiming: ledgerTimingFrom({ retentionDays: env[ENV.ledgerRetentionDays] }),
+  };
+}
+
+/** Throws when the read model's table is unset: the cold start fails, naming it. */
+export function configSyncConfigFrom(env: Environment): ConfigSyncConfig {
+  return {
+    powertools: powertoolsConfigFrom(env, FALLBACK_POWERTOOLS.configSync),
+    ssmPrefix: ssmPrefixFrom(env),
+    readModelTableName: required(env, READ_MODEL.env.tableName),
+    readModelKmsKeyId: text(env[READ_MODEL.env.kmsKeyId]),
   };
 }
 
@@ -162,3 +201,9 @@ const ssmPrefixFrom = (env: Environment): string => text(env[ENV.ssmPrefix]) ?? 
 
 /** A set variable's value; unset and empty are the same (CloudFormation cannot unset, only empty). */
 const text = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+
+function required(env: Environment, name: string): string {
+  const value = text(env[name]);
+  if (value === undefined) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}

@@ -6,16 +6,18 @@ import { localMachineResolver } from '../functions/adapters/http/host-resolver';
 import { unconfiguredQueue } from '../functions/adapters/unconfigured-queue';
 import {
   callbackUrlPolicyOf,
+  configSyncConfigFrom,
   deliverConfigFrom,
   envNumber,
   ingestConfigFrom,
   localCallbackUrlPolicy,
   pollConfigFrom,
+  sweepConfigFrom,
   type Environment,
 } from '../functions/config';
 import { checkCallbackUrl } from '../functions/core/callback/ssrf';
 import { DEFAULT_RETRY_POLICY } from '../functions/core/retry-policy';
-import { DEFAULTS, ENV, SINK_HOST } from '../functions/contract';
+import { DEFAULTS, ENV, READ_MODEL, SINK_HOST } from '../functions/contract';
 import { instanceDocument } from '../testkit/instances';
 
 const ssm = mockClient(SSMClient);
@@ -120,6 +122,22 @@ describe('function configs', () => {
       retryPolicy: { scheduleSeconds: [1, 2], maxAttempts: 5 },
     });
     expect(pollConfigFrom(env)).toMatchObject({ concurrency: 3, safetyMarginMs: undefined, ecwidApiBaseUrl: 'https://ecwid.example/api' });
+  });
+
+  test('functions that cannot work without a table or queue fail the cold start, naming the variable', () => {
+    expect(() => sweepConfigFrom({ [ENV.queueUrl]: 'https://sqs.example/q.fifo' })).toThrow('environment variable LEDGER_TABLE_NAME is not set');
+    expect(() => sweepConfigFrom({ [ENV.ledgerTableName]: 'ledger', [ENV.queueUrl]: '' })).toThrow('environment variable QUEUE_URL is not set');
+    expect(sweepConfigFrom({ [ENV.ledgerTableName]: 'ledger', [ENV.queueUrl]: 'q', [ENV.ledgerRetentionDays]: '7' })).toMatchObject({
+      ledgerTableName: 'ledger',
+      queueUrl: 'q',
+      ledgerTiming: { retentionSeconds: 7 * 86_400 },
+    });
+    expect(() => configSyncConfigFrom({})).toThrow(`environment variable ${READ_MODEL.env.tableName} is not set`);
+    expect(configSyncConfigFrom({ [READ_MODEL.env.tableName]: 'instances' })).toMatchObject({
+      ssmPrefix: DEFAULTS.ssmPrefix,
+      readModelTableName: 'instances',
+      readModelKmsKeyId: undefined,
+    });
   });
 
   test('a malformed retry schedule fails the cold start, naming the variable', () => {

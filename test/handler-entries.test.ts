@@ -55,7 +55,7 @@ function load(modules: readonly string[], env: Record<string, string> = {}): { b
   return { built, loaded };
 }
 
-const FUNCTIONS = ['ingest', 'deliver', 'poll'] as const;
+const FUNCTIONS = ['ingest', 'deliver', 'poll', 'sweep', 'config-sync'] as const;
 
 test('importing the handler factories builds no client and no Powertools utility', () => {
   const { built, loaded } = load(FUNCTIONS.map((name) => `../functions/${name}/handler`));

@@ -6,28 +6,25 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { DEFAULTS, ENV, READ_MODEL } from '../contract';
-import { handlerPowertools } from '../adapters/aws/powertools';
+import { createPowertools } from '../adapters/aws/powertools';
 import { DynamoDbReadModelWriter } from '../adapters/aws/dynamodb-read-model-writer';
 import { KmsDataKeys } from '../adapters/aws/kms-data-keys';
 import { SsmConfigSource } from '../adapters/aws/ssm-config-source';
+import { configSyncConfigFrom } from '../config';
 import { createConfigSyncHandler } from './handler';
 
-const env = process.env;
-const tableName = env[READ_MODEL.env.tableName];
-if (!tableName) throw new Error(`environment variable ${READ_MODEL.env.tableName} is not set`);
-
-const { logger, metrics } = handlerPowertools('ecwid-events-config-sync');
+const config = configSyncConfigFrom(process.env);
+const { logger, metrics } = createPowertools(config.powertools);
 // Adaptive retries: a reconcile after a bulk change may meet Parameter Store's throttling; it slows down instead of failing.
 const source = new SsmConfigSource({
-  prefix: env[ENV.ssmPrefix] || DEFAULTS.ssmPrefix,
+  prefix: config.ssmPrefix,
   client: new SSMClient({ retryMode: 'adaptive', maxAttempts: 8 }),
 });
-const dataKeys = new KmsDataKeys({ client: new KMSClient({}), keyId: env[READ_MODEL.env.kmsKeyId] });
+const dataKeys = new KmsDataKeys({ client: new KMSClient({}), keyId: config.readModelKmsKeyId });
 
 export const handler = createConfigSyncHandler({
   source,
-  model: new DynamoDbReadModelWriter({ tableName, client: new DynamoDBClient({}), dataKeys }),
+  model: new DynamoDbReadModelWriter({ tableName: config.readModelTableName, client: new DynamoDBClient({}), dataKeys }),
   now: () => Date.now(),
   instanceIdOf: (name) => source.instanceIdOf(name),
   logger,
