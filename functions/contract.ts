@@ -85,6 +85,10 @@ export const STACK_OUTPUTS = {
   /** The event ledger's DynamoDB table name (the CLI's `events` commands). */
   ledgerTableName: 'LedgerTableName',
   noticeTopicArn: 'NoticeTopicArn',
+  /** The instance read model's table (what ingest and deliver read). */
+  instanceTableName: 'InstanceTableName',
+  /** The config-sync function: the CLI invokes it after a write so the change is visible at once. */
+  configSyncFunctionName: 'ConfigSyncFunctionName',
 } as const;
 
 /**

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { IKey } from 'aws-cdk-lib/aws-kms';
-import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { attemptsForSchedule, DEFAULT_RETRY_SCHEDULE_SECONDS, redriveMaxReceiveCount } from '../functions/core/retry-policy';
@@ -11,6 +11,7 @@ import { EventLedger } from './constructs/event-ledger';
 import { EventQueue, MAX_QUEUE_RETENTION } from './constructs/event-queue';
 import { IngestApi } from './constructs/ingest-api';
 import { InstanceConfigAccess } from './constructs/instance-config-access';
+import { InstanceReadModel } from './constructs/instance-read-model';
 import { Monitoring } from './constructs/monitoring';
 import { OperationalNotices } from './constructs/operational-notices';
 import { Poller } from './constructs/poller';
@@ -84,20 +85,30 @@ export interface EcwidEventsStackProps extends StackProps {
   readonly configCache?: Duration;
   /**
    * Most concurrent deliver invocations (2 to 1000); bounds the load on Ecwid and on callbacks.
+   * One invocation delivers about 10 events a second (a batch of 10 objects in parallel, Ecwid
+   * 150-600 ms, callback 200 ms; `deliver_capacity_events_per_s` in bench/results.json).
    *
-   * @default 10
+   * @default 300 (2,000 events/s with headroom; README: Sizing)
    */
   readonly deliveryMaxConcurrency?: number;
   /**
+   * Concurrency reserved for (and capping) the ingest function. A steady 2,000 events/s needs
+   * about 40; a cold start at that rate needs rate x init time (about 500) until the environments
+   * are warm.
+   *
+   * @default 600 (README: Sizing)
+   */
+  readonly ingestReservedConcurrency?: number;
+  /**
    * Steady-state requests per second the ingest API accepts.
    *
-   * @default 50
+   * @default 2500 (2,000 events/s and 25% headroom)
    */
   readonly throttlingRateLimit?: number;
   /**
    * Requests the ingest API accepts in a burst.
    *
-   * @default 100
+   * @default 5000
    */
   readonly throttlingBurstLimit?: number;
   /**
@@ -144,11 +155,28 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * X-Ray active tracing and the Powertools Tracer in both functions.
+   * X-Ray active tracing and the Powertools Tracer in the functions. Off by default for cost and
+   * cold start: Lambda samples 1 request a second plus 5% (not configurable for Lambda), about
+   * $0.28 per million events at 2,000 events/s, and loading the Tracer adds ~25 ms to each cold
+   * start; the ledger keeps every event and attempt, and the metrics and logs remain.
    *
-   * @default true
+   * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * Lambda's own log records (START, END, REPORT: ~500 bytes per invocation) are kept at INFO and
+   * dropped at WARN. Duration, errors and throttles remain as CloudWatch metrics either way.
+   *
+   * @default SystemLogLevel.WARN
+   */
+  readonly platformLogLevel?: SystemLogLevel;
+  /**
+   * How often the instance read model is reconciled with Parameter Store (changes arrive within
+   * seconds through Parameter Store's change events; the reconcile repairs a lost one).
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly configReconcileEvery?: Duration;
   /**
    * CloudWatch namespace of the functions' Powertools metrics.
    *
@@ -172,9 +200,10 @@ export interface EcwidEventsStackProps extends StackProps {
 
 /** Relay defaults that are infrastructure choices (the runtime ones are in functions/contract.ts). */
 export const STACK_DEFAULTS = {
-  deliveryMaxConcurrency: 10,
-  throttlingRateLimit: 50,
-  throttlingBurstLimit: 100,
+  deliveryMaxConcurrency: 300,
+  ingestReservedConcurrency: 600,
+  throttlingRateLimit: 2500,
+  throttlingBurstLimit: 5000,
   oldestMessageAgeAlarmThreshold: Duration.hours(1),
   logRetention: RetentionDays.ONE_MONTH,
   metricsNamespace: DEFAULTS.metricsNamespace,
@@ -196,6 +225,7 @@ export class EcwidEventsStack extends Stack {
   /** Present unless `polling` is false. */
   public readonly poller?: Poller;
   public readonly ledger: EventLedger;
+  public readonly instanceReadModel: InstanceReadModel;
   public readonly notices: OperationalNotices;
 
   constructor(scope: Construct, id: string, props: EcwidEventsStackProps = {}) {
@@ -226,7 +256,8 @@ export class EcwidEventsStack extends Stack {
       metricsNamespace: props.metricsNamespace ?? STACK_DEFAULTS.metricsNamespace,
       logLevel: props.logLevel ?? ApplicationLogLevel.INFO,
       logRetention: props.logRetention ?? STACK_DEFAULTS.logRetention,
-      tracing: props.tracing ?? true,
+      tracing: props.tracing ?? false,
+      platformLogLevel: props.platformLogLevel ?? SystemLogLevel.WARN,
       removalPolicy,
     };
 
@@ -249,6 +280,7 @@ export class EcwidEventsStack extends Stack {
       configCache,
       throttlingRateLimit: props.throttlingRateLimit ?? STACK_DEFAULTS.throttlingRateLimit,
       throttlingBurstLimit: props.throttlingBurstLimit ?? STACK_DEFAULTS.throttlingBurstLimit,
+      reservedConcurrency: props.ingestReservedConcurrency ?? STACK_DEFAULTS.ingestReservedConcurrency,
       observability,
       removalPolicy,
     });
@@ -265,6 +297,15 @@ export class EcwidEventsStack extends Stack {
       maxConcurrency: props.deliveryMaxConcurrency ?? STACK_DEFAULTS.deliveryMaxConcurrency,
       observability,
     });
+
+    // What ingest and deliver read instead of Parameter Store (Parameter Store stays the system of record).
+    this.instanceReadModel = new InstanceReadModel(this, 'InstanceReadModel', {
+      instanceConfig,
+      observability,
+      reconcileEvery: props.configReconcileEvery,
+    });
+    this.instanceReadModel.grantRead(this.ingestApi.function);
+    this.instanceReadModel.grantRead(this.delivery.function);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       queue: this.eventQueue.queue,
@@ -287,6 +328,10 @@ export class EcwidEventsStack extends Stack {
     });
 
     this.notices = new OperationalNotices(this, 'Notices', { email: props.noticeEmail });
+    if (this.monitoring.alarmTopic) {
+      this.instanceReadModel.syncErrorAlarm.addAlarmAction(new SnsAction(this.monitoring.alarmTopic));
+      this.instanceReadModel.syncErrorAlarm.addOkAction(new SnsAction(this.monitoring.alarmTopic));
+    }
 
     if (props.polling ?? true) {
       this.poller = new Poller(this, 'Poller', {
@@ -331,6 +376,14 @@ export class EcwidEventsStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.ledgerTableName, {
       value: this.ledger.table.tableName,
       description: 'Event ledger table: every event and delivery attempt (the CLI\'s events list/show/resend)',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.instanceTableName, {
+      value: this.instanceReadModel.table.tableName,
+      description: 'Instance read model: what ingest and deliver read (kept in step with Parameter Store by the config-sync function)',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.configSyncFunctionName, {
+      value: this.instanceReadModel.syncFunction.functionName,
+      description: 'Config-sync function: the CLI invokes it after writing an instance, so the change is visible at once',
     });
     new CfnOutput(this, STACK_OUTPUTS.noticeTopicArn, {
       value: this.notices.topic.topicArn,

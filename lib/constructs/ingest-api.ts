@@ -3,6 +3,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -25,6 +26,13 @@ export interface IngestApiProps {
   readonly throttlingRateLimit: number;
   /** Requests the API accepts in a burst. */
   readonly throttlingBurstLimit: number;
+  /**
+   * Concurrency reserved for the ingest function (and its cap: beyond it API Gateway answers 5xx
+   * and Ecwid retries).
+   *
+   * @default - none: the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
   readonly observability: RelayObservability;
   /**
    * What happens to the access log group when the stack is deleted.
@@ -69,6 +77,12 @@ export class IngestApi extends Construct {
     });
     this.function = ingest.function;
     this.functionLogGroup = ingest.logGroup;
+    if (props.reservedConcurrency !== undefined) {
+      if (!Number.isInteger(props.reservedConcurrency) || props.reservedConcurrency < 1) {
+        throw new Error(`ingestReservedConcurrency must be a positive integer, got ${props.reservedConcurrency}`);
+      }
+      (this.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions = props.reservedConcurrency;
+    }
 
     this.function.addEnvironment(ENV.queueUrl, props.queue.queueUrl);
     props.queue.grantSendMessages(this.function);

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -16,6 +16,11 @@ export interface RelayObservability {
   readonly logRetention: RetentionDays;
   /** X-Ray active tracing plus the Powertools Tracer. */
   readonly tracing: boolean;
+  /**
+   * Lambda's own records (START, END, REPORT) are INFO: WARN drops them.
+   * @default SystemLogLevel.INFO
+   */
+  readonly platformLogLevel?: SystemLogLevel;
   /** What happens to the log group when the stack is deleted. */
   readonly removalPolicy: RemovalPolicy;
 }
@@ -77,6 +82,7 @@ export class RelayFunction extends Construct {
       // Lambda drops application logs below this level; Powertools reads the same level (and
       // AWS_LAMBDA_LOG_LEVEL wins over POWERTOOLS_LOG_LEVEL), so the two are set together.
       applicationLogLevelV2: obs.logLevel,
+      systemLogLevelV2: obs.platformLogLevel ?? SystemLogLevel.INFO,
       tracing: obs.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         POWERTOOLS_SERVICE_NAME: obs.serviceName,

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ENV, STACK_OUTPUTS } from '../../functions/contract';
 import { EcwidEventsStack, EcwidEventsStackProps } from '../../lib/ecwid-events-stack';
@@ -27,6 +27,7 @@ beforeAll(() => {
     callbackTimeout: Duration.seconds(5),
     configCache: Duration.minutes(5),
     deliveryMaxConcurrency: 4,
+    ingestReservedConcurrency: 50,
     throttlingRateLimit: 20,
     throttlingBurstLimit: 40,
     oldestMessageAgeAlarmThreshold: Duration.minutes(30),
@@ -35,7 +36,9 @@ beforeAll(() => {
     logLevel: ApplicationLogLevel.DEBUG,
     ecwidApiBaseUrl: 'https://ecwid.example.test/api',
     removalPolicy: RemovalPolicy.DESTROY,
-    tracing: false,
+    tracing: true,
+    platformLogLevel: SystemLogLevel.INFO,
+    configReconcileEvery: Duration.minutes(15),
     metricsNamespace: 'Acme/Relay',
   });
   template = Template.fromStack(stack);
@@ -62,6 +65,21 @@ const ssmReadStatements = () => {
     },
   ];
 };
+const xrayStatement = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
+/** What InstanceReadModel.grantRead gives ingest and deliver. */
+const readModelStatements = () => {
+  const table = getAtt(stack.instanceReadModel.table);
+  return [
+    { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: table },
+    { Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', [table, '/index/byStore']] } },
+    {
+      Action: 'kms:Decrypt',
+      Effect: 'Allow',
+      Resource: getAtt(stack.instanceReadModel.dataKeyKey),
+      Condition: { StringEquals: { 'kms:EncryptionContext:ecwid-events:purpose': 'instance-read-model' } },
+    },
+  ];
+};
 const envOf = (fnId: string) => template.findResources('AWS::Lambda::Function')[fnId].Properties.Environment.Variables;
 
 test('both queues are encrypted with the customer key', () => {
@@ -76,10 +94,11 @@ test('redrive backstop follows maxAttempts (5 + 2 receives)', () => {
   template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 7 } });
 });
 
-// The statement lists below are exact: with tracing off there is no X-Ray statement.
+// The statement lists below are exact: with tracing on (not the default) each function may send traces.
 test('ingest may encrypt with the queue key and decrypt SSM parameters with the SSM key, only through SSM', () => {
   expect(statementsOfRole(template, logicalId(stack.ingestApi.function.role!))).toEqual([
     { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: getAtt(stack.ingestApi.functionLogGroup) },
+    xrayStatement,
     // Main queue and the poller's sightings queue (both encrypted with the queue key).
     {
       Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
@@ -89,12 +108,14 @@ test('ingest may encrypt with the queue key and decrypt SSM parameters with the 
     // CDK's grant for sending to a queue encrypted with a customer key.
     queueKeyStatement(),
     ...ssmReadStatements(),
+    ...readModelStatements(),
   ]);
 });
 
 test('deliver may decrypt what it consumes and encrypt what it dead-letters, with the same queue key', () => {
   expect(statementsOfRole(template, logicalId(stack.delivery.function.role!))).toEqual([
     { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: getAtt(stack.delivery.functionLogGroup) },
+    xrayStatement,
     {
       Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
       Effect: 'Allow',
@@ -104,14 +125,16 @@ test('deliver may decrypt what it consumes and encrypt what it dead-letters, wit
     queueKeyStatement(),
     { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(stack.eventQueue.deadLetterQueue) },
     ...ssmReadStatements(),
+    ...readModelStatements(),
   ]);
 });
 
-test('tracing off: no active tracing, Powertools Tracer disabled', () => {
-  for (const fn of [stack.ingestApi.function, stack.delivery.function]) {
+test('tracing on: active tracing and the Powertools Tracer; Lambda\'s platform records kept (INFO)', () => {
+  for (const fn of [stack.ingestApi.function, stack.delivery.function, stack.instanceReadModel.syncFunction]) {
     const props = template.findResources('AWS::Lambda::Function')[logicalId(fn)].Properties;
-    expect(props.TracingConfig).toBeUndefined();
-    expect(props.Environment.Variables.POWERTOOLS_TRACE_ENABLED).toBe('false');
+    expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(props.Environment.Variables.POWERTOOLS_TRACE_ENABLED).toBe('true');
+    expect(props.LoggingConfig.SystemLogLevel).toBe('INFO');
   }
 });
 
@@ -129,6 +152,8 @@ test('the options reach the functions environment, the event source and the stag
   });
   template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { ApplicationLogLevel: 'DEBUG', LogFormat: 'JSON' } });
   template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 4 } });
+  template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 50, Timeout: 8 });
+  template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
   template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
     DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
   });
@@ -137,8 +162,8 @@ test('the options reach the functions environment, the event source and the stag
 
 test('log groups keep the chosen retention and go with the stack (removalPolicy DESTROY)', () => {
   const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-  // ingest, deliver, poller, API access logs
-  expect(logGroups).toHaveLength(4);
+  // ingest, deliver, poller, config sync, API access logs
+  expect(logGroups).toHaveLength(5);
   for (const logGroup of logGroups) {
     expect(logGroup).toMatchObject({ DeletionPolicy: 'Delete', Properties: { RetentionInDays: 90 } });
   }
@@ -153,8 +178,8 @@ test('alarmEmail: a TLS-only topic with the email subscription, notified when ev
     PolicyDocument: { Statement: [{ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
   });
   const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-  // the relay's five, the ledger's two and the poller's three
-  expect(alarms).toHaveLength(5 + 2 + 3);
+  // the relay's five, the ledger's two, the poller's three and the read model sync's one
+  expect(alarms).toHaveLength(5 + 2 + 3 + 1);
   for (const alarm of alarms) {
     expect(alarm.Properties.AlarmActions).toEqual([ref(topic)]);
     expect(alarm.Properties.OKActions).toEqual([ref(topic)]);
@@ -182,6 +207,8 @@ describe('bad props fail the synth with a clear message', () => {
     ['plain-http Ecwid API', { ecwidApiBaseUrl: 'http://app.ecwid.com/api' }, /must be an https URL/],
     ['negative rate', { throttlingRateLimit: -1 }, /throttlingRateLimit must be a positive number/],
     ['fractional burst', { throttlingBurstLimit: 2.5 }, /throttlingBurstLimit must be a positive integer/],
+    ['no ingest concurrency', { ingestReservedConcurrency: 0 }, /ingestReservedConcurrency must be a positive integer/],
+    ['reconcile every 30 s', { configReconcileEvery: Duration.seconds(30) }, /reconcileEvery must be whole minutes/],
     ['alarm threshold under a minute', { oldestMessageAgeAlarmThreshold: Duration.seconds(30) }, /at least 1 minute/],
     ['not an email', { alarmEmail: 'ops' }, /alarmEmail "ops" is not an email address/],
   ])('%s', (_name, props, message) => {

@@ -28,6 +28,7 @@ const RESOLVED_REFS = {
   QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo',
   DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo',
   SIGHTINGS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/sightings',
+  INSTANCE_TABLE_NAME: 'EcwidEvents-bundles-InstanceReadModelTable',
 };
 
 function bundleOf(fnLogicalId: string): { file: string; environment: Record<string, string> } {
