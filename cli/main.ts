@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InstanceExistsError, InvalidInstanceIdError } from '../functions/core/instance';
 import { InstanceValidationError } from '../functions/core/instance-validation';
-import { STAGE_PATTERN, stackNameForStage } from '../functions/contract';
+import { INGEST_ROUTE, STAGE_PATTERN, stackNameForStage } from '../functions/contract';
 import type { CommandSpec, OptionSpec } from './command';
 import { COMMANDS } from './commands';
 import { createResources, STACK_ENV, type GlobalOptions, type Resources } from './environment';
@@ -27,7 +27,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'queue-url': { type: 'string', value: 'URL', description: 'event queue URL (instead of the stack output)' },
   'dlq-url': { type: 'string', value: 'URL', description: 'dead-letter queue URL (instead of the stack output)' },
   'ssm-prefix': { type: 'string', value: 'PREFIX', description: 'SSM parameter prefix (default /ecwid-events with explicit endpoints)' },
-  'ingest-url': { type: 'string', value: 'URL', description: 'ingest URL, .../events/ecwid (instead of the stack output)' },
+  'ingest-url': { type: 'string', value: 'URL', description: `ingest URL, ...${INGEST_ROUTE} (instead of the stack output)` },
   'instances-dir': { type: 'string', value: 'DIR', description: 'keep instances in this folder of JSON files instead of SSM' },
   'dynamodb-endpoint': { type: 'string', value: 'URL', description: 'DynamoDB endpoint of the event ledger, e.g. moto (AWS_ENDPOINT_URL_DYNAMODB works too)' },
   'ledger-table': { type: 'string', value: 'NAME', description: 'event ledger table (instead of the stack output LedgerTableName)' },

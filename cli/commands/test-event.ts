@@ -4,6 +4,7 @@
  * dead-letter queue, or the timeout ends.
  */
 import { randomBytes } from 'node:crypto';
+import { INGEST_ROUTE } from '../../functions/contract';
 import { assertInstanceId, configOf, scrubSecrets, secretValuesOf } from '../../functions/core/instance';
 import { queueCounts, type QueueCounts } from '../../functions/adapters/aws/sqs-queue-counts';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
@@ -82,7 +83,7 @@ const testEvent: CommandSpec = {
   details: `TYPE: new_order or order_status_change (legacy ION form posts, unsigned), or a modern
 webhook type such as order.created, order.updated, product.updated (JSON, signed with the
 instance's ecwid.client.secret). Default: order.created when the instance has a client secret,
-else new_order. The request goes to the per-instance URL .../events/ecwid/ID.
+else new_order. The request goes to the per-instance URL ...${INGEST_ROUTE}/ID.
 Deliver verifies events through the Ecwid API: a made-up order may be dropped as unverifiable
 ("delivered" below means it left the queue without reaching the DLQ); --order-id uses a
 real order. Watching: the DLQ is peeked for the event id and the main queue's counts are
