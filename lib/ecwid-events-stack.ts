@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { IKey } from 'aws-cdk-lib/aws-kms';
+import { IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -46,17 +46,17 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly ssmPrefix?: string;
   /**
-   * Customer managed key the instance SecureStrings are encrypted with.
+   * Customer managed key the instance SecureStrings are encrypted with (a key, or its ARN).
    *
    * @default - the AWS managed key `alias/aws/ssm`
    */
-  readonly ssmKmsKey?: IKey;
+  readonly ssmKmsKey?: IKey | string;
   /**
-   * Customer managed key for both queues.
+   * Customer managed key for both queues (a key, or its ARN).
    *
    * @default - SQS managed server-side encryption (SSE-SQS)
    */
-  readonly queueKmsKey?: IKey;
+  readonly queueKmsKey?: IKey | string;
   /**
    * Backoff in seconds after the 1st, 2nd, ... failed delivery attempt (each at most 43200, SQS's cap).
    *
@@ -191,11 +191,11 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly ledgerRetention?: Duration;
   /**
-   * Customer managed key for the event ledger's table.
+   * Customer managed key for the event ledger's table (a key, or its ARN).
    *
    * @default - an AWS owned key
    */
-  readonly ledgerKmsKey?: IKey;
+  readonly ledgerKmsKey?: IKey | string;
 }
 
 /** Relay defaults that are infrastructure choices (the runtime ones are in functions/contract.ts). */
@@ -239,6 +239,10 @@ export class EcwidEventsStack extends Stack {
     }
     this.ssmPrefix = props.ssmPrefix ?? ssmPrefixForStage(this.stage);
     this.serviceName = `ecwid-events-${this.stage}`;
+    // Keys given by ARN (from the deployment configuration) are imported here.
+    const ssmKmsKey = keyOf(this, 'SsmKmsKey', props.ssmKmsKey);
+    const queueKmsKey = keyOf(this, 'QueueKmsKey', props.queueKmsKey);
+    const ledgerKmsKey = keyOf(this, 'LedgerKmsKey', props.ledgerKmsKey);
     const retrySchedule = props.retrySchedule ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
     // As the deliver function reads it (DEFAULT_MAX_ATTEMPTS for the default schedule).
     const maxAttempts = props.maxAttempts ?? attemptsForSchedule(retrySchedule);
@@ -263,14 +267,14 @@ export class EcwidEventsStack extends Stack {
 
     const instanceConfig = new InstanceConfigAccess(this, 'InstanceConfig', {
       ssmPrefix: this.ssmPrefix,
-      ssmKmsKey: props.ssmKmsKey,
+      ssmKmsKey,
     });
 
     this.eventQueue = new EventQueue(this, 'EventQueue', {
       visibilityTimeout: DELIVER_VISIBILITY_TIMEOUT,
       // Backstop only: deliver dead-letters on its last attempt (spare receives: core/retry-policy.ts).
       maxReceiveCount: redriveMaxReceiveCount(maxAttempts),
-      encryptionKey: props.queueKmsKey,
+      encryptionKey: queueKmsKey,
       removalPolicy,
     });
 
@@ -322,7 +326,7 @@ export class EcwidEventsStack extends Stack {
     // The ledger's own alarms go where the relay's go.
     this.ledger = new EventLedger(this, 'Ledger', {
       retention: props.ledgerRetention,
-      encryptionKey: props.ledgerKmsKey,
+      encryptionKey: ledgerKmsKey,
       removalPolicy,
       alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
     });
@@ -340,7 +344,7 @@ export class EcwidEventsStack extends Stack {
         ecwidApiBaseUrl: props.ecwidApiBaseUrl ?? DEFAULTS.ecwidApiBaseUrl,
         observability,
         runEvery: props.pollSchedule,
-        encryptionKey: props.queueKmsKey,
+        encryptionKey: queueKmsKey,
         removalPolicy,
         alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
       });
@@ -353,7 +357,7 @@ export class EcwidEventsStack extends Stack {
     Tags.of(this).add('app', 'ecwid-events', tagOptions);
     Tags.of(this).add('stage', this.stage, tagOptions);
 
-    this.addOutputs(props.ssmKmsKey);
+    this.addOutputs(ssmKmsKey);
   }
 
   private addOutputs(ssmKmsKey: IKey | undefined): void {
@@ -406,4 +410,9 @@ export class EcwidEventsStack extends Stack {
       });
     }
   }
+}
+
+/** A key as given: an IKey as it is, an ARN imported into `scope`. */
+function keyOf(scope: Construct, id: string, key: IKey | string | undefined): IKey | undefined {
+  return typeof key === 'string' ? Key.fromKeyArn(scope, id, key) : key;
 }

@@ -17,6 +17,8 @@ import { RelayFunction, RelayObservability } from './relay-function';
 
 const POLL_ENTRY = path.join(__dirname, '..', '..', 'functions', 'poll', 'index.ts');
 
+/** The longest Lambda keeps an asynchronous event. */
+const MAX_ASYNC_EVENT_AGE = Duration.hours(6);
 /** Lambda's longest timeout. */
 const MAX_FUNCTION_TIMEOUT = Duration.minutes(15);
 /** Sightings are needed for about the reconciliation lag plus an interval; a day bounds the queue if the poller stops. */
@@ -112,8 +114,10 @@ export class Poller extends Construct {
     this.functionLogGroup = poll.logGroup;
     // One run at a time: a run that overruns makes the next tick wait instead of polling twice.
     (this.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions = 1;
-    // The next tick is the retry; a tick that waited longer than a period is stale.
-    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(Math.max(60, runEvery.toSeconds())) });
+    // The next tick is the retry; a tick that waited longer than a period is stale (Lambda keeps
+    // async events 60 s to 6 h, so a longer period keeps them 6 h).
+    const maxEventAgeSeconds = Math.min(MAX_ASYNC_EVENT_AGE.toSeconds(), Math.max(60, runEvery.toSeconds()));
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(maxEventAgeSeconds) });
 
     // Instance configs: read each (GetParameter + kms:Decrypt, shared with the other functions) and list them.
     const config = props.instanceConfig;

@@ -15,10 +15,12 @@ import { EcwidEventsStack } from '../../lib/ecwid-events-stack';
 /** The app as bin/app.ts builds it, with `-c` context; CDK's own CloudFormation validation off (cfn-lint covers it). */
 function freshApp(context: Record<string, string>): { app: App; stack: EcwidEventsStack; outdir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ecwid-events-app-'));
-  const app = newApp({ outdir, context });
+  // `keys` is this test's switch, not a setting of the app.
+  const { keys: keysSwitch, ...settings } = context;
+  const app = newApp({ outdir, context: settings });
   // `-c keys=customer`: this test's stand-in for a deployment that passes customer managed keys.
   let keys = {};
-  if (context.keys === 'customer') {
+  if (keysSwitch === 'customer') {
     const keyStack = new Stack(app, 'EcwidEventsKeys');
     keys = {
       queueKmsKey: new Key(keyStack, 'QueueKey', { enableKeyRotation: true }),
@@ -87,7 +89,7 @@ describe('stages side by side', () => {
   });
 
   test('an invalid -c stage is refused before anything is built', () => {
-    expect(() => freshApp({ stage: 'Prod_1' })).toThrow('-c stage=Prod_1 is invalid');
+    expect(() => freshApp({ stage: 'Prod_1' })).toThrow('- stage: "Prod_1" must be lower-case letters, digits and "-"');
   });
 });
 
