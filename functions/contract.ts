@@ -89,6 +89,8 @@ export const STACK_OUTPUTS = {
   instanceTableName: 'InstanceTableName',
   /** The config-sync function: the CLI invokes it after a write so the change is visible at once. */
   configSyncFunctionName: 'ConfigSyncFunctionName',
+  /** The CloudWatch console address of the stack's dashboard (alarms, queues, deliveries). */
+  dashboardUrl: 'DashboardUrl',
 } as const;
 
 /**

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
@@ -392,6 +392,15 @@ export class EcwidEventsStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.noticeTopicArn, {
       value: this.notices.topic.topicArn,
       description: 'SNS topic of operational notices: a receiver failing, its circuit open, recovered, disabled',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.dashboardUrl, {
+      value: Fn.join('', [
+        'https://console.aws.amazon.com/cloudwatch/home?region=',
+        Aws.REGION,
+        '#dashboards:name=',
+        this.monitoring.dashboard.dashboardName,
+      ]),
+      description: 'The CloudWatch dashboard: alarms, ingest and delivery counts, queue depth, functions (docs/runbook.md)',
     });
     new CfnOutput(this, STACK_OUTPUTS.ssmPrefix, {
       value: this.ssmPrefix,

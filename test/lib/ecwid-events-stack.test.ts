@@ -341,6 +341,12 @@ describe('outputs and naming', () => {
     expect(outputs[STACK_OUTPUTS.deadLetterQueueUrl].Value).toEqual(ref(dlq()));
     expect(outputs[STACK_OUTPUTS.deadLetterQueueArn].Value).toEqual(getAtt(dlq()));
     expect(outputs[STACK_OUTPUTS.ssmPrefix].Value).toBe(PREFIX);
+    expect(outputs[STACK_OUTPUTS.dashboardUrl].Value).toEqual({
+      'Fn::Join': [
+        '',
+        ['https://console.aws.amazon.com/cloudwatch/home?region=', { Ref: 'AWS::Region' }, '#dashboards:name=', ref(stack.monitoring.dashboard)],
+      ],
+    });
   });
 
   test('no hard-coded physical names: queues, functions, log groups, roles, alarms and the dashboard are named by CloudFormation', () => {
