@@ -91,6 +91,8 @@ export const STACK_OUTPUTS = {
   configSyncFunctionName: 'ConfigSyncFunctionName',
   /** The CloudWatch console address of the stack's dashboard (alarms, queues, deliveries). */
   dashboardUrl: 'DashboardUrl',
+  /** The managed policy to attach to operators: what the CLI needs for this stack, nothing more. */
+  operatorPolicyArn: 'OperatorPolicyArn',
 } as const;
 
 /**

@@ -14,6 +14,7 @@ import { InstanceConfigAccess } from './constructs/instance-config-access';
 import { InstanceReadModel } from './constructs/instance-read-model';
 import { Monitoring } from './constructs/monitoring';
 import { OperationalNotices } from './constructs/operational-notices';
+import { OperatorAccess } from './constructs/operator-access';
 import { Poller } from './constructs/poller';
 import { RelayObservability } from './constructs/relay-function';
 
@@ -227,6 +228,8 @@ export class EcwidEventsStack extends Stack {
   public readonly ledger: EventLedger;
   public readonly instanceReadModel: InstanceReadModel;
   public readonly notices: OperationalNotices;
+  /** The managed policy the operator CLI needs (output `OperatorPolicyArn`). */
+  public readonly operatorAccess: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: EcwidEventsStackProps = {}) {
     super(scope, id, {
@@ -336,6 +339,14 @@ export class EcwidEventsStack extends Stack {
       this.instanceReadModel.syncErrorAlarm.addAlarmAction(new SnsAction(this.monitoring.alarmTopic));
       this.instanceReadModel.syncErrorAlarm.addOkAction(new SnsAction(this.monitoring.alarmTopic));
     }
+    this.operatorAccess = new OperatorAccess(this, 'Operator', {
+      queue: this.eventQueue.queue,
+      deadLetterQueue: this.eventQueue.deadLetterQueue,
+      instanceConfig,
+      ledgerTable: this.ledger.table,
+      queueKmsKey,
+      ledgerKmsKey,
+    });
 
     if (props.polling ?? true) {
       this.poller = new Poller(this, 'Poller', {
@@ -401,6 +412,10 @@ export class EcwidEventsStack extends Stack {
         this.monitoring.dashboard.dashboardName,
       ]),
       description: 'The CloudWatch dashboard: alarms, ingest and delivery counts, queue depth, functions (docs/runbook.md)',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.operatorPolicyArn, {
+      value: this.operatorAccess.policy.managedPolicyArn,
+      description: 'Attach to the users or roles that run the operator CLI (npx ecwid-events --stack): this stack only, least privilege',
     });
     new CfnOutput(this, STACK_OUTPUTS.ssmPrefix, {
       value: this.ssmPrefix,

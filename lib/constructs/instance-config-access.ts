@@ -115,6 +115,7 @@ export function nagResourceText(stack: Stack, arn: string): string {
   const render = (part: unknown): string => {
     if (typeof part === 'string') return part;
     if (part && typeof part === 'object' && 'Ref' in part) return `<${String((part as { Ref: string }).Ref)}>`;
+    if (part && typeof part === 'object' && 'Fn::GetAtt' in part) return `<${(part as { 'Fn::GetAtt': string[] })['Fn::GetAtt'].join('.')}>`;
     throw new Error(`unexpected intrinsic in ARN: ${JSON.stringify(part)}`);
   };
   if (typeof resolved === 'string') return resolved;

@@ -1,0 +1,137 @@
+import { Aws, Stack, Validations } from 'aws-cdk-lib';
+import { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { IKey } from 'aws-cdk-lib/aws-kms';
+import { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { InstanceConfigAccess, nagResourceText } from './instance-config-access';
+
+export interface OperatorAccessProps {
+  /** The FIFO event queue (replays and test events go there; the CLI counts its messages). */
+  readonly queue: IQueue;
+  /** The dead-letter queue (listed, shown, replayed, purged). */
+  readonly deadLetterQueue: IQueue;
+  /** Where the instance configs (and the poller's state) live. */
+  readonly instanceConfig: InstanceConfigAccess;
+  /** The event ledger (`events list/show/resend`). */
+  readonly ledgerTable: ITable;
+  /**
+   * The queues' customer managed key.
+   *
+   * @default - SSE-SQS: no key permission needed
+   */
+  readonly queueKmsKey?: IKey;
+  /**
+   * The ledger table's customer managed key.
+   *
+   * @default - an AWS owned key: no key permission needed
+   */
+  readonly ledgerKmsKey?: IKey;
+}
+
+/**
+ * What the operator CLI (`npx ecwid-events ... --stack`) may do, and nothing more, as one
+ * managed policy to attach to the people or roles that operate the relay: read the stack's
+ * outputs; manage instance configs and the poller's state under the stack's parameter prefix;
+ * count both queues, send replays and test events to the main queue, and read, move, delete and
+ * purge the dead-letter queue; read the ledger and record resends. No access to any other
+ * stack, prefix, queue or table. docs/operator-policy.json is the same policy for those who
+ * manage IAM outside CloudFormation.
+ */
+export class OperatorAccess extends Construct {
+  public readonly policy: ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: OperatorAccessProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const config = props.instanceConfig;
+    const prefixArn = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: config.ssmPrefix.slice(1) });
+    const statements = [
+      new PolicyStatement({
+        sid: 'ReadTheStackOutputs',
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` })],
+      }),
+      new PolicyStatement({
+        sid: 'InstanceConfigsAndPollerState',
+        actions: ['ssm:GetParameter', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:DeleteParameters'],
+        // The path itself (GetParametersByPath is authorized on the path asked for) and everything under it.
+        resources: [prefixArn, config.parameterArnPattern],
+      }),
+      new PolicyStatement({
+        sid: 'CountTheQueueAndSendReplaysAndTestEvents',
+        actions: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
+        resources: [props.queue.queueArn],
+      }),
+      new PolicyStatement({
+        sid: 'InspectReplayAndPurgeDeadLetters',
+        actions: [
+          'sqs:GetQueueAttributes',
+          'sqs:ReceiveMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:PurgeQueue',
+          'sqs:StartMessageMoveTask',
+          'sqs:ListMessageMoveTasks',
+        ],
+        resources: [props.deadLetterQueue.queueArn],
+      }),
+      new PolicyStatement({
+        sid: 'ReadTheLedgerAndRecordResends',
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
+        resources: [props.ledgerTable.tableArn, `${props.ledgerTable.tableArn}/index/*`],
+      }),
+      // SecureStrings: written and read through Parameter Store only, for parameters under the prefix.
+      new PolicyStatement({
+        sid: 'EncryptInstanceConfigsThroughParameterStore',
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [config.ssmKmsKey ? config.ssmKmsKey.keyArn : stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `ssm.${Aws.REGION}.amazonaws.com` },
+          StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': config.parameterArnPattern },
+        },
+      }),
+    ];
+    if (props.queueKmsKey) {
+      statements.push(
+        new PolicyStatement({
+          sid: 'UseTheQueueKey',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [props.queueKmsKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `sqs.${Aws.REGION}.amazonaws.com` } },
+        }),
+      );
+    }
+    if (props.ledgerKmsKey) {
+      statements.push(
+        new PolicyStatement({
+          sid: 'UseTheLedgerKey',
+          actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+          resources: [props.ledgerKmsKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
+        }),
+      );
+    }
+
+    this.policy = new ManagedPolicy(this, 'Policy', {
+      description: `Operator CLI for ${stack.stackName}: instances, queues, dead letters and the ledger of this stack only`,
+      statements,
+    });
+
+    const validations = Validations.of(this.policy);
+    const acknowledge = (arn: string, reason: string) =>
+      validations.acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, arn)}]`, reason });
+    acknowledge(
+      stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` }),
+      'A stack ARN ends with an id CloudFormation assigns; the name pins it to this stack.',
+    );
+    acknowledge(config.parameterArnPattern, 'The operator creates one parameter per instance and store at run time, under this stack\'s prefix only.');
+    if (!config.ssmKmsKey) {
+      acknowledge(
+        stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' }),
+        'The AWS managed aws/ssm key cannot be named at synth time; kms:ViaService=ssm and the parameter ARN condition narrow it to this prefix.',
+      );
+    }
+    acknowledge(`${props.ledgerTable.tableArn}/index/*`, 'The ledger is queried through its indexes (by instance, object, status).');
+  }
+}
