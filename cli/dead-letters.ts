@@ -31,7 +31,7 @@ export interface DeadLetter {
   readonly objectType?: string;
   readonly objectId?: string;
   readonly ecwidEventType?: string;
-  readonly attempts?: string;
+  readonly attempts?: number;
   readonly lastError?: string;
   readonly firstReceivedAt?: string;
   readonly lastAttemptAt?: string;
@@ -72,7 +72,7 @@ export function parseDeadLetter(message: Message): DeadLetter {
     objectType: event?.objectType,
     objectId: event?.objectId,
     ecwidEventType: event?.ecwidEventType,
-    attempts: attribute('attempts'),
+    attempts: wholeNumber(attribute('attempts')),
     lastError: attribute('lastError'),
     firstReceivedAt: attribute('firstReceivedAt') ?? event?.receivedAt,
     lastAttemptAt: attribute('lastAttemptAt'),
@@ -297,4 +297,9 @@ export async function replayDeadLetters(sqs: SQSClient, options: ReplayOptions):
     if (held.size > 0) releaseFailures = await releaseMessages(sqs, options.deadLetterQueueUrl, [...held.values()]);
   }
   return { replayed, failed, scanned: seen.size, releaseFailures };
+}
+
+/** A message attribute holding a count (SQS attributes are strings): the number, or undefined. */
+function wholeNumber(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
 }

@@ -100,8 +100,28 @@ function allOptions(): Record<string, ParseArgsOption> {
   return union;
 }
 
+/**
+ * `--timeout -5` as `--timeout=-5`: parseArgs takes a value starting with "-" for an option and
+ * calls it ambiguous; joined, the option's own check says what is wrong with the number.
+ */
+function joinNegativeValues(argv: readonly string[], options: Record<string, ParseArgsOption>): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const name = /^--([a-z][a-z-]*)$/.exec(argv[i])?.[1];
+    const next = argv[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${argv[i]}=${next}`);
+      i += 1;
+    } else {
+      joined.push(argv[i]);
+    }
+  }
+  return joined;
+}
+
 /** Runs the CLI; resolves to the process exit code. Never throws. */
-export async function main(argv: readonly string[], io: CliIo, deps: MainDeps = {}): Promise<number> {
+export async function main(rawArgv: readonly string[], io: CliIo, deps: MainDeps = {}): Promise<number> {
+  const argv = joinNegativeValues(rawArgv, allOptions());
   let json = argv.includes('--json');
   let debug = argv.includes('--debug');
   const out = () => new Output(io, json);
@@ -224,8 +244,24 @@ export function commandHelp(command: CommandSpec): string {
   const lines = [`Usage: ${PROGRAM} ${command.name} ${command.usage}`.trimEnd(), '', command.summary];
   if (command.details) lines.push('', command.details.trimEnd());
   if (command.options && Object.keys(command.options).length > 0) lines.push('', 'Options:', ...optionLines(command.options));
-  lines.push('', 'Global options:', ...optionLines(GLOBAL_OPTIONS));
+  // The global options are the same for every command: named here, explained once in the main help.
+  lines.push('', ...wrap(`Global options (see "${PROGRAM} --help"): ${Object.keys(GLOBAL_OPTIONS).map((name) => `--${name}`).join(' ')}`, 100));
   return `${lines.join('\n')}\n`;
+}
+
+/** Words of `text` in lines of at most `width` characters, continuation lines indented. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  return line === '' ? lines : [...lines, line];
 }
 
 function helpFor(words: readonly string[]): string {

@@ -3,6 +3,7 @@
  * a signed modern webhook (JSON) or a legacy ION form post. Pure: ids and time are inputs.
  */
 import { isIonEventType } from '../functions/core/ecwid/ion';
+import { DOCUMENTED_WEBHOOK_TYPES, isDocumentedWebhookType } from '../functions/core/ecwid/webhook-types';
 import { ECWID_SIGNATURE_HEADER, ecwidWebhookSignature } from '../functions/core/ecwid/signature';
 
 export interface TestRequest {
@@ -27,11 +28,13 @@ export interface TestEventInput {
   readonly clientSecret?: string;
 }
 
-const MODERN_TYPE = /^[a-z_]+\.[A-Za-z_]+$/;
-
+/** Only what Ecwid sends: a made-up type would be delivered, normalized generically, as if it were real. */
 export function assertTestEventType(type: string): void {
-  if (!isIonEventType(type) && !MODERN_TYPE.test(type)) {
-    throw new Error(`unknown event type "${type.slice(0, 40)}": use new_order, order_status_change or an Ecwid webhook type like order.created`);
+  if (!isIonEventType(type) && !isDocumentedWebhookType(type)) {
+    const entity = type.split('.')[0];
+    const sameEntity = DOCUMENTED_WEBHOOK_TYPES.filter((known) => known.startsWith(`${entity}.`));
+    const hint = sameEntity.length > 0 ? sameEntity.join(', ') : 'new_order, order_status_change, or a webhook type like order.created (docs/protocol.md lists all 42)';
+    throw new Error(`unknown event type "${type.slice(0, 40)}": use ${hint}`);
   }
 }
 

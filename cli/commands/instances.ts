@@ -19,7 +19,8 @@ import {
   type InstanceDocument,
 } from '../../functions/core/instance';
 import { InstanceValidationError, validateInstanceDocument, type InstanceProblem } from '../../functions/core/instance-validation';
-import { optionBoolean, optionList, optionString, type CommandContext, type CommandSpec } from '../command';
+import type { HostResolver } from '../../functions/core/ports';
+import { optionBoolean, optionList, optionString, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
 import { instanceIngestUrl } from '../environment';
 import { CliError, EXIT, UsageError } from '../errors';
 import { maskDocument, NOT_SET } from '../mask';
@@ -126,10 +127,44 @@ export function listRow(instance: Instance) {
 
 // ---- shared steps ---------------------------------------------------------------------------
 
+/** `--no-resolve` on the commands that validate a callback URL. */
+const NO_RESOLVE: Readonly<Record<string, OptionSpec>> = {
+  'no-resolve': {
+    type: 'boolean',
+    description: 'do not look the callback host up now (e.g. its DNS record does not exist yet); deliver still checks it before every attempt',
+  },
+};
+/** What host lookups "fail" with under --no-resolve; such a failure is a warning, not an error. */
+const NOT_RESOLVED = 'ENOTLOOKEDUP';
+
 async function validateOrThrow(ctx: CommandContext, input: unknown): Promise<{ document: InstanceDocument; warnings: readonly InstanceProblem[] }> {
-  const result = await validateInstanceDocument(input, { callbackPolicy: await ctx.resources.callbackPolicy(), resolveHost: ctx.resources.resolveHost });
-  if (!result.document) throw new InstanceValidationError(result.errors);
-  return { document: result.document, warnings: result.warnings };
+  const skipLookup = optionBoolean(ctx.values, 'no-resolve');
+  const resolveHost: HostResolver = skipLookup
+    ? async () => {
+        throw Object.assign(new Error('not looked up (--no-resolve)'), { code: NOT_RESOLVED });
+      }
+    : ctx.resources.resolveHost;
+  const result = await validateInstanceDocument(input, { callbackPolicy: await ctx.resources.callbackPolicy(), resolveHost });
+  // Everything else (scheme, address literals, the rest of the document) is still checked.
+  const notLookedUp = result.errors.filter((p) => p.path === CONFIG_KEYS.callbackUrl && p.message.endsWith(`(${NOT_RESOLVED})`));
+  const errors = result.errors
+    .filter((p) => !notLookedUp.includes(p))
+    .map((p) =>
+      p.path === CONFIG_KEYS.callbackUrl && / does not resolve/.test(p.message)
+        ? { ...p, message: `${p.message}; if its DNS record is not there yet, pass --no-resolve` }
+        : p,
+    );
+  if (errors.length > 0) throw new InstanceValidationError(errors);
+  const warnings = notLookedUp.length === 0
+    ? result.warnings
+    : [
+        ...result.warnings,
+        {
+          path: CONFIG_KEYS.callbackUrl,
+          message: 'host not looked up (--no-resolve): deliver refuses it at each attempt until it resolves to public addresses only',
+        },
+      ];
+  return { document: input as InstanceDocument, warnings };
 }
 
 function printWarnings(ctx: CommandContext, warnings: readonly InstanceProblem[]): void {
@@ -191,6 +226,7 @@ a slug of "name" (else a random one); an existing id is never overwritten.`,
   options: {
     file: { type: 'string', value: 'FILE', description: 'instance JSON file, or - for standard input (required)' },
     id: { type: 'string', value: 'ID', description: 'instance id (default: from the name, else random)' },
+    ...NO_RESOLVE,
   },
   async run(ctx) {
     const file = optionString(ctx.values, 'file');
@@ -298,6 +334,7 @@ Values given on the command line can end up in shell history; for secrets prefer
   options: {
     set: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'set a key (repeatable)' },
     unset: { type: 'string', multiple: true, value: 'KEY', description: 'remove a key (repeatable)' },
+    ...NO_RESOLVE,
   },
   async run(ctx) {
     const id = ctx.positionals[0];
@@ -315,12 +352,16 @@ Values given on the command line can end up in shell history; for secrets prefer
 
 const remove: CommandSpec = {
   name: 'instances delete',
-  summary: 'delete an instance (and its store index entry)',
-  usage: 'ID',
+  summary: 'delete an instance and its store index entry (needs --yes)',
+  usage: 'ID --yes',
+  details: `The instance's events stop at once: new notifications for its store no longer reach it,
+and queued ones are dropped. There is no undo; "instances disable" stops it and keeps it.`,
   positionals: { min: 1, max: 1 },
+  options: { yes: { type: 'boolean', description: 'confirm: really delete it' } },
   async run(ctx) {
     const id = ctx.positionals[0];
     assertInstanceId(id);
+    if (!optionBoolean(ctx.values, 'yes')) throw new UsageError(`refusing to delete instance ${id} without --yes`, 'instances delete');
     const repository = await ctx.resources.instances();
     if (!(await repository.delete(id))) throw new CliError(`no instance "${id}" in ${repository.location}`);
     ctx.out.result({ id, deleted: true }, () => `Deleted instance ${id} from ${repository.location}.\n`);
@@ -334,12 +375,18 @@ const toggle = (enabled: boolean): CommandSpec => ({
     : 'turn notifications off: events for it are acknowledged and dropped',
   usage: 'ID',
   positionals: { min: 1, max: 1 },
+  ...(enabled ? { options: NO_RESOLVE } : {}),
   async run(ctx) {
     const id = ctx.positionals[0];
     const instance = await loadInstance(ctx, id);
     const next = withConfig(instance.document, { [CONFIG_KEYS.enabled]: String(enabled) });
     // Switching off must always be possible, even for a document that no longer validates.
-    const document = enabled ? (await validateOrThrow(ctx, next)).document : next;
+    let document = next;
+    if (enabled) {
+      const validated = await validateOrThrow(ctx, next);
+      printWarnings(ctx, validated.warnings);
+      document = validated.document;
+    }
     await (await ctx.resources.instances()).replace(id, document);
     ctx.out.result({ id, enabled }, () => `Instance ${id} ${enabled ? 'enabled' : 'disabled'}.\n`);
   },

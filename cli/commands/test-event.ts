@@ -143,7 +143,7 @@ Exit codes: 0 delivered, 1 rejected or not queued, 3 ended in the DLQ, 4 timed o
       return ctx.out.fail(`ingest answered HTTP ${status}`);
     }
     if (queued === 0 || !eventId) {
-      ctx.out.result(report('not-queued'), () => `Accepted (HTTP ${status}) but not queued: ${String(answer.message ?? 'no reason given')}\n`);
+      ctx.out.result(report('not-queued'), () => `Accepted (HTTP ${status}) but not queued: ${String(answer.message ?? 'no reason given').replace(/^not queued: /, '')}\n`);
       return ctx.out.fail('the event was not queued');
     }
     ctx.out.note(`Queued: HTTP ${status}, event ${eventId}.`);

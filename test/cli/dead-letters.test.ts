@@ -50,7 +50,7 @@ describe('parseDeadLetter', () => {
       objectType: 'orders',
       objectId: 'O3',
       ecwidEventType: 'order.updated',
-      attempts: '8',
+      attempts: 8,
       lastError: 'callback answered HTTP 503',
       firstReceivedAt: '2024-01-01T00:00:00.000Z',
       groupId: 'shop-a:orders:O3',

@@ -69,7 +69,7 @@ test('failed: the event is found in the DLQ (and handed back there)', async () =
   });
   const result = await watchEvent(fakeTime(), queues, target, { timeoutMs: 60_000, intervalMs: 1000 });
   expect(result.outcome).toBe('failed');
-  expect(result.letter).toMatchObject({ eventId: 'evt-9', attempts: '8', lastError: 'HTTP 500' });
+  expect(result.letter).toMatchObject({ eventId: 'evt-9', attempts: 8, lastError: 'HTTP 500' });
   expect(sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries?.[0]).toMatchObject({ ReceiptHandle: 'rh1', VisibilityTimeout: 0 });
 });
 
