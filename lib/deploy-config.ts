@@ -18,6 +18,7 @@ import { validateSsmPrefix } from './constructs/instance-config-access';
 export interface DeployConfig {
   readonly stage?: string;
   readonly alarmEmail?: string;
+  readonly noticeEmail?: string;
   readonly retrySchedule?: number[];
   readonly maxAttempts?: number;
   readonly callbackTimeout?: Duration;
@@ -187,6 +188,11 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
   },
   alarmEmail: {
     field: 'alarmEmail',
+    format: 'an email address',
+    parse: stringOf((email) => (/^[^@\s]+@[^@\s]+$/.test(email) ? undefined : 'must be an email address')),
+  },
+  noticeEmail: {
+    field: 'noticeEmail',
     format: 'an email address',
     parse: stringOf((email) => (/^[^@\s]+@[^@\s]+$/.test(email) ? undefined : 'must be an email address')),
   },

@@ -14,7 +14,8 @@ import { ENV, STACK_OUTPUTS } from '../../functions/contract';
 import { DEPLOY_SETTINGS, readDeployConfig } from '../../lib/deploy-config';
 import { addEcwidEventsStack } from '../../lib/ecwid-events-app';
 import type { EcwidEventsStack } from '../../lib/ecwid-events-stack';
-import { newApp } from './stack-helpers';
+import type { IConstruct } from 'constructs';
+import { logicalId, newApp } from './stack-helpers';
 
 jest.setTimeout(240_000);
 
@@ -25,6 +26,7 @@ const KEY = (id: string) => `arn:aws:kms:eu-west-1:123456789012:key/${id}`;
 const CHANGED: Readonly<Record<string, string>> = {
   stage: 'cfg',
   alarmEmail: 'ops@example.com',
+  noticeEmail: 'receivers@example.com',
   retrySchedule: '1,2,5',
   maxAttempts: '3',
   callbackTimeout: '5s',
@@ -69,14 +71,22 @@ const envOfAll = (template: Template, name: string) => new Set(functions(templat
 const alarmNamed = (template: Template, part: string) =>
   Object.entries(template.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes(part))![1] as Record<string, any>;
 const queues = (template: Template) => resources(template, 'AWS::SQS::Queue');
+/** Email endpoints subscribed to a topic (none when the topic does not exist). */
+const subscribers = (template: Template, topic: IConstruct | undefined) =>
+  topic === undefined
+    ? []
+    : resources(template, 'AWS::SNS::Subscription')
+        .filter((s) => JSON.stringify(s.Properties.TopicArn) === JSON.stringify({ Ref: logicalId(topic) }))
+        .map((s) => s.Properties.Endpoint);
 
 /** For each setting: what it reads from a template (or the stack), which must differ from the default and equal `expected`. */
 const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unknown; expected: unknown }> = {
   stage: { read: ({ stack }) => stack.stackName, expected: 'EcwidEvents-cfg' },
   alarmEmail: {
-    read: ({ template }) => resources(template, 'AWS::SNS::Subscription').map((s) => s.Properties.Endpoint),
+    read: ({ stack, template }) => subscribers(template, stack.monitoring.alarmTopic),
     expected: ['ops@example.com'],
   },
+  noticeEmail: { read: ({ stack, template }) => subscribers(template, stack.notices.topic), expected: ['receivers@example.com'] },
   retrySchedule: { read: ({ template }) => deliverEnv(template)[ENV.retrySchedule], expected: '1,2,5' },
   maxAttempts: {
     read: ({ template }) => [deliverEnv(template)[ENV.maxAttempts], queues(template).find((q) => q.Properties.RedrivePolicy)?.Properties.RedrivePolicy.maxReceiveCount],
