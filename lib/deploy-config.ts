@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { STAGE_PATTERN } from '../functions/contract';
 import { isValidBackoff, MAX_ATTEMPTS_LIMIT, MAX_BACKOFF_SECONDS } from '../functions/core/retry-policy';
@@ -23,6 +23,7 @@ export interface DeployConfig {
   readonly maxAttempts?: number;
   readonly callbackTimeout?: Duration;
   readonly configCache?: Duration;
+  readonly ingestReservedConcurrency?: number;
   readonly deliveryMaxConcurrency?: number;
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
@@ -32,10 +33,12 @@ export interface DeployConfig {
   readonly ecwidApiBaseUrl?: string;
   readonly removalPolicy?: RemovalPolicy;
   readonly terminationProtection?: boolean;
+  readonly platformLogLevel?: SystemLogLevel;
   readonly tracing?: boolean;
   readonly metricsNamespace?: string;
   readonly polling?: boolean;
   readonly pollSchedule?: Duration;
+  readonly configReconcileEvery?: Duration;
   readonly ssmPrefix?: string;
   readonly ledgerRetention?: Duration;
   /** ARN of a customer managed KMS key (the app imports it). */
@@ -208,6 +211,7 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
     ),
   },
   configCache: { field: 'configCache', format: 'a duration (60s)', parse: durationOf(between(0, 86_400, 'at most a day')) },
+  ingestReservedConcurrency: { field: 'ingestReservedConcurrency', format: 'a whole number, 1 to 10000', parse: integerOf(1, 10_000) },
   deliveryMaxConcurrency: { field: 'deliveryMaxConcurrency', format: 'a whole number, 2 to 1000', parse: integerOf(2, 1000) },
   throttlingRateLimit: { field: 'throttlingRateLimit', format: 'requests per second', parse: positiveNumber },
   throttlingBurstLimit: { field: 'throttlingBurstLimit', format: 'a whole number', parse: integerOf(1, 1_000_000) },
@@ -236,6 +240,11 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
     parse: enumOf({ RETAIN: RemovalPolicy.RETAIN, DESTROY: RemovalPolicy.DESTROY }),
   },
   terminationProtection: { field: 'terminationProtection', format: 'true or false', parse: booleanOf },
+  platformLogLevel: {
+    field: 'platformLogLevel',
+    format: 'debug, info or warn',
+    parse: enumOf({ DEBUG: SystemLogLevel.DEBUG, INFO: SystemLogLevel.INFO, WARN: SystemLogLevel.WARN }),
+  },
   tracing: { field: 'tracing', format: 'true or false', parse: booleanOf },
   metricsNamespace: {
     field: 'metricsNamespace',
@@ -249,6 +258,11 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
   polling: { field: 'polling', format: 'true or false', parse: booleanOf },
   pollSchedule: {
     field: 'pollSchedule',
+    format: 'whole minutes, 1m to 1d (5m)',
+    parse: durationOf((s) => (Number.isInteger(s / 60) && s >= 60 && s <= 86_400 ? undefined : 'must be whole minutes from 1m to 1d')),
+  },
+  configReconcileEvery: {
+    field: 'configReconcileEvery',
     format: 'whole minutes, 1m to 1d (5m)',
     parse: durationOf((s) => (Number.isInteger(s / 60) && s >= 60 && s <= 86_400 ? undefined : 'must be whole minutes from 1m to 1d')),
   },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DEPLOY_SETTINGS, DeployConfigError, readDeployConfig } from '../../lib/deploy-config';
 
@@ -19,7 +19,10 @@ describe('readDeployConfig', () => {
         maxAttempts: '4',
         callbackTimeout: '5s',
         configCache: '2m',
+        ingestReservedConcurrency: '50',
         deliveryMaxConcurrency: '20',
+        platformLogLevel: 'info',
+        configReconcileEvery: '15m',
         throttlingRateLimit: '12.5',
         throttlingBurstLimit: '30',
         oldestMessageAgeAlarmThreshold: '2h',
@@ -46,7 +49,10 @@ describe('readDeployConfig', () => {
       maxAttempts: 4,
       callbackTimeout: Duration.seconds(5),
       configCache: Duration.seconds(120),
+      ingestReservedConcurrency: 50,
       deliveryMaxConcurrency: 20,
+      platformLogLevel: SystemLogLevel.INFO,
+      configReconcileEvery: Duration.seconds(900),
       throttlingRateLimit: 12.5,
       throttlingBurstLimit: 30,
       oldestMessageAgeAlarmThreshold: Duration.seconds(7200),

@@ -31,6 +31,7 @@ const CHANGED: Readonly<Record<string, string>> = {
   maxAttempts: '3',
   callbackTimeout: '5s',
   configCache: '2m',
+  ingestReservedConcurrency: '50',
   deliveryMaxConcurrency: '20',
   throttlingRateLimit: '7',
   throttlingBurstLimit: '14',
@@ -40,9 +41,11 @@ const CHANGED: Readonly<Record<string, string>> = {
   ecwidApiBaseUrl: 'https://ecwid.example/api',
   removalPolicy: 'retain',
   terminationProtection: 'true',
-  tracing: 'false',
+  platformLogLevel: 'info',
+  tracing: 'true',
   metricsNamespace: 'Shop/Events',
   pollSchedule: '10m',
+  configReconcileEvery: '15m',
   ssmPrefix: '/shops/cfg',
   ledgerRetention: '7d',
   ssmKmsKey: KEY('ssm-1111'),
@@ -121,11 +124,23 @@ const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unkno
   terminationProtection: { read: ({ stack }) => stack.terminationProtection, expected: true },
   tracing: {
     read: ({ template }) => [...new Set(functions(template).map((fn) => fn.Properties.TracingConfig?.Mode ?? 'none'))],
-    expected: ['none'],
+    expected: ['Active'],
+  },
+  platformLogLevel: {
+    read: ({ template }) => [...new Set(functions(template).map((fn) => fn.Properties.LoggingConfig.SystemLogLevel))],
+    expected: ['INFO'],
+  },
+  ingestReservedConcurrency: {
+    read: ({ stack, template }) => template.toJSON().Resources[logicalId(stack.ingestApi.function)].Properties.ReservedConcurrentExecutions,
+    expected: 50,
+  },
+  configReconcileEvery: {
+    read: ({ template }) => resources(template, 'AWS::Events::Rule').map((r) => r.Properties.ScheduleExpression).filter((e) => e?.includes('15 minutes')),
+    expected: ['rate(15 minutes)'],
   },
   metricsNamespace: { read: ({ template }) => [...envOfAll(template, 'POWERTOOLS_METRICS_NAMESPACE')], expected: ['Shop/Events'] },
   pollSchedule: {
-    read: ({ template }) => resources(template, 'AWS::Events::Rule').map((r) => r.Properties.ScheduleExpression).filter((e) => e.includes('10 minutes')),
+    read: ({ template }) => resources(template, 'AWS::Events::Rule').map((r) => r.Properties.ScheduleExpression).filter((e) => e?.includes('10 minutes')),
     expected: ['rate(10 minutes)'],
   },
   ssmPrefix: { read: ({ template }) => [...envOfAll(template, ENV.ssmPrefix)], expected: ['/shops/cfg'] },
@@ -137,7 +152,7 @@ const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unkno
   },
   queueKmsKey: { read: ({ template }) => [...new Set(queues(template).map((q) => q.Properties.KmsMasterKeyId))], expected: [KEY('queue-2222')] },
   ledgerKmsKey: {
-    read: ({ template }) => resources(template, 'AWS::DynamoDB::Table')[0].Properties.SSESpecification?.KMSMasterKeyId,
+    read: ({ stack, template }) => template.toJSON().Resources[logicalId(stack.ledger.table)].Properties.SSESpecification?.KMSMasterKeyId,
     expected: KEY('ledger-3333'),
   },
 };
