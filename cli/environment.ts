@@ -9,6 +9,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDbLedger } from '../functions/adapters/aws/dynamodb-ledger';
 import { SqsEventQueue } from '../functions/adapters/aws/sqs-event-queue';
 import type { Ledger } from '../functions/core/ledger';
@@ -16,6 +17,10 @@ import type { TicketQueue } from '../functions/core/ledger-flow';
 import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-store';
 import { SsmCheckpointStore } from '../functions/adapters/aws/ssm-checkpoint-store';
 import { SsmInstanceRepository } from '../functions/adapters/aws/ssm-instance-repository';
+import { DynamoDbReadModelWriter } from '../functions/adapters/aws/dynamodb-read-model-writer';
+import { KmsDataKeys } from '../functions/adapters/aws/kms-data-keys';
+import { ReadModelSyncingRepository } from '../functions/adapters/aws/read-model-syncing-repository';
+import { SsmConfigSource } from '../functions/adapters/aws/ssm-config-source';
 import { FolderInstanceRepository } from '../functions/adapters/fs/folder-instance-repository';
 import type { CheckpointStore } from '../functions/core/ports';
 import { localMachineResolver, systemResolver } from '../functions/adapters/http/host-resolver';
@@ -267,7 +272,16 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
         // instances written with another key would be unreadable there.
         const kmsKeyId = options.kmsKeyId ?? (stackName && !options.ssmPrefix ? (await stackOutputs('SSM prefix'))[STACK_OUTPUTS.ssmKmsKeyId] : undefined);
         // No cache: the CLI must see what it just wrote.
-        return new SsmInstanceRepository({ prefix, client: ssmClient(), maxAgeSeconds: 0, ...(kmsKeyId ? { kmsKeyId } : {}) });
+        const repository = new SsmInstanceRepository({ prefix, client: ssmClient(), maxAgeSeconds: 0, ...(kmsKeyId ? { kmsKeyId } : {}) });
+        // A stack with an instance read model: each write is synced into it at once (best effort).
+        const tableName = stackName && !options.ssmPrefix ? (await stackOutputs('SSM prefix'))[STACK_OUTPUTS.instanceTableName] : undefined;
+        if (!tableName) return repository;
+        const ddb = new DynamoDBClient(clientConfig(options.dynamodbEndpoint));
+        const kms = new KMSClient(clientConfig(undefined));
+        clients.push(ddb, kms);
+        const source = new SsmConfigSource({ prefix, client: ssmClient() });
+        const model = new DynamoDbReadModelWriter({ tableName, client: ddb, dataKeys: new KmsDataKeys({ client: kms }) });
+        return new ReadModelSyncingRepository(repository, { source, model, now: () => Date.now() }, warn);
       })());
     },
 

@@ -26,6 +26,11 @@ export interface PowertoolsConfig {
 export interface InstanceStoreConfig {
   readonly ssmPrefix: string;
   readonly cacheSeconds: number;
+  /**
+   * The instance read model's table: when set, instances are read there (DynamoDB, kept in step
+   * with Parameter Store by the config-sync function) instead of from Parameter Store.
+   */
+  readonly readModelTableName?: string;
 }
 
 export interface IngestConfig {
@@ -194,6 +199,7 @@ function instanceStoreConfigFrom(env: Environment): InstanceStoreConfig {
     ssmPrefix: ssmPrefixFrom(env),
     // 0 = no cache (Powertools reads a maxAge of 0 that way).
     cacheSeconds: envNumber(env[ENV.configCacheSeconds], { min: 0 }) ?? DEFAULTS.configCacheSeconds,
+    readModelTableName: text(env[READ_MODEL.env.tableName]),
   };
 }
 

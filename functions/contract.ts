@@ -42,7 +42,11 @@ export const ENV = {
 
 export const DEFAULTS = {
   ssmPrefix: '/ecwid-events',
-  configCacheSeconds: 60,
+  /**
+   * How long a function reuses an instance config: with the read model, a change is visible
+   * within this plus the seconds its change event takes (the promise is 60 s).
+   */
+  configCacheSeconds: 30,
   ecwidApiBaseUrl: 'https://app.ecwid.com/api',
   /** Ingest's body limit; the HTTP API payload limit must agree. */
   maxBodyBytes: 64 * 1024,

@@ -79,9 +79,9 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly callbackTimeout?: Duration;
   /**
-   * How long a function keeps an instance config before reading Parameter Store again.
+   * How long a function keeps an instance config before reading the read model again.
    *
-   * @default Duration.seconds(DEFAULTS.configCacheSeconds) (60 s)
+   * @default Duration.seconds(DEFAULTS.configCacheSeconds) (30 s: a change is visible within 60 s)
    */
   readonly configCache?: Duration;
   /**

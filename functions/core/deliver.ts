@@ -112,7 +112,7 @@ export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): 
       const latencyMs = Math.max(0, deps.clock().getTime() - Date.parse(event.receivedAt));
       telemetry.count(DELIVER_METRICS.succeeded);
       telemetry.milliseconds?.(DELIVER_METRICS.latency, latencyMs);
-      telemetry.log('info', 'delivered', { ...attributes, httpStatus: sent.status, latencyMs });
+      telemetry.log('debug', 'delivered', { ...attributes, httpStatus: sent.status, latencyMs });
       return { status: 'delivered', httpStatus: sent.status, latencyMs };
     }
     failure = sent;

@@ -323,7 +323,7 @@ async function enqueue(
   }
   for (const event of events) {
     const { instanceId, objectType, objectId, eventType } = event;
-    telemetry.log('info', 'queued', { ...attributes, instanceId, objectType, objectId, eventType });
+    telemetry.log('debug', 'queued', { ...attributes, instanceId, objectType, objectId, eventType });
   }
   return { status: 200, body: { queued: events.length, eventId: received.notification.eventId, instances: events.map((event) => event.instanceId) } };
 }

@@ -61,7 +61,11 @@ export type Clock = () => Date;
 
 // ---- telemetry ---------------------------------------------------------------------------------
 
-export type LogLevel = 'info' | 'warn' | 'error';
+/**
+ * `debug`: one line per event on the happy path (queued, delivered). Off in the deployed stack
+ * (logLevel INFO) for cost: the ledger keeps every event and attempt, the metrics count them.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Logging and metrics, as small as the use cases need; the handlers back it with Powertools. */
 export interface Telemetry {

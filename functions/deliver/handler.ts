@@ -62,7 +62,7 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
   const { logger: log, metrics: meter, tracer: trace } = givenOrCreatedPowertools(deps, FALLBACK_POWERTOOLS.deliver);
   const clock = deps.clock ?? (() => new Date());
   const telemetry: Telemetry = {
-    log: (level, message, attributes) => log[level](message, { ...attributes }),
+    log: (level, message, attributes) => log[level]?.(message, { ...attributes }),
     count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
     milliseconds: (metric, value) => meter.addMetric(metric, MetricUnit.Milliseconds, value),
   };

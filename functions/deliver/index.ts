@@ -1,12 +1,11 @@
 /**
  * The deliver Lambda's entry and composition root: the environment is read once, clients and
  * Powertools are built once per execution environment, not per record (the keep-alive agents of
- * adapters/http/request.ts and the SSM cache then serve every warm invocation).
+ * adapters/http/request.ts, the instance cache and the Ecwid budget then serve every warm invocation).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { createPowertools } from '../adapters/aws/powertools';
-import { SsmInstanceRepository } from '../adapters/aws/ssm-instance-repository';
+import { awsInstanceLookup } from '../adapters/aws/instance-lookup';
 import { deliverConfigFrom } from '../config';
 import { createDeliverHandler, type DeliverHandler } from './handler';
 import { deliverDependencies } from './wiring';
@@ -16,11 +15,7 @@ const { logger, metrics, tracer } = createPowertools(config.powertools);
 
 export const handler: DeliverHandler = createDeliverHandler({
   ...deliverDependencies(config, tracer.captureAWSv3Client(new SQSClient({}))),
-  instances: new SsmInstanceRepository({
-    prefix: config.instances.ssmPrefix,
-    maxAgeSeconds: config.instances.cacheSeconds,
-    client: tracer.captureAWSv3Client(new SSMClient({})),
-  }),
+  instances: awsInstanceLookup(config.instances, (client) => tracer.captureAWSv3Client(client)),
   logger,
   metrics,
   tracer,

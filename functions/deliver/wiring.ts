@@ -3,6 +3,7 @@ import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler';
 import { HttpCallbackSender } from '../adapters/http/callback-sender';
 import { EcwidApiClient } from '../adapters/http/ecwid-api-client';
 import type { DeliverConfig } from '../config';
+import { EcwidApiBudget } from '../core/ecwid/api-budget';
 import type { DeliverHandlerDeps } from './handler';
 
 /**
@@ -17,7 +18,11 @@ export function deliverDependencies(
   return {
     retries: new SqsRetryScheduler({ queueUrl: config.queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl, client: sqs }),
     sender: new HttpCallbackSender({ timeoutMs: config.callbackTimeoutMs }),
-    ecwid: new EcwidApiClient({ baseUrl: config.ecwidApiBaseUrl }),
+    // Per environment: reads of one entity shared, answers reused briefly, each token paced (600/min).
+    ecwid: new EcwidApiBudget(new EcwidApiClient({ baseUrl: config.ecwidApiBaseUrl }), {
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    }),
     retryPolicy: config.retryPolicy,
     urlPolicy: config.callbackUrlPolicy,
   };

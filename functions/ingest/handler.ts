@@ -48,7 +48,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     // Per-invocation keys go on each line (never appendKeys), so nothing leaks into the next request.
     const requestId = event.requestContext?.requestId;
     const telemetry: Telemetry = {
-      log: (level, message, attributes) => log[level](message, { requestId, ...attributes }),
+      log: (level, message, attributes) => log[level]?.(message, { requestId, ...attributes }),
       count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
     };
     try {

@@ -3,11 +3,10 @@
  * Powertools are built once per execution environment, not per request.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { createPowertools } from '../adapters/aws/powertools';
 import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
 import { SqsSightings } from '../adapters/aws/sqs-sightings';
-import { SsmInstanceRepository } from '../adapters/aws/ssm-instance-repository';
+import { awsInstanceLookup } from '../adapters/aws/instance-lookup';
 import { unconfiguredQueue } from '../adapters/unconfigured-queue';
 import { ingestConfigFrom } from '../config';
 import { ENV } from '../contract';
@@ -19,11 +18,7 @@ const { logger, metrics, tracer } = createPowertools(config.powertools);
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 
 export const handler: IngestHandler = createIngestHandler({
-  instances: new SsmInstanceRepository({
-    prefix: config.instances.ssmPrefix,
-    maxAgeSeconds: config.instances.cacheSeconds,
-    client: tracer.captureAWSv3Client(new SSMClient({})),
-  }),
+  instances: awsInstanceLookup(config.instances, (client) => tracer.captureAWSv3Client(client)),
   queue: config.queueUrl ? new SqsEventQueue({ queueUrl: config.queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
   sightings: config.sightingsQueueUrl ? new SqsSightings({ queueUrl: config.sightingsQueueUrl, client: sqs }) : undefined,
   maxBodyBytes: config.maxBodyBytes,

@@ -49,7 +49,7 @@ export function createPollHandler(deps: PollHandlerDeps): PollHandler {
   const { logger: log, metrics: meter, tracer: trace } = givenOrCreatedPowertools(deps, FALLBACK_POWERTOOLS.poll);
   const clock = deps.clock ?? (() => new Date());
   const telemetry: Telemetry = {
-    log: (level, message, attributes) => log[level](message, { ...attributes }),
+    log: (level, message, attributes) => log[level]?.(message, { ...attributes }),
     count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
   };
 

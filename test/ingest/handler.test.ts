@@ -258,6 +258,26 @@ describe('ingest handler: logs (Powertools Logger, captured)', () => {
     }
   });
 
+  it('at INFO, the level the stack deploys, a queued event writes no line (the per-event line is DEBUG: the ledger and the metrics keep count)', async () => {
+    const output = captureOutput();
+    try {
+      const store = new MemoryInstanceStore([makeInstance('shop-a', { clientSecret: SECRET_A })]);
+      const queue = new MemoryEventQueue();
+      const handler = createIngestHandler({
+        instances: store,
+        queue,
+        clock: fixedClock,
+        logger: new Logger({ serviceName: 'ingest-test', logLevel: 'INFO' }),
+        metrics: new RecordingMetrics(),
+      });
+      expect((await handler(webhookEvent(webhookBody(), SECRET_A))).statusCode).toBe(200);
+      expect(queue.events).toHaveLength(1);
+      expect(output.jsonLines()).toEqual([]);
+    } finally {
+      output.restore();
+    }
+  });
+
   it('does not carry one invocation’s keys into the next', async () => {
     const output = captureOutput();
     try {

@@ -187,7 +187,7 @@ describe('functions', () => {
       [ENV.queueUrl]: ref(queue()),
       [ENV.deadLetterQueueUrl]: ref(dlq()),
       [ENV.ssmPrefix]: PREFIX,
-      [ENV.configCacheSeconds]: '60',
+      [ENV.configCacheSeconds]: String(DEFAULTS.configCacheSeconds),
       [ENV.ecwidApiBaseUrl]: DEFAULTS.ecwidApiBaseUrl,
       [ENV.retrySchedule]: '60,300,900,1800,3600,7200,14400,28800,43200,43200',
       [ENV.maxAttempts]: '11',

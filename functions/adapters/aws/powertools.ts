@@ -6,6 +6,8 @@ import { createTracer, type Tracer } from './tracing';
 
 /** The part of a Powertools Logger the handlers use; a Logger fits, so does a small fake. */
 export interface HandlerLogger {
+  /** Optional: a logger without it drops the per-event lines. */
+  debug?(message: string, attributes: Record<string, unknown>): void;
   info(message: string, attributes: Record<string, unknown>): void;
   warn(message: string, attributes: Record<string, unknown>): void;
   error(message: string, attributes: Record<string, unknown>): void;

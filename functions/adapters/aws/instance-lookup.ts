@@ -1,0 +1,38 @@
+/**
+ * How ingest and deliver read instance configs in AWS, decided by the config: from the instance
+ * read model when its table is set (the stack sets it: DynamoDB behind a per-environment cache,
+ * documents sealed with KMS-wrapped data keys), else from Parameter Store directly.
+ *
+ * The clients of the path not taken are never loaded: an SDK client costs tens of milliseconds of
+ * every cold start (bench/bundles.ts).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { InstanceStoreConfig } from '../../config';
+import { CachedInstanceStore } from '../../core/cached-instance-store';
+import type { InstanceLookup } from '../../core/ports';
+import { DynamoDbInstanceDirectory } from './dynamodb-instance-directory';
+import { KmsDataKeys } from './kms-data-keys';
+import { SsmInstanceRepository } from './ssm-instance-repository';
+
+/** Wraps a client for tracing (the Tracer's captureAWSv3Client), or leaves it as it is. */
+export type ClientWrapper = <T>(client: T) => T;
+
+export function awsInstanceLookup(config: InstanceStoreConfig, wrap: ClientWrapper = (client) => client): InstanceLookup {
+  if (config.readModelTableName) {
+    // Loaded here, not at the top: the other path's clients stay out of the cold start.
+    const { DynamoDBClient: DynamoDb } = require('@aws-sdk/client-dynamodb') as { DynamoDBClient: new (c: object) => DynamoDBClient };
+    const { KMSClient: Kms } = require('@aws-sdk/client-kms') as { KMSClient: new (c: object) => KMSClient };
+    return new CachedInstanceStore(
+      new DynamoDbInstanceDirectory({
+        tableName: config.readModelTableName,
+        client: wrap(new DynamoDb({})),
+        dataKeys: new KmsDataKeys({ client: wrap(new Kms({})) }),
+      }),
+      { maxAgeMs: config.cacheSeconds * 1000, notFoundMaxAgeMs: Math.min(config.cacheSeconds, 30) * 1000 },
+    );
+  }
+  const { SSMClient: Ssm } = require('@aws-sdk/client-ssm') as { SSMClient: new (c: object) => SSMClient };
+  return new SsmInstanceRepository({ prefix: config.ssmPrefix, maxAgeSeconds: config.cacheSeconds, client: wrap(new Ssm({})) });
+}
