@@ -344,6 +344,7 @@ export class EcwidEventsStack extends Stack {
       deadLetterQueue: this.eventQueue.deadLetterQueue,
       instanceConfig,
       ledgerTable: this.ledger.table,
+      instanceReadModel: this.instanceReadModel,
       queueKmsKey,
       ledgerKmsKey,
     });

@@ -4,6 +4,7 @@ import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { IKey } from 'aws-cdk-lib/aws-kms';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { READ_MODEL } from '../../functions/contract';
 import { InstanceConfigAccess, nagResourceText } from './instance-config-access';
 
 export interface OperatorAccessProps {
@@ -15,6 +16,13 @@ export interface OperatorAccessProps {
   readonly instanceConfig: InstanceConfigAccess;
   /** The event ledger (`events list/show/resend`). */
   readonly ledgerTable: ITable;
+  /**
+   * The instance read model: the CLI syncs an instance's entry right after writing it to Parameter
+   * Store, so a change is visible to ingest and deliver at once.
+   *
+   * @default - no read model: no read model permissions
+   */
+  readonly instanceReadModel?: { readonly table: ITable; readonly dataKeyKey: IKey };
   /**
    * The queues' customer managed key.
    *
@@ -92,6 +100,32 @@ export class OperatorAccess extends Construct {
         },
       }),
     ];
+    if (props.instanceReadModel) {
+      const model = props.instanceReadModel;
+      const context = Object.fromEntries(
+        Object.entries(READ_MODEL.encryptionContext).map(([key, value]) => [`kms:EncryptionContext:${key}`, value]),
+      );
+      statements.push(
+        new PolicyStatement({
+          sid: 'SyncTheInstanceReadModel',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
+          resources: [model.table.tableArn],
+        }),
+        new PolicyStatement({
+          sid: 'ReadInstanceConfigsForTheSync',
+          actions: ['ssm:GetParameters'],
+          resources: [config.parameterArnPattern],
+        }),
+        // Metadata only (names, versions, dates); DescribeParameters has no resource-level permissions.
+        new PolicyStatement({ sid: 'ListInstanceConfigVersions', actions: ['ssm:DescribeParameters'], resources: ['*'] }),
+        new PolicyStatement({
+          sid: 'WrapTheReadModelDataKeys',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [model.dataKeyKey.keyArn],
+          conditions: { StringEquals: context },
+        }),
+      );
+    }
     if (props.queueKmsKey) {
       statements.push(
         new PolicyStatement({
@@ -131,6 +165,12 @@ export class OperatorAccess extends Construct {
         stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' }),
         'The AWS managed aws/ssm key cannot be named at synth time; kms:ViaService=ssm and the parameter ARN condition narrow it to this prefix.',
       );
+    }
+    if (props.instanceReadModel) {
+      validations.acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ssm:DescribeParameters supports no resource-level permissions; it returns metadata only, never a value.',
+      });
     }
     acknowledge(`${props.ledgerTable.tableArn}/index/*`, 'The ledger is queried through its indexes (by instance, object, status).');
   }

@@ -92,6 +92,26 @@ describe('OperatorAccess', () => {
           StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': arnJoin('ssm', 'parameter/ecwid-events/dev/*') },
         },
       },
+      {
+        Sid: 'SyncTheInstanceReadModel',
+        Effect: 'Allow',
+        Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+        Resource: getAtt(stack.instanceReadModel.table),
+      },
+      {
+        Sid: 'ReadInstanceConfigsForTheSync',
+        Effect: 'Allow',
+        Action: 'ssm:GetParameters',
+        Resource: arnJoin('ssm', 'parameter/ecwid-events/dev/*'),
+      },
+      { Sid: 'ListInstanceConfigVersions', Effect: 'Allow', Action: 'ssm:DescribeParameters', Resource: '*' },
+      {
+        Sid: 'WrapTheReadModelDataKeys',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: getAtt(stack.instanceReadModel.dataKeyKey),
+        Condition: { StringEquals: { 'kms:EncryptionContext:ecwid-events:purpose': 'instance-read-model' } },
+      },
     ]);
   });
 });
@@ -124,6 +144,15 @@ const COMMAND_ACTIONS: Readonly<Record<string, string>> = {
   BatchGet: 'dynamodb:BatchGetItem',
   Query: 'dynamodb:Query',
   Put: 'dynamodb:PutItem',
+  // The read model sync (client-dynamodb, ssm, kms).
+  GetItem: 'dynamodb:GetItem',
+  PutItem: 'dynamodb:PutItem',
+  DeleteItem: 'dynamodb:DeleteItem',
+  Scan: 'dynamodb:Scan',
+  GetParameters: 'ssm:GetParameters',
+  DescribeParameters: 'ssm:DescribeParameters',
+  Decrypt: 'kms:Decrypt',
+  GenerateDataKey: 'kms:GenerateDataKey',
 };
 /** Reached by import only: `ensureLedgerTable` (the local runner's embedded table and the tests). */
 const LOCAL_ONLY: ReadonlySet<string> = new Set(['CreateTable', 'DescribeTable', 'UpdateTimeToLive']);
