@@ -153,6 +153,8 @@ export const INGEST_METRICS = {
   droppedDisabled: 'EventsDroppedDisabled',
   /** Not queued for an instance whose only source is the poller (`event.vendor.type` = `polling`). */
   droppedPollingOnly: 'EventsDroppedPollingOnly',
+  /** An ION post not queued for an instance that does not take ION (ecwid.ion.enabled / ecwid.order.key). */
+  droppedIonRefused: 'EventsDroppedIonRefused',
   /** Webhook sightings that could not be recorded (the event was queued; a reconciliation poll may repeat it). */
   sightingsNotRecorded: 'SightingsNotRecorded',
   /** An instance left out of a fan-out because the signature does not verify with its secret. */

@@ -126,6 +126,7 @@ function v1Order(order: SeenOrder): Record<string, unknown> {
 function v3Order(id: string, seen: SeenOrder | undefined): Record<string, unknown> {
   return {
     id,
+    ...(seen?.date ? { createDate: seen.date } : {}),
     ...(seen?.paymentStatus ? { paymentStatus: seen.paymentStatus } : {}),
     ...(seen?.fulfillmentStatus ? { fulfillmentStatus: seen.fulfillmentStatus } : {}),
     _localDemo: DEMO_LABEL,

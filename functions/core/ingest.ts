@@ -5,7 +5,7 @@ import { ECWID_SIGNATURE_HEADER, verifyEcwidWebhookSignature } from './ecwid/sig
 import { parseWebhookJson } from './ecwid/webhook';
 import type { QueuedEvent } from './event';
 import { type ErrorBody, type HttpResult, rejection } from './http-errors';
-import { CONFIG_KEYS, configOf, type Instance, INSTANCE_ID_PATTERN } from './instance';
+import { acceptsIon, CONFIG_KEYS, configOf, type Instance, INSTANCE_ID_PATTERN } from './instance';
 import { normalizeEcwidEvent } from './ecwid/normalize';
 import { webhookHandlingOf, type WebhookHandling } from './poll/settings';
 import { type Clock, errorText, type EventQueue, type InstanceLookup, NO_TELEMETRY, type Telemetry } from './ports';
@@ -225,10 +225,22 @@ function instancesTakingWebhooks(
   const { attributes, telemetry } = received;
   const handling = new Map<string, WebhookHandling>();
   let pollingOnly = 0;
+  let ionRefused = 0;
   const instances = targets.filter((instance) => {
-    if (!configOf(instance).notificationsEnabled) {
+    const config = configOf(instance);
+    if (!config.notificationsEnabled) {
       telemetry.count(INGEST_METRICS.droppedDisabled);
       telemetry.log('info', 'not queued: event notifications are disabled for this instance', { ...attributes, instanceId: instance.id });
+      return false;
+    }
+    if (received.notification.source === 'ion' && !acceptsIon(config)) {
+      // Unsigned: only instances set up for ION take it, so a forged post cannot reach the others.
+      ionRefused += 1;
+      telemetry.count(INGEST_METRICS.droppedIonRefused);
+      telemetry.log('warn', `not queued: this instance does not take ION posts (${CONFIG_KEYS.orderKey} or ${CONFIG_KEYS.ionEnabled})`, {
+        ...attributes,
+        instanceId: instance.id,
+      });
       return false;
     }
     const how = webhookHandlingOf(instance.document);
@@ -246,11 +258,15 @@ function instancesTakingWebhooks(
   });
   if (instances.length > 0) return next({ instances, handling });
   const why =
-    pollingOnly === 0
-      ? 'event notifications are disabled for every instance of this store'
-      : pollingOnly === targets.length
-        ? `every instance of this store is polling only (${CONFIG_KEYS.vendorType} = polling)`
-        : 'every instance of this store is disabled or polling only';
+    ionRefused === targets.length
+      ? 'no instance of this store takes ION posts'
+      : ionRefused > 0
+        ? 'every instance of this store is disabled, polling only or does not take ION posts'
+        : pollingOnly === 0
+          ? 'event notifications are disabled for every instance of this store'
+          : pollingOnly === targets.length
+            ? `every instance of this store is polling only (${CONFIG_KEYS.vendorType} = polling)`
+            : 'every instance of this store is disabled or polling only';
   return stop({ status: 200, body: { queued: 0, eventId: received.notification.eventId, instances: [], message: `not queued: ${why}` } });
 }
 

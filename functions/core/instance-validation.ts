@@ -148,7 +148,12 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
 
   // Read as the runtime reads them (instance.ts, poll/settings.ts).
   const asDocument: InstanceDocument = { configuration: configuration as InstanceDocument['configuration'] };
-  if (configOf(asDocument).enabledSetting === 'invalid') error(CONFIG_KEYS.enabled, 'must be true or false');
+  const typed = configOf(asDocument);
+  if (typed.enabledSetting === 'invalid') error(CONFIG_KEYS.enabled, 'must be true or false');
+  if (typed.ionEnabled === 'invalid') error(CONFIG_KEYS.ionEnabled, 'must be true or false');
+  if (typed.ionEnabled === true && typed.orderKey === undefined && typed.accessToken === undefined) {
+    warn(CONFIG_KEYS.ionEnabled, `true, but without ${CONFIG_KEYS.orderKey} or ${CONFIG_KEYS.accessToken} ION posts cannot be verified and are refused`);
+  }
 
   // Polling keys: the poller's own rules (poll/settings.ts), including what polling needs. A key
   // already in error (a placeholder, a wrong type) is not reported twice.
@@ -182,8 +187,8 @@ export function checkInstanceDocument(input: unknown): InstanceValidation & { re
   if (text(CONFIG_KEYS.clientSecret) === undefined && !hasPlaceholder(CONFIG_KEYS.clientSecret)) {
     warn(CONFIG_KEYS.clientSecret, 'not set: signed (modern) Ecwid webhooks for this store will be rejected');
   }
-  if (text(CONFIG_KEYS.orderKey) === undefined && !hasPlaceholder(CONFIG_KEYS.orderKey)) {
-    warn(CONFIG_KEYS.orderKey, 'not set: legacy ION notifications cannot be verified by fetching the order');
+  if (text(CONFIG_KEYS.orderKey) === undefined && !hasPlaceholder(CONFIG_KEYS.orderKey) && typed.ionEnabled !== true && typed.ionEnabled !== false) {
+    warn(CONFIG_KEYS.orderKey, `not set: legacy ION posts are refused for this instance (set it, or ${CONFIG_KEYS.ionEnabled} = true with ${CONFIG_KEYS.accessToken})`);
   }
 
   return errors.length === 0 ? { errors, warnings, document: input as unknown as InstanceDocument } : { errors, warnings };

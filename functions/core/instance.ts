@@ -26,6 +26,11 @@ export const CONFIG_KEYS = {
   storeId: 'ecwid.store.id',
   orderKey: 'ecwid.order.key',
   productKey: 'ecwid.product.key',
+  /**
+   * Ours: whether unsigned ION posts are taken for this instance. Absent: only when the instance has
+   * `ecwid.order.key` (it is set up for ION); `true` also with only `ecwid.access.token`; `false` never.
+   */
+  ionEnabled: 'ecwid.ion.enabled',
   /** Ours: the Ecwid app's client_secret, key of X-Ecwid-Webhook-Signature. */
   clientSecret: 'ecwid.client.secret',
   /** Ours: REST v3 access token (`secret_...`) for verification and enrichment. */
@@ -95,6 +100,8 @@ export interface InstanceConfig {
   readonly clientSecret: string | undefined;
   readonly accessToken: string | undefined;
   readonly orderKey: string | undefined;
+  /** `ecwid.ion.enabled` as written (see acceptsIon). */
+  readonly ionEnabled: BooleanSetting;
   readonly productKey: string | undefined;
   readonly vendorType: string | undefined;
   readonly pollerRefreshInterval: string | undefined;
@@ -122,6 +129,7 @@ export function configOf(source: Instance | InstanceDocument): InstanceConfig {
     clientSecret: text(CONFIG_KEYS.clientSecret),
     accessToken: text(CONFIG_KEYS.accessToken),
     orderKey: text(CONFIG_KEYS.orderKey),
+    ionEnabled: booleanSetting(doc, CONFIG_KEYS.ionEnabled),
     productKey: text(CONFIG_KEYS.productKey),
     vendorType: text(CONFIG_KEYS.vendorType),
     pollerRefreshInterval: text(CONFIG_KEYS.pollerRefreshInterval),
@@ -132,6 +140,17 @@ export function configOf(source: Instance | InstanceDocument): InstanceConfig {
     maxConcurrency: text(CONFIG_KEYS.maxConcurrency),
     operationsUrl: text(CONFIG_KEYS.operationsUrl),
   };
+}
+
+/**
+ * Whether the instance takes unsigned ION posts: it is set up for them (`ecwid.order.key`), or
+ * `ecwid.ion.enabled` turns them on and there is a key to verify them with (order key or access
+ * token). `ecwid.ion.enabled` = false refuses them whatever the keys.
+ */
+export function acceptsIon(config: InstanceConfig): boolean {
+  if (config.ionEnabled === false) return false;
+  if (config.ionEnabled === true) return config.orderKey !== undefined || config.accessToken !== undefined;
+  return config.orderKey !== undefined;
 }
 
 /** A copy of the document with some configuration keys set (`undefined` removes a key). */

@@ -92,7 +92,14 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
   });
 
   it('verifies through REST v3 when the instance has an access token, matching legacy status names', async () => {
-    const order = { id: 'XJ12H', orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'AWAITING_PROCESSING', updateTimestamp: 1399393686 };
+    const order = {
+      id: 'XJ12H',
+      orderNumber: 124,
+      paymentStatus: 'PAID',
+      fulfillmentStatus: 'AWAITING_PROCESSING',
+      createTimestamp: 1399393686,
+      updateTimestamp: 1399393686,
+    };
     routes['/api/v3/12345/orders/124'] = { status: 200, body: order };
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token, [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
 
@@ -162,16 +169,81 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
 
     routes['/api/v3/12345/orders/124'] = {
       status: 200,
-      body: { orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'SHIPPED', updateTimestamp: receivedAtSeconds + 60 },
+      body: { orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'SHIPPED', createTimestamp: 1399393686, updateTimestamp: receivedAtSeconds + 60 },
     };
     expect((await deliverMessage(queueMessage(ionEvent()), deps)).status).toBe('delivered');
 
     routes['/api/v3/12345/orders/124'] = {
       status: 200,
-      body: { orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'SHIPPED', updateTimestamp: receivedAtSeconds - 3600 },
+      body: { orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'SHIPPED', createTimestamp: 1399393686, updateTimestamp: receivedAtSeconds - 3600 },
     };
     expect(await deliverMessage(queueMessage(ionEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'forged' });
     expect(callback.requests).toHaveLength(1);
+  });
+
+  describe('forgeries are dropped with a reason, never delivered, retried or dead-lettered', () => {
+    const v3Order = (overrides: Record<string, unknown> = {}) => ({
+      id: 'XJ12H',
+      orderNumber: 124,
+      paymentStatus: 'PAID',
+      fulfillmentStatus: 'AWAITING_PROCESSING',
+      createTimestamp: 1399393686,
+      updateTimestamp: 1399393686,
+      ...overrides,
+    });
+    const expectDroppedForged = async (event: QueuedEvent, deps: DeliverDeps, telemetry: RecordingTelemetry, retries: RecordingRetries, reason: string) => {
+      const outcome = await deliverMessage(queueMessage(event), deps);
+      expect(outcome).toEqual({ status: 'dropped', reason: 'forged', detail: expect.stringContaining(reason) });
+      expect(callback.requests).toHaveLength(0);
+      expect(retries.retried).toEqual([]);
+      expect(retries.deadLettered).toEqual([]);
+      expect(telemetry.countOf(DELIVER_METRICS.droppedForged)).toBe(1);
+    };
+
+    it('an order id that is not an order number never reaches the Ecwid API (`..` would list every order)', async () => {
+      const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+      routes['/api/v3/12345/orders/'] = { status: 200, body: { total: 2, items: [v3Order(), v3Order({ orderNumber: 125 })] } };
+      await expectDroppedForged(ionEvent({ objectId: '..' }, { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt'), order_id: '..' }), deps, telemetry, retries, 'is not an order number');
+      expect(ecwid.requests).toEqual([]);
+    });
+
+    it('Ecwid answering with another order than the posted one', async () => {
+      routes['/api/v3/12345/orders/124'] = { status: 200, body: v3Order({ id: 'ZZ9', orderNumber: 999 }) };
+      const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+      await expectDroppedForged(ionEvent(), deps, telemetry, retries, 'Ecwid answered with another order (999, ZZ9)');
+    });
+
+    it.each(['payment_status', 'fulfillment_status'])('a post without %s (every genuine post carries both)', async (field) => {
+      routes[v1OrderPath('12345', '124')] = { status: 200, body: V1_ORDERS };
+      const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+      const fields: Record<string, string> = { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt') };
+      delete fields[field];
+      await expectDroppedForged(ionEvent({}, fields), deps, telemetry, retries, `the notification has no ${field}`);
+    });
+
+    it('new_order for an order created days before the post\'s date (v1 and v3)', async () => {
+      const fields = { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt'), date: '2014-05-09 16:28:06' };
+      routes[v1OrderPath('12345', '124')] = { status: 200, body: V1_ORDERS };
+      const v1 = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+      await expectDroppedForged(ionEvent({}, fields), v1.deps, v1.telemetry, v1.retries, 'new_order dated 2014-05-09 16:28:06, but the order was created at 2014-05-06T16:28:06.000Z');
+
+      routes['/api/v3/12345/orders/124'] = { status: 200, body: v3Order() };
+      const v3 = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+      await expectDroppedForged(ionEvent({}, fields), v3.deps, v3.telemetry, v3.retries, 'new_order dated 2014-05-09 16:28:06');
+    });
+
+    it('new_order for an order without a creation time to check it against', async () => {
+      routes['/api/v3/12345/orders/124'] = { status: 200, body: v3Order({ createTimestamp: undefined }) };
+      const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+      await expectDroppedForged(ionEvent(), deps, telemetry, retries, 'the order has no creation time');
+    });
+
+    it('still delivers a genuine new_order whose date is a few hours off the creation time (zone unknown)', async () => {
+      routes['/api/v3/12345/orders/124'] = { status: 200, body: v3Order() };
+      const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+      const fields = { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt'), date: '2014-05-06 09:28:06' };
+      expect((await deliverMessage(queueMessage(ionEvent({}, fields)), deps)).status).toBe('delivered');
+    });
   });
 
   it('retries (does not drop) when the instance has no key to verify with', async () => {

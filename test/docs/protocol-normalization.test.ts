@@ -73,7 +73,7 @@ describe('the documented normalization is the implemented one', () => {
   it('the ION table', () => {
     for (const [eventTypeCell, objectTypeCell, objectIdCell, normalizedCell] of tableAfter('| `event_type` | objectType | objectId | eventType |')) {
       const eventType = ticked(eventTypeCell)[0] ?? 'something_new';
-      const ion = parseIonForm(`owner_id=12345&event_type=${eventType}&order_id=124`);
+      const ion = parseIonForm(`owner_id=12345&event_type=${eventType}&order_id=124&date=2014-05-06+16%3A28%3A06&payment_status=PAID&fulfillment_status=NEW`);
       expect(objectIdCell).toBe('`order_id`');
       expect(normalizeEcwidEvent(ion)).toEqual({ objectType: ticked(objectTypeCell)[0], objectId: '124', eventType: ticked(normalizedCell)[0] });
     }

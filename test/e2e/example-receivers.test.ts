@@ -108,7 +108,7 @@ beforeAll(async () => {
   folder = tempDir('receivers');
   capture = await startCallbackServer(() => 200);
   ecwid = await startFakeEcwidApi();
-  ecwid.orders.set(`${ION_STORE}/${ION_ORDER}`, { paymentStatus: 'ACCEPTED', fulfillmentStatus: 'NEW' });
+  ecwid.orders.set(`${ION_STORE}/${ION_ORDER}`, { paymentStatus: 'ACCEPTED', fulfillmentStatus: 'NEW', created: '2014-05-06 16:28:06' });
   const instances: Record<string, unknown> = {};
   for (const { prefix, command, file } of RECEIVERS) {
     const receiver = await startReceiver(prefix, command, file);

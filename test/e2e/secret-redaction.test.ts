@@ -32,7 +32,7 @@ beforeAll(async () => {
   // The webhook instance's receiver always fails: its event goes through every retry into the DLQ.
   callbacks = await startCallbackServer((request) => (request.path.startsWith('/failing') ? 500 : 200));
   ecwid = await startFakeEcwidApi();
-  ecwid.orders.set('12345/124', { paymentStatus: 'ACCEPTED', fulfillmentStatus: 'NEW' });
+  ecwid.orders.set('12345/124', { paymentStatus: 'ACCEPTED', fulfillmentStatus: 'NEW', created: '2014-05-06 16:28:06' });
   writeInstances(folder.dir, {
     modern: instanceDocument(1003, `${callbacks.origin}/failing?token=${CALLBACK_TOKEN}`, {
       'ecwid.access.token': ACCESS_TOKEN,

@@ -355,7 +355,8 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     queues = await createFifoQueueWithDlq(sqs, 'deliver-ok');
     ecwid.orders.set(`${STORE_ID}/X1`, { id: 'X1', total: 42.5, paymentStatus: 'PAID', fulfillmentStatus: 'PROCESSING' });
     // The ION fixture says ACCEPTED / NEW; REST v3 answers with the new names of those statuses.
-    ecwid.orders.set(`${STORE_ID}/124`, { id: 124, orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'AWAITING_PROCESSING' });
+    // Created when the new_order fixture's date says (2014-05-06 16:28:06).
+    ecwid.orders.set(`${STORE_ID}/124`, { id: 124, orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'AWAITING_PROCESSING', createTimestamp: 1399393686 });
     const ionFields = { ...Object.fromEntries(new URLSearchParams(fixtureText('legacy-ion-cannon-new-order.CONSTRUCTED.txt').trim())), owner_id: STORE_ID };
     const events: QueuedEvent[] = [
       orderEvent('wh-1', 'X1'),

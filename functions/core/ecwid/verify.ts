@@ -11,8 +11,11 @@
  * ## ION matching rule
  * A notification is genuine when the order exists in the store and its current payment and
  * fulfillment statuses equal the notified ones (legacy names are compared with their REST v3
- * equivalents, LEGACY_STATUS_EQUIVALENTS, since v3 answers with the new vocabulary; a status absent
- * from the notification is not compared).
+ * equivalents, LEGACY_STATUS_EQUIVALENTS, since v3 answers with the new vocabulary). Both statuses
+ * are required (every genuine post carries them), the fetched order's number must be the posted one,
+ * and a `new_order` must be for an order created around the post's `date` (within
+ * ION_CREATION_TOLERANCE_SECONDS: Ecwid never said which zone `date` is in), so an old order cannot
+ * be announced as new.
  *
  * A genuine notification can be outdated by the time we fetch (the order changed again, or a retry
  * runs hours later). A status mismatch is therefore accepted as "superseded" when the order provably
@@ -34,7 +37,8 @@
  */
 import type { QueuedEvent } from '../event';
 import { CONFIG_KEYS, configOf, type Instance } from '../instance';
-import { ECWID_DATE_TIME } from './dates';
+import { ECWID_DATE_TIME, ecwidDateSeconds, unixSeconds } from './dates';
+import { ION_ORDER_ID_PATTERN } from './ion';
 import type { EcwidApi, EcwidEntity, EcwidV3Collection } from '../ports';
 
 export type PreparedRaw =
@@ -86,6 +90,8 @@ export async function verifyIonEvent(event: QueuedEvent, instance: Instance, api
   const notification = event.raw;
   const orderNumber = event.objectId;
   const { accessToken: token, orderKey } = configOf(instance);
+  // Before any request: an id that is not an order number must never reach an API path.
+  if (!ION_ORDER_ID_PATTERN.test(orderNumber)) return { kind: 'forged', reason: `order id ${JSON.stringify(orderNumber.slice(0, 40))} is not an order number` };
 
   let order: EcwidEntity | null;
   let changedAfterNotification: (order: EcwidEntity) => boolean;
@@ -114,6 +120,12 @@ export async function verifyIonEvent(event: QueuedEvent, instance: Instance, api
   }
 
   if (order === null) return { kind: 'forged', reason: `order ${orderNumber} not found in store ${event.storeId}` };
+  const found = order;
+  const forged = (reason: string): PreparedRaw => ({ kind: 'forged', reason: `order ${orderNumber}: ${reason}` });
+
+  // The API was asked for this number; an answer about another order verifies nothing.
+  const numbers = [found.number, found.orderNumber, found.id].map(textField).filter((value) => value !== undefined);
+  if (!numbers.includes(orderNumber)) return forged(`Ecwid answered with another order (${numbers.join(', ') || 'no number'})`);
 
   const mismatches: string[] = [];
   for (const [field, orderField] of [
@@ -121,11 +133,15 @@ export async function verifyIonEvent(event: QueuedEvent, instance: Instance, api
     ['fulfillment_status', 'fulfillmentStatus'],
   ] as const) {
     const notified = textField(notification[field]);
-    if (notified === undefined) continue;
-    const current = textField(order[orderField]) ?? '';
+    if (notified === undefined) return forged(`the notification has no ${field}`);
+    const current = textField(found[orderField]) ?? '';
     if (canonicalStatus(notified) !== canonicalStatus(current)) {
       mismatches.push(`${field} notified ${notified}, order has ${current || 'none'}`);
     }
+  }
+  if (event.ecwidEventType === 'new_order') {
+    const problem = newOrderProblem(textField(notification.date), found);
+    if (problem) return forged(problem);
   }
   const raw = { notification, order };
   if (mismatches.length === 0) return { kind: 'ready', raw };
@@ -148,6 +164,22 @@ export async function enrichWebhookEvent(event: QueuedEvent, instance: Instance,
     return { webhook, entity: await api.getLegacyProduct(event.storeId, productKey, event.objectId) };
   }
   return { webhook };
+}
+
+/** How far a new order's creation time may be from the post's `date` (zone unknown: up to ±14 h, plus slack). */
+export const ION_CREATION_TOLERANCE_SECONDS = 24 * 3600;
+
+/** Why a `new_order` post does not announce this order's creation, or undefined when it does. */
+function newOrderProblem(date: string | undefined, order: EcwidEntity): string | undefined {
+  const notifiedAt = ecwidDateSeconds(date);
+  if (notifiedAt === undefined) return 'new_order without a usable date';
+  // v3: createTimestamp (UTC) or createDate; v1: `created` (zoneless, like the post's date).
+  const createdAt = unixSeconds(order.createTimestamp) ?? ecwidDateSeconds(order.createDate) ?? ecwidDateSeconds(order.created);
+  if (createdAt === undefined) return 'new_order, but the order has no creation time to check it against';
+  if (Math.abs(createdAt - notifiedAt) > ION_CREATION_TOLERANCE_SECONDS) {
+    return `new_order dated ${date}, but the order was created at ${new Date(createdAt * 1000).toISOString()}`;
+  }
+  return undefined;
 }
 
 function textField(value: unknown): string | undefined {

@@ -85,13 +85,14 @@ describe('parseIonForm', () => {
     });
 
     it('cannot be forged by shifting text between fields', () => {
-      const a = parseIonForm('owner_id=1&event_type=new_order&order_id=12&payment_status=3');
-      const b = parseIonForm('owner_id=1&event_type=new_order&order_id=1&payment_status=23');
+      const rest = 'date=2024-03-01+12%3A00%3A00&fulfillment_status=NEW';
+      const a = parseIonForm(`owner_id=1&event_type=new_order&order_id=12&payment_status=3&${rest}`);
+      const b = parseIonForm(`owner_id=1&event_type=new_order&order_id=1&payment_status=23&${rest}`);
       expect(a.eventId).not.toBe(b.eventId);
     });
   });
 
-  it.each(['owner_id', 'event_type', 'order_id'])('requires %s', (field) => {
+  it.each(['owner_id', 'event_type', 'order_id', 'date', 'payment_status', 'fulfillment_status'])('requires %s', (field) => {
     const without = [...new URLSearchParams(NEW_ORDER)].filter(([name]) => name !== field);
     expect(invalidField(new URLSearchParams(without).toString())).toBe(field);
     const blank = [...new URLSearchParams(NEW_ORDER)].map(([name, value]): [string, string] => [name, name === field ? '  ' : value]);
@@ -106,10 +107,27 @@ describe('parseIonForm', () => {
     expect(invalidField(NEW_ORDER.replace('owner_id=12345', 'owner_id=shop%2F1'))).toBe('owner_id');
   });
 
-  it('rejects a known field sent twice and keeps unknown repeated fields in raw', () => {
+  it('rejects a known field sent twice', () => {
     expect(invalidField(`${NEW_ORDER}&order_id=125`)).toBe('order_id');
-    const ion = parseIonForm(`${NEW_ORDER}&note=a&note=b`);
-    expect(ion.raw.note).toEqual(['a', 'b']);
+  });
+
+  it('keeps only the known ION fields in raw: nothing a sender adds reaches a receiver', () => {
+    const ion = parseIonForm(`${NEW_ORDER}&note=a&note=b&injected=%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
+    expect(Object.keys(ion.raw).sort()).toEqual(['date', 'event_type', 'fulfillment_status', 'order_id', 'owner_id', 'payment_status']);
+    expect(JSON.stringify(ion.raw)).not.toContain('script');
+  });
+
+  it('parses `__proto__` and `constructor` as plain names (never the prototype) and leaves them out', () => {
+    const ion = parseIonForm(`${NEW_ORDER}&__proto__=x&constructor=y&toString=z`);
+    expect(Object.getPrototypeOf(ion.raw)).toBe(Object.prototype);
+    expect(Object.keys(ion.raw)).not.toEqual(expect.arrayContaining(['__proto__', 'constructor']));
+    expect(ion.eventId).toBe(parseIonForm(NEW_ORDER).eventId);
+    // A known field named like a prototype member elsewhere is still read as itself.
+    expect(parseIonForm(NEW_ORDER.replace('event_type=new_order', 'event_type=constructor')).eventType).toBe('constructor');
+  });
+
+  it.each(['..', '.', '124%2F..', '-1', '0124', '12a', '1e3', '%20', '124 125'])('refuses order_id=%s (order numbers are digits)', (value) => {
+    expect(invalidField(NEW_ORDER.replace('order_id=124', `order_id=${value}`))).toBe('order_id');
   });
 
   it('accepts an undocumented event_type (normalized as UNKNOWN later)', () => {
@@ -117,10 +135,8 @@ describe('parseIonForm', () => {
     expect(ion.eventType).toBe('order_deleted');
   });
 
-  it('keeps an unparseable date in raw only', () => {
-    const ion = parseIonForm(NEW_ORDER.replace(/date=[^&]*/, 'date=yesterday'));
-    expect(ion.occurredAt).toBeUndefined();
-    expect(ion.raw.date).toBe('yesterday');
+  it('refuses a date that is not Ecwid\'s YYYY-MM-DD hh:mm:ss', () => {
+    expect(invalidField(NEW_ORDER.replace(/date=[^&]*/, 'date=yesterday'))).toBe('date');
   });
 });
 

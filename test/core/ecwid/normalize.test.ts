@@ -167,9 +167,10 @@ describe('objectId rules', () => {
 
 describe('ION event types', () => {
   it('maps an undocumented ION event_type to orders / UNKNOWN', () => {
-    const ion = parseIonForm('owner_id=1&event_type=order_deleted&order_id=9');
+    const rest = 'order_id=9&date=2024-03-01+12%3A00%3A00&payment_status=PAID&fulfillment_status=NEW';
+    const ion = parseIonForm(`owner_id=1&event_type=order_deleted&${rest}`);
     expect(normalizeEcwidEvent(ion)).toEqual({ objectType: 'orders', objectId: '9', eventType: 'UNKNOWN' });
-    expect(normalizeEcwidEvent(parseIonForm('owner_id=1&event_type=constructor&order_id=9')).eventType).toBe('UNKNOWN');
+    expect(normalizeEcwidEvent(parseIonForm(`owner_id=1&event_type=constructor&${rest}`)).eventType).toBe('UNKNOWN');
   });
 });
 

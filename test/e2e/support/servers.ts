@@ -63,6 +63,8 @@ export async function startCallbackServer(
 export interface FakeOrder {
   readonly paymentStatus: string;
   readonly fulfillmentStatus: string;
+  /** When the order was created, as v1 writes it (`YYYY-MM-DD hh:mm:ss`); v3 answers it as `createDate`. */
+  readonly created?: string;
 }
 
 export interface FakeEcwidApi extends EcwidApiStandIn {
@@ -80,7 +82,10 @@ export async function startFakeEcwidApi(): Promise<FakeEcwidApi> {
           const order = orders.get(`${storeId}/${number}`);
           return order && { number: Number(number), ...order };
         },
-        v3Entity: (storeId, collection, id) => ({ id, ...(collection === 'orders' ? orders.get(`${storeId}/${id}`) : undefined) }),
+        v3Entity: (storeId, collection, id) => {
+          const order = collection === 'orders' ? orders.get(`${storeId}/${id}`) : undefined;
+          return { id, ...order, ...(order?.created ? { createDate: order.created } : {}) };
+        },
       }),
     ],
   });

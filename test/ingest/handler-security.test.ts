@@ -1,0 +1,109 @@
+/**
+ * Issue 15 against the ingest handler: what a forger or a replaying attacker can send to the
+ * shared URL, and what Ecwid is answered. Each case failed before the fix it belongs to.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { INGEST_METRICS } from '../../functions/contract';
+import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
+import { createIngestHandler } from '../../functions/ingest/handler';
+import { fixtureText } from '../../testkit/fixtures';
+import { ionEvent } from '../../testkit/events';
+import { MemoryEventQueue, MemoryInstanceStore } from '../../testkit/ports';
+import { fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+
+const ION_NEW_ORDER = fixtureText('legacy-ion-cannon-new-order.CONSTRUCTED.txt').trim();
+const ION_STORE = '12345';
+/** Set up for ION as the seed's instances are: the legacy order key. */
+const legacy = (id: string, extra: Instance['document']['configuration'] = {}): Instance => makeInstance(id, { storeId: ION_STORE, extra });
+
+class CountingMetrics {
+  readonly added: Array<{ name: string; value: number }> = [];
+  addMetric(name: string, _unit: unknown, value: number): void {
+    this.added.push({ name, value });
+  }
+  publishStoredMetrics(): void {}
+  total(name: string): number {
+    return this.added.filter((metric) => metric.name === name).reduce((sum, metric) => sum + metric.value, 0);
+  }
+}
+
+function setup(instances: Instance[]) {
+  const store = new MemoryInstanceStore(instances);
+  const queue = new MemoryEventQueue();
+  const metrics = new CountingMetrics();
+  const logs: Array<{ level: string; message: string; attributes: unknown }> = [];
+  const log = (level: string) => (message: string, attributes?: unknown) => logs.push({ level, message, attributes });
+  const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  const handler = createIngestHandler({ instances: store, queue, clock: fixedClock, logger, metrics });
+  const call = async (event: APIGatewayProxyEventV2) => {
+    const result = await handler(event);
+    return { status: result.statusCode, body: JSON.parse(String(result.body)) as Record<string, unknown> };
+  };
+  return { queue, metrics, logs, call };
+}
+
+/** Set up for signed webhooks only: client secret and token, no legacy order key. */
+const webhooksOnly = (id: string, extra: Instance['document']['configuration'] = {}): Instance =>
+  makeInstance(id, {
+    storeId: ION_STORE,
+    clientSecret: SECRET_A,
+    extra: { [CONFIG_KEYS.orderKey]: '', [CONFIG_KEYS.accessToken]: `secret_token_of_${id}`, ...extra },
+  });
+
+describe('ION is taken only by instances set up for it', () => {
+  it('an instance configured for signed webhooks only never gets an ION post (answered 200, dropped, counted)', async () => {
+    const { queue, metrics, logs, call } = setup([webhooksOnly('hooks'), legacy('legacy')]);
+
+    const answer = await call(ionEvent(ION_NEW_ORDER));
+
+    expect(answer.status).toBe(200);
+    expect(queue.events.map((event) => event.instanceId)).toEqual(['legacy']);
+    expect(metrics.total(INGEST_METRICS.droppedIonRefused)).toBe(1);
+    expect(logs).toContainEqual(
+      expect.objectContaining({ level: 'warn', message: expect.stringContaining('does not take ION posts'), attributes: expect.objectContaining({ instanceId: 'hooks' }) }),
+    );
+  });
+
+  it('a store whose only instance refuses ION: 200 (Ecwid must not retry), nothing queued', async () => {
+    const { queue, call } = setup([webhooksOnly('hooks')]);
+    const answer = await call(ionEvent(ION_NEW_ORDER));
+    expect(answer).toMatchObject({ status: 200, body: { queued: 0, message: 'not queued: no instance of this store takes ION posts' } });
+    expect(queue.events).toEqual([]);
+  });
+
+  it(`${CONFIG_KEYS.ionEnabled} = true turns ION on for a token-only instance; false turns it off even with the order key`, async () => {
+    const { queue, call } = setup([
+      webhooksOnly('opted-in', { [CONFIG_KEYS.ionEnabled]: 'true' }),
+      legacy('opted-out', { [CONFIG_KEYS.ionEnabled]: false }),
+      // On, but nothing to verify with: still refused.
+      legacy('no-keys', { [CONFIG_KEYS.orderKey]: '', [CONFIG_KEYS.ionEnabled]: 'true' }),
+    ]);
+    await call(ionEvent(ION_NEW_ORDER));
+    expect(queue.events.map((event) => event.instanceId)).toEqual(['opted-in']);
+  });
+
+  it('the per-instance route refuses ION for a webhook-only instance too', async () => {
+    const { queue, call } = setup([webhooksOnly('hooks')]);
+    expect((await call(ionEvent(ION_NEW_ORDER, { instanceId: 'hooks' }))).status).toBe(200);
+    expect(queue.events).toEqual([]);
+  });
+});
+
+describe('forged ION bodies are refused before anything is queued', () => {
+  it.each([
+    ['order_id=..', ION_NEW_ORDER.replace('order_id=124', 'order_id=..'), 'order_id'],
+    ['no statuses', 'owner_id=12345&event_type=new_order&order_id=124&date=2014-05-06+16%3A28%3A06', 'payment_status'],
+    ['no date', 'owner_id=12345&event_type=new_order&order_id=124&payment_status=PAID&fulfillment_status=NEW', 'date'],
+  ])('%s: 400 naming the field', async (_name, form, field) => {
+    const { queue, call } = setup([legacy('legacy')]);
+    expect(await call(ionEvent(form))).toMatchObject({ status: 400, body: { field } });
+    expect(queue.events).toEqual([]);
+  });
+
+  it('extra form fields never reach the queued event (raw keeps the known ION fields only)', async () => {
+    const { queue, call } = setup([legacy('legacy')]);
+    await call(ionEvent(`${ION_NEW_ORDER}&injected=%3Cscript%3Ex%3C%2Fscript%3E&__proto__=y&constructor=z`));
+    expect(queue.events).toHaveLength(1);
+    expect(Object.keys(queue.events[0].raw).sort()).toEqual(['date', 'event_type', 'fulfillment_status', 'order_id', 'owner_id', 'payment_status']);
+  });
+});
