@@ -12,7 +12,8 @@ import {
   type SQSClient,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
-import { type QueuedEvent } from '../functions/core/event';
+import { type QueuedEvent, type ReplayHistory } from '../functions/core/event';
+import { errorClassOf, type ErrorClass } from './triage';
 import { messageGroupId, sqsSafeId } from '../functions/adapters/aws/sqs-ids';
 
 /**
@@ -31,8 +32,17 @@ export interface DeadLetter {
   readonly objectType?: string;
   readonly objectId?: string;
   readonly ecwidEventType?: string;
+  /** Every attempt: the earlier rounds' (kept by replays in the body) and the last round's. */
   readonly attempts?: number;
+  /** The last round's attempts (what deliver counted before it dead-lettered this copy). */
+  readonly roundAttempts?: number;
+  /** Times it was replayed from the DLQ before. */
+  readonly replays?: number;
+  /** The `dlq replay` run whose copy this is, if any. */
+  readonly replayRun?: string;
   readonly lastError?: string;
+  readonly errorClass?: ErrorClass;
+  /** When the event was first seen, over every round. */
   readonly firstReceivedAt?: string;
   readonly lastAttemptAt?: string;
   /** The queued event, when the body is one. */
@@ -61,6 +71,9 @@ export function parseDeadLetter(message: Message): DeadLetter {
   } catch {
     bodyProblem = 'body is not JSON';
   }
+  const history = historyOf(event);
+  const roundAttempts = wholeNumber(attribute('attempts'));
+  const lastError = attribute('lastError');
   return {
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
@@ -72,14 +85,42 @@ export function parseDeadLetter(message: Message): DeadLetter {
     objectType: event?.objectType,
     objectId: event?.objectId,
     ecwidEventType: event?.ecwidEventType,
-    attempts: wholeNumber(attribute('attempts')),
-    lastError: attribute('lastError'),
-    firstReceivedAt: attribute('firstReceivedAt') ?? event?.receivedAt,
+    attempts: roundAttempts === undefined && !history ? undefined : (history?.attempts ?? 0) + (roundAttempts ?? 0),
+    roundAttempts,
+    replays: history?.replays,
+    replayRun: history?.replayRun,
+    lastError,
+    errorClass: errorClassOf(lastError),
+    firstReceivedAt: history?.firstSeenAt ?? attribute('firstReceivedAt') ?? event?.receivedAt,
     lastAttemptAt: attribute('lastAttemptAt'),
     event,
     body,
     bodyProblem,
   };
+}
+
+/** The replay history a body carries, when it is well-formed. */
+function historyOf(event: QueuedEvent | undefined): ReplayHistory | undefined {
+  const history = event?.history as Partial<ReplayHistory> | undefined;
+  if (typeof history !== 'object' || history === null) return undefined;
+  if (typeof history.attempts !== 'number' || typeof history.replays !== 'number' || typeof history.replayRun !== 'string') return undefined;
+  return history as ReplayHistory;
+}
+
+/**
+ * The body of a replayed copy: the queued event with its history so far, so that attempts and
+ * first-seen survive this round (deliver passes the body to the DLQ unchanged). A body that is
+ * not a queued event is sent as it was.
+ */
+export function replayBody(letter: DeadLetter, runId: string): string {
+  if (!letter.event) return letter.body;
+  const history: ReplayHistory = {
+    attempts: letter.attempts ?? 0,
+    ...(letter.firstReceivedAt ? { firstSeenAt: letter.firstReceivedAt } : {}),
+    replays: (letter.replays ?? 0) + 1,
+    replayRun: runId,
+  };
+  return JSON.stringify({ ...letter.event, history });
 }
 
 /** What `dlq list|show --json` prints: everything but the receipt handle. */
@@ -193,7 +234,7 @@ export const replayDeduplicationId = (original: string, runId: string): string =
 export interface ReplayOptions extends ReceiveOptions {
   readonly deadLetterQueueUrl: string;
   readonly queueUrl: string;
-  readonly select: (letter: DeadLetter) => boolean;
+  readonly select: (letter: DeadLetter) => boolean | Promise<boolean>;
   readonly dryRun: boolean;
   /** Distinguishes this replay run in the dedup ids, e.g. the start time in ms. */
   readonly runId: string;
@@ -236,7 +277,7 @@ export async function replayDeadLetters(sqs: SQSClient, options: ReplayOptions):
         if (seen.has(letter.messageId)) continue; // came back after its timeout: already decided
         seen.add(letter.messageId);
         fresh++;
-        if (!options.select(letter)) continue;
+        if (!(await options.select(letter))) continue;
         if (options.dryRun) replayed.push(letter);
         else chosen.push(letter);
       }
@@ -250,7 +291,7 @@ export async function replayDeadLetters(sqs: SQSClient, options: ReplayOptions):
         entries.push({
           letter,
           Id: String(i),
-          MessageBody: letter.body,
+          MessageBody: replayBody(letter, options.runId),
           ...(fifo
             ? {
                 MessageGroupId: groupId,

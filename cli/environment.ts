@@ -3,7 +3,7 @@
  * calls SQS or CloudFormation): a deployed stack's outputs, the local runner's state file, or
  * explicit endpoints and URLs (moto). Explicit options always win.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -100,6 +100,11 @@ export interface Resources {
   ecwidApiBaseUrl?(): Promise<string | undefined>;
   /** The event ledger (`events` commands). */
   ledger?(): Promise<LedgerAccess>;
+  /**
+   * When the instance was last written (epoch ms: SSM LastModifiedDate, the file's mtime), null when
+   * it does not exist: the triage commands compare it with when an event failed.
+   */
+  instanceChangedAt?(instanceId: string): Promise<number | null | undefined>;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -345,6 +350,22 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
           },
         };
       })());
+    },
+
+    async instanceChangedAt(instanceId) {
+      const folder = options.instancesDir ? resolve(cwd, options.instancesDir) : options.local ? (await local()).instancesDir : undefined;
+      if (folder) {
+        try {
+          return (await stat(join(folder, `${instanceId}.json`))).mtimeMs;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+          throw error;
+        }
+      }
+      // Explicit SQS endpoints alone (moto) say nothing about where instances live: unknown.
+      if (explicit && !stackName && !options.ssmEndpoint && !options.ssmPrefix) return undefined;
+      const [read] = await new SsmConfigSource({ prefix: await ssmPrefix(), client: ssmClient() }).read([instanceId]);
+      return read ? read.modifiedAt : null;
     },
 
     async ecwidApiBaseUrl() {

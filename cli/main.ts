@@ -135,6 +135,12 @@ export async function main(rawArgv: readonly string[], io: CliIo, deps: MainDeps
     const { command, words: used } = findCommand(words);
     if (!command) {
       if (first.values.help || words.length === 0 || (words.length === 1 && GROUPS[words[0]])) {
+        // `ecwid-events --bogus` / `ecwid-events dlq --bogus`: name the option rather than print a page of help.
+        try {
+          parseArgs({ args: [...argv], options: parseOptions(GLOBAL_OPTIONS), strict: true, allowPositionals: true });
+        } catch (error) {
+          throw new UsageError(`${cleanParseError(error)}; see ${PROGRAM} ${words[0] && GROUPS[words[0]] ? `${words[0]} ` : ''}--help`);
+        }
         io.stdout.write(helpFor(words));
         return words.length === 0 && !first.values.help ? EXIT.usage : EXIT.ok;
       }

@@ -10,6 +10,7 @@ import { CliError, EXIT, UsageError } from '../errors';
 import { renderPairs, renderTable, truncate, type Column } from '../output';
 import { parseLimit } from './dlq';
 import { renderAttempts } from '../ledger-view';
+import { ageWindowOf, configChange, errorClassOf, memoizedChangeTimes, parseErrorClass, unchangedWarning } from '../triage';
 
 async function ledgerOf(ctx: CommandContext): Promise<LedgerAccess> {
   if (!ctx.resources.ledger) throw new CliError('this system has no event ledger');
@@ -39,12 +40,17 @@ function parseObject(text: string | undefined): LedgerQuery['object'] {
 
 /** The search options shared by `list` and `resend`. */
 function queryFrom(ctx: CommandContext): Omit<LedgerQuery, 'limit' | 'cursor'> {
+  // --older-than / --newer-than are --until / --since relative to now (the stricter one wins).
+  const ages = ageWindowOf({ olderThan: optionString(ctx.values, 'older-than'), newerThan: optionString(ctx.values, 'newer-than') });
+  const ago = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ctx.now().getTime() - ms).toISOString());
+  const later = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : a > b ? a : b);
+  const earlier = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : a < b ? a : b);
   const query = {
     instanceId: optionString(ctx.values, 'instance'),
     status: parseStatus(optionString(ctx.values, 'status')),
     object: parseObject(optionString(ctx.values, 'object')),
-    since: parseTime('since', optionString(ctx.values, 'since')),
-    until: parseTime('until', optionString(ctx.values, 'until')),
+    since: later(parseTime('since', optionString(ctx.values, 'since')), ago(ages.newerThanMs)),
+    until: earlier(parseTime('until', optionString(ctx.values, 'until')), ago(ages.olderThanMs)),
     eventType: optionString(ctx.values, 'type'),
   };
   if (query.since && query.until && query.since >= query.until) throw new UsageError('--since must be before --until');
@@ -67,16 +73,25 @@ async function search(
   query: Omit<LedgerQuery, 'limit' | 'cursor'>,
   limit: number,
   cursor?: string,
+  keep: (entry: LedgerEntry) => boolean = () => true,
 ): Promise<{ entries: LedgerEntry[]; cursor?: string; merged: boolean }> {
   if (query.instanceId || (query.status && !query.object)) {
-    const page = await access.ledger.list({ ...query, limit, cursor });
-    return { entries: [...page.entries], cursor: page.cursor, merged: false };
+    // A filter the ledger cannot apply (--error) reads on until the page is full.
+    const entries: LedgerEntry[] = [];
+    let next = cursor;
+    do {
+      const page = await access.ledger.list({ ...query, limit, cursor: next });
+      entries.push(...page.entries.filter(keep));
+      next = page.cursor;
+    } while (next && entries.length < limit);
+    return { entries: entries.slice(0, limit), cursor: next, merged: false };
   }
   if (cursor) throw new UsageError('--cursor needs the --instance or --status it was printed for');
   const instanceIds = await everyInstanceId(ctx);
   const pages = await Promise.all(instanceIds.map((instanceId) => access.ledger.list({ ...query, instanceId, limit })));
   const entries = pages
     .flatMap((p) => p.entries)
+    .filter(keep)
     .sort((a, b) => (a.receivedAt === b.receivedAt ? (a.eventId < b.eventId ? 1 : -1) : a.receivedAt < b.receivedAt ? 1 : -1))
     .slice(0, limit);
   return { entries, merged: true };
@@ -102,7 +117,30 @@ function summary(entry: LedgerEntry) {
     ...(entry.reason ? { reason: entry.reason } : {}),
     ...(entry.lastError ? { lastError: entry.lastError } : {}),
     ...(last?.httpStatus ? { lastHttpStatus: last.httpStatus } : {}),
+    ...(entryErrorClass(entry) ? { errorClass: entryErrorClass(entry) } : {}),
   };
+}
+
+/** The class of an entry's last failure: the attempt's own class when it is one of ours, else from the text. */
+function entryErrorClass(entry: LedgerEntry): string | undefined {
+  const last = [...entry.attempts].reverse().find((attempt) => attempt.outcome !== 'delivered');
+  if (!last && !entry.lastError) return undefined;
+  if (last?.httpStatus) return last.httpStatus >= 500 ? 'http-5xx' : 'http-4xx';
+  return errorClassOf(last?.error ?? entry.lastError) ?? last?.errorClass;
+}
+
+const SORTS = ['newest', 'oldest', 'instance', 'attempts'] as const;
+const SORTERS: Readonly<Record<(typeof SORTS)[number], (a: LedgerEntry, b: LedgerEntry) => number>> = {
+  newest: (a, b) => (a.receivedAt === b.receivedAt ? 0 : a.receivedAt < b.receivedAt ? 1 : -1),
+  oldest: (a, b) => (a.receivedAt === b.receivedAt ? 0 : a.receivedAt < b.receivedAt ? -1 : 1),
+  instance: (a, b) => a.instanceId.localeCompare(b.instanceId) || SORTERS.newest(a, b),
+  attempts: (a, b) => b.attemptCount - a.attemptCount || SORTERS.newest(a, b),
+};
+
+function parseSort(text: string | undefined): (typeof SORTS)[number] {
+  if (text === undefined) return 'newest';
+  if (!(SORTS as readonly string[]).includes(text)) throw new UsageError(`--sort must be one of ${SORTS.join(', ')}, got "${text.slice(0, 20)}"`);
+  return text as (typeof SORTS)[number];
 }
 
 const COLUMNS: readonly Column<LedgerEntry>[] = [
@@ -113,6 +151,7 @@ const COLUMNS: readonly Column<LedgerEntry>[] = [
   { header: 'OBJECT', value: (e) => `${e.objectType}:${e.objectId}` },
   { header: 'STATUS', value: (e) => (e.status === 'queued' && e.blockedBy ? 'queued (waiting)' : e.status) },
   { header: 'ATTEMPTS', value: (e) => e.attemptCount, align: 'right' },
+  { header: 'ERROR', value: (e) => entryErrorClass(e) },
   { header: 'DETAIL', value: (e) => truncate(e.reason ?? e.lastError ?? (e.nextAttemptAt ? `next attempt ${e.nextAttemptAt}` : undefined), 60) },
 ];
 
@@ -123,29 +162,39 @@ const SEARCH_OPTIONS = {
   until: { type: 'string', value: 'T', description: 'received before' },
   object: { type: 'string', value: 'TYPE:ID', description: 'events of one object, e.g. order:124' },
   type: { type: 'string', value: 'T', description: "Ecwid's event type (order.created, new_order) or the normalized one (CREATED)" },
+  'older-than': { type: 'string', value: 'AGE', description: 'received at least AGE ago (90s, 30m, 2h, 3d)' },
+  'newer-than': { type: 'string', value: 'AGE', description: 'received at most AGE ago' },
 } as const;
 
 const list: CommandSpec = {
   name: 'events list',
   summary: 'search the event ledger, newest first',
-  usage: '[--instance ID] [--status S] [--since T] [--until T] [--object TYPE:ID] [--type T] [--limit N] [--cursor C]',
+  usage: '[--instance ID] [--status S] [--error CLASS] [--older-than AGE] [--newer-than AGE] [--since T] [--until T] [--object TYPE:ID] [--type T] [--sort KEY] [--limit N] [--cursor C]',
   details: `Every event each instance received, with its state and attempt count. Pages of --limit
 (default 20); the next page's --cursor is printed after the table. Without --instance and
 --status every instance is searched and the newest merged (page with --until instead).`,
   options: {
     ...SEARCH_OPTIONS,
+    error: { type: 'string', value: 'CLASS', description: 'last failure of this class: http, http-4xx, http-5xx, timeout, connection, url-refused, ...' },
+    sort: { type: 'string', value: 'KEY', description: 'newest (default), oldest, instance, attempts (most first); within the page' },
     limit: { type: 'string', value: 'N', description: 'events per page (default 20)' },
     cursor: { type: 'string', value: 'C', description: 'the next page, as printed by the previous one' },
   },
   async run(ctx) {
     const query = queryFrom(ctx);
     const limit = parseLimit(optionString(ctx.values, 'limit'), 20);
-    const page = await search(ctx, await ledgerOf(ctx), query, limit, optionString(ctx.values, 'cursor'));
-    ctx.out.result({ events: page.entries.map(summary), ...(page.cursor ? { cursor: page.cursor } : {}) }, () => {
-      if (page.entries.length === 0) return 'no events\n';
-      let text = renderTable(COLUMNS, page.entries);
+    const errorMatches = parseErrorClass(optionString(ctx.values, 'error'));
+    const sort = parseSort(optionString(ctx.values, 'sort'));
+    const keep = errorMatches ? (entry: LedgerEntry) => errorMatches(entryErrorClass(entry)) : undefined;
+    const page = await search(ctx, await ledgerOf(ctx), query, limit, optionString(ctx.values, 'cursor'), keep);
+    const entries = [...page.entries].sort(SORTERS[sort]);
+    ctx.out.result({ events: entries.map(summary), ...(page.cursor ? { cursor: page.cursor } : {}) }, () => {
+      if (entries.length === 0) return 'no events\n';
+      let text = renderTable(COLUMNS, entries);
       if (page.cursor) text += `next page: --cursor ${page.cursor}\n`;
       else if (page.merged && page.entries.length === limit) text += `older events: --until ${page.entries[page.entries.length - 1].receivedAt}\n`;
+      const failed = entries.find((e) => e.status === 'dead-lettered');
+      if (failed) text += `Next: ecwid-events events show ${failed.eventId}   then   ecwid-events events resend ${failed.eventId} --wait\n`;
       return text;
     });
   },
@@ -205,15 +254,18 @@ const show: CommandSpec = {
 const resend: CommandSpec = {
   name: 'events resend',
   summary: 'send finished events again (one, several, or a whole window)',
-  usage: 'EVENT_ID... [--instance ID] | --instance ID [--since T] [--until T] [--status S] [--dry-run] [--wait] [--timeout S]',
+  usage: 'EVENT_ID... [--instance ID] | --instance ID [--since T] [--until T] [--status S] [--dry-run] [--force] [--wait] [--timeout S]',
   details: `A resent event keeps its history and attempt count, gets a new round of attempts and a
 resend count, and is delivered in order with the other events of its object. Only finished
 events (delivered, dead-lettered, dropped, filtered) are resent; others are on their way.
+A dead-lettered event whose instance has not changed since it failed is held back with a
+warning (it would most likely fail the same way): fix the cause first, or pass --force.
 --dry-run says how many and for which instances. --wait watches until each is finished
 (exit 0 all delivered, 3 some not, 4 timeout).`,
   options: {
     ...SEARCH_OPTIONS,
     'dry-run': { type: 'boolean', description: 'only say what would be resent' },
+    force: { type: 'boolean', description: 'resend even when the instance has not changed since the failure' },
     wait: { type: 'boolean', description: 'wait for the outcome' },
     timeout: { type: 'string', value: 'S', description: 'seconds --wait waits (default 120)' },
   },
@@ -242,12 +294,31 @@ events (delivered, dead-lettered, dropped, filtered) are resent; others are on t
       } while (cursor);
       progress.done();
     }
-    const finished = targets.filter((e) => isFinal(e.status));
+    const final = targets.filter((e) => isFinal(e.status));
     const skipped = targets.filter((e) => !isFinal(e.status));
+    // Dead-lettered into an instance that has not changed since: held back unless --force.
+    const read = ctx.resources.instanceChangedAt;
+    const changedAt = read ? memoizedChangeTimes((id) => read.call(ctx.resources, id)) : undefined;
+    const heldBack: LedgerEntry[] = [];
+    const finished: LedgerEntry[] = [];
+    for (const entry of final) {
+      const unchanged =
+        !optionBoolean(ctx.values, 'force') &&
+        entry.status === 'dead-lettered' &&
+        changedAt !== undefined &&
+        configChange(await changedAt(entry.instanceId), entry.statusAt) === 'unchanged';
+      (unchanged ? heldBack : finished).push(entry);
+    }
+    if (heldBack.length > 0) ctx.out.warn(unchangedWarning('resending', heldBack));
     const instances = [...new Set(finished.map((e) => e.instanceId))].sort();
     if (optionBoolean(ctx.values, 'dry-run')) {
       ctx.out.result(
-        { wouldResend: finished.length, instances, unfinished: skipped.map((e) => ({ instanceId: e.instanceId, eventId: e.eventId, status: e.status })) },
+        {
+          wouldResend: finished.length,
+          instances,
+          unfinished: skipped.map((e) => ({ instanceId: e.instanceId, eventId: e.eventId, status: e.status })),
+          heldBack: heldBack.map((e) => ({ instanceId: e.instanceId, eventId: e.eventId })),
+        },
         () =>
           `would resend ${finished.length} event(s) of ${instances.length} instance(s)${instances.length ? `: ${instances.join(', ')}` : ''}` +
           (skipped.length ? `; ${skipped.length} not finished (left alone)` : '') +
@@ -265,19 +336,26 @@ events (delivered, dead-lettered, dropped, filtered) are resent; others are on t
     }
     progress.done();
     for (const entry of skipped) ctx.out.warn(`${entry.eventId} (${entry.instanceId}) is ${entry.status}, not finished: not resent`);
+    const heldBackFailure = () =>
+      heldBack.length > 0 ? ctx.out.fail(`${heldBack.length} event(s) held back: their instance has not changed since they failed (--force resends them)`) : EXIT.ok;
     if (!optionBoolean(ctx.values, 'wait')) {
-      ctx.out.result({ resent: resent.map(summary) }, () => `resent ${resent.length} event(s)\n`);
-      return;
+      ctx.out.result({ resent: resent.map(summary), heldBack: heldBack.map((e) => e.eventId) }, () => `resent ${resent.length} event(s)\n`);
+      return heldBackFailure();
     }
     const timeoutText = optionString(ctx.values, 'timeout');
     const timeoutMs = (timeoutText === undefined ? 120 : parseLimit(timeoutText, 120)) * 1000;
     let current = resent;
     const waiting = ctx.out.progress('waiting');
+    let lastStatus = '';
     // Counted in sleeps, not by the clock: the wait ends even if the clock does not move.
     for (let waited = 0; current.some((e) => !isFinal(e.status)) && waited < timeoutMs; waited += 1000) {
       await ctx.sleep(1000);
       current = await Promise.all(current.map(async (e) => (isFinal(e.status) ? e : ((await access.ledger.get(e.instanceId, e.eventId)) ?? e))));
       waiting.update(current.filter((e) => isFinal(e.status)).length, current.length);
+      // A line per change, for logs and pipes (the bar above is drawn only on a terminal).
+      const status = `${current.filter((e) => e.status === 'delivered').length} delivered, ${current.filter((e) => isFinal(e.status) && e.status !== 'delivered').length} failed again, ${current.filter((e) => !isFinal(e.status)).length} on their way (attempts: ${current.map((e) => e.attemptCount).join(', ')})`;
+      if (status !== lastStatus) ctx.out.note(`[${Math.round((waited + 1000) / 1000)}s] ${status}`);
+      lastStatus = status;
     }
     waiting.done();
     const open = current.filter((e) => !isFinal(e.status));
@@ -285,7 +363,7 @@ events (delivered, dead-lettered, dropped, filtered) are resent; others are on t
     ctx.out.result({ resent: current.map(summary) }, () => renderTable(COLUMNS, current));
     if (open.length > 0) return ctx.out.fail(`${open.length} event(s) not finished after ${timeoutMs / 1000} s`, EXIT.timeout);
     if (failed.length > 0) return ctx.out.fail(`${failed.length} event(s) not delivered`, EXIT.eventFailed);
-    return EXIT.ok;
+    return heldBackFailure();
   },
 };
 

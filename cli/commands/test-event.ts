@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { INGEST_ROUTE } from '../../functions/contract';
 import { assertInstanceId, configOf, scrubSecrets, secretValuesOf } from '../../functions/core/instance';
-import { queueCounts, type QueueCounts } from '../../functions/adapters/aws/sqs-queue-counts';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
-import { peekDeadLetters, type DeadLetter } from '../dead-letters';
+import { type DeadLetter } from '../dead-letters';
+import { watchEvents } from '../watch';
 import { instanceIngestUrl, type Queues } from '../environment';
 import { CliError, EXIT, UsageError, oneLine } from '../errors';
 import { formatDuration } from '../output';
@@ -17,57 +17,21 @@ import { loadInstance } from './instances';
 
 export type TestOutcome = 'queued' | 'delivered' | 'failed' | 'timeout' | 'not-queued' | 'rejected';
 
-const total = (c: QueueCounts) => c.visible + c.inFlight + c.delayed;
-
 export interface WatchResult {
   readonly outcome: 'delivered' | 'failed' | 'timeout';
   readonly letter?: DeadLetter;
   readonly waitedMs: number;
 }
 
-/**
- * Delivered = the main queue emptied and the event is not in the DLQ (deliver moves a message
- * to the DLQ before deleting it from the queue, so the DLQ is checked once more after that).
- * Failed = the event is in the DLQ. On a busy queue the main queue may never empty: timeout.
- */
+/** Watches one event: see watchEvents. */
 export async function watchEvent(
   ctx: Pick<CommandContext, 'sleep' | 'now'>,
   queues: Queues,
   target: { eventId: string; instanceId: string },
   options: { timeoutMs: number; intervalMs: number; onStatus?: (status: string) => void },
 ): Promise<WatchResult> {
-  const started = ctx.now().getTime();
-  const inDlq = async () =>
-    (
-      await peekDeadLetters(queues.sqs, queues.deadLetterQueueUrl, {
-        visibilitySeconds: 10,
-        waitSeconds: 0,
-        limit: 1,
-        match: (letter) => letter.eventId === target.eventId && letter.instanceId === target.instanceId,
-      })
-    ).letters[0];
-  let lastDlqTotal = -1;
-  let lastStatus = '';
-  let emptyPolls = 0;
-  for (;;) {
-    const elapsed = ctx.now().getTime() - started;
-    const [main, dlq] = [await queueCounts(queues.sqs, queues.queueUrl), await queueCounts(queues.sqs, queues.deadLetterQueueUrl)];
-    // Approximate counts can read 0 for a moment (e.g. between a receive and a retry): only
-    // two empty readings in a row, one interval apart, count as "left the queue".
-    emptyPolls = total(main) === 0 ? emptyPolls + 1 : 0;
-    // Peek only when the DLQ changed or the queue looks empty: the DLQ may be long.
-    if (total(dlq) !== lastDlqTotal || emptyPolls > 0) {
-      lastDlqTotal = total(dlq);
-      const letter = total(dlq) > 0 ? await inDlq() : undefined;
-      if (letter) return { outcome: 'failed', letter, waitedMs: elapsed };
-      if (emptyPolls >= 2) return { outcome: 'delivered', waitedMs: elapsed };
-    }
-    const status = `queue: ${main.visible} visible, ${main.inFlight} in flight, ${main.delayed} delayed; dlq: ${total(dlq)}`;
-    if (status !== lastStatus) options.onStatus?.(`[${formatDuration(elapsed)}] ${status}`);
-    lastStatus = status;
-    if (elapsed >= options.timeoutMs) return { outcome: 'timeout', waitedMs: elapsed };
-    await ctx.sleep(options.intervalMs);
-  }
+  const { outcomes, waitedMs } = await watchEvents(ctx, queues, [target], options);
+  return { outcome: outcomes[0].outcome, letter: outcomes[0].letter, waitedMs };
 }
 
 function parseTimeout(text: string | undefined): number {

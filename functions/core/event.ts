@@ -38,6 +38,24 @@ export interface QueuedEvent extends NormalizedEvent {
   readonly verified: boolean;
   /** The decoded body Ecwid sent (form fields or webhook JSON). */
   readonly raw: Record<string, unknown>;
+  /**
+   * Only on a copy replayed from the dead-letter queue (`ecwid-events dlq replay`): what happened
+   * before, so attempts and first-seen survive the replay and a second dead-lettering. Deliver
+   * ignores it (the message body travels to the DLQ unchanged).
+   */
+  readonly history?: ReplayHistory;
+}
+
+/** What a replayed copy carries of the event's earlier rounds (see QueuedEvent.history). */
+export interface ReplayHistory {
+  /** Attempts made in every earlier round together. */
+  readonly attempts: number;
+  /** When the first round first received it (ISO 8601). */
+  readonly firstSeenAt?: string;
+  /** Replays so far, this one included. */
+  readonly replays: number;
+  /** The replay run that made this copy: how `dlq replay --wait` recognises it if it fails again. */
+  readonly replayRun: string;
 }
 
 /**

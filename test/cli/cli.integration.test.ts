@@ -227,7 +227,7 @@ describeWithMoto('CLI operator cycle on the local runner (moto SQS)', () => {
     // dlq list / show / queues, without consuming it
     const dlqList = await cli('dlq', 'list', '--instance', id);
     expect(dlqList.code).toBe(0);
-    expect(dlqList.stdout).toMatch(new RegExp(`^${eventId} +${id} +orders/\\S+ +order\\.created +2 +.*500`, 'm'));
+    expect(dlqList.stdout).toMatch(new RegExp(`^${eventId} +${id} +orders/\\S+ +http-5xx +2 +\\S+ +unchanged +.*500`, 'm'));
     const dlqShow = await cli('dlq', 'show', eventId, '--json');
     expect(dlqShow.code).toBe(0);
     expect(JSON.parse(dlqShow.stdout)).toMatchObject({ eventId, instanceId: id, attempts: 2, event: { eventId, ecwidEventType: 'order.created', storeId: '7001' } });
@@ -239,9 +239,14 @@ describeWithMoto('CLI operator cycle on the local runner (moto SQS)', () => {
 
     // replay after the receiver recovered: moved back, delivered, gone from the DLQ
     receiver.answer(204);
-    const dry = await cli('dlq', 'replay', '--event', eventId, '--dry-run', '--json');
+    const dry = await cli('dlq', 'replay', '--event', eventId, '--dry-run', '--force', '--json');
     expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, replayed: [eventId] });
-    const replayed = await cli('dlq', 'replay', '--event', eventId, '--json');
+    // The instance has not changed since the failure: held back until --force says the cause is fixed elsewhere.
+    const held = await cli('dlq', 'replay', '--event', eventId, '--json');
+    expect(held.code).toBe(1);
+    expect(JSON.parse(held.stdout)).toMatchObject({ replayed: [], heldBack: [{ eventId, instanceId: id }] });
+    expect(held.stderr).toContain('has not changed since they failed');
+    const replayed = await cli('dlq', 'replay', '--event', eventId, '--force', '--json');
     expect(replayed.code).toBe(0);
     expect(JSON.parse(replayed.stdout)).toMatchObject({ dryRun: false, replayed: [eventId], failed: [] });
     const delivery = await waitFor('the replayed delivery', () =>
@@ -350,7 +355,10 @@ describeWithMoto('CLI dead-letter queue operations (moto)', () => {
     expect(replay.stdout).toContain('Replayed 1 of 2');
     const moved = await drainQueue(sqs, pair.queueUrl);
     expect(moved).toHaveLength(1);
-    expect(moved[0].Body).toBe(JSON.stringify(event));
+    expect(JSON.parse(moved[0].Body ?? '')).toEqual({
+      ...event,
+      history: { attempts: 8, firstSeenAt: '2024-01-01T00:00:00.000Z', replays: 1, replayRun: expect.stringMatching(/^\d+$/) },
+    });
     expect(moved[0].Attributes?.MessageGroupId).toBe(messageGroupId(event));
     expect(moved[0].Attributes?.MessageDeduplicationId).toMatch(/^shop-a:evt-recent:replay:\d+$/);
     expect(await depth(pair.deadLetterQueueUrl)).toBe(1);
@@ -371,7 +379,8 @@ describeWithMoto('CLI dead-letter queue operations (moto)', () => {
 
   test('--all --move-task falls back to message by message where SQS lacks move tasks (moto)', async () => {
     for (let i = 0; i < 12; i++) await deadLetter(`evt-${i}`, 'shop-a', `O${i}`);
-    const run = await cli('dlq', 'replay', '--all', '--move-task', '--json');
+    expect((await cli('dlq', 'replay', '--all', '--move-task')).stderr).toContain('add --force');
+    const run = await cli('dlq', 'replay', '--all', '--move-task', '--force', '--json');
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('replaying message by message');
     expect(JSON.parse(run.stdout)).toMatchObject({ method: 'message-by-message', scanned: 12 });

@@ -118,9 +118,13 @@ describe('replayDeadLetters', () => {
     expect(sent.QueueUrl).toBe(QUEUE);
     expect(sent.Entries?.[0]).toMatchObject({
       Id: '0',
-      MessageBody: deadMessage(1).Body,
       MessageGroupId: 'shop-a:orders:O1',
       MessageDeduplicationId: 'shop-a:evt-1:replay:1700000000000',
+    });
+    // The same event, with its history so far: a copy that fails again still shows every attempt.
+    expect(JSON.parse(sent.Entries?.[0].MessageBody ?? '')).toEqual({
+      ...JSON.parse(deadMessage(1).Body ?? ''),
+      history: { attempts: 8, firstSeenAt: expect.any(String), replays: 1, replayRun: '1700000000000' },
     });
     const [deleted] = calls(DeleteMessageBatchCommand);
     expect(deleted.QueueUrl).toBe(DLQ);

@@ -90,9 +90,10 @@ describeWithMoto('events commands on moto', () => {
       const run = await cli('events', 'list', '--instance', 'shop-a');
       expect(run.code).toBe(0);
       const lines = run.stdout.trim().split('\n');
-      expect(lines[0]).toMatch(/^RECEIVED\s+INSTANCE\s+EVENT ID\s+TYPE\s+OBJECT\s+STATUS\s+ATTEMPTS\s+DETAIL$/);
-      expect(lines.slice(2).map((l) => l.split(/\s+/)[2])).toEqual(['evt-4', 'evt-2', 'evt-1']);
-      expect(lines[3]).toMatch(/order:124\s+dead-lettered\s+2\s+callback answered 502/);
+      expect(lines[0]).toMatch(/^RECEIVED\s+INSTANCE\s+EVENT ID\s+TYPE\s+OBJECT\s+STATUS\s+ATTEMPTS\s+ERROR\s+DETAIL$/);
+      expect(lines.slice(2, -1).map((l) => l.split(/\s+/)[2])).toEqual(['evt-4', 'evt-2', 'evt-1']);
+      expect(lines[3]).toMatch(/order:124\s+dead-lettered\s+2\s+http-5xx\s+callback answered 502/);
+      expect(lines.at(-1)).toBe('Next: ecwid-events events show evt-2   then   ecwid-events events resend evt-2 --wait');
       const json = JSON.parse((await cli('events', 'list', '--instance', 'shop-a', '--status', 'delivered', '--json')).stdout);
       expect(json.events.map((e: { eventId: string; attempts: number }) => [e.eventId, e.attempts])).toEqual([
         ['evt-4', 2],

@@ -134,6 +134,17 @@ test('an unknown option is named, without a page of help', async () => {
   expect(run.stdout).toBe('');
 });
 
+test.each([
+  [['--bogus'], "unknown option '--bogus'; see ecwid-events --help"],
+  [['instances', '--bogus'], "unknown option '--bogus'; see ecwid-events instances --help"],
+  [['dlq', '--limit', '3'], "unknown option '--limit'; see ecwid-events dlq --help"],
+])('an unknown option without a command (%j) is named too, not answered with the help page', async (args, message) => {
+  const run = await runCli(args);
+  expect(run.code).toBe(2);
+  expect(run.stderr.trim()).toBe(`ecwid-events: error: ${message}`);
+  expect(run.stdout).toBe('');
+});
+
 test('each command’s help names the global options in two or three lines instead of repeating their block', async () => {
   const main = await runCli(['--help']);
   for (const name of Object.keys(GLOBAL_OPTIONS)) expect(main.stdout).toContain(`--${name}`);
