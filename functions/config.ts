@@ -33,9 +33,20 @@ export interface InstanceStoreConfig {
   readonly readModelTableName?: string;
 }
 
+/** The event ledger's table and timing (LEDGER_TABLE_NAME, LEDGER_RETENTION_DAYS; the stack's grants set both). */
+export interface LedgerConfig {
+  readonly tableName: string;
+  readonly timing: LedgerTiming;
+}
+
 export interface IngestConfig {
   readonly powertools: PowertoolsConfig;
   readonly instances: InstanceStoreConfig;
+  /**
+   * The event ledger: each event is recorded before ingest answers (durable dedupe, resumed
+   * fan-outs). Unset: events are queued without a record (only the queue's 5-minute window dedupes).
+   */
+  readonly ledger?: LedgerConfig;
   /** The event queue; unset: every enqueue fails (ingest answers 503) and names the variable. */
   readonly queueUrl?: string;
   /** Webhook sightings for reconciling instances; unset (no poller in the stack): none are recorded. */
@@ -47,6 +58,8 @@ export interface IngestConfig {
 export interface DeliverConfig {
   readonly powertools: PowertoolsConfig;
   readonly instances: InstanceStoreConfig;
+  /** The event ledger (attempts, states); unset: deliver works from the queue alone, as before the ledger. */
+  readonly ledger?: LedgerConfig;
   readonly queueUrl?: string;
   readonly deadLetterQueueUrl?: string;
   readonly ecwidApiBaseUrl: string;
@@ -100,16 +113,33 @@ export function ingestConfigFrom(env: Environment): IngestConfig {
   return {
     powertools: powertoolsConfigFrom(env, FALLBACK_POWERTOOLS.ingest),
     instances: instanceStoreConfigFrom(env),
+    ...optionalLedgerConfig(env),
     queueUrl: text(env[ENV.queueUrl]),
     sightingsQueueUrl: text(env[ENV.sightingsQueueUrl]),
     maxBodyBytes: DEFAULTS.maxBodyBytes,
   };
 }
 
+/**
+ * The ledger's config when the stack set its table, else undefined. A malformed retention throws
+ * (the dedupe window must not silently change).
+ */
+export function ledgerConfigFrom(env: Environment): LedgerConfig | undefined {
+  const tableName = text(env[ENV.ledgerTableName]);
+  if (tableName === undefined) return undefined;
+  return { tableName, timing: ledgerTimingFrom({ retentionDays: env[ENV.ledgerRetentionDays] }) };
+}
+
+const optionalLedgerConfig = (env: Environment): { ledger?: LedgerConfig } => {
+  const ledger = ledgerConfigFrom(env);
+  return ledger ? { ledger } : {};
+};
+
 export function deliverConfigFrom(env: Environment): DeliverConfig {
   return {
     powertools: powertoolsConfigFrom(env, FALLBACK_POWERTOOLS.deliver),
     instances: instanceStoreConfigFrom(env),
+    ...optionalLedgerConfig(env),
     queueUrl: text(env[ENV.queueUrl]),
     deadLetterQueueUrl: text(env[ENV.deadLetterQueueUrl]),
     ecwidApiBaseUrl: text(env[ENV.ecwidApiBaseUrl]) ?? DEFAULTS.ecwidApiBaseUrl,

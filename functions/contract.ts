@@ -155,6 +155,12 @@ export const INGEST_METRICS = {
   droppedPollingOnly: 'EventsDroppedPollingOnly',
   /** An ION post not queued for an instance that does not take ION (ecwid.ion.enabled / ecwid.order.key). */
   droppedIonRefused: 'EventsDroppedIonRefused',
+  /** A repeat of an event the ledger already holds for that instance (answered 2xx, not queued again). */
+  duplicates: 'EventsDuplicate',
+  /** An event a previous request recorded but never queued (a fan-out that failed half-way), queued now. */
+  resumed: 'EventsResumed',
+  /** A not-queued event (disabled, polling only) whose ledger record failed; the answer is unchanged. */
+  notRecorded: 'EventsNotRecorded',
   /** Webhook sightings that could not be recorded (the event was queued; a reconciliation poll may repeat it). */
   sightingsNotRecorded: 'SightingsNotRecorded',
   /** An instance left out of a fan-out because the signature does not verify with its secret. */
@@ -265,6 +271,12 @@ export function ledgerIndexSummary(index: { readonly partitionKey: string; reado
  * after every event id Ecwid, ION or the poller produce (uuids, `ion-...`, `poll:...`).
  */
 export const HEALTH_ITEM_SORT_KEY = '~receiver-health';
+
+/**
+ * Sort keys starting with this are the table's own items (HEALTH_ITEM_SORT_KEY): ingest refuses an
+ * event id that starts with it, so no event can collide with one.
+ */
+export const LEDGER_RESERVED_ID_PREFIX = '~';
 
 /**
  * The instance read model (issue 17): a DynamoDB table that ingest and deliver read instead of

@@ -333,6 +333,8 @@ export class EcwidEventsStack extends Stack {
       removalPolicy,
       alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
     });
+    // Ingest records each event before it answers Ecwid: conditional Puts and the read after a refused one.
+    this.ledger.grantRecordEvents(this.ingestApi.function);
 
     this.notices = new OperationalNotices(this, 'Notices', { email: props.noticeEmail });
     if (this.monitoring.alarmTopic) {

@@ -57,6 +57,11 @@ export async function runFromCommandLine(argv: readonly string[], output: Runner
       `queue:     ${runner.queues.queueUrl} (${options.sqsEndpoint ? 'external endpoint' : 'embedded, in memory'}; DLQ ${runner.queues.deadLetterQueueUrl})`,
     );
     output.out(
+      runner.ledgerFolder === undefined
+        ? `ledger:    table ${runner.ledgerTableName} at ${runner.dynamodbEndpoint} (external endpoint)`
+        : `ledger:    ${displayPath(runner.ledgerFolder)} (kept across restarts: a repeated event is answered as a duplicate; npm run cli -- events list --local)`,
+    );
+    output.out(
       runner.demoEcwidApi
         ? `ecwid api: demo stand-in at ${runner.ecwidApiBaseUrl} (answers from the notifications it sees; --ecwid-api URL for a real one)`
         : `ecwid api: ${runner.ecwidApiBaseUrl}`,
@@ -90,6 +95,12 @@ export async function runFromCommandLine(argv: readonly string[], output: Runner
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return undefined;
+}
+
+/** A path relative to the working folder when it is inside it. */
+function displayPath(path: string): string {
+  const shown = relative(process.cwd(), path);
+  return shown === '' ? '.' : shown.startsWith('..') ? path : shown;
 }
 
 export function stopMessage(summary: StopSummary, embedded: boolean): string {

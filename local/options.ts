@@ -19,6 +19,8 @@ export interface RunnerOptions {
   readonly instancesDir: string;
   /** External SQS-compatible endpoint (moto, LocalStack); undefined runs the embedded one. */
   readonly sqsEndpoint?: string;
+  /** External DynamoDB-compatible endpoint (moto) for the event ledger; undefined runs the embedded one beside the state file. */
+  readonly dynamodbEndpoint?: string;
   /** Queue names: `<prefix>.fifo` and `<prefix>-dlq.fifo`. */
   readonly queuePrefix: string;
   /** Ecwid API base URL for verification/enrichment; undefined runs the built-in demo stand-in. */
@@ -65,8 +67,11 @@ Options:
                          (default ${DEFAULT_INSTANCES_DIR})
   --sqs-endpoint URL     use this SQS-compatible endpoint (moto, LocalStack) instead of the
                          embedded queue; the queues are created there if missing
-  --queue-prefix NAME    queue names NAME.fifo and NAME-dlq.fifo (default ${DEFAULT_QUEUE_PREFIX});
-                         lets several runners share one --sqs-endpoint
+  --queue-prefix NAME    queue names NAME.fifo and NAME-dlq.fifo, ledger table NAME-ledger
+                         (default ${DEFAULT_QUEUE_PREFIX}); lets several runners share one endpoint
+  --dynamodb-endpoint URL
+                         keep the event ledger at this DynamoDB-compatible endpoint (moto) instead
+                         of the embedded one; the table is created there if missing
   --ecwid-api URL        Ecwid API base URL for verification and enrichment, e.g.
                          https://app.ecwid.com/api (default: a built-in demo stand-in)
   --retry-schedule LIST  seconds between delivery attempts, e.g. 1,2,5 (default: the stack's,
@@ -77,7 +82,9 @@ Options:
                          reconciliation mode, against --ecwid-api (default ${DEFAULT_POLL_INTERVAL_SECONDS};
                          0 = no polling)
   --state-file PATH      where to publish the runner's URLs for the CLI's --local mode
-                         (default ${LOCAL_STATE_FILE})
+                         (default ${LOCAL_STATE_FILE}); the embedded event ledger keeps its
+                         data in the folder ledger/ beside it, so a restart with the same
+                         state file remembers every event (repeats are answered as duplicates)
   --quiet                print only warnings and errors from the handlers
   -h, --help             show this help
 
@@ -102,6 +109,7 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
         port: { type: 'string' },
         instances: { type: 'string' },
         'sqs-endpoint': { type: 'string' },
+        'dynamodb-endpoint': { type: 'string' },
         'queue-prefix': { type: 'string' },
         'ecwid-api': { type: 'string' },
         'retry-schedule': { type: 'string' },
@@ -131,6 +139,8 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
       instancesDir,
       sqsEndpoint: values['sqs-endpoint'] === undefined ? undefined : parseHttpUrl(values['sqs-endpoint'], '--sqs-endpoint'),
       queuePrefix: values['queue-prefix'] === undefined ? DEFAULT_QUEUE_PREFIX : parseQueuePrefix(values['queue-prefix']),
+      dynamodbEndpoint:
+        values['dynamodb-endpoint'] === undefined ? undefined : parseHttpUrl(values['dynamodb-endpoint'], '--dynamodb-endpoint'),
       ecwidApiBaseUrl: values['ecwid-api'] === undefined ? undefined : parseHttpUrl(values['ecwid-api'], '--ecwid-api'),
       retryScheduleSeconds:
         values['retry-schedule'] === undefined ? undefined : parseRetrySchedule(values['retry-schedule']),

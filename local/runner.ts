@@ -1,13 +1,16 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { DynamoDbLedger, ensureLedgerTable } from '../functions/adapters/aws/dynamodb-ledger';
 import { FolderInstanceRepository } from '../functions/adapters/fs/folder-instance-repository';
 import { SqsEventQueue } from '../functions/adapters/aws/sqs-event-queue';
 import { TRACING_OFF } from '../functions/adapters/aws/tracing';
 import { localMachineResolver } from '../functions/adapters/http/host-resolver';
-import { deliverConfigFrom, localCallbackUrlPolicy, type DeliverConfig } from '../functions/config';
+import { deliverConfigFrom, localCallbackUrlPolicy, type DeliverConfig, type LedgerConfig } from '../functions/config';
+import { DEFAULT_LEDGER_TIMING } from '../functions/core/ledger';
 import { InMemorySightings } from '../functions/core/sightings';
 import { queueVisibilityTimeoutSeconds, redriveMaxReceiveCount, retryPolicyOf } from '../functions/core/retry-policy';
 import { DEFAULTS, DELIVER_TIMEOUT_SECONDS, INGEST_ROUTE, type LocalRunnerState } from '../functions/contract';
@@ -16,6 +19,7 @@ import { deliverDependencies } from '../functions/deliver/wiring';
 import { createIngestHandler } from '../functions/ingest/handler';
 import { startCallbackSink, withSinkCallbacks } from './callback-sink';
 import { createConsoleLogger, type ConsoleLogLevel } from './console-logger';
+import { startEmbeddedDynamoDb, type DynamoDbEndpoint } from './embedded-dynamodb';
 import { countMessages } from '../functions/adapters/aws/sqs-queue-counts';
 import { ensureQueues, startEmbeddedSqs, type Queues, type SqsEndpoint } from './embedded-sqs';
 import { SqsEventSource } from './event-source';
@@ -29,10 +33,12 @@ import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
  * The local runner: the whole pipeline of the stack on one machine, in this process.
  *
  *   HTTP (API Gateway stand-in) -> ingest handler -> SQS FIFO queue -> event source -> deliver handler
- *                                                                         -> callback (or the built-in sink)
+ *                                       |                                                 -> callback (or the built-in sink)
+ *                                       +-> event ledger (DynamoDB-compatible: embedded dynalite or --dynamodb-endpoint)
  *
  * The handlers are the real ones, created through their factories with local adapters
- * (a folder of instance files, the embedded or given SQS endpoint, a readable console logger).
+ * (a folder of instance files, the embedded or given SQS endpoint, the embedded or given
+ * DynamoDB endpoint for the ledger, a readable console logger).
  */
 
 export const LOCAL_REGION = 'us-east-1';
@@ -61,6 +67,11 @@ export interface LocalRunner {
   readonly ingestUrl: string;
   readonly sqsEndpoint: string;
   readonly queues: Queues;
+  /** The event ledger's DynamoDB-compatible endpoint (embedded engine or --dynamodb-endpoint) and table. */
+  readonly dynamodbEndpoint: string;
+  readonly ledgerTableName: string;
+  /** The embedded ledger's data folder (beside the state file); absent with --dynamodb-endpoint. */
+  readonly ledgerFolder?: string;
   readonly sinkOrigin: string;
   /** Base URL the deliver handler verifies and enriches against. */
   readonly ecwidApiBaseUrl: string;
@@ -102,6 +113,7 @@ async function start(
   cleanup: Array<() => Promise<unknown>>,
 ): Promise<LocalRunner> {
   const level: ConsoleLogLevel = options.quiet ? 'WARN' : 'INFO';
+  requireStateFileFree(options.stateFile);
 
   const sink = await startCallbackSink((text) => output.out(text));
   cleanup.push(() => sink.close());
@@ -120,6 +132,41 @@ async function start(
   } else {
     sqs = { endpoint: options.sqsEndpoint, stop: async () => undefined };
   }
+
+  // The ledger: the embedded engine keeps its data beside the state file, so a restart with the same
+  // state file remembers every event (and answers Ecwid's repeats as duplicates).
+  const ledgerFolder = options.dynamodbEndpoint === undefined ? ledgerFolderOf(options.stateFile) : undefined;
+  let dynamo: DynamoDbEndpoint;
+  if (ledgerFolder !== undefined) {
+    try {
+      dynamo = await startEmbeddedDynamoDb({ folder: ledgerFolder });
+    } catch (error) {
+      throw new RunnerStartError(
+        `cannot open the event ledger in ${ledgerFolder}: ${describe(error)} ` +
+          '(is another runner using the same --state-file? give each runner its own)',
+        { cause: error },
+      );
+    }
+    cleanup.push(() => dynamo.stop());
+  } else {
+    dynamo = { endpoint: options.dynamodbEndpoint!, stop: async () => undefined };
+  }
+  const dynamodb = new DynamoDBClient({
+    region: LOCAL_REGION,
+    endpoint: dynamo.endpoint,
+    ...(ledgerFolder !== undefined || !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  cleanup.push(async () => dynamodb.destroy());
+  const ledgerConfig: LedgerConfig = { tableName: `${options.queuePrefix}-ledger`, timing: DEFAULT_LEDGER_TIMING };
+  try {
+    await ensureLedgerTable(dynamodb, ledgerConfig.tableName);
+  } catch (error) {
+    throw new RunnerStartError(`cannot create the ledger table ${ledgerConfig.tableName} at ${dynamo.endpoint}: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+  // One ledger for ingest and deliver, as one table serves both in AWS.
+  const ledger = new DynamoDbLedger({ tableName: ledgerConfig.tableName, client: dynamodb });
 
   const retryPolicy = retryPolicyOf({ scheduleSeconds: options.retryScheduleSeconds, maxAttempts: options.maxAttempts });
   const embedded = options.sqsEndpoint === undefined;
@@ -154,6 +201,8 @@ async function start(
     callbackTimeoutMs: options.callbackTimeoutMs ?? DEFAULTS.callbackTimeoutMs,
     retryPolicy,
     callbackUrlPolicy: localCallbackUrlPolicy(),
+    // The runner's ledger, as the stack's grant sets it on the deliver function (its client: `dynamodb`).
+    ledger: ledgerConfig,
   };
 
   const instances = new FolderInstanceRepository({
@@ -168,6 +217,8 @@ async function start(
     queue,
     // The same path as in AWS: the handler records them (and logs a failure) after the enqueue.
     sightings,
+    ledger,
+    ledgerTiming: ledgerConfig.timing,
     logger: createConsoleLogger({ service: 'ingest', level, write: logWriter(output) }),
     metrics: NO_METRICS,
     tracer: TRACING_OFF,
@@ -234,6 +285,8 @@ async function start(
     instancesDir: options.instancesDir,
     ecwidApiBaseUrl,
     ...(pollLoop ? { pollStateDir } : {}),
+    dynamodbEndpoint: dynamo.endpoint,
+    ledgerTableName: ledgerConfig.tableName,
   };
   writeState(options.stateFile, state);
   cleanup.push(async () => removeState(options.stateFile));
@@ -250,6 +303,9 @@ async function start(
       await sink.close();
       await sqs.stop();
       client.destroy();
+      // Last: the handlers are done with the ledger; closing it flushes its folder.
+      dynamodb.destroy();
+      await dynamo.stop();
       removeState(options.stateFile);
       return summary;
     })();
@@ -260,12 +316,49 @@ async function start(
     ingestUrl: state.ingestUrl,
     sqsEndpoint: sqs.endpoint,
     queues,
+    dynamodbEndpoint: dynamo.endpoint,
+    ledgerTableName: ledgerConfig.tableName,
+    ...(ledgerFolder === undefined ? {} : { ledgerFolder }),
     sinkOrigin: sink.origin,
     ecwidApiBaseUrl,
     demoEcwidApi: demoApi !== undefined,
     state,
     stop,
   };
+}
+
+/**
+ * The embedded ledger's data: a folder beside the state file, named after it
+ * (`.local-state/runner-ledger/` by default), so runners with their own state files never share one.
+ */
+export const ledgerFolderOf = (stateFile: string): string =>
+  join(dirname(stateFile), `${basename(stateFile, extname(stateFile))}-ledger`);
+
+/**
+ * Refuses a state file a live runner has published: the two would share (and fight over) its ledger
+ * folder. A file left by a runner that was killed is taken over.
+ */
+function requireStateFileFree(file: string): void {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalRunnerState>).pid;
+  } catch {
+    return; // none, or unreadable: nobody is using it
+  }
+  if (typeof pid !== 'number' || pid === process.pid || !isAlive(pid)) return;
+  throw new RunnerStartError(
+    `another runner (pid ${pid}) is using the state file ${file} and its event ledger: stop it, or give this one its own --state-file`,
+  );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function summarize(client: SQSClient, queues: Queues): Promise<StopSummary> {

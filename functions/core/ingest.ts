@@ -1,12 +1,14 @@
-import { DEFAULTS, INGEST_METRICS, INGEST_ROUTE, rejectionMetric, type RejectionReason } from '../contract';
+import { DEFAULTS, INGEST_METRICS, INGEST_ROUTE, LEDGER_RESERVED_ID_PREFIX, rejectionMetric, type RejectionReason } from '../contract';
 import { parseIonForm } from './ecwid/ion';
-import { canonicalStoreId, InvalidNotificationError, type EcwidNotification } from './ecwid/notification';
+import { canonicalStoreId, InvalidNotificationError, type EcwidNotification, type WebhookNotification } from './ecwid/notification';
 import { ECWID_SIGNATURE_HEADER, verifyEcwidWebhookSignature } from './ecwid/signature';
 import { parseWebhookJson } from './ecwid/webhook';
 import type { QueuedEvent } from './event';
 import { type ErrorBody, type HttpResult, rejection } from './http-errors';
 import { acceptsIon, CONFIG_KEYS, configOf, type Instance, INSTANCE_ID_PATTERN } from './instance';
 import { normalizeEcwidEvent } from './ecwid/normalize';
+import type { DropReason, FilterReason, Ledger, LedgerEntry, LedgerTiming } from './ledger';
+import { admit, recordNotQueued, type TicketQueue } from './ledger-flow';
 import { webhookHandlingOf, type WebhookHandling } from './poll/settings';
 import { type Clock, errorText, type EventQueue, type InstanceLookup, NO_TELEMETRY, type Telemetry } from './ports';
 import { type SightingLog, sightingsOf } from './sightings';
@@ -42,13 +44,27 @@ export interface IngestDeps {
   readonly sightings?: SightingLog;
   /** @default DEFAULTS.maxBodyBytes (64 KiB) */
   readonly maxBodyBytes?: number;
+  /**
+   * The event ledger: each event is recorded before it is queued (core/ledger-flow.ts `admit`), so
+   * a repeat within the retention is answered 2xx as a duplicate and not queued again, and a
+   * fan-out that failed half-way resumes on Ecwid's retry. Events for a disabled or polling-only
+   * instance are recorded as dropped / filtered.
+   * @default none: events are queued without a record (only the queue's 5-minute window dedupes)
+   */
+  readonly ledger?: Ledger;
+  /** @default DEFAULT_LEDGER_TIMING */
+  readonly ledgerTiming?: LedgerTiming;
 }
 
 export interface IngestSuccessBody {
   readonly queued: number;
   readonly eventId: string;
   readonly instances: readonly string[];
-  /** Present when nothing was queued because every instance is disabled or polling only. */
+  /** Instances for which the ledger already held this event (not queued again). Absent when none. */
+  readonly duplicates?: number;
+  /** True when every copy was a duplicate: nothing was queued by this request. */
+  readonly duplicate?: true;
+  /** Present when nothing was queued: every instance is disabled or polling only, or it was a duplicate. */
   readonly message?: string;
 }
 
@@ -110,7 +126,9 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
 
   const targets = await findTargets(route.value.instanceId, received, deps.instances);
   if (!targets.ok) return targets.result;
-  const accepting = instancesTakingWebhooks(targets.value, received);
+  const notTaking: NotTaking[] = [];
+  const accepting = instancesTakingWebhooks(targets.value, received, notTaking);
+  await recordNotTaking(notTaking, request.headers, received, deps);
   if (!accepting.ok) return accepting.result;
   const recipients = verifiedRecipients(accepting.value.instances, request.headers, received);
   if (!recipients.ok) return recipients.result;
@@ -160,7 +178,13 @@ function parseBody(request: IngestRequest, maxBodyBytes: number, reject: Reject)
   }
   try {
     // A view on the body's bytes, not a copy (Buffer.from(Uint8Array) would copy them).
-    return next(parse(Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8')));
+    const notification = parse(Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8'));
+    if (notification.eventId.startsWith(LEDGER_RESERVED_ID_PREFIX)) {
+      // The ledger table keeps its own items under these ids (the receiver health item).
+      const message = `eventId must not start with "${LEDGER_RESERVED_ID_PREFIX}" (reserved)`;
+      return stop(reject('Malformed', message, { field: 'eventId' }, { field: 'eventId' }));
+    }
+    return next(notification);
   } catch (error) {
     if (error instanceof InvalidNotificationError) {
       return stop(reject('Malformed', error.message, { field: error.field }, { field: error.field }));
@@ -221,6 +245,7 @@ async function storeInstances(received: Received, instances: InstanceLookup): Pr
 function instancesTakingWebhooks(
   targets: readonly Instance[],
   received: Received,
+  notTaking: NotTaking[],
 ): Step<{ readonly instances: Instance[]; readonly handling: ReadonlyMap<string, WebhookHandling> }> {
   const { attributes, telemetry } = received;
   const handling = new Map<string, WebhookHandling>();
@@ -231,6 +256,7 @@ function instancesTakingWebhooks(
     if (!config.notificationsEnabled) {
       telemetry.count(INGEST_METRICS.droppedDisabled);
       telemetry.log('info', 'not queued: event notifications are disabled for this instance', { ...attributes, instanceId: instance.id });
+      notTaking.push({ instance, outcome: { status: 'dropped', reason: 'instance-disabled', detail: 'event notifications are disabled for this instance' } });
       return false;
     }
     if (received.notification.source === 'ion' && !acceptsIon(config)) {
@@ -247,10 +273,9 @@ function instancesTakingWebhooks(
     if (how === 'skip') {
       pollingOnly += 1;
       telemetry.count(INGEST_METRICS.droppedPollingOnly);
-      telemetry.log('info', `not queued: this instance is polling only (${CONFIG_KEYS.vendorType} = polling)`, {
-        ...attributes,
-        instanceId: instance.id,
-      });
+      const detail = `this instance is polling only (${CONFIG_KEYS.vendorType} = polling)`;
+      telemetry.log('info', `not queued: ${detail}`, { ...attributes, instanceId: instance.id });
+      notTaking.push({ instance, outcome: { status: 'filtered', reason: 'polling-only', detail } });
       return false;
     }
     handling.set(instance.id, how);
@@ -282,7 +307,7 @@ function verifiedRecipients(instances: Instance[], headers: IngestRequest['heade
   if (!signature) return stop(reject('BadSignature', 'missing X-Ecwid-Webhook-Signature header', attributes));
   const recipients = instances.filter((instance) => {
     const secret = configOf(instance).clientSecret;
-    if (verifyEcwidWebhookSignature(signature, secret, notification.eventCreated, notification.eventId)) return true;
+    if (signatureVerifies(instance, signature, notification)) return true;
     telemetry.count(INGEST_METRICS.excludedBadSignature);
     telemetry.log('warn', 'signature does not verify for this instance; not queued for it', {
       ...attributes,
@@ -293,6 +318,55 @@ function verifiedRecipients(instances: Instance[], headers: IngestRequest['heade
   });
   if (recipients.length === 0) return stop(reject('BadSignature', 'X-Ecwid-Webhook-Signature does not verify', attributes));
   return next(recipients);
+}
+
+function signatureVerifies(instance: Instance, signature: string, notification: WebhookNotification): boolean {
+  return verifyEcwidWebhookSignature(signature, configOf(instance).clientSecret, notification.eventCreated, notification.eventId);
+}
+
+/** An instance that does not take this event, and what the ledger records about it. */
+interface NotTaking {
+  readonly instance: Instance;
+  readonly outcome:
+    | { readonly status: 'dropped'; readonly reason: DropReason; readonly detail: string }
+    | { readonly status: 'filtered'; readonly reason: FilterReason; readonly detail: string };
+}
+
+/**
+ * Records the events not queued for disabled or polling-only instances (final at once, with the
+ * reason), so the ledger says why nothing was delivered. Only what is genuine for that instance: a
+ * webhook whose signature does not verify with its secret is not recorded (anyone could post it).
+ * Best effort: the answer does not depend on it (a retry could not get the event delivered anyway).
+ */
+async function recordNotTaking(
+  notTaking: readonly NotTaking[],
+  headers: IngestRequest['headers'],
+  received: Received,
+  deps: IngestDeps,
+): Promise<void> {
+  const { ledger } = deps;
+  if (!ledger || notTaking.length === 0) return;
+  const { notification, attributes, telemetry } = received;
+  const signature = headerValue(headers, ECWID_SIGNATURE_HEADER);
+  const genuine = notTaking.filter(
+    ({ instance }) => notification.source !== 'webhook' || (signature !== undefined && signatureVerifies(instance, signature, notification)),
+  );
+  const now = deps.clock();
+  await Promise.all(
+    genuine.map(async ({ instance, outcome }) => {
+      const [event] = queuedEvents(notification, [instance], now);
+      try {
+        await recordNotQueued(event, outcome, { ledger, clock: deps.clock, timing: deps.ledgerTiming });
+      } catch (error) {
+        telemetry.count(INGEST_METRICS.notRecorded);
+        telemetry.log('warn', `not recorded in the ledger (${outcome.status}: ${outcome.reason})`, {
+          ...attributes,
+          instanceId: instance.id,
+          error: errorText(error),
+        });
+      }
+    }),
+  );
 }
 
 /** One queued event per recipient, normalized once. */
@@ -315,7 +389,11 @@ function queuedEvents(notification: EcwidNotification, recipients: readonly Inst
   }));
 }
 
-/** Queues the events (503 when the queue fails), then notes the sightings of reconciling instances. */
+/**
+ * Queues the events (503 when the ledger or the queue fails), then notes the sightings of
+ * reconciling instances. With the ledger, each event is recorded first: only what it did not
+ * already hold as queued is queued (a repeat is a duplicate; a half-done fan-out resumes).
+ */
 async function enqueue(
   events: readonly QueuedEvent[],
   handling: ReadonlyMap<string, WebhookHandling>,
@@ -323,26 +401,66 @@ async function enqueue(
   deps: IngestDeps,
 ): Promise<IngestResult> {
   const { attributes, telemetry, reject } = received;
+  let queued: readonly QueuedEvent[] = events;
+  let duplicates: readonly LedgerEntry[] = [];
+  let resumed: ReadonlySet<string> = new Set();
   try {
-    await deps.queue.enqueue(events);
+    if (deps.ledger) {
+      const admitted = await admit(events, { ledger: deps.ledger, tickets: ticketsVia(deps.queue), clock: deps.clock, timing: deps.ledgerTiming });
+      ({ queued, duplicates } = admitted);
+      resumed = new Set(admitted.resumed.map((event) => event.instanceId));
+    } else {
+      await deps.queue.enqueue(events);
+    }
   } catch (error) {
-    return reject('Unavailable', 'the event could not be queued; retry later', {
+    return reject('Unavailable', `the event could not be ${deps.ledger ? 'recorded or ' : ''}queued; retry later`, {
       ...attributes,
       instanceIds: events.map((event) => event.instanceId),
       error: errorText(error),
     });
   }
-  telemetry.count(INGEST_METRICS.queued, events.length);
+  telemetry.count(INGEST_METRICS.queued, queued.length);
+  if (duplicates.length > 0) telemetry.count(INGEST_METRICS.duplicates, duplicates.length);
+  if (resumed.size > 0) telemetry.count(INGEST_METRICS.resumed, resumed.size);
+  for (const entry of duplicates) {
+    telemetry.log('info', 'duplicate: this event was already received for this instance; not queued again', {
+      ...attributes,
+      instanceId: entry.instanceId,
+      status: entry.status,
+      firstReceivedAt: entry.receivedAt,
+    });
+  }
   if (deps.sightings) {
-    const reconciling = events.filter((event) => handling.get(event.instanceId) === 'queue-and-sight');
+    const reconciling = queued.filter((event) => handling.get(event.instanceId) === 'queue-and-sight');
     await recordSightings(deps.sightings, reconciling, telemetry, attributes);
   }
-  for (const event of events) {
+  for (const event of queued) {
     const { instanceId, objectType, objectId, eventType } = event;
+    if (resumed.has(instanceId)) {
+      telemetry.log('info', 'resumed: queued now (an earlier request recorded it but did not queue it)', { ...attributes, instanceId });
+    }
     telemetry.log('debug', 'queued', { ...attributes, instanceId, objectType, objectId, eventType });
   }
-  return { status: 200, body: { queued: events.length, eventId: received.notification.eventId, instances: events.map((event) => event.instanceId) } };
+  const { eventId } = received.notification;
+  const body: IngestSuccessBody = { queued: queued.length, eventId, instances: queued.map((event) => event.instanceId) };
+  if (duplicates.length === 0) return { status: 200, body };
+  if (queued.length > 0) return { status: 200, body: { ...body, duplicates: duplicates.length } };
+  return {
+    status: 200,
+    body: { ...body, duplicates: duplicates.length, duplicate: true, message: 'duplicate: this event was already received; not queued again' },
+  };
 }
+
+/**
+ * Ingest's tickets are each event's first ticket, whose id (`firstTicketId`) is the queue's own
+ * deduplication id for the event: sent as the queue has always taken them.
+ */
+const ticketsVia = (queue: EventQueue): TicketQueue => ({
+  send: async (tickets) => {
+    // A repeat queues nothing: no call at all.
+    if (tickets.length > 0) await queue.enqueue(tickets.map((ticket) => ticket.event));
+  },
+});
 
 /**
  * Notes the queued webhook events of reconciling instances for the poller. Only after they were

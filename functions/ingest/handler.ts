@@ -6,6 +6,7 @@ import { FALLBACK_POWERTOOLS } from '../config';
 import { INGEST_METRICS } from '../contract';
 import { ingest, type IngestRequest } from '../core/ingest';
 import type { Clock, EventQueue, InstanceLookup, Telemetry } from '../core/ports';
+import type { Ledger, LedgerTiming } from '../core/ledger';
 import type { SightingLog } from '../core/sightings';
 
 /**
@@ -30,6 +31,13 @@ export interface IngestHandlerDeps {
   readonly metrics?: HandlerMetrics;
   /** @default DEFAULTS.maxBodyBytes */
   readonly maxBodyBytes?: number;
+  /**
+   * The event ledger (see core/ingest.ts): durable dedupe and resumed fan-outs.
+   * @default none: events are queued without a record
+   */
+  readonly ledger?: Ledger;
+  /** @default DEFAULT_LEDGER_TIMING */
+  readonly ledgerTiming?: LedgerTiming;
   /** @default a Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
   readonly tracer?: Tracer;
 }
@@ -59,6 +67,8 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
         telemetry,
         sightings: deps.sightings,
         maxBodyBytes: deps.maxBodyBytes,
+        ledger: deps.ledger,
+        ledgerTiming: deps.ledgerTiming,
       });
       span.annotate('httpStatus', result.status);
       if ('eventId' in result.body) {

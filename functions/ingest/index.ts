@@ -2,7 +2,9 @@
  * The ingest Lambda's entry and composition root: the environment is read once, clients and
  * Powertools are built once per execution environment, not per request.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbLedger } from '../adapters/aws/dynamodb-ledger';
 import { createPowertools } from '../adapters/aws/powertools';
 import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
 import { SqsSightings } from '../adapters/aws/sqs-sightings';
@@ -22,6 +24,13 @@ export const handler: IngestHandler = createIngestHandler({
   queue: config.queueUrl ? new SqsEventQueue({ queueUrl: config.queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
   sightings: config.sightingsQueueUrl ? new SqsSightings({ queueUrl: config.sightingsQueueUrl, client: sqs }) : undefined,
   maxBodyBytes: config.maxBodyBytes,
+  // The stack always sets the ledger's table (grantRecordEvents); without it events are queued unrecorded.
+  ...(config.ledger
+    ? {
+        ledger: new DynamoDbLedger({ tableName: config.ledger.tableName, client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
+        ledgerTiming: config.ledger.timing,
+      }
+    : {}),
   logger,
   metrics,
   tracer,

@@ -78,7 +78,11 @@ describe('out of the box: the demo instances, the built-in sink and the demo Ecw
       ecwidApiBaseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/api$/),
       // Beside the state file: the poll loop's checkpoints, which `instances poll --local` shares.
       pollStateDir: join(dirname(runner.stateFile), 'poller'),
+      // The event ledger (embedded, its data beside the state file), which `events ... --local` reads.
+      dynamodbEndpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      ledgerTableName: 'ecwid-events-local-ledger',
     });
+    expect(existsSync(join(dirname(runner.stateFile), 'runner-ledger'))).toBe(true);
     expect(() => process.kill(state.pid, 0)).not.toThrow();
   });
 

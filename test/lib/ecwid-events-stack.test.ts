@@ -166,6 +166,9 @@ describe('functions', () => {
       // Where ingest notes the webhooks of reconciling instances (polling is on by default).
       [ENV.sightingsQueueUrl]: ref(sightingsQueue()),
       [READ_MODEL.env.tableName]: ref(stack.instanceReadModel.table),
+      // The event ledger: ingest records every event before it answers (durable dedupe).
+      [ENV.ledgerTableName]: ref(stack.ledger.table),
+      [ENV.ledgerRetentionDays]: '30',
       POWERTOOLS_SERVICE_NAME: 'ecwid-events-dev',
       POWERTOOLS_METRICS_NAMESPACE: 'EcwidEvents',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -225,7 +228,7 @@ describe('functions', () => {
 });
 
 describe('least privilege: each function gets exactly the actions it uses, on exactly its resources', () => {
-  test('ingest: write its logs, send to the main queue, read configs under the prefix and from the read model', () => {
+  test('ingest: write its logs, send to the main queue, read configs under the prefix and from the read model, record in the ledger', () => {
     expect(statementsOfRole(template, roleId(ingestFn()))).toEqual([
       logWriteStatement(stack.ingestApi.functionLogGroup),
       // grantSendMessages: SendMessage plus the two read-only queue lookups the SDK may use; on the
@@ -237,6 +240,8 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
       },
       ...ssmReadStatements,
       ...readModelStatements(),
+      // The ledger: conditional Puts (record, then mark queued) and the consistent read after a refused one; no index.
+      { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: getAtt(stack.ledger.table) },
     ]);
   });
 

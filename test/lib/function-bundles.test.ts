@@ -29,6 +29,7 @@ const RESOLVED_REFS = {
   DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo',
   SIGHTINGS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/sightings',
   INSTANCE_TABLE_NAME: 'EcwidEvents-bundles-InstanceReadModelTable',
+  LEDGER_TABLE_NAME: 'EcwidEvents-bundles-LedgerTable',
 };
 
 function bundleOf(fnLogicalId: string): { file: string; environment: Record<string, string> } {

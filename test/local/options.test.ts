@@ -53,6 +53,7 @@ test('every option, relative paths resolved against the working directory', () =
       '--instances', 'mine',
       '--sqs-endpoint', 'http://127.0.0.1:5000/',
       '--queue-prefix', 'run_7',
+      '--dynamodb-endpoint', 'http://127.0.0.1:5000/',
       '--ecwid-api', 'https://app.ecwid.com/api',
       '--retry-schedule', '1, 2,5',
       '--max-attempts', '3',
@@ -64,6 +65,7 @@ test('every option, relative paths resolved against the working directory', () =
     instancesDir: join(cwd, 'mine'),
     sqsEndpoint: 'http://127.0.0.1:5000',
     queuePrefix: 'run_7',
+    dynamodbEndpoint: 'http://127.0.0.1:5000',
     ecwidApiBaseUrl: 'https://app.ecwid.com/api',
     retryScheduleSeconds: [1, 2, 5],
     maxAttempts: 3,
@@ -75,7 +77,7 @@ test('every option, relative paths resolved against the working directory', () =
 test('--help and -h ask for the help text, which lists every option and the real defaults', () => {
   expect(parseRunnerOptions(['--help'], cwd)).toEqual({ help: true });
   expect(parseRunnerOptions(['-h'], cwd)).toEqual({ help: true });
-  for (const option of ['--port', '--instances', '--sqs-endpoint', '--queue-prefix', '--ecwid-api', '--retry-schedule', '--max-attempts', '--state-file', '--quiet', '--help']) {
+  for (const option of ['--port', '--instances', '--sqs-endpoint', '--queue-prefix', '--dynamodb-endpoint', '--ecwid-api', '--retry-schedule', '--max-attempts', '--state-file', '--quiet', '--help']) {
     expect(HELP_TEXT).toContain(option);
   }
   expect(HELP_TEXT).toContain(DEFAULT_RETRY_SCHEDULE_SECONDS.join(','));
@@ -92,6 +94,7 @@ test.each([
   [['--instances', 'missing'], /--instances: folder .*missing does not exist/],
   [['--sqs-endpoint', 'localhost:4566'], /--sqs-endpoint must be an http:\/\/ or https:\/\/ URL/],
   [['--sqs-endpoint', 'ftp://127.0.0.1'], /--sqs-endpoint must be an http:\/\/ or https:\/\/ URL/],
+  [['--dynamodb-endpoint', '127.0.0.1:5000'], /--dynamodb-endpoint must be an http:\/\/ or https:\/\/ URL/],
   [['--ecwid-api', 'http://user:pw@127.0.0.1/api'], /--ecwid-api must not contain a user name or password/],
   [['--queue-prefix', 'bad.name'], /--queue-prefix must be 1 to 71 letters/],
   [['--retry-schedule', ''], /--retry-schedule must be comma-separated whole seconds/],
