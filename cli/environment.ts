@@ -12,6 +12,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDbLedger } from '../functions/adapters/aws/dynamodb-ledger';
 import { SqsEventQueue } from '../functions/adapters/aws/sqs-event-queue';
+import { DynamoDbHealthStore } from '../functions/adapters/aws/dynamodb-health';
+import type { HealthStore } from '../functions/core/health';
 import type { Ledger } from '../functions/core/ledger';
 import type { TicketQueue } from '../functions/core/ledger-flow';
 import { FileCheckpointStore } from '../functions/adapters/fs/file-checkpoint-store';
@@ -105,6 +107,8 @@ export interface Resources {
    * it does not exist: the triage commands compare it with when an event failed.
    */
   instanceChangedAt?(instanceId: string): Promise<number | null | undefined>;
+  /** Receiver health records (`instances pause|resume|health`): items of the ledger table. */
+  health?(): Promise<HealthStore>;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -257,6 +261,21 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
     return ssm;
   };
 
+  /** The ledger table and a client for it (the ledger and the health records share it). */
+  let ledgerTableAccess: Promise<{ tableName: string; client: DynamoDBClient }> | undefined;
+  const ledgerTable = () =>
+    (ledgerTableAccess ??= (async () => {
+      const state = options.local ? await local() : undefined;
+      if (options.local && !(state?.dynamodbEndpoint && state.ledgerTableName)) {
+        throw new CliError('--local: this runner publishes no ledger (started by an older version?); restart it with "npm start"');
+      }
+      const tableName = await resolveValue(options.ledgerTable, (s) => s.ledgerTableName ?? '', STACK_OUTPUTS.ledgerTableName, 'ledger table (--ledger-table)');
+      const endpoint = options.dynamodbEndpoint ?? env.AWS_ENDPOINT_URL_DYNAMODB ?? state?.dynamodbEndpoint;
+      const client = new DynamoDBClient(clientConfig(endpoint, state?.region));
+      clients.push(client);
+      return { tableName, client };
+    })());
+
   const resources: Resources = {
     describe() {
       if (options.local) return `local runner (${stateFile})`;
@@ -334,14 +353,7 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
 
     ledger() {
       return (ledger ??= (async (): Promise<LedgerAccess> => {
-        const state = options.local ? await local() : undefined;
-        if (options.local && !(state?.dynamodbEndpoint && state.ledgerTableName)) {
-          throw new CliError('--local: this runner publishes no ledger (started by an older version?); restart it with "npm start"');
-        }
-        const tableName = await resolveValue(options.ledgerTable, (s) => s.ledgerTableName ?? '', STACK_OUTPUTS.ledgerTableName, 'ledger table (--ledger-table)');
-        const endpoint = options.dynamodbEndpoint ?? env.AWS_ENDPOINT_URL_DYNAMODB ?? state?.dynamodbEndpoint;
-        const client = new DynamoDBClient(clientConfig(endpoint, state?.region));
-        clients.push(client);
+        const { tableName, client } = await ledgerTable();
         return {
           ledger: new DynamoDbLedger({ tableName, client }),
           tickets: async () => {
@@ -366,6 +378,11 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
       if (explicit && !stackName && !options.ssmEndpoint && !options.ssmPrefix) return undefined;
       const [read] = await new SsmConfigSource({ prefix: await ssmPrefix(), client: ssmClient() }).read([instanceId]);
       return read ? read.modifiedAt : null;
+    },
+
+    async health() {
+      const { tableName, client } = await ledgerTable();
+      return new DynamoDbHealthStore({ tableName, client });
     },
 
     async ecwidApiBaseUrl() {

@@ -19,12 +19,14 @@ import {
   type InstanceDocument,
 } from '../../functions/core/instance';
 import { InstanceValidationError, validateInstanceDocument, type InstanceProblem } from '../../functions/core/instance-validation';
+import type { HealthStore, ReceiverHealth } from '../../functions/core/health';
 import type { HostResolver } from '../../functions/core/ports';
 import { optionBoolean, optionList, optionString, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
 import { instanceIngestUrl } from '../environment';
 import { CliError, EXIT, UsageError } from '../errors';
 import { maskDocument, NOT_SET } from '../mask';
-import { renderPairs, renderTable } from '../output';
+import { healthCell, healthView, type HealthView } from '../health-view';
+import { renderPairs, renderTable, type Column } from '../output';
 
 // ---- pure helpers (unit-tested) -------------------------------------------------------------
 
@@ -171,6 +173,12 @@ function printWarnings(ctx: CommandContext, warnings: readonly InstanceProblem[]
   for (const warning of warnings) ctx.out.warn(`${warning.path}: ${warning.message}`);
 }
 
+/** The receiver health records, or one line saying why this target has none. */
+export async function healthStoreOf(ctx: Pick<CommandContext, 'resources'>): Promise<HealthStore> {
+  if (!ctx.resources.health) throw new CliError(`${ctx.resources.describe()} keeps no receiver health`);
+  return ctx.resources.health();
+}
+
 /** The instance with this id, or a one-line error naming where it was looked for. */
 export async function loadInstance(ctx: Pick<CommandContext, 'resources'>, id: string): Promise<Instance> {
   assertInstanceId(id);
@@ -271,23 +279,34 @@ a slug of "name" (else a random one); an existing id is never overwritten.`,
 
 const list: CommandSpec = {
   name: 'instances list',
-  summary: 'list instances (secrets masked: only whether they are set)',
+  summary: 'list instances with their receiver health (secrets masked: only whether they are set)',
   usage: '',
+  details: `HEALTH is the receiver's state (see "instances health"); it needs the ledger, where the
+health records are kept: without one (a folder of instances only) the column is left out,
+and if they cannot be read it is left out with a warning saying why.`,
   async run(ctx) {
     const repository = await ctx.resources.instances();
     const { instances, problems = [] } = await repository.list();
     // One unreadable instance does not hide the others; the problem names it, never its content.
     for (const problem of problems) ctx.out.warn(`skipped ${problem.message}`);
-    const rows = instances.map(listRow);
+    const records = await healthRecords(ctx, instances.map((instance) => instance.id));
+    const now = ctx.now();
+    const rows = instances.map((instance) => {
+      const row = listRow(instance);
+      return records ? { ...row, health: healthView(instance, records.get(instance.id), now) } : row;
+    });
+    type Row = ReturnType<typeof listRow> & { health?: HealthView };
+    const healthColumn: Column<Row>[] = records ? [{ header: 'HEALTH', value: (r) => (r.health ? healthCell(r.health) : '') }] : [];
     ctx.out.result(rows, () =>
       rows.length === 0
         ? `No instances in ${repository.location}.\n`
-        : renderTable(
+        : renderTable<Row>(
             [
               { header: 'ID', value: (r) => r.id },
               { header: 'NAME', value: (r) => r.name },
               { header: 'STORE', value: (r) => r.storeId },
               { header: 'ENABLED', value: (r) => (r.enabled ? 'yes' : 'no') },
+              ...healthColumn,
               { header: 'CALLBACK', value: (r) => r.callbackUrl },
               { header: 'SECRETS SET', value: (r) => r.secrets },
             ],
@@ -296,6 +315,22 @@ const list: CommandSpec = {
     );
   },
 };
+
+/**
+ * The health records of these instances for the list, or undefined (with a warning saying why)
+ * when they cannot be read here: the list itself never fails for want of them.
+ */
+async function healthRecords(ctx: CommandContext, ids: readonly string[]): Promise<Map<string, ReceiverHealth> | undefined> {
+  if (ids.length === 0) return new Map();
+  try {
+    return await (await healthStoreOf(ctx)).getMany(ids);
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    // Not configured (a folder of instances, no ledger named): nothing to say; a failure is said.
+    if (!(error instanceof CliError && error.exitCode === EXIT.usage)) ctx.out.warn(`no HEALTH column: ${error.message}`);
+    return undefined;
+  }
+}
 
 const show: CommandSpec = {
   name: 'instances show',
@@ -372,7 +407,7 @@ const toggle = (enabled: boolean): CommandSpec => ({
   name: enabled ? 'instances enable' : 'instances disable',
   summary: enabled
     ? 'turn notifications on (event.notification.enabled=true; re-validates first)'
-    : 'turn notifications off: events for it are acknowledged and dropped',
+    : 'turn notifications off: ingest acknowledges and drops its events (to hold them instead: "instances pause")',
   usage: 'ID',
   positionals: { min: 1, max: 1 },
   ...(enabled ? { options: NO_RESOLVE } : {}),
@@ -388,7 +423,13 @@ const toggle = (enabled: boolean): CommandSpec => ({
       document = validated.document;
     }
     await (await ctx.resources.instances()).replace(id, document);
-    ctx.out.result({ id, enabled }, () => `Instance ${id} ${enabled ? 'enabled' : 'disabled'}.\n`);
+    ctx.out.result(
+      enabled ? { id, enabled } : { id, enabled, events: 'dropped by ingest' },
+      () =>
+        enabled
+          ? `Instance ${id} enabled.\n`
+          : `Instance ${id} disabled: ingest acknowledges and drops its new events, and deliver drops those already queued. To hold them instead, "instances pause ${id}".\n`,
+    );
   },
 });
 

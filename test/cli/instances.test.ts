@@ -250,7 +250,7 @@ describe('instances update / enable / disable / delete', () => {
   });
 
   test('disable and enable flip event.notification.enabled', async () => {
-    expect((await cli('instances', 'disable', 'shop-a')).stdout).toBe('Instance shop-a disabled.\n');
+    expect((await cli('instances', 'disable', 'shop-a')).stdout).toMatch(/^Instance shop-a disabled: ingest acknowledges and drops its new events/);
     expect((await stored()).configuration['event.notification.enabled']).toBe('false');
     expect((await cli('instances', 'list')).stdout).toMatch(/^shop-a +Shop A +1003 +no /m);
     expect((await cli('instances', 'enable', 'shop-a')).code).toBe(0);
