@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { countMessages } from '../../../functions/adapters/aws/sqs-queue-counts';
 import type { LocalRunnerState } from '../../../functions/contract';
@@ -53,10 +53,18 @@ export function writeInstances(dir: string, instances: Readonly<Record<string, u
   for (const [id, document] of Object.entries(instances)) writeFileSync(join(dir, `${id}.json`), JSON.stringify(document, null, 2));
 }
 
-/** Starts the runner on a free port with `args` (plus --port 0 and a private state file). */
-export async function startRunner(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<RunnerProcess> {
-  const stateDir = tempDir('state');
-  const stateFile = join(stateDir.dir, 'runner.json');
+/**
+ * Starts the runner on a free port with `args` (plus --port 0 and a private state file, removed
+ * on stop). `options.stateFile`: this one instead, kept on stop (a restart with the same state
+ * file finds its ledger again).
+ */
+export async function startRunner(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  options: { readonly stateFile?: string } = {},
+): Promise<RunnerProcess> {
+  const stateDir = options.stateFile === undefined ? tempDir('state') : { dir: dirname(options.stateFile), remove: () => undefined };
+  const stateFile = options.stateFile ?? join(stateDir.dir, 'runner.json');
   const child = spawn(TSX, ['bin/local.ts', '--port', '0', '--state-file', stateFile, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
