@@ -5,6 +5,9 @@ import { isJsonObject } from '../core/json';
  * A stored instance document (SSM parameter or local file) that is not usable. The message names
  * where it came from and what is wrong, never the content: the document holds secrets.
  */
+/** Store ids become part of a parameter name; anything else cannot name a parameter (Ecwid's are numeric). */
+export const STORE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
 export class InvalidInstanceDocumentError extends Error {
   constructor(
     readonly source: string,

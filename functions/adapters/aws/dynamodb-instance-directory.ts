@@ -12,9 +12,8 @@ import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient 
 import { READ_MODEL } from '../../contract';
 import type { InstanceDirectory } from '../../core/cached-instance-store';
 import { INSTANCE_ID_PATTERN, type Instance } from '../../core/instance';
-import { parseInstanceDocument } from '../instance-document';
+import { parseInstanceDocument, STORE_ID_PATTERN } from '../instance-document';
 import { open, type KmsDataKeys } from './kms-data-keys';
-import { STORE_ID_PATTERN } from './ssm-instance-repository';
 import { errorText } from '../../core/ports';
 
 /** Item attribute names (the keys are READ_MODEL's). */

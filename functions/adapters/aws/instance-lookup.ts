@@ -3,8 +3,10 @@
  * read model when its table is set (the stack sets it: DynamoDB behind a per-environment cache,
  * documents sealed with KMS-wrapped data keys), else from Parameter Store directly.
  *
- * The clients of the path not taken are never loaded: an SDK client costs tens of milliseconds of
- * every cold start (bench/bundles.ts).
+ * The path not taken is never loaded, neither its SDK clients nor the adapters that import them
+ * (only types are imported above): an SDK client costs tens of milliseconds of every cold start
+ * (bench/bundles.ts). A static import of the Parameter Store repository used to load
+ * @aws-sdk/client-ssm and Powertools Parameters into every read-model cold start.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
@@ -12,9 +14,9 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { InstanceStoreConfig } from '../../config';
 import { CachedInstanceStore } from '../../core/cached-instance-store';
 import type { InstanceLookup } from '../../core/ports';
-import { DynamoDbInstanceDirectory } from './dynamodb-instance-directory';
-import { KmsDataKeys } from './kms-data-keys';
-import { SsmInstanceRepository } from './ssm-instance-repository';
+import type { DynamoDbInstanceDirectory } from './dynamodb-instance-directory';
+import type { KmsDataKeys } from './kms-data-keys';
+import type { SsmInstanceRepository } from './ssm-instance-repository';
 
 /** Wraps a client for tracing (the Tracer's captureAWSv3Client), or leaves it as it is. */
 export type ClientWrapper = <T>(client: T) => T;
@@ -24,15 +26,18 @@ export function awsInstanceLookup(config: InstanceStoreConfig, wrap: ClientWrapp
     // Loaded here, not at the top: the other path's clients stay out of the cold start.
     const { DynamoDBClient: DynamoDb } = require('@aws-sdk/client-dynamodb') as { DynamoDBClient: new (c: object) => DynamoDBClient };
     const { KMSClient: Kms } = require('@aws-sdk/client-kms') as { KMSClient: new (c: object) => KMSClient };
+    const { DynamoDbInstanceDirectory: Directory } = require('./dynamodb-instance-directory') as { DynamoDbInstanceDirectory: typeof DynamoDbInstanceDirectory };
+    const { KmsDataKeys: DataKeys } = require('./kms-data-keys') as { KmsDataKeys: typeof KmsDataKeys };
     return new CachedInstanceStore(
-      new DynamoDbInstanceDirectory({
+      new Directory({
         tableName: config.readModelTableName,
         client: wrap(new DynamoDb({})),
-        dataKeys: new KmsDataKeys({ client: wrap(new Kms({})) }),
+        dataKeys: new DataKeys({ client: wrap(new Kms({})) }),
       }),
       { maxAgeMs: config.cacheSeconds * 1000, notFoundMaxAgeMs: Math.min(config.cacheSeconds, 30) * 1000 },
     );
   }
   const { SSMClient: Ssm } = require('@aws-sdk/client-ssm') as { SSMClient: new (c: object) => SSMClient };
-  return new SsmInstanceRepository({ prefix: config.ssmPrefix, maxAgeSeconds: config.cacheSeconds, client: wrap(new Ssm({})) });
+  const { SsmInstanceRepository: Repository } = require('./ssm-instance-repository') as { SsmInstanceRepository: typeof SsmInstanceRepository };
+  return new Repository({ prefix: config.ssmPrefix, maxAgeSeconds: config.cacheSeconds, client: wrap(new Ssm({})) });
 }

@@ -12,11 +12,10 @@ import {
 } from '../../core/instance';
 import { errorText, type IndexRebuildResult, type InstanceListing, type InstanceRepository, type UnreadableInstance } from '../../core/ports';
 import { DEFAULTS, ssmInstanceName, ssmStoreIndexName } from '../../contract';
-import { InvalidInstanceDocumentError, parseInstanceDocument, parseStoreIndex } from '../instance-document';
+import { InvalidInstanceDocumentError, parseInstanceDocument, parseStoreIndex, STORE_ID_PATTERN } from '../instance-document';
 import { deleteParameterIfExists, isParameterNotFound, parametersByInstanceId, readParameter } from './ssm-parameters';
 
-/** Store ids become part of a parameter name; anything else cannot name a parameter (Ecwid's are numeric). */
-export const STORE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+export { STORE_ID_PATTERN };
 
 /**
  * "Not found" is remembered for at most this long. Long enough that hostile or misrouted

@@ -39,6 +39,13 @@ export interface EcwidPollClientOptions {
   /** @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly clock?: () => Date;
+  /**
+   * `throw`: a 429 is thrown at once as EcwidApiError (status 429, Retry-After) for the per-token
+   * budget in front of this client to wait out and slow down for (core/poll/budgeted-source.ts);
+   * `retry`: the client waits and retries itself (without a budget).
+   * @default 'retry'
+   */
+  readonly onTooManyRequests?: 'retry' | 'throw';
   /** Told about each wait (for metrics and logs). */
   readonly onRetry?: (info: { readonly status?: number; readonly waitSeconds: number; readonly attempt: number }) => void;
 }
@@ -58,6 +65,7 @@ export class EcwidPollClient implements PollSource {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly clock: () => Date;
   private readonly onRetry?: EcwidPollClientOptions['onRetry'];
+  private readonly throwTooManyRequests: boolean;
 
   constructor(options: EcwidPollClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -68,6 +76,7 @@ export class EcwidPollClient implements PollSource {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.clock = options.clock ?? (() => new Date());
     this.onRetry = options.onRetry;
+    this.throwTooManyRequests = options.onTooManyRequests === 'throw';
   }
 
   async list(request: PollListRequest): Promise<PollPage> {
@@ -100,7 +109,7 @@ export class EcwidPollClient implements PollSource {
         }
         retryAfter = retryAfterOf(outcome.headers, this.clock());
         failure = `Ecwid API ${described} answered HTTP ${status}`;
-        if (!isRetryable(status)) throw new EcwidApiError(failure, status, retryAfter);
+        if (!isRetryable(status) || (status === 429 && this.throwTooManyRequests)) throw new EcwidApiError(failure, status, retryAfter);
       } else {
         failure = `Ecwid API ${described} failed: ${noAnswerReason(outcome)}`;
       }
