@@ -53,6 +53,8 @@ export interface IngestConfig {
   readonly sightingsQueueUrl?: string;
   /** Ingest's body limit; the HTTP API payload limit must agree. */
   readonly maxBodyBytes: number;
+  /** Webhooks whose `eventCreated` is further from now are not queued (ENV.webhookMaxAgeSeconds). */
+  readonly webhookMaxAgeSeconds: number;
 }
 
 export interface DeliverConfig {
@@ -117,6 +119,7 @@ export function ingestConfigFrom(env: Environment): IngestConfig {
     queueUrl: text(env[ENV.queueUrl]),
     sightingsQueueUrl: text(env[ENV.sightingsQueueUrl]),
     maxBodyBytes: DEFAULTS.maxBodyBytes,
+    webhookMaxAgeSeconds: webhookMaxAgeSecondsFrom(env),
   };
 }
 
@@ -182,6 +185,11 @@ export function configSyncConfigFrom(env: Environment): ConfigSyncConfig {
 }
 
 /** CALLBACK_TIMEOUT_MS (the local runner honours it too, as deliver reads it). */
+/** The webhook freshness window (seconds): ENV.webhookMaxAgeSeconds, else DEFAULTS.webhookMaxAgeSeconds. */
+export function webhookMaxAgeSecondsFrom(env: Environment): number {
+  return envNumber(env[ENV.webhookMaxAgeSeconds], { min: 60 }) ?? DEFAULTS.webhookMaxAgeSeconds;
+}
+
 export function callbackTimeoutMsFrom(env: Environment): number {
   return envNumber(env[ENV.callbackTimeoutMs], { min: 1 }) ?? DEFAULTS.callbackTimeoutMs;
 }

@@ -36,6 +36,11 @@ export const ENV = {
   ledgerTableName: 'LEDGER_TABLE_NAME',
   /** Days a finished event stays in the ledger (the dedupe window for Ecwid's repeats). */
   ledgerRetentionDays: 'LEDGER_RETENTION_DAYS',
+  /**
+   * Ingest refuses a webhook whose `eventCreated` is further than this from now (seconds): Ecwid
+   * signs only `{eventCreated}.{eventId}`, so a captured signature must not work forever.
+   */
+  webhookMaxAgeSeconds: 'WEBHOOK_MAX_AGE_SECONDS',
   /** The SNS topic of operational notices (receiver failing, circuit open, recovered, disabled). */
   noticeTopicArn: 'NOTICE_TOPIC_ARN',
 } as const;
@@ -51,6 +56,10 @@ export const DEFAULTS = {
   /** Ingest's body limit; the HTTP API payload limit must agree. */
   maxBodyBytes: 64 * 1024,
   callbackTimeoutMs: 10_000,
+  /** Wider than Ecwid's retry span (24 h in today's docs, 48 h in older ones). */
+  webhookMaxAgeSeconds: 48 * 3600,
+  /** How far in the future an `eventCreated` may be (clock skew between Ecwid and us). */
+  webhookMaxFutureSeconds: 15 * 60,
   /** CloudWatch namespace of the Powertools metrics (the stack's default, the handlers' fallback). */
   metricsNamespace: 'EcwidEvents',
 } as const;
@@ -153,6 +162,8 @@ export const INGEST_METRICS = {
   droppedDisabled: 'EventsDroppedDisabled',
   /** Not queued for an instance whose only source is the poller (`event.vendor.type` = `polling`). */
   droppedPollingOnly: 'EventsDroppedPollingOnly',
+  /** A webhook not queued because its `eventCreated` is outside the freshness window (a replay, or Ecwid's clock). */
+  droppedStale: 'EventsDroppedStale',
   /** An ION post not queued for an instance that does not take ION (ecwid.ion.enabled / ecwid.order.key). */
   droppedIonRefused: 'EventsDroppedIonRefused',
   /** A repeat of an event the ledger already holds for that instance (answered 2xx, not queued again). */

@@ -23,6 +23,7 @@ export interface DeployConfig {
   readonly maxAttempts?: number;
   readonly callbackTimeout?: Duration;
   readonly configCache?: Duration;
+  readonly webhookMaxAge?: Duration;
   readonly ingestReservedConcurrency?: number;
   readonly deliveryMaxConcurrency?: number;
   readonly throttlingRateLimit?: number;
@@ -211,6 +212,11 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
     ),
   },
   configCache: { field: 'configCache', format: 'a duration (60s)', parse: durationOf(between(0, 86_400, 'at most a day')) },
+  webhookMaxAge: {
+    field: 'webhookMaxAge',
+    format: 'a duration, 1h to 30d (48h)',
+    parse: durationOf(between(3600, 30 * 86_400, 'from 1 hour to 30 days')),
+  },
   ingestReservedConcurrency: { field: 'ingestReservedConcurrency', format: 'a whole number, 1 to 10000', parse: integerOf(1, 10_000) },
   deliveryMaxConcurrency: { field: 'deliveryMaxConcurrency', format: 'a whole number, 2 to 1000', parse: integerOf(2, 1000) },
   throttlingRateLimit: { field: 'throttlingRateLimit', format: 'requests per second', parse: positiveNumber },

@@ -85,6 +85,14 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly configCache?: Duration;
   /**
+   * Ingest refuses a webhook whose `eventCreated` is older than this (answered 200, not queued,
+   * `EventsDroppedStale`): Ecwid signs only `{eventCreated}.{eventId}`, so a captured signature
+   * must stop working. Keep it wider than Ecwid's retry span (24 h today, 48 h in older docs).
+   *
+   * @default Duration.seconds(DEFAULTS.webhookMaxAgeSeconds) (48 h)
+   */
+  readonly webhookMaxAge?: Duration;
+  /**
    * Most concurrent deliver invocations (2 to 1000); bounds the load on Ecwid and on callbacks.
    * One invocation delivers about 10 events a second (a batch of 10 objects in parallel, Ecwid
    * 150-600 ms, callback 200 ms; `deliver_capacity_events_per_s` in bench/results.json).
@@ -285,6 +293,7 @@ export class EcwidEventsStack extends Stack {
       queue: this.eventQueue.queue,
       instanceConfig,
       configCache,
+      webhookMaxAge: props.webhookMaxAge ?? Duration.seconds(DEFAULTS.webhookMaxAgeSeconds),
       throttlingRateLimit: props.throttlingRateLimit ?? STACK_DEFAULTS.throttlingRateLimit,
       throttlingBurstLimit: props.throttlingBurstLimit ?? STACK_DEFAULTS.throttlingBurstLimit,
       reservedConcurrency: props.ingestReservedConcurrency ?? STACK_DEFAULTS.ingestReservedConcurrency,

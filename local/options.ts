@@ -8,7 +8,7 @@ import {
   MAX_BACKOFF_SECONDS,
   retryPolicyFrom,
 } from '../functions/core/retry-policy';
-import { callbackTimeoutMsFrom, type Environment } from '../functions/config';
+import { callbackTimeoutMsFrom, type Environment, webhookMaxAgeSecondsFrom } from '../functions/config';
 import { ENV, LOCAL_STATE_FILE } from '../functions/contract';
 
 /** What `npm start -- ...` accepts, validated. */
@@ -37,6 +37,8 @@ export interface RunnerOptions {
   readonly pollIntervalSeconds?: number;
   /** Timeout of one callback POST (CALLBACK_TIMEOUT_MS, read as deliver reads it); undefined: the default. */
   readonly callbackTimeoutMs?: number;
+  /** Webhook freshness window (WEBHOOK_MAX_AGE_SECONDS, read as ingest reads it); undefined: the default, 48 h. */
+  readonly webhookMaxAgeSeconds?: number;
 }
 
 /** A bad command line: the message says what is wrong; the runner exits with code 2. */
@@ -149,6 +151,7 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
       stateFile: resolve(cwd, values['state-file'] ?? LOCAL_STATE_FILE),
       pollIntervalSeconds: values['poll-interval'] === undefined ? undefined : parsePollInterval(values['poll-interval']),
       ...(env[ENV.callbackTimeoutMs] === undefined ? {} : { callbackTimeoutMs: callbackTimeoutMsFrom(env) }),
+      ...(env[ENV.webhookMaxAgeSeconds] === undefined ? {} : { webhookMaxAgeSeconds: webhookMaxAgeSecondsFrom(env) }),
     },
   };
 }

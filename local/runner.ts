@@ -219,6 +219,8 @@ async function start(
     sightings,
     ledger,
     ledgerTiming: ledgerConfig.timing,
+    // As deployed: a captured webhook signature works only inside the window.
+    webhookMaxAgeSeconds: options.webhookMaxAgeSeconds ?? DEFAULTS.webhookMaxAgeSeconds,
     logger: createConsoleLogger({ service: 'ingest', level, write: logWriter(output) }),
     metrics: NO_METRICS,
     tracer: TRACING_OFF,

@@ -90,7 +90,9 @@ describe('function configs', () => {
       queueUrl: undefined,
       sightingsQueueUrl: undefined,
       maxBodyBytes: DEFAULTS.maxBodyBytes,
+      webhookMaxAgeSeconds: 48 * 3600,
     });
+    expect(ingestConfigFrom({ [ENV.webhookMaxAgeSeconds]: '3600' }).webhookMaxAgeSeconds).toBe(3600);
     expect(deliverConfigFrom({})).toMatchObject({
       ecwidApiBaseUrl: DEFAULTS.ecwidApiBaseUrl,
       callbackTimeoutMs: DEFAULTS.callbackTimeoutMs,

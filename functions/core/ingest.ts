@@ -54,6 +54,14 @@ export interface IngestDeps {
   readonly ledger?: Ledger;
   /** @default DEFAULT_LEDGER_TIMING */
   readonly ledgerTiming?: LedgerTiming;
+  /**
+   * Webhooks whose `eventCreated` is more than this many seconds old (or more than
+   * DEFAULTS.webhookMaxFutureSeconds ahead) are answered 200 and not queued: Ecwid signs only
+   * `{eventCreated}.{eventId}`, so an old signature must not open the door to any body.
+   * The Lambda and the local runner always set it (DEFAULTS.webhookMaxAgeSeconds, 48 h).
+   * @default no window (tests of other rules built on old fixtures)
+   */
+  readonly webhookMaxAgeSeconds?: number;
 }
 
 export interface IngestSuccessBody {
@@ -123,6 +131,9 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   const { eventId, storeId } = notification;
   const attributes = { eventId, storeId, ecwidEventType: notification.eventType, source: notification.source };
   const received: Received = { notification, attributes, telemetry, reject };
+  // Cheap checks first: a stale webhook costs no instance lookup.
+  const stale = staleness(notification, deps.clock(), deps.webhookMaxAgeSeconds);
+  if (stale !== undefined) return dropped(received, INGEST_METRICS.droppedStale, stale);
 
   const targets = await findTargets(route.value.instanceId, received, deps.instances);
   if (!targets.ok) return targets.result;
@@ -134,6 +145,25 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   if (!recipients.ok) return recipients.result;
   const events = queuedEvents(notification, recipients.value, deps.clock());
   return enqueue(events, accepting.value.handling, received, deps);
+}
+
+/** Why a webhook is outside the freshness window, or undefined when it is inside (or there is none). */
+function staleness(notification: EcwidNotification, now: Date, maxAgeSeconds: number | undefined): string | undefined {
+  if (notification.source !== 'webhook' || maxAgeSeconds === undefined) return undefined;
+  const ageSeconds = Math.floor(now.getTime() / 1000) - notification.eventCreated;
+  if (ageSeconds > maxAgeSeconds) return `eventCreated is ${Math.round(ageSeconds / 3600)} h old; webhooks older than ${Math.round(maxAgeSeconds / 3600)} h are not taken`;
+  if (-ageSeconds > DEFAULTS.webhookMaxFutureSeconds) return `eventCreated is ${-ageSeconds} s in the future`;
+  return undefined;
+}
+
+/**
+ * A 200 that queues nothing: for what a retry by Ecwid cannot fix. Logged and counted (the
+ * metric names why); the answer is the same whatever the store, so it tells a caller nothing.
+ */
+function dropped(received: Received, metric: string, why: string): IngestResult {
+  received.telemetry.count(metric);
+  received.telemetry.log('warn', `not queued: ${why}`, received.attributes);
+  return { status: 200, body: { queued: 0, eventId: received.notification.eventId, instances: [], message: `not queued: ${why}` } };
 }
 
 /** Counts and logs a rejection, and makes its answer. */

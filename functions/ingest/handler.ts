@@ -38,6 +38,8 @@ export interface IngestHandlerDeps {
   readonly ledger?: Ledger;
   /** @default DEFAULT_LEDGER_TIMING */
   readonly ledgerTiming?: LedgerTiming;
+  /** The webhook freshness window in seconds (core/ingest.ts). @default none */
+  readonly webhookMaxAgeSeconds?: number;
   /** @default a Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
   readonly tracer?: Tracer;
 }
@@ -69,6 +71,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
         maxBodyBytes: deps.maxBodyBytes,
         ledger: deps.ledger,
         ledgerTiming: deps.ledgerTiming,
+        webhookMaxAgeSeconds: deps.webhookMaxAgeSeconds,
       });
       span.annotate('httpStatus', result.status);
       if ('eventId' in result.body) {

@@ -31,6 +31,7 @@ export const handler: IngestHandler = createIngestHandler({
         ledgerTiming: config.ledger.timing,
       }
     : {}),
+  webhookMaxAgeSeconds: config.webhookMaxAgeSeconds,
   logger,
   metrics,
   tracer,

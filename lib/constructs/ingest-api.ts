@@ -22,6 +22,8 @@ export interface IngestApiProps {
   readonly instanceConfig: InstanceConfigAccess;
   /** How long the function keeps an instance config before reading it again. */
   readonly configCache: Duration;
+  /** Webhooks created longer ago than this are not queued (core/ingest.ts, freshness). */
+  readonly webhookMaxAge: Duration;
   /** Steady-state requests per second the API accepts (over that: HTTP 429, and Ecwid retries). */
   readonly throttlingRateLimit: number;
   /** Requests the API accepts in a burst. */
@@ -90,6 +92,7 @@ export class IngestApi extends Construct {
 
     this.function.addEnvironment(ENV.ssmPrefix, props.instanceConfig.ssmPrefix);
     this.function.addEnvironment(ENV.configCacheSeconds, String(props.configCache.toSeconds()));
+    this.function.addEnvironment(ENV.webhookMaxAgeSeconds, String(props.webhookMaxAge.toSeconds()));
     props.instanceConfig.grantRead(this.function, ingest);
 
     this.api = new HttpApi(this, 'Api', {

@@ -338,12 +338,12 @@ describe('deliver: webhook events are enriched with the entity', () => {
     expect(delivered().message.raw).toEqual({ webhook: event.raw, entity: product });
   });
 
-  it('does not fetch types it does not enrich, deleted entities, or without credentials', async () => {
+  it('does not fetch types it does not enrich, or without credentials', async () => {
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
     const coupon = webhookEvent({ objectType: 'discountCoupons', objectId: '5', ecwidEventType: 'discount_coupon.updated' });
     const deleted = webhookEvent({ eventType: 'DELETED', ecwidEventType: 'product.deleted' });
     await deliverMessage(queueMessage(coupon), deps);
-    await deliverMessage(queueMessage(deleted), deps);
+    await deliverMessage(queueMessage(deleted), setup().deps);
     await deliverMessage(queueMessage(webhookEvent()), setup().deps);
 
     expect(ecwid.requests).toHaveLength(0);
@@ -352,6 +352,28 @@ describe('deliver: webhook events are enriched with the entity', () => {
       ['webhook'],
       ['webhook'],
     ]);
+  });
+
+  it('a deleted entity that Ecwid still has is dropped as forged, never delivered as DELETED (the body is not signed)', async () => {
+    const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    routes['/api/v3/1003/products/66722483'] = { status: 200, body: { id: 66722483, name: 'Still here' } };
+    const deleted = webhookEvent({ eventType: 'DELETED', ecwidEventType: 'product.deleted' });
+
+    const outcome = await deliverMessage(queueMessage(deleted), deps);
+
+    expect(outcome).toEqual({ status: 'dropped', reason: 'forged', detail: 'products 66722483 was reported deleted but still exists' });
+    expect(callback.requests).toHaveLength(0);
+    expect(retries.retried).toEqual([]);
+    expect(retries.deadLettered).toEqual([]);
+    expect(telemetry.countOf(DELIVER_METRICS.droppedForged)).toBe(1);
+  });
+
+  it('a deleted entity that Ecwid no longer has (404) is delivered as DELETED with the webhook only', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    const deleted = webhookEvent({ eventType: 'DELETED', ecwidEventType: 'product.deleted' });
+    expect((await deliverMessage(queueMessage(deleted), deps)).status).toBe('delivered');
+    expect(ecwid.requests.map((r) => r.url)).toEqual(['/api/v3/1003/products/66722483']);
+    expect(delivered().message.raw).toEqual({ webhook: deleted.raw });
   });
 
   it('sends polled objects as { entity }', async () => {

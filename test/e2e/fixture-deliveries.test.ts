@@ -3,6 +3,7 @@
  * out as exactly one signed callback with the right normalized fields. ION posts are verified
  * against a fake Ecwid API given with --ecwid-api.
  */
+import { normalizeWebhookEvent, type WebhookFields } from '../../functions/core/ecwid/normalize';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import {
   fixtureText,
@@ -77,6 +78,11 @@ beforeAll(async () => {
   folder = tempDir('fixtures');
   callbacks = await startCallbackServer(() => 200);
   ecwid = await startFakeEcwidApi();
+  // The entities the deleted samples report are gone, as they would be in Ecwid.
+  for (const sample of samples.filter((s) => s.json.eventType.endsWith('.deleted'))) {
+    const { objectType, objectId } = normalizeWebhookEvent(sample.json as unknown as WebhookFields);
+    ecwid.deleted.add(`${objectType}/${objectId}`);
+  }
   const instances: Record<string, unknown> = {};
   for (const sample of samples) {
     instances[instanceIdOf(sample)] = instanceDocument(sample.json.storeId, `${callbacks.origin}/cb/${instanceIdOf(sample)}`, {

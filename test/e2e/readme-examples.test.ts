@@ -18,11 +18,11 @@ const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 /** The curl commands of the first code block after `heading`, continuation lines joined. */
 function curlCommands(heading: string): string[] {
   const section = readme.slice(readme.indexOf(heading));
-  const block = /```(?:bash|sh)\n([\s\S]*?)\n```/.exec(section.slice(section.indexOf('curl') - 200))?.[1] ?? '';
+  const block = /```(?:bash|sh)\n([\s\S]*?)\n```/.exec(section.slice(section.lastIndexOf('```', section.indexOf('curl'))))?.[1] ?? '';
   return block
     .replace(/\\\n\s*/g, '')
     .split('\n')
-    .filter((line) => line.startsWith('curl '));
+    .filter((line) => /^(?:T=\$\(date \+%s\); )?curl /.test(line));
 }
 
 let runner: RunnerProcess;

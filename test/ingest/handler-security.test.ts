@@ -7,9 +7,10 @@ import { INGEST_METRICS } from '../../functions/contract';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { fixtureText } from '../../testkit/fixtures';
-import { ionEvent } from '../../testkit/events';
+import { ionEvent, webhookBody, webhookEvent } from '../../testkit/events';
+import { ingestConfigFrom } from '../../functions/config';
 import { MemoryEventQueue, MemoryInstanceStore } from '../../testkit/ports';
-import { fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+import { FIXED_NOW, fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
 
 const ION_NEW_ORDER = fixtureText('legacy-ion-cannon-new-order.CONSTRUCTED.txt').trim();
 const ION_STORE = '12345';
@@ -27,14 +28,14 @@ class CountingMetrics {
   }
 }
 
-function setup(instances: Instance[]) {
+function setup(instances: Instance[], options: { webhookMaxAgeSeconds?: number } = {}) {
   const store = new MemoryInstanceStore(instances);
   const queue = new MemoryEventQueue();
   const metrics = new CountingMetrics();
   const logs: Array<{ level: string; message: string; attributes: unknown }> = [];
   const log = (level: string) => (message: string, attributes?: unknown) => logs.push({ level, message, attributes });
   const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-  const handler = createIngestHandler({ instances: store, queue, clock: fixedClock, logger, metrics });
+  const handler = createIngestHandler({ instances: store, queue, clock: fixedClock, logger, metrics, ...options });
   const call = async (event: APIGatewayProxyEventV2) => {
     const result = await handler(event);
     return { status: result.statusCode, body: JSON.parse(String(result.body)) as Record<string, unknown> };
@@ -105,5 +106,43 @@ describe('forged ION bodies are refused before anything is queued', () => {
     await call(ionEvent(`${ION_NEW_ORDER}&injected=%3Cscript%3Ex%3C%2Fscript%3E&__proto__=y&constructor=z`));
     expect(queue.events).toHaveLength(1);
     expect(Object.keys(queue.events[0].raw).sort()).toEqual(['date', 'event_type', 'fulfillment_status', 'order_id', 'owner_id', 'payment_status']);
+  });
+});
+
+describe('webhook freshness: a captured signature does not work forever', () => {
+  const NOW_SECONDS = Math.floor(FIXED_NOW.getTime() / 1000);
+  const window = ingestConfigFrom({}).webhookMaxAgeSeconds;
+  const signed = (eventCreated: number, overrides: Record<string, unknown> = {}) =>
+    webhookEvent(webhookBody({ eventCreated, ...overrides }), SECRET_A);
+
+  it('the deployed default window is 48 h (wider than Ecwid\'s retry span)', () => {
+    expect(window).toBe(48 * 3600);
+  });
+
+  it('an old signature with a tampered body (order.deleted) is answered 200, not queued, counted', async () => {
+    const { queue, metrics, logs, call } = setup([makeInstance('shop-a', { clientSecret: SECRET_A })], { webhookMaxAgeSeconds: window });
+    const answer = await call(signed(978307200 /* 2001 */, { eventType: 'order.deleted' }));
+    expect(answer).toMatchObject({ status: 200, body: { queued: 0 } });
+    expect(queue.events).toEqual([]);
+    expect(metrics.total(INGEST_METRICS.droppedStale)).toBe(1);
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringContaining('eventCreated is') }));
+  });
+
+  it.each([
+    ['just inside the window', NOW_SECONDS - window + 60, 1],
+    ['just outside the window', NOW_SECONDS - window - 60, 0],
+    ['a few minutes ahead (clock skew)', NOW_SECONDS + 300, 1],
+    ['an hour in the future', NOW_SECONDS + 3600, 0],
+  ])('%s', async (_name, eventCreated, queued) => {
+    const { queue, call } = setup([makeInstance('shop-a', { clientSecret: SECRET_A })], { webhookMaxAgeSeconds: window });
+    expect((await call(signed(eventCreated))).status).toBe(200);
+    expect(queue.events).toHaveLength(queued);
+  });
+
+  it('is decided before any instance lookup (a stale flood costs no config read)', async () => {
+    const store = new MemoryInstanceStore([]);
+    store.failure = new Error('must not be read');
+    const handler = createIngestHandler({ instances: store, queue: new MemoryEventQueue(), clock: fixedClock, webhookMaxAgeSeconds: window, logger: { info: () => {}, warn: () => {}, error: () => {} }, metrics: new CountingMetrics() });
+    expect((await handler(signed(NOW_SECONDS - 10 * 86400))).statusCode).toBe(200);
   });
 });

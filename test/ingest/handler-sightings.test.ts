@@ -26,8 +26,10 @@ const reconciling = (id: string, storeId = '1003'): Instance =>
   });
 const webhookOnly = (id: string, storeId: string): Instance => makeInstance(id, { storeId, clientSecret: SECRET_A });
 
+/** Created now: the production wiring refuses webhooks older than its window (48 h). */
+const CREATED = Math.floor(Date.now() / 1000);
 const webhookFor = (storeId: number): APIGatewayProxyEventV2 =>
-  webhookEvent(webhookBody({ storeId }), SECRET_A, { requestId: 'req-sightings' });
+  webhookEvent(webhookBody({ storeId, eventCreated: CREATED }), SECRET_A, { requestId: 'req-sightings' });
 
 class RecordingMetrics implements HandlerMetrics {
   readonly added: Array<{ name: string; value: number }> = [];
@@ -144,7 +146,7 @@ describe('ingest handler module: sightings wiring', () => {
     expect((await handler(webhookFor(1003))).statusCode).toBe(200);
     expect(sentTo()).toEqual([QUEUE_URL, SIGHTINGS_URL]);
     const [sighting] = batches()[1].Entries!;
-    expect(JSON.parse(sighting.MessageBody!)).toEqual({ i: 'shop-r', t: 'orders', o: 'B8HGD', a: 1234567 });
+    expect(JSON.parse(sighting.MessageBody!)).toEqual({ i: 'shop-r', t: 'orders', o: 'B8HGD', a: CREATED });
   });
 
   it('records nothing without SIGHTINGS_QUEUE_URL (no poller in the stack)', async () => {

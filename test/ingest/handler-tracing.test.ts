@@ -103,7 +103,8 @@ describe('ingest handler module (production wiring) under X-Ray', () => {
         mod = require('../../functions/ingest/index');
         xray = require('aws-xray-sdk-core');
       });
-      const body = webhookBody();
+      // Created now: the production wiring refuses webhooks older than its window (48 h).
+      const body = webhookBody({ eventCreated: Math.floor(Date.now() / 1000) });
 
       const { root, result } = await withinSegment(xray!, () => mod!.handler(signedWebhook(body, SECRET_A)));
 

@@ -163,6 +163,8 @@ describe('functions', () => {
       [ENV.queueUrl]: ref(queue()),
       [ENV.ssmPrefix]: PREFIX,
       [ENV.configCacheSeconds]: String(DEFAULTS.configCacheSeconds),
+      // A captured webhook signature works for 48 h only.
+      [ENV.webhookMaxAgeSeconds]: String(48 * 3600),
       // Where ingest notes the webhooks of reconciling instances (polling is on by default).
       [ENV.sightingsQueueUrl]: ref(sightingsQueue()),
       [READ_MODEL.env.tableName]: ref(stack.instanceReadModel.table),

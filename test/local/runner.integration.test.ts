@@ -17,7 +17,8 @@ jest.setTimeout(30_000);
 
 const SAMPLE = {
   eventId: 'moto-run-event-1',
-  eventCreated: 1700000000,
+  // Created now: the runner, like ingest in AWS, refuses webhooks older than 48 h.
+  eventCreated: Math.floor(Date.now() / 1000),
   storeId: 1003,
   entityId: 42,
   eventType: 'product.updated',

@@ -80,6 +80,7 @@ export async function prepareCallbackRaw(event: QueuedEvent, instance: Instance,
     case 'ion':
       return verifyIonEvent(event, instance, api);
     case 'webhook':
+      if (event.eventType === 'DELETED') return checkDeletion(event, instance, api);
       return { kind: 'ready', raw: await enrichWebhookEvent(event, instance, api) };
     case 'poll':
       return { kind: 'ready', raw: { entity: event.raw } };
@@ -149,6 +150,21 @@ export async function verifyIonEvent(event: QueuedEvent, instance: Instance, api
     return { kind: 'ready', raw, note: `statuses superseded by a later change (${mismatches.join('; ')})` };
   }
   return { kind: 'forged', reason: `order ${orderNumber} statuses do not match: ${mismatches.join('; ')}` };
+}
+
+/**
+ * A `*.deleted` webhook: Ecwid signs only `{eventCreated}.{eventId}`, not the body, so where the
+ * instance can fetch the entity (an access token, a collection we know) it must really be gone.
+ * One that still exists is dropped as forged, never delivered as DELETED. Otherwise raw = `{ webhook }`.
+ */
+async function checkDeletion(event: QueuedEvent, instance: Instance, api: EcwidApi): Promise<PreparedRaw> {
+  const webhook = event.raw;
+  const collection = V3_COLLECTIONS[event.objectType];
+  const { accessToken: token } = configOf(instance);
+  if (collection === undefined || !token) return { kind: 'ready', raw: { webhook } };
+  const entity = await api.getEntity(event.storeId, token, collection, event.objectId, { receivedAt: event.receivedAt });
+  if (entity !== null) return { kind: 'forged', reason: `${event.objectType} ${event.objectId} was reported deleted but still exists` };
+  return { kind: 'ready', raw: { webhook } };
 }
 
 export async function enrichWebhookEvent(event: QueuedEvent, instance: Instance, api: EcwidApi): Promise<Record<string, unknown>> {

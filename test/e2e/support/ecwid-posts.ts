@@ -19,13 +19,17 @@ export interface ModernSample {
   readonly json: { eventId: string; eventCreated: number; storeId: number; eventType: string };
 }
 
-/** Every modern webhook sample (the signature test vector is not a post). */
-export function modernSamples(): ModernSample[] {
+/**
+ * Every modern webhook sample (the signature test vector is not a post), created now: as Ecwid
+ * would send it today (ingest refuses a webhook whose eventCreated is outside its window).
+ */
+export function modernSamples(now: Date = new Date()): ModernSample[] {
+  const eventCreated = Math.floor(now.getTime() / 1000);
   return readdirSync(FIXTURES_DIR)
     .filter((file) => /^modern-.*\.json$/.test(file) && file !== 'modern-signature-test-vector.json')
     .sort()
     .map((file) => {
-      const text = fixtureText(file);
+      const text = fixtureText(file).replace(/"eventCreated":\s*\d+/, `"eventCreated": ${eventCreated}`);
       return { file, name: file.replace(/^modern-/, '').replace(/\.json$/, ''), text, json: JSON.parse(text) };
     });
 }

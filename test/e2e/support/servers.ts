@@ -70,11 +70,14 @@ export interface FakeOrder {
 export interface FakeEcwidApi extends EcwidApiStandIn {
   /** `${storeId}/${orderNumber}` -> the order's current statuses (v1 and v3). */
   readonly orders: Map<string, FakeOrder>;
+  /** `${collection}/${id}` of v3 entities that are gone (404): what a genuine `*.deleted` webhook reports. */
+  readonly deleted: Set<string>;
 }
 
-/** The test kit's Ecwid API stand-in: v1 orders from `orders` (count 0 when unknown), any v3 entity as `{id}`. */
+/** The test kit's Ecwid API stand-in: v1 orders from `orders` (count 0 when unknown), any v3 entity as `{id}` unless `deleted`. */
 export async function startFakeEcwidApi(): Promise<FakeEcwidApi> {
   const orders = new Map<string, FakeOrder>();
+  const deleted = new Set<string>();
   const api = await startEcwidApi({
     routes: [
       ecwidEntityRoutes({
@@ -83,13 +86,14 @@ export async function startFakeEcwidApi(): Promise<FakeEcwidApi> {
           return order && { number: Number(number), ...order };
         },
         v3Entity: (storeId, collection, id) => {
+          if (deleted.has(`${collection}/${id}`)) return undefined;
           const order = collection === 'orders' ? orders.get(`${storeId}/${id}`) : undefined;
           return { id, ...order, ...(order?.created ? { createDate: order.created } : {}) };
         },
       }),
     ],
   });
-  return { ...api, orders };
+  return { ...api, orders, deleted };
 }
 
 /** Open Connectors' signature: sha256= + base64(HMAC-SHA256(key, exact body bytes)). */
