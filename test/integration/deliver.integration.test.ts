@@ -440,7 +440,8 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     }
 
     const raw = (eventId: string) => JSON.parse(succeeded(`${SHOP}:${eventId}`)[0].body).message.raw;
-    // Webhooks: the event as Ecwid sent it plus the entity the v3 API answered with; nothing fetched for a deletion.
+    // Webhooks: the event as Ecwid sent it plus the entity the v3 API answered with; for a deletion
+    // only the webhook (the entity is looked up to check it is really gone: 404).
     expect(raw('wh-1')).toEqual({ webhook: events[0].raw, entity: ecwid.orders.get(`${STORE_ID}/X1`) });
     expect(raw('wh-2')).toEqual({ webhook: events[1].raw, entity: ecwid.orders.get(`${STORE_ID}/X1`) });
     expect(raw('wh-3')).toEqual({ webhook: events[2].raw });
@@ -450,6 +451,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
       `/api/v3/${STORE_ID}/orders/124`,
       `/api/v3/${STORE_ID}/orders/X1`,
       `/api/v3/${STORE_ID}/orders/X1`,
+      `/api/v3/${STORE_ID}/products/777`,
     ]);
     expect(ecwid.requests.every((r) => r.authorization === `Bearer ${ACCESS_TOKEN}`)).toBe(true);
 
