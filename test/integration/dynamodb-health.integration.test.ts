@@ -14,6 +14,7 @@ describeWithMoto('receiver health on DynamoDB (moto): conditional writes, one pr
   });
 
   healthStoreContract({
+    atomicConditionalWrites: false,
     client: () => client,
     tableName: (label) => {
       const name = uniqueName(label);

@@ -109,6 +109,8 @@ test('ingest may encrypt with the queue key and decrypt SSM parameters with the 
     queueKeyStatement(),
     ...ssmReadStatements(),
     ...readModelStatements(),
+    // The ledger: one item per event, written conditionally before the answer (no Query, no Delete).
+    { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: getAtt(stack.ledger.table) },
   ]);
 });
 

@@ -14,5 +14,5 @@ describe('receiver health on the embedded engine (dynalite)', () => {
     await server.stop();
   });
 
-  healthStoreContract({ client: () => client, tableName: (label) => `${label}-table` });
+  healthStoreContract({ atomicConditionalWrites: true, client: () => client, tableName: (label) => `${label}-table` });
 });

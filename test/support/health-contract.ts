@@ -13,6 +13,22 @@ import { entryAt } from './ledger-contract';
 export interface HealthEngine {
   client(): DynamoDBClient;
   tableName(label: string): string;
+  /**
+   * Whether the engine checks a condition and writes under one lock, as DynamoDB does. dynalite
+   * does (a lock per item key); moto's server handles requests on threads with no lock around the
+   * check and the write, so two racing conditional writes can both succeed there. On such an engine
+   * the racing workers below run one after another: the condition logic is still exercised (each
+   * later worker reads what the earlier one wrote), the atomicity itself only on dynalite.
+   */
+  atomicConditionalWrites: boolean;
+}
+
+/** `count` calls of `work`: at once on an engine with atomic conditional writes, else in turn. */
+async function workers<T>(engine: HealthEngine, count: number, work: (i: number) => Promise<T>): Promise<T[]> {
+  if (engine.atomicConditionalWrites) return Promise.all(Array.from({ length: count }, (_, i) => work(i)));
+  const results: T[] = [];
+  for (let i = 0; i < count; i++) results.push(await work(i));
+  return results;
 }
 
 const T0 = new Date('2026-12-07T10:00:00.000Z');
@@ -88,7 +104,7 @@ export function healthStoreContract(engine: HealthEngine): void {
 
     // Eight deliver workers, each with its own client, reach the probe time together: one probes.
     now = at(7);
-    const decisions = await Promise.all(Array.from({ length: 8 }, (_, i) => clearForDelivery(id, `p${i + 1}`, deps())));
+    const decisions = await workers(engine, 8, (i) => clearForDelivery(id, `p${i + 1}`, deps()));
     const probes = decisions.filter((d) => d.kind === 'deliver');
     expect(probes).toHaveLength(1);
     expect(decisions.filter((d) => d.kind === 'hold').every((d) => d.kind === 'hold' && d.reason === 'probe-in-flight')).toBe(true);
@@ -105,7 +121,7 @@ export function healthStoreContract(engine: HealthEngine): void {
   test('concurrent outcomes are all counted (each lost race is re-decided from a fresh read)', async () => {
     const id = nextInstance();
     now = T0;
-    const results = await Promise.all(Array.from({ length: 5 }, () => reportOutcome(id, { ok: true }, deps())));
+    const results = await workers(engine, 5, () => reportOutcome(id, { ok: true }, deps()));
     expect(results.every((r) => r.recorded)).toBe(true);
     const health = (await storeFor().get(id)) as ReceiverHealth;
     expect(health.version).toBe(5);
