@@ -71,6 +71,8 @@ export interface DeliverConfig {
   readonly retryPolicy: RetryPolicy;
   /** Which callback URLs may be called (https, public addresses; the development switches). */
   readonly callbackUrlPolicy: CallbackUrlPolicy;
+  /** The notices topic (receiver failing, circuit open, recovered, disabled); unset: no topic, webhooks only. */
+  readonly noticeTopicArn?: string;
 }
 
 export interface PollConfig {
@@ -149,6 +151,7 @@ export function deliverConfigFrom(env: Environment): DeliverConfig {
     callbackTimeoutMs: callbackTimeoutMsFrom(env),
     retryPolicy: retryPolicyFrom({ schedule: env[ENV.retrySchedule], maxAttempts: env[ENV.maxAttempts] }),
     callbackUrlPolicy: callbackUrlPolicyOf(env),
+    noticeTopicArn: text(env[ENV.noticeTopicArn]),
   };
 }
 

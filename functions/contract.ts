@@ -193,6 +193,16 @@ export const DELIVER_METRICS = {
   droppedInstanceUnavailable: 'EventsDroppedInstanceUnavailable',
 } as const;
 
+/**
+ * Operational notices (core/health-notices.ts). Counts per stack, never per instance: which
+ * receiver is in trouble is in the notice, its log line and its health record (docs/health.md).
+ */
+export const NOTICE_METRICS = {
+  published: 'NoticesPublished',
+  webhookDelivered: 'NoticeWebhooksDelivered',
+  failed: 'NoticesFailed',
+} as const;
+
 export const POLL_METRICS = {
   queued: 'PollEventsQueued',
   duplicates: 'PollDuplicatesSkipped',

@@ -346,6 +346,8 @@ export class EcwidEventsStack extends Stack {
     this.ledger.grantRecordEvents(this.ingestApi.function);
 
     this.notices = new OperationalNotices(this, 'Notices', { email: props.noticeEmail });
+    // Deliver sees each receiver's state change (failing, circuit open, recovered, disabled).
+    this.notices.grantPublish(this.delivery.function);
     if (this.monitoring.alarmTopic) {
       this.instanceReadModel.syncErrorAlarm.addAlarmAction(new SnsAction(this.monitoring.alarmTopic));
       this.instanceReadModel.syncErrorAlarm.addOkAction(new SnsAction(this.monitoring.alarmTopic));

@@ -98,6 +98,7 @@ describe('function configs', () => {
       callbackTimeoutMs: DEFAULTS.callbackTimeoutMs,
       retryPolicy: DEFAULT_RETRY_POLICY,
       callbackUrlPolicy: { allowHttp: false, allowHosts: [] },
+      noticeTopicArn: undefined,
     });
     expect(pollConfigFrom({})).toMatchObject({ ssmPrefix: DEFAULTS.ssmPrefix, concurrency: undefined, safetyMarginMs: undefined });
   });
@@ -114,8 +115,10 @@ describe('function configs', () => {
       [ENV.maxAttempts]: '5',
       [ENV.pollConcurrency]: '3',
       [ENV.pollSafetyMarginMs]: 'soon',
+      [ENV.noticeTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:Notices',
     };
     expect(deliverConfigFrom(env)).toMatchObject({
+      noticeTopicArn: 'arn:aws:sns:eu-west-1:123456789012:Notices',
       powertools: { serviceName: 'ecwid-events-prod', metricsNamespace: 'Relay' },
       queueUrl: 'https://sqs.example/q.fifo',
       deadLetterQueueUrl: undefined,

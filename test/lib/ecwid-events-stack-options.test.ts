@@ -128,6 +128,7 @@ test('deliver may decrypt what it consumes and encrypt what it dead-letters, wit
     { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(stack.eventQueue.deadLetterQueue) },
     ...ssmReadStatements(),
     ...readModelStatements(),
+    { Action: 'sns:Publish', Effect: 'Allow', Resource: ref(stack.notices.topic) },
   ]);
 });
 

@@ -198,6 +198,7 @@ describe('functions', () => {
       [ENV.maxAttempts]: '11',
       [ENV.callbackTimeoutMs]: String(DEFAULTS.callbackTimeoutMs),
       [READ_MODEL.env.tableName]: ref(stack.instanceReadModel.table),
+      [ENV.noticeTopicArn]: ref(stack.notices.topic),
       POWERTOOLS_SERVICE_NAME: 'ecwid-events-dev',
       POWERTOOLS_METRICS_NAMESPACE: 'EcwidEvents',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -259,6 +260,8 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
       { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(dlq()) },
       ...ssmReadStatements,
       ...readModelStatements(),
+      // Operational notices: the topic only, beside NOTICE_TOPIC_ARN.
+      { Action: 'sns:Publish', Effect: 'Allow', Resource: ref(stack.notices.topic) },
     ]);
   });
 

@@ -30,6 +30,7 @@ const RESOLVED_REFS = {
   SIGHTINGS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/sightings',
   INSTANCE_TABLE_NAME: 'EcwidEvents-bundles-InstanceReadModelTable',
   LEDGER_TABLE_NAME: 'EcwidEvents-bundles-LedgerTable',
+  NOTICE_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:EcwidEvents-bundles-NoticesTopic',
 };
 
 function bundleOf(fnLogicalId: string): { file: string; environment: Record<string, string> } {

@@ -41,6 +41,24 @@ describe('OperationalNotices', () => {
     });
   });
 
+  test('in the stack only deliver may publish, with NOTICE_TOPIC_ARN beside the grant', () => {
+    const { stack, template } = buildStack();
+    const publishers = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, policy]) =>
+      JSON.stringify(policy.Properties.PolicyDocument.Statement).includes('"sns:Publish"'),
+    );
+    // The alarm topic's own policies are topic policies, not IAM policies: one role publishes.
+    expect(publishers).toHaveLength(1);
+    const [, policy] = publishers[0];
+    expect(policy.Properties.Roles).toEqual([ref(stack.delivery.function.role!)]);
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual({ Effect: 'Allow', Action: 'sns:Publish', Resource: ref(stack.notices.topic) });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: Match.anyValue(),
+      Environment: { Variables: Match.objectLike({ [ENV.noticeTopicArn]: ref(stack.notices.topic) }) },
+    });
+    const withTopic = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => fn.Properties.Environment?.Variables?.[ENV.noticeTopicArn]);
+    expect(withTopic.map(([id]) => id)).toEqual([stack.getLogicalId(stack.delivery.function.node.defaultChild as never)]);
+  });
+
   test('the stack has the topic, its output, and subscribes noticeEmail', () => {
     const { stack, template } = buildStack({ noticeEmail: 'owner@example.com' });
     expect(template.toJSON().Outputs[STACK_OUTPUTS.noticeTopicArn].Value).toEqual(ref(stack.notices.topic));
