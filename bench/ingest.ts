@@ -18,6 +18,10 @@
  *   only serializes, / the compute floor: our code (and Powertools) without the AWS SDK's share.
  * - sqs_calls_per_event, ssm_calls_per_event: 1000 events over 10 stores (one instance each),
  *   from a cold cache to the end (the first read of each store fills the cache).
+ * - ledger_writes_per_event_ingest, ledger_reads_per_event_ingest: the same handler with the event
+ *   ledger (the real DynamoDB adapter on the embedded engine, every call counted by a client
+ *   middleware), 200 new events, each for one instance: PutItem calls (writes) and GetItem calls.
+ *   ledger_calls_per_repeat_ingest: the same 200 posted again (all duplicates): calls per repeat.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -191,6 +195,57 @@ async function runFloor(sqs: SQSClient, events: readonly PreparedEvent[]): Promi
   }
 }
 
+const LEDGER_EVENTS = 200;
+
+/** Ledger calls by ingest per event: new events, then the same events again (duplicates). */
+async function benchLedgerCalls(secrets: Map<number, string>, log: (line: string) => void): Promise<Figures> {
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { DynamoDbLedger, ensureLedgerTable } = await import('../functions/adapters/aws/dynamodb-ledger');
+  const { startEmbeddedDynamoDb } = await import('../local/embedded-dynamodb');
+  const { createIngestHandler } = await import('../functions/ingest/handler');
+  const { SsmInstanceRepository } = await import('../functions/adapters/aws/ssm-instance-repository');
+  const { SqsEventQueue } = await import('../functions/adapters/aws/sqs-event-queue');
+  const engine = await startEmbeddedDynamoDb();
+  const client = new DynamoDBClient({ endpoint: engine.endpoint, region: BENCH_REGION, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  try {
+    await ensureLedgerTable(client, 'bench-ledger');
+    const calls = new Map<string, number>();
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const name = context.commandName ?? 'unknown';
+        calls.set(name, (calls.get(name) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchCountLedgerCalls' },
+    );
+    const standIn = new AwsStandIn();
+    storeSetup(standIn);
+    const handler = createIngestHandler({
+      instances: new SsmInstanceRepository({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(standIn.clientConfig()) }),
+      queue: new SqsEventQueue({ queueUrl: QUEUE_URL, client: new SQSClient(standIn.clientConfig()) }),
+      ledger: new DynamoDbLedger({ tableName: 'bench-ledger', client }),
+    });
+    const events = prepareEvents(LEDGER_EVENTS, 1_000_000, secrets);
+    await countingStdout(() => runIngest(handler, events));
+    const writes = calls.get('PutItemCommand') ?? 0;
+    const reads = calls.get('GetItemCommand') ?? 0;
+    if (standIn.count('SQS', 'SendMessageBatch') !== LEDGER_EVENTS) throw new Error('ledger bench: not every new event was queued once');
+    calls.clear();
+    await countingStdout(() => runIngest(handler, events));
+    const repeatCalls = [...calls.values()].reduce((sum, value) => sum + value, 0);
+    if (standIn.count('SQS', 'SendMessageBatch') !== LEDGER_EVENTS) throw new Error('ledger bench: a duplicate was queued');
+    log(`ingest with the ledger: ${LEDGER_EVENTS} new events -> ${writes} PutItem, ${reads} GetItem; the same again -> ${repeatCalls} calls, 0 queued`);
+    return {
+      ledger_writes_per_event_ingest: round(writes / LEDGER_EVENTS, 2),
+      ledger_reads_per_event_ingest: round(reads / LEDGER_EVENTS, 2),
+      ledger_calls_per_repeat_ingest: round(repeatCalls / LEDGER_EVENTS, 2),
+    };
+  } finally {
+    client.destroy();
+    await engine.stop();
+  }
+}
+
 export async function benchIngest(log: (line: string) => void): Promise<Figures> {
   setFunctionEnvironment('ecwid-events-bench-ingest');
 
@@ -268,5 +323,6 @@ export async function benchIngest(log: (line: string) => void): Promise<Figures>
     ssm_calls_per_event: round(ssmCalls / INGEST_COUNTED_EVENTS, 4),
     ingest_log_bytes_per_event: round(countedLogBytes / INGEST_COUNTED_EVENTS, 0),
     queued_message_bytes: messageBytes,
+    ...(await benchLedgerCalls(secrets, log)),
   };
 }
