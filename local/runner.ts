@@ -347,7 +347,7 @@ function requireStateFileFree(file: string): void {
   } catch {
     return; // none, or unreadable: nobody is using it
   }
-  if (typeof pid !== 'number' || pid === process.pid || !isAlive(pid)) return;
+  if (typeof pid !== 'number' || !isAlive(pid)) return;
   throw new RunnerStartError(
     `another runner (pid ${pid}) is using the state file ${file} and its event ledger: stop it, or give this one its own --state-file`,
   );
