@@ -2,7 +2,7 @@
  * `events list|show|resend` end to end through main(), against moto (DynamoDB ledger, SQS queue)
  * with explicit endpoints.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -156,6 +156,25 @@ describeWithMoto('events commands on moto', () => {
       const run = await cli('events', 'resend', '--instance', 'shop-a', '--dry-run');
       expect(run.stdout).toBe('would resend 3 event(s) of 1 instance(s): shop-a\n');
       expect((await ledger.get('shop-a', 'evt-2'))?.resendCount).toBe(0);
+    });
+
+    test('a dead-lettered event whose instance has not changed since it failed is held back, unless --force', async () => {
+      // The instance file last written before evt-2 was dead-lettered: nothing was fixed.
+      const file = join(dir, 'instances', 'shop-a.json');
+      const before = new Date(T0 - 3600_000);
+      await utimes(file, before, before);
+      try {
+        const held = await cli('events', 'resend', 'evt-2', '--json');
+        expect(held.code).toBe(1);
+        expect(held.stderr).toContain('instance shop-a has not changed since they failed');
+        expect(JSON.parse(held.stdout)).toMatchObject({ resent: [], heldBack: ['evt-2'] });
+        expect((await ledger.get('shop-a', 'evt-2'))?.resendCount).toBe(0);
+        const dry = await cli('events', 'resend', 'evt-2', '--dry-run', '--force');
+        expect(dry.stdout).toBe('would resend 1 event(s) of 1 instance(s): shop-a\n');
+      } finally {
+        const now = new Date();
+        await utimes(file, now, now);
+      }
     });
 
     test('resends by id: a new round, the history kept, a ticket on the queue; an unfinished event is left alone', async () => {
