@@ -22,6 +22,9 @@
  *   ledger (the real DynamoDB adapter on the embedded engine, every call counted by a client
  *   middleware), 200 new events, each for one instance: PutItem calls (writes) and GetItem calls.
  *   ledger_calls_per_repeat_ingest: the same 200 posted again (all duplicates): calls per repeat.
+ * - ingest_with_ledger_us_per_event: the timed handler with the ledger on (its PutItem answered at
+ *   once by the same stand-in), in the same alternating rounds; ingest_ledger_ratio = that /
+ *   ingest_us_per_event; ingest_with_ledger_p50_us / _p99_us: each request timed on its own.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -41,6 +44,7 @@ import {
   median,
   nowMs,
   orderCreatedBody,
+  percentile,
   round,
 } from './support';
 import { AwsStandIn } from '../testkit/aws';
@@ -99,7 +103,7 @@ function prepareEvents(count: number, firstSequence: number, secrets: Map<number
   return events;
 }
 
-async function createHandler(standIn: AwsStandIn): Promise<{ handler: IngestHandler; sqs: SQSClient }> {
+async function createHandler(standIn: AwsStandIn, options: { ledger?: boolean } = {}): Promise<{ handler: IngestHandler; sqs: SQSClient }> {
   // Loaded after the environment is set: the module builds its Powertools Logger/Metrics on load.
   const { createIngestHandler } = await import('../functions/ingest/handler');
   const { SsmInstanceRepository } = await import('../functions/adapters/aws/ssm-instance-repository');
@@ -111,6 +115,7 @@ async function createHandler(standIn: AwsStandIn): Promise<{ handler: IngestHand
     queue: new SqsEventQueue({ queueUrl: QUEUE_URL, client: sqs }),
     // Wired as in the stack with the poller; the bench instances are webhook-only, so it must cost no call.
     sightings: new SqsSightings({ queueUrl: SIGHTINGS_QUEUE_URL, client: sqs }),
+    ...(options.ledger ? { ledger: await benchLedger(standIn) } : {}),
   });
   return { handler, sqs };
 }
@@ -197,6 +202,23 @@ async function runFloor(sqs: SQSClient, events: readonly PreparedEvent[]): Promi
 
 const LEDGER_EVENTS = 200;
 
+/** The ledger adapter on a DynamoDB client answered by the stand-in (every PutItem accepted). */
+async function benchLedger(standIn: AwsStandIn): Promise<import('../functions/core/ledger').Ledger> {
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { DynamoDbLedger } = await import('../functions/adapters/aws/dynamodb-ledger');
+  return new DynamoDbLedger({ tableName: 'bench-ledger', client: new DynamoDBClient(standIn.clientConfig()) });
+}
+
+/** Each request timed on its own (us), for percentiles. */
+async function runIngestTimed(handler: IngestHandler, events: readonly PreparedEvent[], into: number[]): Promise<void> {
+  for (const { apiEvent } of events) {
+    const started = nowMs();
+    const result = await handler(apiEvent);
+    into.push((nowMs() - started) * 1000);
+    if (result.statusCode !== 200) throw new Error(`ingest answered ${result.statusCode}: ${String(result.body)}`);
+  }
+}
+
 /** Ledger calls by ingest per event: new events, then the same events again (duplicates). */
 async function benchLedgerCalls(secrets: Map<number, string>, log: (line: string) => void): Promise<Figures> {
   const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
@@ -272,9 +294,11 @@ export async function benchIngest(log: (line: string) => void): Promise<Figures>
   const timing = prepareEvents(WARMUP_EVENTS + ROUNDS * EVENTS_PER_ROUND, INGEST_COUNTED_EVENTS, secrets);
   const warmup = timing.slice(0, WARMUP_EVENTS);
   const coreOnlyHandler = await createCoreOnlyHandler(counting);
+  const { handler: ledgerHandler } = await createHandler(counting, { ledger: true });
   await countingStdout(async () => {
     await runIngest(countingHandler, warmup);
     await runIngest(coreOnlyHandler, warmup);
+    await runIngest(ledgerHandler, warmup);
   });
   await runFloor(sqs, warmup);
   runComputeFloor(warmup, new Date().toISOString());
@@ -282,6 +306,8 @@ export async function benchIngest(log: (line: string) => void): Promise<Figures>
   const coreRounds: number[] = [];
   const floorRounds: number[] = [];
   const computeRounds: number[] = [];
+  const ledgerRounds: number[] = [];
+  const ledgerRequests: number[] = [];
   await countingStdout(async () => {
     for (let round = 0; round < ROUNDS; round += 1) {
       const slice = timing.slice(WARMUP_EVENTS + round * EVENTS_PER_ROUND, WARMUP_EVENTS + (round + 1) * EVENTS_PER_ROUND);
@@ -293,6 +319,10 @@ export async function benchIngest(log: (line: string) => void): Promise<Figures>
       started = nowMs();
       await runIngest(coreOnlyHandler, slice);
       coreRounds.push(((nowMs() - started) * 1000) / slice.length);
+      collectGarbage();
+      const before = ledgerRequests.length;
+      await runIngestTimed(ledgerHandler, slice, ledgerRequests);
+      ledgerRounds.push(ledgerRequests.slice(before).reduce((sum, us) => sum + us, 0) / slice.length);
       collectGarbage();
       started = nowMs();
       await runFloor(sqs, slice);
@@ -308,15 +338,21 @@ export async function benchIngest(log: (line: string) => void): Promise<Figures>
   const coreUs = median(coreRounds);
   const floorUs = median(floorRounds);
   const computeUs = median(computeRounds);
+  const ledgerUs = median(ledgerRounds);
   log(
     `ingest: ${ROUNDS} rounds of ${EVENTS_PER_ROUND}: ingest ${ingestUs.toFixed(1)} us/event, ` +
-      `without the SDK ${coreUs.toFixed(1)}, floor (computation + SendMessageBatch) ${floorUs.toFixed(1)}, computation ${computeUs.toFixed(2)}`,
+      `without the SDK ${coreUs.toFixed(1)}, floor (computation + SendMessageBatch) ${floorUs.toFixed(1)}, computation ${computeUs.toFixed(2)}, ` +
+      `with the ledger ${ledgerUs.toFixed(1)}`,
   );
 
   return {
     ingest_us_per_event: round(ingestUs, 1),
     ingest_floor_us_per_event: round(floorUs, 1),
     ingest_overhead_ratio: round(ingestUs / floorUs, 2),
+    ingest_with_ledger_us_per_event: round(ledgerUs, 1),
+    ingest_ledger_ratio: round(ledgerUs / ingestUs, 2),
+    ingest_with_ledger_p50_us: round(percentile(ledgerRequests, 50), 0),
+    ingest_with_ledger_p99_us: round(percentile(ledgerRequests, 99), 0),
     ingest_compute_floor_us_per_event: round(computeUs, 2),
     ingest_without_sdk_ratio: round(coreUs / computeUs, 1),
     sqs_calls_per_event: round(sqsCalls / INGEST_COUNTED_EVENTS, 4),

@@ -1,7 +1,8 @@
 /**
  * One stand-in for the AWS calls the functions make on their hot path (AWS JSON protocols):
  * SSM GetParameter over a map of names, SQS SendMessageBatch / SendMessage (with the body MD5 the
- * SDK checks), ChangeMessageVisibility, DeleteMessage(Batch). It answers in-process (an SDK request
+ * SDK checks), ChangeMessageVisibility, DeleteMessage(Batch), and DynamoDB PutItem (always
+ * accepted: the ledger's record on ingest's hot path, for timing). It answers in-process (an SDK request
  * handler: every client middleware runs, only the network does not) or over HTTP on 127.0.0.1
  * (for code whose clients are built from AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_SQS).
  * Semantics that matter (FIFO groups, receive counts, visibility) are tested against moto instead.
@@ -104,15 +105,18 @@ export class AwsStandIn {
       const entries = (input.Entries as Array<{ Id: string }>) ?? [];
       return { Successful: entries.map((entry) => ({ Id: entry.Id })), Failed: [] };
     }
+    // Conditions are not evaluated: a timing stand-in for new events (conditions are tested on moto and dynalite).
+    if (service === 'DynamoDB' && operation === 'PutItem') return {};
     throw new AwsFault('InvalidAction', `${service}.${operation} is not answered by the AWS stand-in`);
   };
 
   /** One call on the wire: `X-Amz-Target` and the JSON body in, the status, headers and JSON body out. */
   answer(target: string | undefined, text: string): WireAnswer {
     const [prefix = '', operation = ''] = (target ?? '').split('.');
-    const service = prefix.replace(/^Amazon/, '') || 'unknown';
+    // `AmazonSQS`, `AmazonSSM`, `DynamoDB_20120810`: the service's name alone.
+    const service = prefix.replace(/^Amazon/, '').replace(/_\d{8}$/, '') || 'unknown';
     const headers = {
-      'content-type': service === 'SQS' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
+      'content-type': service === 'SQS' || service === 'DynamoDB' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
       'x-amzn-requestid': 'stand-in-request',
     };
     try {
