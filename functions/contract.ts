@@ -143,9 +143,6 @@ export const REJECTIONS = {
   Malformed: 400,
   UnknownInstance: 404,
   StoreMismatch: 400,
-  /** 404, not 200: the store may be set up later and Ecwid keeps retrying until then. */
-  UnknownStore: 404,
-  BadSignature: 401,
   /** The instance store or the queue failed: 503 so that Ecwid retries. */
   Unavailable: 503,
 } as const;
@@ -164,6 +161,12 @@ export const INGEST_METRICS = {
   droppedPollingOnly: 'EventsDroppedPollingOnly',
   /** A webhook not queued because its `eventCreated` is outside the freshness window (a replay, or Ecwid's clock). */
   droppedStale: 'EventsDroppedStale',
+  /**
+   * Answered 200 and not queued (a retry cannot fix them; 404 / 401 would make Ecwid retry, risk
+   * blocking the app, and tell a caller which stores are customers). Each has an alarm.
+   */
+  droppedUnknownStore: 'EventsDroppedUnknownStore',
+  droppedBadSignature: 'EventsDroppedBadSignature',
   /** An ION post not queued for an instance that does not take ION (ecwid.ion.enabled / ecwid.order.key). */
   droppedIonRefused: 'EventsDroppedIonRefused',
   /** A repeat of an event the ledger already holds for that instance (answered 2xx, not queued again). */

@@ -67,12 +67,14 @@ export interface IngestDeps {
 export interface IngestSuccessBody {
   readonly queued: number;
   readonly eventId: string;
-  readonly instances: readonly string[];
   /** Instances for which the ledger already held this event (not queued again). Absent when none. */
   readonly duplicates?: number;
   /** True when every copy was a duplicate: nothing was queued by this request. */
   readonly duplicate?: true;
-  /** Present when nothing was queued: every instance is disabled or polling only, or it was a duplicate. */
+  /**
+   * Why nothing was queued: a duplicate, or (per-instance route only) the instance does not take
+   * it. Never on the shared URL's other 200s, which must not tell a caller about the store.
+   */
   readonly message?: string;
 }
 
@@ -112,6 +114,12 @@ interface Received {
   readonly attributes: Readonly<Record<string, unknown>>;
   readonly telemetry: Telemetry;
   readonly reject: Reject;
+  /**
+   * Posted to the per-instance route: the caller named the instance, so a 200 that queues nothing
+   * may say why. On the shared URL it never does (nor which instances took it): the answer must
+   * not tell an unauthenticated caller which stores are customers.
+   */
+  readonly named: boolean;
 }
 
 /**
@@ -130,7 +138,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   const notification = parsed.value;
   const { eventId, storeId } = notification;
   const attributes = { eventId, storeId, ecwidEventType: notification.eventType, source: notification.source };
-  const received: Received = { notification, attributes, telemetry, reject };
+  const received: Received = { notification, attributes, telemetry, reject, named: route.value.instanceId !== undefined };
   // Cheap checks first: a stale webhook costs no instance lookup.
   const stale = staleness(notification, deps.clock(), deps.webhookMaxAgeSeconds);
   if (stale !== undefined) return dropped(received, INGEST_METRICS.droppedStale, stale);
@@ -160,10 +168,16 @@ function staleness(notification: EcwidNotification, now: Date, maxAgeSeconds: nu
  * A 200 that queues nothing: for what a retry by Ecwid cannot fix. Logged and counted (the
  * metric names why); the answer is the same whatever the store, so it tells a caller nothing.
  */
-function dropped(received: Received, metric: string, why: string): IngestResult {
+function dropped(received: Received, metric: string, why: string, attributes: Readonly<Record<string, unknown>> = {}): IngestResult {
   received.telemetry.count(metric);
-  received.telemetry.log('warn', `not queued: ${why}`, received.attributes);
-  return { status: 200, body: { queued: 0, eventId: received.notification.eventId, instances: [], message: `not queued: ${why}` } };
+  received.telemetry.log('warn', `not queued: ${why}`, { ...received.attributes, ...attributes });
+  return notQueued(received, why);
+}
+
+/** The 200 that queues nothing; the reason only on the per-instance route (see Received.named). */
+function notQueued(received: Received, why: string): IngestResult {
+  const body: IngestSuccessBody = { queued: 0, eventId: received.notification.eventId };
+  return { status: 200, body: received.named ? { ...body, message: `not queued: ${why}` } : body };
 }
 
 /** Counts and logs a rejection, and makes its answer. */
@@ -253,7 +267,7 @@ async function namedInstance(instanceId: string, received: Received, instances: 
 }
 
 async function storeInstances(received: Received, instances: InstanceLookup): Promise<Step<Instance[]>> {
-  const { attributes, reject, telemetry, notification } = received;
+  const { attributes, telemetry, notification } = received;
   const targets: Instance[] = [];
   const seen = new Set<string>();
   for (const instance of await instances.findByStore(notification.storeId)) {
@@ -263,7 +277,9 @@ async function storeInstances(received: Received, instances: InstanceLookup): Pr
     if (belongsToStore(instance, notification.storeId)) targets.push(instance);
     else telemetry.log('warn', 'store index lists an instance of another store; skipped', { ...attributes, instanceId: instance.id });
   }
-  if (targets.length === 0) return stop(reject('UnknownStore', `no instance is configured for store ${notification.storeId}`, attributes));
+  // 200, not 404: an uninstalled store's events would make Ecwid retry (and block the app's
+  // webhooks for every store), and the answer must match a bad signature's (no customer list).
+  if (targets.length === 0) return stop(dropped(received, INGEST_METRICS.droppedUnknownStore, `no instance is configured for store ${notification.storeId}`));
   return next(targets);
 }
 
@@ -322,7 +338,7 @@ function instancesTakingWebhooks(
           : pollingOnly === targets.length
             ? `every instance of this store is polling only (${CONFIG_KEYS.vendorType} = polling)`
             : 'every instance of this store is disabled or polling only';
-  return stop({ status: 200, body: { queued: 0, eventId: received.notification.eventId, instances: [], message: `not queued: ${why}` } });
+  return stop(notQueued(received, why));
 }
 
 /**
@@ -331,10 +347,12 @@ function instancesTakingWebhooks(
  * carry no signature: every instance receives them (deliver verifies them through the order).
  */
 function verifiedRecipients(instances: Instance[], headers: IngestRequest['headers'], received: Received): Step<Instance[]> {
-  const { notification, attributes, telemetry, reject } = received;
+  const { notification, attributes, telemetry } = received;
   if (notification.source !== 'webhook') return next(instances);
   const signature = headerValue(headers, ECWID_SIGNATURE_HEADER);
-  if (!signature) return stop(reject('BadSignature', 'missing X-Ecwid-Webhook-Signature header', attributes));
+  // 200 that queues nothing, as for an unknown store: a retry by Ecwid cannot fix a signature, and
+  // a 401 would tell the caller the store is a customer. Counted and alarmed (a rotated secret).
+  if (!signature) return stop(dropped(received, INGEST_METRICS.droppedBadSignature, 'missing X-Ecwid-Webhook-Signature header'));
   const recipients = instances.filter((instance) => {
     const secret = configOf(instance).clientSecret;
     if (signatureVerifies(instance, signature, notification)) return true;
@@ -346,7 +364,7 @@ function verifiedRecipients(instances: Instance[], headers: IngestRequest['heade
     });
     return false;
   });
-  if (recipients.length === 0) return stop(reject('BadSignature', 'X-Ecwid-Webhook-Signature does not verify', attributes));
+  if (recipients.length === 0) return stop(dropped(received, INGEST_METRICS.droppedBadSignature, 'X-Ecwid-Webhook-Signature does not verify'));
   return next(recipients);
 }
 
@@ -472,7 +490,7 @@ async function enqueue(
     telemetry.log('debug', 'queued', { ...attributes, instanceId, objectType, objectId, eventType });
   }
   const { eventId } = received.notification;
-  const body: IngestSuccessBody = { queued: queued.length, eventId, instances: queued.map((event) => event.instanceId) };
+  const body: IngestSuccessBody = { queued: queued.length, eventId };
   if (duplicates.length === 0) return { status: 200, body };
   if (queued.length > 0) return { status: 200, body: { ...body, duplicates: duplicates.length } };
   return {

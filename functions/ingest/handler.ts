@@ -75,9 +75,9 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
       });
       span.annotate('httpStatus', result.status);
       if ('eventId' in result.body) {
-        // Ids only (event and instances are high cardinality: metadata, not annotations).
-        const { eventId, instances, queued } = result.body;
-        span.metadata('ingest', { requestId, eventId, instances, queued });
+        // Ids only (high cardinality: metadata, not annotations).
+        const { eventId, queued } = result.body;
+        span.metadata('ingest', { requestId, eventId, queued });
       }
       return jsonResponse(result.status, result.body, result.headers);
     } catch (error) {

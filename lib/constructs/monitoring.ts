@@ -52,6 +52,10 @@ export interface MonitoringProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+/** Webhooks dropped for their signature in 5 minutes before the alarm fires (one stray post is no news). */
+export const BAD_SIGNATURE_ALARM_THRESHOLD = 5;
+/** Notifications dropped for an unknown store in 5 minutes before the alarm fires. */
+export const UNKNOWN_STORE_ALARM_THRESHOLD = 5;
 
 /** The relay's alarms (optionally mailed through SNS) and one dashboard. */
 export class Monitoring extends Construct {
@@ -61,6 +65,10 @@ export class Monitoring extends Construct {
   public readonly ingestServerErrorAlarm: Alarm;
   public readonly deliverErrorAlarm: Alarm;
   public readonly deliverThrottleAlarm: Alarm;
+  /** Webhooks answered 200 but not queued because no signature verified: a rotated client secret, or someone probing. */
+  public readonly badSignatureAlarm: Alarm;
+  /** Notifications answered 200 but not queued because no instance is configured for their store. */
+  public readonly unknownStoreAlarm: Alarm;
   public readonly alarmTopic?: Topic;
   public readonly dashboard: Dashboard;
 
@@ -102,6 +110,25 @@ export class Monitoring extends Construct {
       metric: props.deliverFunction.metricThrottles({ period: FIVE_MINUTES, statistic: Stats.SUM }),
       threshold: 1,
       description: 'The deliver function was throttled: the account or function concurrency limit is reached.',
+    });
+
+    // Ingest answers these 200 without queueing (a 4xx would make Ecwid retry and risk blocking the
+    // app's webhooks for every store), so only these alarms say events are being turned away.
+    const ingestCount = (metricName: string): Metric =>
+      new Metric({ namespace: props.metricsNamespace, metricName, dimensionsMap: { service: props.serviceName }, statistic: Stats.SUM, period: FIVE_MINUTES });
+    this.badSignatureAlarm = this.addAlarm('IngestBadSignatures', {
+      metric: ingestCount(INGEST_METRICS.droppedBadSignature),
+      threshold: BAD_SIGNATURE_ALARM_THRESHOLD,
+      description:
+        `At least ${BAD_SIGNATURE_ALARM_THRESHOLD} webhooks in 5 minutes had no signature that verifies with their instances' ` +
+        'client secrets; they were answered 200 and dropped. A rotated client_secret not yet in the instance (ecwid.client.secret), or forged posts.',
+    });
+    this.unknownStoreAlarm = this.addAlarm('IngestUnknownStores', {
+      metric: ingestCount(INGEST_METRICS.droppedUnknownStore),
+      threshold: UNKNOWN_STORE_ALARM_THRESHOLD,
+      description:
+        `At least ${UNKNOWN_STORE_ALARM_THRESHOLD} notifications in 5 minutes named a store no instance is configured for; ` +
+        'they were answered 200 and dropped. A store installed the app before its instance exists, or random store ids (probing).',
     });
 
     if (props.alarmEmail !== undefined) {

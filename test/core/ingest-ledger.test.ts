@@ -56,7 +56,7 @@ describe('ingest records each event in the ledger before it answers', () => {
 
     const result = await h.run(webhookRequest(ORDER));
 
-    expect(result).toEqual({ status: 200, body: { queued: 2, eventId: ORDER.eventId, instances: ['shop-a', 'shop-b'] } });
+    expect(result).toEqual({ status: 200, body: { queued: 2, eventId: ORDER.eventId } });
     for (const event of h.queue.events) {
       const entry = await h.entry(event.instanceId);
       expect(entry).toMatchObject({ status: 'queued', receivedAt: T0.toISOString(), attemptCount: 0, version: 2 });
@@ -76,7 +76,6 @@ describe('ingest records each event in the ledger before it answers', () => {
       body: {
         queued: 0,
         eventId: ORDER.eventId,
-        instances: [],
         duplicates: 2,
         duplicate: true,
         message: 'duplicate: this event was already received; not queued again',
@@ -116,7 +115,7 @@ describe('ingest records each event in the ledger before it answers', () => {
 
     const again = await h.run(webhookRequest(ORDER, SECRET_A, { instanceId: 'shop-a' }));
 
-    expect(again).toEqual({ status: 200, body: { queued: 1, eventId: ORDER.eventId, instances: ['shop-a'] } });
+    expect(again).toEqual({ status: 200, body: { queued: 1, eventId: ORDER.eventId } });
     expect(await h.entry('shop-a')).toMatchObject({ status: 'queued', receivedAt: minutesAfter(11).toISOString() });
   });
 });
@@ -135,7 +134,7 @@ describe('a fan-out that failed half-way resumes on the retry', () => {
     h.now.value = minutesAfter(15);
     const retry = await h.run(webhookRequest(ORDER));
 
-    expect(retry).toEqual({ status: 200, body: { queued: 2, eventId: ORDER.eventId, instances: ['shop-a', 'shop-b'] } });
+    expect(retry).toEqual({ status: 200, body: { queued: 2, eventId: ORDER.eventId } });
     expect(h.queue.events.map((event) => [event.instanceId, event.receivedAt])).toEqual([
       ['shop-a', T0.toISOString()],
       ['shop-b', T0.toISOString()],
@@ -160,7 +159,7 @@ describe('a fan-out that failed half-way resumes on the retry', () => {
     h.now.value = minutesAfter(15);
     const retry = await h.run(webhookRequest(ORDER));
 
-    expect(retry).toEqual({ status: 200, body: { queued: 1, eventId: ORDER.eventId, instances: ['shop-b'], duplicates: 1 } });
+    expect(retry).toEqual({ status: 200, body: { queued: 1, eventId: ORDER.eventId, duplicates: 1 } });
     expect(h.queue.events.slice(before).map((event) => event.instanceId)).toEqual(['shop-b']);
     expect((await h.entry('shop-b'))?.status).toBe('queued');
   });
@@ -186,7 +185,7 @@ describe('events not queued are recorded with the reason', () => {
 
     const result = await h.run(webhookRequest(ORDER));
 
-    expect(result).toEqual({ status: 200, body: { queued: 1, eventId: ORDER.eventId, instances: ['shop-a'] } });
+    expect(result).toEqual({ status: 200, body: { queued: 1, eventId: ORDER.eventId } });
     expect(await h.entry('off')).toMatchObject({
       status: 'dropped',
       reason: 'instance-disabled',
@@ -200,7 +199,7 @@ describe('events not queued are recorded with the reason', () => {
   test('every instance disabled: still 200 "not queued", and recorded', async () => {
     const h = await setup([disabled]);
     const result = await h.run(webhookRequest(ORDER));
-    expect(result).toMatchObject({ status: 200, body: { queued: 0, message: expect.stringContaining('not queued') } });
+    expect(result).toMatchObject({ status: 200, body: { queued: 0 } });
     expect((await h.entry('off'))?.status).toBe('dropped');
   });
 

@@ -27,7 +27,7 @@ describe('ingest: modern webhooks', () => {
 
     expect(result).toEqual({
       status: 200,
-      body: { queued: 1, eventId: '80aece08-40e8-4145-8764-6c2f0d38678', instances: ['shop-a'] },
+      body: { queued: 1, eventId: '80aece08-40e8-4145-8764-6c2f0d38678' },
     });
     expect(queue.batches).toHaveLength(1);
     expect(queue.events).toEqual<QueuedEvent[]>([
@@ -77,7 +77,7 @@ describe('ingest: modern webhooks', () => {
 
     expect(result).toEqual({
       status: 200,
-      body: { queued: 2, eventId: '80aece08-40e8-4145-8764-6c2f0d38678', instances: ['shop-a', 'shop-b'] },
+      body: { queued: 2, eventId: '80aece08-40e8-4145-8764-6c2f0d38678' },
     });
     expect(queue.batches).toHaveLength(1);
     expect(queue.events.map((event) => event.instanceId)).toEqual(['shop-a', 'shop-b']);
@@ -91,7 +91,7 @@ describe('ingest: modern webhooks', () => {
     store.findByStore = async () => [makeInstance('shop-a', { clientSecret: SECRET_A }), stale];
     const queue = new MemoryEventQueue();
     const result = await ingest(webhookRequest(webhookBody()), { instances: store, queue, clock: fixedClock });
-    expect(result.body).toMatchObject({ queued: 1, instances: ['shop-a'] });
+    expect(result.body).toMatchObject({ queued: 1 });
   });
 
   it('matches the store id in any canonical form (number, string, leading zeros)', async () => {
@@ -101,26 +101,29 @@ describe('ingest: modern webhooks', () => {
   });
 
   describe('signature', () => {
-    it('answers 401 when the header is missing, and queues nothing', async () => {
+    // 200 without queueing (Ecwid must not retry what a retry cannot fix), counted for the alarm,
+    // and the same answer as for an unknown store (it tells a caller nothing).
+    it('answers 200 without queueing when the header is missing, and counts it', async () => {
       const { queue, run, telemetry } = setup();
       const result = await run(webhookRequest(webhookBody(), null));
-      expect(result).toMatchObject({ status: 401, body: { error: 'missing X-Ecwid-Webhook-Signature header' } });
+      expect(result).toEqual({ status: 200, body: { queued: 0, eventId: webhookBody().eventId } });
       expect(queue.events).toEqual([]);
-      expect(telemetry.countOf(INGEST_METRICS.rejected)).toBe(1);
-      expect(telemetry.countOf('RejectedBadSignature')).toBe(1);
+      expect(telemetry.countOf(INGEST_METRICS.droppedBadSignature)).toBe(1);
+      expect(telemetry.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'not queued: missing X-Ecwid-Webhook-Signature header' }));
     });
 
-    it('answers 401 when the signature does not verify', async () => {
-      const { queue, run } = setup();
+    it('answers 200 without queueing when the signature does not verify', async () => {
+      const { queue, run, telemetry } = setup();
       const result = await run(webhookRequest(webhookBody(), SECRET_B));
-      expect(result).toMatchObject({ status: 401, body: { error: 'X-Ecwid-Webhook-Signature does not verify' } });
+      expect(result).toEqual({ status: 200, body: { queued: 0, eventId: webhookBody().eventId } });
       expect(queue.events).toEqual([]);
+      expect(telemetry.countOf(INGEST_METRICS.droppedBadSignature)).toBe(1);
     });
 
-    it('answers 401 when the instance has no client secret (fail closed)', async () => {
+    it('queues nothing when the instance has no client secret (fail closed)', async () => {
       const { queue, run, telemetry } = setup([makeInstance('shop-a')]);
       const result = await run(webhookRequest(webhookBody(), SECRET_A));
-      expect(result.status).toBe(401);
+      expect(result).toMatchObject({ status: 200, body: { queued: 0 } });
       expect(queue.events).toEqual([]);
       expect(telemetry.lines.find((line) => line.attributes.instanceId === 'shop-a')?.attributes.cause).toBe(
         'ecwid.client.secret is not configured',
@@ -133,7 +136,7 @@ describe('ingest: modern webhooks', () => {
       const tampered = { ...request, body: Buffer.from(JSON.stringify(webhookBody({ data: { orderId: 'OTHER' } }))) };
       expect((await run(tampered)).status).toBe(200);
       const otherId = { ...request, body: Buffer.from(JSON.stringify(webhookBody({ eventId: 'another-event' }))) };
-      expect((await run(otherId)).status).toBe(401);
+      expect((await run(otherId)).body).toMatchObject({ queued: 0 });
     });
 
     it('with several instances, leaves out the one whose secret does not verify', async () => {
@@ -143,17 +146,17 @@ describe('ingest: modern webhooks', () => {
         makeInstance('no-secret'),
       ]);
       const result = await run(webhookRequest(webhookBody(), SECRET_B));
-      expect(result).toMatchObject({ status: 200, body: { queued: 1, instances: ['app-two'] } });
+      expect(result).toMatchObject({ status: 200, body: { queued: 1 } });
       expect(queue.events.map((event) => event.instanceId)).toEqual(['app-two']);
       expect(telemetry.countOf(INGEST_METRICS.excludedBadSignature)).toBe(2);
     });
 
-    it('with several instances, answers 401 when none verifies', async () => {
+    it('with several instances, queues nothing when none verifies', async () => {
       const { queue, run } = setup([
         makeInstance('app-one', { clientSecret: SECRET_A }),
         makeInstance('app-two', { clientSecret: SECRET_A }),
       ]);
-      expect((await run(webhookRequest(webhookBody(), SECRET_B))).status).toBe(401);
+      expect(await run(webhookRequest(webhookBody(), SECRET_B))).toMatchObject({ status: 200, body: { queued: 0 } });
       expect(queue.events).toEqual([]);
     });
   });
@@ -194,7 +197,7 @@ describe('ingest: legacy ION posts', () => {
 
     const result = await run(ionRequest(ION_NEW_ORDER));
 
-    expect(result).toEqual({ status: 200, body: { queued: 1, eventId: expectedId, instances: ['legacy'] } });
+    expect(result).toEqual({ status: 200, body: { queued: 1, eventId: expectedId } });
     expect(queue.events).toEqual<QueuedEvent[]>([
       {
         v: 1,
@@ -245,12 +248,13 @@ describe('ingest: legacy ION posts', () => {
 });
 
 describe('ingest: routing to instances', () => {
-  it('answers 404 for a store without instances (Ecwid keeps retrying)', async () => {
+  it('answers 200 without queueing for a store without instances (an uninstalled store: a retry cannot help), and counts it', async () => {
     const { run, queue, telemetry } = setup([makeInstance('shop-a', { storeId: '2000', clientSecret: SECRET_A })]);
     const result = await run(webhookRequest(webhookBody()));
-    expect(result).toMatchObject({ status: 404, body: { error: 'no instance is configured for store 1003' } });
+    expect(result).toEqual({ status: 200, body: { queued: 0, eventId: webhookBody().eventId } });
     expect(queue.events).toEqual([]);
-    expect(telemetry.countOf('RejectedUnknownStore')).toBe(1);
+    expect(telemetry.countOf(INGEST_METRICS.droppedUnknownStore)).toBe(1);
+    expect(telemetry.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'not queued: no instance is configured for store 1003' }));
   });
 
   it('on /events/ecwid/{instanceId}, queues for that instance only', async () => {
@@ -259,7 +263,7 @@ describe('ingest: routing to instances', () => {
       makeInstance('shop-b', { clientSecret: SECRET_A }),
     ]);
     const result = await run(webhookRequest(webhookBody(), SECRET_A, { instanceId: 'shop-b' }));
-    expect(result).toMatchObject({ status: 200, body: { queued: 1, instances: ['shop-b'] } });
+    expect(result).toMatchObject({ status: 200, body: { queued: 1 } });
     expect(queue.events.map((event) => event.instanceId)).toEqual(['shop-b']);
     expect(store.calls).toEqual(['get:shop-b']);
   });
@@ -303,21 +307,19 @@ describe('ingest: disabled instances', () => {
       makeInstance('shop-a', { clientSecret: SECRET_A, enabled: 'false' }),
       makeInstance('shop-b', { clientSecret: SECRET_A, enabled: false }),
     ]);
-    const result = await run(webhookRequest(webhookBody()));
-    expect(result).toEqual({
-      status: 200,
-      body: {
-        queued: 0,
-        eventId: '80aece08-40e8-4145-8764-6c2f0d38678',
-        instances: [],
-        message: 'not queued: event notifications are disabled for every instance of this store',
-      },
+    // The shared URL's answer does not say why (it would tell a caller the store is a customer); the per-instance route does.
+    expect(await run(webhookRequest(webhookBody()))).toEqual({ status: 200, body: { queued: 0, eventId: '80aece08-40e8-4145-8764-6c2f0d38678' } });
+    expect((await run(webhookRequest(webhookBody(), SECRET_A, { instanceId: 'shop-a' }))).body).toEqual({
+      queued: 0,
+      eventId: '80aece08-40e8-4145-8764-6c2f0d38678',
+      message: 'not queued: event notifications are disabled for every instance of this store',
     });
     expect(queue.batches).toEqual([]);
-    expect(telemetry.countOf(INGEST_METRICS.droppedDisabled)).toBe(2);
+    expect(telemetry.countOf(INGEST_METRICS.droppedDisabled)).toBe(3);
     expect(telemetry.lines.filter((line) => line.message.includes('disabled')).map((line) => line.attributes.instanceId)).toEqual([
       'shop-a',
       'shop-b',
+      'shop-a',
     ]);
   });
 
@@ -326,7 +328,7 @@ describe('ingest: disabled instances', () => {
       makeInstance('shop-a', { clientSecret: SECRET_A, enabled: 'false' }),
       makeInstance('shop-b', { clientSecret: SECRET_A }),
     ]);
-    expect((await run(webhookRequest(webhookBody()))).body).toMatchObject({ queued: 1, instances: ['shop-b'] });
+    expect((await run(webhookRequest(webhookBody()))).body).toMatchObject({ queued: 1 });
     expect(queue.events.map((event) => event.instanceId)).toEqual(['shop-b']);
     expect(telemetry.countOf(INGEST_METRICS.droppedDisabled)).toBe(1);
   });
@@ -475,7 +477,7 @@ describe('ingest: secrets', () => {
     store.failure = new Error('store down');
     results.push(await run(webhookRequest(body, SECRET_A)));
 
-    expect(results.map((result) => result.status)).toEqual([200, 200, 401, 401, 401, 401, 400, 200, 503, 503]);
+    expect(results.map((result) => result.status)).toEqual([200, 200, 200, 200, 200, 200, 400, 200, 503, 503]);
     const output = JSON.stringify(results) + JSON.stringify(telemetry.lines);
     for (const value of sensitive) expect(output).not.toContain(value);
   });

@@ -135,7 +135,7 @@ test('every modern sample post ends as exactly one signed delivery with the righ
     const url = sample.name === SHARED_ROUTE_SAMPLE ? runner.ingestUrl : `${runner.ingestUrl}/${instanceIdOf(sample)}`;
     const response = await postWebhook(url, sample);
     expect({ sample: sample.name, status: response.status }).toEqual({ sample: sample.name, status: 200 });
-    expect(await response.json()).toEqual({ queued: 1, eventId: sample.json.eventId, instances: [instanceIdOf(sample)] });
+    expect(await response.json()).toEqual({ queued: 1, eventId: sample.json.eventId });
   }
 
   await eventually(
@@ -198,7 +198,7 @@ describe('legacy ION posts, verified through the Ecwid API', () => {
     const response = await postIon(runner.ingestUrl, form);
     expect(response.status).toBe(200);
     const answer = (await response.json()) as { queued: number; eventId: string; instances: string[] };
-    expect(answer).toMatchObject({ queued: 1, instances: [ION_INSTANCE] });
+    expect(answer).toMatchObject({ queued: 1 });
 
     await eventually(() => deliveriesTo(ION_INSTANCE).length > deliveredBefore, () => 'no ION delivery');
     await queueDrained();

@@ -10,7 +10,7 @@ import { fixtureText } from '../../testkit/fixtures';
 import { ionEvent, webhookBody, webhookEvent } from '../../testkit/events';
 import { ingestConfigFrom } from '../../functions/config';
 import { MemoryEventQueue, MemoryInstanceStore } from '../../testkit/ports';
-import { FIXED_NOW, fixedClock, makeInstance, SECRET_A } from '../core/ingest-fakes';
+import { FIXED_NOW, fixedClock, makeInstance, SECRET_A, SECRET_B } from '../core/ingest-fakes';
 
 const ION_NEW_ORDER = fixtureText('legacy-ion-cannon-new-order.CONSTRUCTED.txt').trim();
 const ION_STORE = '12345';
@@ -68,7 +68,7 @@ describe('ION is taken only by instances set up for it', () => {
   it('a store whose only instance refuses ION: 200 (Ecwid must not retry), nothing queued', async () => {
     const { queue, call } = setup([webhooksOnly('hooks')]);
     const answer = await call(ionEvent(ION_NEW_ORDER));
-    expect(answer).toMatchObject({ status: 200, body: { queued: 0, message: 'not queued: no instance of this store takes ION posts' } });
+    expect(answer).toEqual({ status: 200, body: { queued: 0, eventId: expect.stringMatching(/^ion-/) } });
     expect(queue.events).toEqual([]);
   });
 
@@ -144,5 +144,55 @@ describe('webhook freshness: a captured signature does not work forever', () => 
     store.failure = new Error('must not be read');
     const handler = createIngestHandler({ instances: store, queue: new MemoryEventQueue(), clock: fixedClock, webhookMaxAgeSeconds: window, logger: { info: () => {}, warn: () => {}, error: () => {} }, metrics: new CountingMetrics() });
     expect((await handler(signed(NOW_SECONDS - 10 * 86400))).statusCode).toBe(200);
+  });
+});
+
+describe('the shared URL never makes Ecwid retry what a retry cannot fix, and tells a caller nothing', () => {
+  const customer = () => makeInstance('shop-a', { storeId: '1003', clientSecret: SECRET_A });
+
+  it('an unknown store and a bad signature for a customer store get the same 200, nothing queued, each counted', async () => {
+    const { queue, metrics, call } = setup([customer()]);
+    const unknownStore = await call(webhookEvent(webhookBody({ storeId: 4000 }), SECRET_B));
+    const badSignature = await call(webhookEvent(webhookBody({ storeId: 1003 }), SECRET_B));
+    const unsigned = await call(webhookEvent(webhookBody({ storeId: 1003 }), null));
+
+    expect(unknownStore).toEqual(badSignature);
+    expect(unsigned).toEqual(badSignature);
+    expect(badSignature).toEqual({ status: 200, body: { queued: 0, eventId: webhookBody().eventId } });
+    expect(queue.events).toEqual([]);
+    expect(metrics.total(INGEST_METRICS.droppedUnknownStore)).toBe(1);
+    expect(metrics.total(INGEST_METRICS.droppedBadSignature)).toBe(2);
+  });
+
+  it('the 200 of a queued event lists no instance ids', async () => {
+    const { queue, call } = setup([customer(), makeInstance('shop-b', { storeId: '1003', clientSecret: SECRET_A })]);
+    const answer = await call(webhookEvent(webhookBody(), SECRET_A));
+    expect(answer).toEqual({ status: 200, body: { queued: 2, eventId: webhookBody().eventId } });
+    expect(JSON.stringify(answer)).not.toMatch(/shop-[ab]/);
+    expect(queue.events).toHaveLength(2);
+  });
+
+  it('a disabled customer instance answers an unsigned webhook exactly as an unknown store does', async () => {
+    const { call } = setup([makeInstance('off', { storeId: '1003', clientSecret: SECRET_A, enabled: 'false' })]);
+    expect(await call(webhookEvent(webhookBody({ storeId: 1003 }), null))).toEqual(await call(webhookEvent(webhookBody({ storeId: 4000 }), null)));
+  });
+});
+
+describe('permanently bad bodies get a 4xx, never a 503 (which Ecwid would retry for ever)', () => {
+  it('a webhook nested 10,000 deep: 400, nothing queued', async () => {
+    const { queue, call } = setup([makeInstance('shop-a', { clientSecret: SECRET_A })]);
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const body = JSON.stringify(webhookBody()).replace(/}$/, `,"extra":${deep}}`);
+    const event = webhookEvent(webhookBody(), SECRET_A);
+    const answer = await call({ ...event, body, headers: { ...event.headers, 'content-length': String(body.length) } });
+    expect(answer).toMatchObject({ status: 400, body: { field: 'body', error: 'request body is nested more than 64 levels deep' } });
+    expect(queue.events).toEqual([]);
+  });
+
+  it('brackets inside strings do not count, and an ordinary nested body is taken', async () => {
+    const { queue, call } = setup([makeInstance('shop-a', { clientSecret: SECRET_A })]);
+    const body = webhookBody({ data: { orderId: 'X', note: '['.repeat(500), nested: { a: { b: { c: [1, [2, [3]]] } } } } });
+    expect((await call(webhookEvent(body, SECRET_A))).status).toBe(200);
+    expect(queue.events).toHaveLength(1);
   });
 });

@@ -48,7 +48,7 @@ describe('ingest handler tracing', () => {
     expect(invocation).toMatchObject({
       name: '## handler',
       annotations: { ColdStart: true, Service: 'ingest-test', httpStatus: 200 },
-      metadata: { 'ingest-test': { ingest: { requestId: 'req-trace-1', eventId: body.eventId, instances: ['shop-a'], queued: 1 } } },
+      metadata: { 'ingest-test': { ingest: { requestId: 'req-trace-1', eventId: body.eventId, queued: 1 } } },
     });
     const trace = traceJson(root);
     expect(trace).not.toContain(SECRET_A);
@@ -65,11 +65,11 @@ describe('ingest handler tracing', () => {
       tracer: createTracer('ingest-test'),
     });
 
-    const { root, result } = await withinSegment(AWSXRay, () => handler(signedWebhook(webhookBody(), 'not-the-secret')));
+    const { root, result } = await withinSegment(AWSXRay, () => handler(signedWebhook(webhookBody({ eventId: undefined }), SECRET_A)));
 
-    expect(result.statusCode).toBe(401);
+    expect(result.statusCode).toBe(400);
     const [invocation] = subsegmentsOf(root);
-    expect(invocation.annotations).toMatchObject({ httpStatus: 401 });
+    expect(invocation.annotations).toMatchObject({ httpStatus: 400 });
     expect(invocation.metadata).toBeUndefined();
     expect(invocation.fault).toBeUndefined();
   });

@@ -181,8 +181,8 @@ test('alarmEmail: a TLS-only topic with the email subscription, notified when ev
     PolicyDocument: { Statement: [{ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
   });
   const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-  // the relay's five, the ledger's two, the poller's three and the read model sync's one
-  expect(alarms).toHaveLength(5 + 2 + 3 + 1);
+  // the relay's seven, the ledger's two, the poller's three and the read model sync's one
+  expect(alarms).toHaveLength(7 + 2 + 3 + 1);
   for (const alarm of alarms) {
     expect(alarm.Properties.AlarmActions).toEqual([ref(topic)]);
     expect(alarm.Properties.OKActions).toEqual([ref(topic)]);

@@ -1,7 +1,7 @@
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../functions/core/retry-policy';
-import { DEFAULTS, ENV, READ_MODEL, STACK_OUTPUTS } from '../../functions/contract';
+import { DEFAULTS, ENV, INGEST_METRICS, READ_MODEL, STACK_OUTPUTS } from '../../functions/contract';
 import { EcwidEventsStack } from '../../lib/ecwid-events-stack';
 import { arnJoin, buildStack, getAtt, logicalId, ref, statementsOfRole } from './stack-helpers';
 
@@ -285,8 +285,8 @@ describe('monitoring', () => {
       (a) => a.Properties.MetricName === metricName && a.Properties.Namespace === namespace,
     );
 
-  test('five relay alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles (+ the ledger\'s two, the poller\'s three, the read model sync\'s one)', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + stack.ledger.alarms.length + poller().alarms.length + 1);
+  test('seven relay alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles, bad signatures, unknown stores (+ the ledger\'s two, the poller\'s three, the read model sync\'s one)', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7 + stack.ledger.alarms.length + poller().alarms.length + 1);
     expect(stack.ledger.alarms).toHaveLength(2);
     expect(poller().alarms).toHaveLength(3);
     expect(alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS')[0].Properties).toMatchObject({
@@ -296,6 +296,17 @@ describe('monitoring', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
+    // Ingest answers these 200 (Ecwid must not retry them), so only an alarm tells: a rotated secret, an uninstalled store, probing.
+    for (const metric of [INGEST_METRICS.droppedBadSignature, INGEST_METRICS.droppedUnknownStore]) {
+      expect(alarmOn(metric, 'EcwidEvents')[0].Properties).toMatchObject({
+        Dimensions: [{ Name: 'service', Value: 'ecwid-events-dev' }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
     expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')[0].Properties).toMatchObject({
       Dimensions: [{ Name: 'QueueName', Value: getAtt(queue(), 'QueueName') }],
       Threshold: 3600,

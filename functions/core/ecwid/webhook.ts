@@ -21,6 +21,11 @@ const MAX_DATE_SECONDS = 8.64e12;
  * `data` may be absent, null or an object. Throws InvalidNotificationError naming the field.
  */
 export function parseWebhookJson(body: string): WebhookNotification {
+  // Before parsing: a body nested thousands deep parses, but cannot be serialized again (the
+  // queue, the ledger), which would answer 503 for ever. Ecwid's bodies are a few levels deep.
+  if (nestingDepth(body) > MAX_NESTING_DEPTH) {
+    throw new InvalidNotificationError('body', `request body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -80,6 +85,26 @@ export function parseWebhookJson(body: string): WebhookNotification {
     occurredAt: eventCreated <= MAX_DATE_SECONDS ? new Date(eventCreated * 1000).toISOString() : undefined,
     raw: parsed,
   };
+}
+
+/** The deepest JSON nesting a webhook body may have. */
+export const MAX_NESTING_DEPTH = 64;
+
+/** How deep the arrays and objects of a JSON text nest (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i += 1;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) deepest = Math.max(deepest, (depth += 1));
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth -= 1;
+  }
+  return deepest;
 }
 
 /** The entity part of `entity.action`. */
