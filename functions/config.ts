@@ -199,7 +199,11 @@ export function callbackTimeoutMsFrom(env: Environment): number {
 
 /** The callback URL policy of the development switches (ALLOW_HTTP_CALLBACKS, CALLBACK_ALLOW_HOSTS); by default https only, no exemptions. */
 export function callbackUrlPolicyOf(env: Environment): CallbackUrlPolicy {
-  return callbackUrlPolicyFrom({ allowHttp: env[ENV.allowHttpCallbacks], allowHosts: env[ENV.callbackAllowHosts] });
+  return callbackUrlPolicyFrom({
+    allowHttp: env[ENV.allowHttpCallbacks],
+    allowHosts: env[ENV.callbackAllowHosts],
+    allowedPorts: env[ENV.callbackAllowedPorts],
+  });
 }
 
 /** This machine, as the local runner's callbacks may name it (its sink included). */
@@ -211,7 +215,7 @@ export const LOCAL_CALLBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost'
  * Both resolve with adapters/http/host-resolver.ts's localMachineResolver (`*.localhost` is loopback).
  */
 export function localCallbackUrlPolicy(base: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] }): CallbackUrlPolicy {
-  return { allowHttp: true, allowHosts: [...new Set([...base.allowHosts, ...LOCAL_CALLBACK_HOSTS])] };
+  return { ...base, allowHttp: true, allowHosts: [...new Set([...base.allowHosts, ...LOCAL_CALLBACK_HOSTS])] };
 }
 
 /**

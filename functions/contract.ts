@@ -21,6 +21,8 @@ export const ENV = {
   allowHttpCallbacks: 'ALLOW_HTTP_CALLBACKS',
   /** Development switch: comma-separated hosts/IPs exempt from the SSRF address check. */
   callbackAllowHosts: 'CALLBACK_ALLOW_HOSTS',
+  /** Ports a callback URL may name, comma-separated (default 443,8443; exempt hosts: any). */
+  callbackAllowedPorts: 'CALLBACK_ALLOWED_PORTS',
   /** The FIFO dead-letter queue deliver moves a message to on its last failed attempt. */
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   /**

@@ -97,6 +97,7 @@ export function secretSummary(doc: InstanceDocument): string {
     [CONFIG_KEYS.orderKey]: 'order-key',
     [CONFIG_KEYS.productKey]: 'product-key',
     [CONFIG_KEYS.clientSecret]: 'client-secret',
+    [CONFIG_KEYS.clientSecretPrevious]: 'client-secret-previous',
     [CONFIG_KEYS.accessToken]: 'access-token',
     [CONFIG_KEYS.signatureKey]: 'signature-key',
   };
@@ -188,19 +189,22 @@ export async function loadInstance(ctx: Pick<CommandContext, 'resources'>, id: s
   return instance;
 }
 
-async function readJsonInput(ctx: CommandContext, file: string): Promise<unknown> {
-  let text: string;
+/** A file's text, or standard input for `-`; errors name the file, never its content. */
+async function readTextInput(ctx: CommandContext, file: string, command: string): Promise<string> {
   if (file === '-') {
-    if (!ctx.io.readStdin) throw new UsageError('--file - (standard input) is not available here', 'instances create');
-    text = await ctx.io.readStdin();
-  } else {
-    try {
-      text = await readFile(resolve(ctx.io.cwd, file), 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new CliError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code ?? 'read failed'}`, EXIT.usage);
-    }
+    if (!ctx.io.readStdin) throw new UsageError('- (standard input) is not available here', command);
+    return ctx.io.readStdin();
   }
+  try {
+    return await readFile(resolve(ctx.io.cwd, file), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code ?? 'read failed'}`, EXIT.usage);
+  }
+}
+
+async function readJsonInput(ctx: CommandContext, file: string): Promise<unknown> {
+  const text = await readTextInput(ctx, file, 'instances create');
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -483,6 +487,60 @@ Step 2 (--finish): once the receiver uses the new secret, keep only the newest o
   },
 };
 
+const rotateClientSecret: CommandSpec = {
+  name: 'instances rotate-client-secret',
+  summary: "take the Ecwid app's new client_secret, keeping the old one until --finish",
+  usage: 'ID --secret-file FILE | ID --finish',
+  details: `When the Ecwid app's client_secret changes, webhooks are signed with the new one while
+events signed with the old one may still arrive (Ecwid retries for a day). Step 1: the new secret
+(read from FILE, or "-" for standard input, never from the command line) becomes
+ecwid.client.secret and the current one ecwid.client.secret.previous: webhooks signed with either
+verify. Step 2 (--finish, a day later): the previous secret is removed. No secret is ever printed.`,
+  positionals: { min: 1, max: 1 },
+  options: {
+    'secret-file': { type: 'string', value: 'FILE', description: 'file holding the new client_secret ("-": standard input)' },
+    finish: { type: 'boolean', description: 'remove the previous client secret' },
+  },
+  async run(ctx) {
+    const id = ctx.positionals[0];
+    const instance = await loadInstance(ctx, id);
+    const repository = await ctx.resources.instances();
+    const { clientSecret: current } = configOf(instance);
+    const previous = configOf(instance).clientSecrets[1];
+
+    if (optionBoolean(ctx.values, 'finish')) {
+      if (previous === undefined) {
+        ctx.out.result({ id, removed: 0 }, () => `Nothing to finish: ${id} has no previous client secret.\n`);
+        return;
+      }
+      await repository.replace(id, withConfig(instance.document, { [CONFIG_KEYS.clientSecretPrevious]: undefined }));
+      ctx.out.result({ id, removed: 1 }, () => `Rotation finished for ${id}: only the current client secret verifies webhooks now.\n`);
+      return;
+    }
+
+    const file = optionString(ctx.values, 'secret-file');
+    if (!file) throw new UsageError('--secret-file FILE (or --finish) is required', 'instances rotate-client-secret');
+    const secret = (await readTextInput(ctx, file, 'instances rotate-client-secret')).trim();
+    if (secret === '' || /\s/.test(secret)) throw new CliError(`${file === '-' ? 'standard input' : file} must hold one client secret (no spaces)`, EXIT.usage);
+    if (secret === current) {
+      ctx.out.result({ id, changed: false }, () => `${id} already has this client secret; nothing changed.\n`);
+      return;
+    }
+    if (previous !== undefined) {
+      throw new CliError(`a rotation is already in progress for ${id}; finish it first with "instances rotate-client-secret ${id} --finish"`);
+    }
+    await repository.replace(
+      id,
+      withConfig(instance.document, { [CONFIG_KEYS.clientSecret]: secret, [CONFIG_KEYS.clientSecretPrevious]: current }),
+    );
+    ctx.out.result({ id, changed: true, previousKept: current !== undefined }, () =>
+      current === undefined
+        ? `Client secret set for ${id}.\n`
+        : `Client secret rotated for ${id}: webhooks signed with the new or the previous secret verify. In a day (Ecwid's retries end), run:\n  ecwid-events instances rotate-client-secret ${id} --finish\n`,
+    );
+  },
+};
+
 const reindex: CommandSpec = {
   name: 'instances reindex',
   summary: 'rebuild the per-store index parameters from the instances (SSM only)',
@@ -495,4 +553,15 @@ const reindex: CommandSpec = {
   },
 };
 
-export const INSTANCE_COMMANDS: readonly CommandSpec[] = [create, list, show, update, remove, toggle(true), toggle(false), rotateSecret, reindex];
+export const INSTANCE_COMMANDS: readonly CommandSpec[] = [
+  create,
+  list,
+  show,
+  update,
+  remove,
+  toggle(true),
+  toggle(false),
+  rotateSecret,
+  rotateClientSecret,
+  reindex,
+];

@@ -354,7 +354,7 @@ function verifiedRecipients(instances: Instance[], headers: IngestRequest['heade
   // a 401 would tell the caller the store is a customer. Counted and alarmed (a rotated secret).
   if (!signature) return stop(dropped(received, INGEST_METRICS.droppedBadSignature, 'missing X-Ecwid-Webhook-Signature header'));
   const recipients = instances.filter((instance) => {
-    const secret = configOf(instance).clientSecret;
+    const secret = configOf(instance).clientSecrets.length > 0;
     if (signatureVerifies(instance, signature, notification)) return true;
     telemetry.count(INGEST_METRICS.excludedBadSignature);
     telemetry.log('warn', 'signature does not verify for this instance; not queued for it', {
@@ -368,8 +368,11 @@ function verifiedRecipients(instances: Instance[], headers: IngestRequest['heade
   return next(recipients);
 }
 
+/** The current or, during a rotation, the previous client secret (CONFIG_KEYS.clientSecretPrevious). */
 function signatureVerifies(instance: Instance, signature: string, notification: WebhookNotification): boolean {
-  return verifyEcwidWebhookSignature(signature, configOf(instance).clientSecret, notification.eventCreated, notification.eventId);
+  return configOf(instance).clientSecrets.some((secret) =>
+    verifyEcwidWebhookSignature(signature, secret, notification.eventCreated, notification.eventId),
+  );
 }
 
 /** An instance that does not take this event, and what the ledger records about it. */

@@ -33,6 +33,11 @@ export const CONFIG_KEYS = {
   ionEnabled: 'ecwid.ion.enabled',
   /** Ours: the Ecwid app's client_secret, key of X-Ecwid-Webhook-Signature. */
   clientSecret: 'ecwid.client.secret',
+  /**
+   * Ours: the app's previous client_secret during a rotation (`instances rotate-client-secret`):
+   * webhooks signed with either verify, so none is lost while Ecwid switches over.
+   */
+  clientSecretPrevious: 'ecwid.client.secret.previous',
   /** Ours: REST v3 access token (`secret_...`) for verification and enrichment. */
   accessToken: 'ecwid.access.token',
   enabled: 'event.notification.enabled',
@@ -98,6 +103,8 @@ export interface InstanceConfig {
   /** The `whsec_` secrets, oldest first (rotation keeps two). */
   readonly webhookSecrets: readonly string[];
   readonly clientSecret: string | undefined;
+  /** Every client secret a webhook may be signed with: the current one, then the previous one. */
+  readonly clientSecrets: readonly string[];
   readonly accessToken: string | undefined;
   readonly orderKey: string | undefined;
   /** `ecwid.ion.enabled` as written (see acceptsIon). */
@@ -127,6 +134,7 @@ export function configOf(source: Instance | InstanceDocument): InstanceConfig {
     signatureKey: text(CONFIG_KEYS.signatureKey),
     webhookSecrets: splitSecrets(text(CONFIG_KEYS.webhookSecret)),
     clientSecret: text(CONFIG_KEYS.clientSecret),
+    clientSecrets: [text(CONFIG_KEYS.clientSecret), text(CONFIG_KEYS.clientSecretPrevious)].filter((secret): secret is string => secret !== undefined),
     accessToken: text(CONFIG_KEYS.accessToken),
     orderKey: text(CONFIG_KEYS.orderKey),
     ionEnabled: booleanSetting(doc, CONFIG_KEYS.ionEnabled),
@@ -193,6 +201,7 @@ export const SECRET_CONFIG_KEYS: readonly string[] = [
   CONFIG_KEYS.orderKey,
   CONFIG_KEYS.productKey,
   CONFIG_KEYS.clientSecret,
+  CONFIG_KEYS.clientSecretPrevious,
   CONFIG_KEYS.accessToken,
   CONFIG_KEYS.signatureKey,
   CONFIG_KEYS.webhookSecret,

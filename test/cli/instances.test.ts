@@ -37,6 +37,12 @@ let instancesDir: string;
 const base = () => ['--instances-dir', instancesDir, '--ingest-url', 'https://abc123.execute-api.eu-west-1.amazonaws.com/events/ecwid'];
 const cli = (...args: string[]) => runCli([...base(), ...args], { cwd: dir });
 
+async function writeText(name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
 async function writeDoc(name: string, doc: unknown): Promise<string> {
   const file = join(dir, name);
   await writeFile(file, JSON.stringify(doc));
@@ -312,6 +318,48 @@ describe('instances rotate-secret', () => {
     expect(await secretsOf()).toEqual([newSecret]);
 
     expect((await cli('instances', 'rotate-secret', 'shop-a', '--finish')).stdout).toContain('Nothing to finish');
+  });
+});
+
+describe('instances rotate-client-secret', () => {
+  const OLD = 'Zq3Fv8GtXs1W';
+  const NEW = 'Nr4Bd7Hk2Wp9';
+  const configOfShop = async (): Promise<Record<string, unknown>> =>
+    JSON.parse(await readFile(join(instancesDir, 'shop-a.json'), 'utf8')).configuration;
+
+  beforeEach(async () => {
+    const doc = instanceDocument({ name: 'Shop A', callbackUrl: CALLBACK, clientSecret: OLD });
+    expect((await cli('instances', 'create', '--file', await writeDoc('a.json', doc))).code).toBe(0);
+  });
+
+  test('the new secret from a file becomes current, the old one previous; --finish drops it; nothing printed', async () => {
+    const file = await writeText('new-secret.txt', `${NEW}\n`);
+    const rotated = await cli('instances', 'rotate-client-secret', 'shop-a', '--secret-file', file);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toContain('rotate-client-secret shop-a --finish');
+    expect(await configOfShop()).toMatchObject({ 'ecwid.client.secret': NEW, 'ecwid.client.secret.previous': OLD });
+
+    const again = await cli('instances', 'rotate-client-secret', 'shop-a', '--secret-file', await writeText('newer.txt', 'Yc6Tm1Qs8Lf3'));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('rotation is already in progress');
+
+    const shown = await cli('instances', 'show', 'shop-a');
+    const finish = await cli('instances', 'rotate-client-secret', 'shop-a', '--finish');
+    expect(finish.code).toBe(0);
+    expect(await configOfShop()).toMatchObject({ 'ecwid.client.secret': NEW });
+    expect(await configOfShop()).not.toHaveProperty(['ecwid.client.secret.previous']);
+    for (const run of [rotated, again, shown, finish]) {
+      expect(run.all).not.toContain(NEW);
+      expect(run.all).not.toContain(OLD);
+    }
+  });
+
+  test('refuses a missing --secret-file, a file with more than one word, and never echoes it', async () => {
+    expect((await cli('instances', 'rotate-client-secret', 'shop-a')).code).not.toBe(0);
+    const bad = await cli('instances', 'rotate-client-secret', 'shop-a', '--secret-file', await writeText('two.txt', `${NEW} ${OLD}`));
+    expect(bad.code).not.toBe(0);
+    expect(bad.all).not.toContain(NEW);
+    expect(await configOfShop()).toMatchObject({ 'ecwid.client.secret': OLD });
   });
 });
 

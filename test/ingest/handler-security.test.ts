@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { INGEST_METRICS } from '../../functions/contract';
-import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
+import { CONFIG_KEYS, isSecretKey, secretValuesOf, type Instance } from '../../functions/core/instance';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { fixtureText } from '../../testkit/fixtures';
 import { ionEvent, webhookBody, webhookEvent } from '../../testkit/events';
@@ -194,5 +194,32 @@ describe('permanently bad bodies get a 4xx, never a 503 (which Ecwid would retry
     const body = webhookBody({ data: { orderId: 'X', note: '['.repeat(500), nested: { a: { b: { c: [1, [2, [3]]] } } } } });
     expect((await call(webhookEvent(body, SECRET_A))).status).toBe(200);
     expect(queue.events).toHaveLength(1);
+  });
+});
+
+describe('client secret rotation: the current and the previous secret both verify', () => {
+  const rotating = () =>
+    makeInstance('shop-a', { clientSecret: SECRET_B, extra: { [CONFIG_KEYS.clientSecretPrevious]: SECRET_A } });
+
+  it('a webhook signed with the previous secret (Ecwid still retrying) and one with the new secret are both queued', async () => {
+    const { queue, call } = setup([rotating()]);
+    await call(webhookEvent(webhookBody({ eventId: 'signed-old' }), SECRET_A));
+    await call(webhookEvent(webhookBody({ eventId: 'signed-new' }), SECRET_B));
+    expect(queue.events.map((event) => event.eventId)).toEqual(['signed-old', 'signed-new']);
+  });
+
+  it('a third secret does not verify; neither secret appears in any answer or log line', async () => {
+    const { queue, call, logs } = setup([rotating()]);
+    const answer = await call(webhookEvent(webhookBody(), 'some-other-secret'));
+    expect(answer.body).toMatchObject({ queued: 0 });
+    expect(queue.events).toEqual([]);
+    const everything = JSON.stringify(answer) + JSON.stringify(logs);
+    expect(everything).not.toContain(SECRET_A);
+    expect(everything).not.toContain(SECRET_B);
+  });
+
+  it('the previous secret is a secret: hidden wherever secrets are', () => {
+    expect(isSecretKey(CONFIG_KEYS.clientSecretPrevious)).toBe(true);
+    expect(secretValuesOf(rotating())).toEqual(expect.arrayContaining([SECRET_A, SECRET_B]));
   });
 });

@@ -151,13 +151,15 @@ describeWithMoto('ingest handler with SSM and SQS on moto', () => {
     });
   });
 
-  test('nothing is queued for a bad signature (401), an unknown store (404) or a disabled instance (200)', async () => {
+  test('nothing is queued for a bad signature, an unknown store or a disabled instance; all answered 200 alike', async () => {
     const handler = handlerWith();
     const badSignature = await handler(webhookEvent(order, 'not-the-app-secret'));
     const unknownStore = await handler(webhookEvent({ ...order, storeId: 4242 }, APP_SECRET));
     const disabled = await handler(webhookEvent({ ...order, storeId: 888 }, APP_SECRET));
 
-    expect([badSignature.statusCode, unknownStore.statusCode, disabled.statusCode]).toEqual([401, 404, 200]);
+    expect([badSignature.statusCode, unknownStore.statusCode, disabled.statusCode]).toEqual([200, 200, 200]);
+    // Ecwid must not retry them, and a caller learns nothing about which stores are customers.
+    expect(new Set([badSignature.body, unknownStore.body, disabled.body]).size).toBe(1);
     await expect(bodies()).resolves.toEqual([]);
   });
 

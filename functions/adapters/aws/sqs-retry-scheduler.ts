@@ -107,7 +107,7 @@ export function deadLetterDeduplicationId(message: QueueMessage): string {
 
 export function deadLetterAttributes(message: QueueMessage, details: DeadLetterDetails): Record<string, MessageAttributeValue> {
   const attributes: Record<string, MessageAttributeValue> = {
-    lastError: text(truncate(details.lastError || 'unknown error', LAST_ERROR_MAX_CHARS)),
+    lastError: text(details.lastError || 'unknown error', LAST_ERROR_MAX_CHARS),
     attempts: { DataType: 'Number', StringValue: String(details.attempts) },
     lastAttemptAt: text(details.lastAttemptAt),
   };
@@ -119,10 +119,37 @@ export function deadLetterAttributes(message: QueueMessage, details: DeadLetterD
   return attributes;
 }
 
-const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+/** The longest other attribute (an event id comes from the sender: it is not trusted to be short). */
+const ATTRIBUTE_MAX_CHARS = 256;
+
+/**
+ * A String attribute, sanitized: its text comes from outside (a receiver's error answer, an event
+ * id a sender chose). Characters SQS refuses (it would refuse the whole message, and the record
+ * would fail for ever) and control characters (a line break would forge a line in the CLI's
+ * output) become a space or U+FFFD, and it is cut to `max` characters without splitting a pair.
+ */
+const text = (value: string, max = ATTRIBUTE_MAX_CHARS): MessageAttributeValue => ({
+  DataType: 'String',
+  StringValue: truncate(sanitizeAttributeText(value), max),
+});
+
+export function sanitizeAttributeText(value: string): string {
+  return (
+    value
+      // Lone surrogates (half of a pair): not text at all.
+      .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+      // C0 and C1 controls (tab and line breaks included) and the two non-characters SQS refuses.
+      .replace(/[\u0000-\u001F\u007F-\u009F]/g, ' ')
+      .replace(/[\uFFFE\uFFFF]/g, '\uFFFD')
+  );
+}
 
 function truncate(value: string, max: number): string {
-  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+  if (value.length <= max) return value;
+  let cut = max - 1;
+  // Never leave the first half of a surrogate pair at the end.
+  if (/[\uD800-\uDBFF]/.test(value.charAt(cut - 1))) cut -= 1;
+  return `${value.slice(0, cut)}…`;
 }
 
 /** arn:aws:sqs:{region}:{account}:{name} -> the queue URL of the standard regional endpoint. */

@@ -19,18 +19,32 @@ export interface CallbackUrlPolicy {
    * compared case-insensitively with the URL's host. For the local runner and tests.
    */
   readonly allowHosts: readonly string[];
+  /**
+   * Ports a callback URL may name (ENV.callbackAllowedPorts), for hosts not exempt: a receiver is a
+   * web server, so a URL cannot point deliver at another service (SSH, SMTP, a database) on a public host.
+   * @default DEFAULT_CALLBACK_PORTS (443 and 8443), and 80 when `allowHttp`
+   */
+  readonly allowedPorts?: readonly number[];
 }
+
+/** The ports a callback URL may use unless configured otherwise. */
+export const DEFAULT_CALLBACK_PORTS: readonly number[] = [443, 8443];
 
 export type CallbackUrlCheck = ({ readonly ok: true } & VettedTarget) | { readonly ok: false; readonly reason: string };
 
 /** Policy from the development switches in the environment; by default https only, no exemptions. */
-export function callbackUrlPolicyFrom(values: { allowHttp?: string; allowHosts?: string }): CallbackUrlPolicy {
+export function callbackUrlPolicyFrom(values: { allowHttp?: string; allowHosts?: string; allowedPorts?: string }): CallbackUrlPolicy {
   const allowHttp = ['1', 'true', 'yes'].includes((values.allowHttp ?? '').trim().toLowerCase());
   const allowHosts = (values.allowHosts ?? '')
     .split(',')
     .map((host) => normalizeHost(host.trim()))
     .filter((host) => host !== '');
-  return { allowHttp, allowHosts };
+  const ports = (values.allowedPorts ?? '')
+    .split(',')
+    .map((port) => port.trim())
+    .filter((port) => /^[0-9]{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535)
+    .map(Number);
+  return ports.length > 0 ? { allowHttp, allowHosts, allowedPorts: ports } : { allowHttp, allowHosts };
 }
 
 /**
@@ -75,6 +89,14 @@ export async function checkCallbackUrl(
       if (refusal) return { ok: false, reason: `callback host ${host} resolves to ${address} (${refusal})` };
     }
   }
+  if (!exempt) {
+    const port = parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+    // Plain http (the development switch) keeps its own default port.
+    const allowed = policy.allowedPorts ?? (policy.allowHttp ? [...DEFAULT_CALLBACK_PORTS, 80] : DEFAULT_CALLBACK_PORTS);
+    if (!allowed.includes(port)) {
+      return { ok: false, reason: `callback URL port ${port} is not allowed (allowed: ${allowed.join(', ')})` };
+    }
+  }
   return { ok: true, url: parsed, addresses };
 }
 
@@ -111,9 +133,11 @@ const REFUSED_IPV6: readonly Range[] = [
   ['64:ff9b:1::', 48, 'local-use NAT64 (RFC 8215: translates to private networks)'],
   ['100::', 64, 'discard-only'],
   ['2001::', 32, 'Teredo'],
+  ['2001:20::', 28, 'ORCHIDv2 (cryptographic identifiers, not routable)'],
   ['2001:2::', 48, 'benchmarking'],
   ['2001:db8::', 32, 'documentation'],
   ['3fff::', 20, 'documentation'],
+  ['5f00::', 16, 'SRv6 segment identifiers (not a host)'],
   ['fc00::', 7, 'unique local (private)'],
   ['fe80::', 10, 'link-local'],
   ['fec0::', 10, 'site-local'],

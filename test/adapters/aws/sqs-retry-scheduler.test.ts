@@ -140,3 +140,27 @@ describe('queueUrlFromArn', () => {
     expect(() => queueUrlFromArn('arn:aws:sns:eu-west-1:1:t')).toThrow('cannot derive a queue URL');
   });
 });
+
+describe('dead-letter attributes are sanitized (their text comes from receivers and senders)', () => {
+  const sent = async (overrides: Partial<DeadLetterDetails>) => {
+    await new SqsRetryScheduler({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(queueMessage(webhookEvent()), { ...details, ...overrides });
+    return sqs.commandCalls(SendMessageCommand).at(-1)!.args[0].input.MessageAttributes!;
+  };
+
+  it('control characters and line breaks become spaces: an error cannot forge a line in the CLI output', async () => {
+    const attributes = await sent({ lastError: 'HTTP 500\nlastError: all good\u0000\u001b[31m', eventId: 'evt\r\n-1\u0085' });
+    expect(attributes.lastError.StringValue).toBe('HTTP 500 lastError: all good  [31m');
+    expect(attributes.eventId.StringValue).toBe('evt  -1 ');
+  });
+
+  it('characters SQS refuses (lone surrogates, U+FFFF) become U+FFFD, so the send cannot fail for ever', async () => {
+    const attributes = await sent({ lastError: `bad \uD800 half \uDC00 and \uFFFF; ok \u{1F600}` });
+    expect(attributes.lastError.StringValue).toBe('bad \uFFFD half \uFFFD and \uFFFD; ok \u{1F600}');
+  });
+
+  it('a sender-chosen event id is cut to 256 characters, never splitting a surrogate pair', async () => {
+    const attributes = await sent({ eventId: `${'e'.repeat(254)}\u{1F600}tail` });
+    expect(attributes.eventId.StringValue).toBe(`${'e'.repeat(254)}…`);
+    expect(attributes.eventId.StringValue!.length).toBeLessThanOrEqual(256);
+  });
+});

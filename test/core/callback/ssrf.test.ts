@@ -178,6 +178,46 @@ describe('refusedAddressReason', () => {
   });
 });
 
+describe('SSRF guard: ports and the IPv6 ranges no host lives in', () => {
+  const publicHost = resolver({ 'hooks.example.com': [PUBLIC_V4] });
+
+  it.each(['https://hooks.example.com/h', 'https://hooks.example.com:443/h', 'https://hooks.example.com:8443/h'])('accepts %s (443 and 8443 by default)', async (url) => {
+    expect(await checkWith(url, strict(publicHost))).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    ['https://hooks.example.com:22/h', 22],
+    ['https://hooks.example.com:6379/h', 6379],
+    ['https://hooks.example.com:8080/h', 8080],
+  ])('refuses %s: a public host, but not a web port', async (url, port) => {
+    expect(await checkWith(url, strict(publicHost))).toEqual({ ok: false, reason: `callback URL port ${port} is not allowed (allowed: 443, 8443)` });
+  });
+
+  it('takes the configured ports instead (CALLBACK_ALLOWED_PORTS), and any port on an exempt host', async () => {
+    const policy = callbackUrlPolicyFrom({ allowedPorts: '443, 9443, nope, 70000' });
+    expect(policy.allowedPorts).toEqual([443, 9443]);
+    expect(await checkWith('https://hooks.example.com:9443/h', { ...policy, resolve: publicHost })).toMatchObject({ ok: true });
+    expect(await checkWith('https://hooks.example.com:8443/h', { ...policy, resolve: publicHost })).toMatchObject({ ok: false });
+    const local = resolver({ 'sink.test': ['127.0.0.1'] });
+    expect(await checkWith('http://sink.test:3999/h', { allowHttp: true, allowHosts: ['sink.test'], resolve: local })).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    ['2001:20::1', 'ORCHIDv2 (cryptographic identifiers, not routable)'],
+    ['2001:2f:ffff::1', 'ORCHIDv2 (cryptographic identifiers, not routable)'],
+    ['5f00::1', 'SRv6 segment identifiers (not a host)'],
+    ['5f00:ffff:1::2', 'SRv6 segment identifiers (not a host)'],
+  ])('refuses %s (%s)', async (address, why) => {
+    expect(refusedAddressReason(address)).toBe(why);
+    expect(await checkWith('https://hooks.example.com/h', strict(resolver({ 'hooks.example.com': [address] })))).toMatchObject({ ok: false });
+  });
+
+  it('still accepts the public neighbours of those ranges', () => {
+    expect(refusedAddressReason('2001:30::1')).toBeUndefined();
+    expect(refusedAddressReason('5f01::1')).toBeUndefined();
+  });
+});
+
 describe('callbackUrlPolicyFrom', () => {
   it('defaults to https only with no exemptions', () => {
     expect(callbackUrlPolicyFrom({})).toEqual({ allowHttp: false, allowHosts: [] });
