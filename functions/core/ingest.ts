@@ -385,8 +385,9 @@ interface NotTaking {
 
 /**
  * Records the events not queued for disabled or polling-only instances (final at once, with the
- * reason), so the ledger says why nothing was delivered. Only what is genuine for that instance: a
- * webhook whose signature does not verify with its secret is not recorded (anyone could post it).
+ * reason), so the ledger says why nothing was delivered. Only what could be genuine for that
+ * instance (anyone could post the rest): a webhook that verifies with its secret, an ION post for an
+ * instance set up for ION (deliver would verify it; here nothing else can).
  * Best effort: the answer does not depend on it (a retry could not get the event delivered anyway).
  */
 async function recordNotTaking(
@@ -399,8 +400,10 @@ async function recordNotTaking(
   if (!ledger || notTaking.length === 0) return;
   const { notification, attributes, telemetry } = received;
   const signature = headerValue(headers, ECWID_SIGNATURE_HEADER);
-  const genuine = notTaking.filter(
-    ({ instance }) => notification.source !== 'webhook' || (signature !== undefined && signatureVerifies(instance, signature, notification)),
+  const genuine = notTaking.filter(({ instance }) =>
+    notification.source === 'webhook'
+      ? signature !== undefined && signatureVerifies(instance, signature, notification)
+      : acceptsIon(configOf(instance)),
   );
   const now = deps.clock();
   await Promise.all(

@@ -210,6 +210,20 @@ describe('events not queued are recorded with the reason', () => {
     expect(await h.entry('off')).toBeUndefined();
   });
 
+  test('an ION post for a disabled instance: recorded when the instance is set up for ION, not when it is not (unsigned: anyone could post it)', async () => {
+    const form = ION_NEW_ORDER.replace(/owner_id=\d+/, 'owner_id=1003');
+    const ionDisabled = makeInstance('ion-off', { enabled: 'false' });
+    const webhookOnlyDisabled = makeInstance('hooks-off', { clientSecret: SECRET_A, enabled: 'false', extra: { [CONFIG_KEYS.ionEnabled]: 'false' } });
+    const h = await setup([ionDisabled, webhookOnlyDisabled]);
+
+    const result = await h.run(ionRequest(form));
+
+    expect(result.status).toBe(200);
+    const eventId = (result.body as { eventId: string }).eventId;
+    expect(await h.entry('ion-off', eventId)).toMatchObject({ status: 'dropped', reason: 'instance-disabled', source: 'ion' });
+    expect(await h.entry('hooks-off', eventId)).toBeUndefined();
+  });
+
   test('a failed record does not change the answer; it is counted and logged', async () => {
     const h = await setup([disabled]);
     const down: Ledger = { ...bind(h.ledger), record: async () => Promise.reject(new Error('ServiceUnavailable')) };
