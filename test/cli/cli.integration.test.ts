@@ -364,6 +364,48 @@ describeWithMoto('CLI dead-letter queue operations (moto)', () => {
     expect(await depth(pair.deadLetterQueueUrl)).toBe(1);
   });
 
+  test('list filters by error class and age and sorts: the triage view', async () => {
+    const put = async (eventId: string, instanceId: string, lastError: string, attempts: string, firstReceivedAt: string) => {
+      const event = queuedEvent({ eventId, instanceId, objectId: eventId });
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: pair.deadLetterQueueUrl,
+          MessageBody: JSON.stringify(event),
+          MessageGroupId: messageGroupId(event),
+          MessageDeduplicationId: deduplicationId(event),
+          MessageAttributes: {
+            lastError: { DataType: 'String', StringValue: lastError },
+            attempts: { DataType: 'String', StringValue: attempts },
+            firstReceivedAt: { DataType: 'String', StringValue: firstReceivedAt },
+            instanceId: { DataType: 'String', StringValue: instanceId },
+            eventId: { DataType: 'String', StringValue: eventId },
+          },
+        }),
+      );
+    };
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
+    await put('evt-new-503', 'shop-b', 'callback https://h.example answered HTTP 503', '3', hoursAgo(1));
+    await put('evt-old-timeout', 'shop-a', 'callback https://h.example timed out', '11', hoursAgo(30));
+    await put('evt-mid-410', 'shop-a', 'callback https://h.example answered HTTP 410', '2', hoursAgo(5));
+    const ids = async (...args: string[]) => JSON.parse((await cli('dlq', 'list', '--json', ...args)).stdout).events.map((e: { eventId: string }) => e.eventId);
+
+    expect(await ids()).toEqual(['evt-old-timeout', 'evt-mid-410', 'evt-new-503']); // oldest first
+    expect(await ids('--sort', 'attempts')).toEqual(['evt-old-timeout', 'evt-new-503', 'evt-mid-410']);
+    expect(await ids('--sort', 'instance')).toEqual(['evt-old-timeout', 'evt-mid-410', 'evt-new-503']);
+    expect(await ids('--error', 'http')).toEqual(['evt-mid-410', 'evt-new-503']);
+    expect(await ids('--error', 'http-5xx')).toEqual(['evt-new-503']);
+    expect(await ids('--older-than', '2h', '--newer-than', '1d')).toEqual(['evt-mid-410']);
+    expect(await ids('--instance', 'shop-a', '--error', 'timeout')).toEqual(['evt-old-timeout']);
+    const table = await cli('dlq', 'list', '--limit', '2');
+    expect(table.stdout).toContain('2 of 3 event(s) (--limit 2; --limit for more); by error: timeout 1, http-4xx 1, http-5xx 1.');
+    expect(table.stdout).toContain('Next: ecwid-events dlq show evt-old-timeout   then   ecwid-events dlq replay --event evt-old-timeout --wait');
+    const bad = await cli('dlq', 'list', '--error', '500');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--error must be one of http, http-4xx');
+    // Nothing was consumed.
+    expect(await depth(pair.deadLetterQueueUrl)).toBe(3);
+  });
+
   test('when the main queue refuses, nothing leaves the DLQ', async () => {
     await deadLetter('evt-1', 'shop-a', 'A1');
     await deadLetter('evt-2', 'shop-a', 'A2');
