@@ -189,7 +189,7 @@ export type EcwidEntity = Record<string, unknown>;
  */
 export interface EcwidApi {
   /** Legacy v1 Order API: the order with this number, or null. */
-  getLegacyOrder(storeId: string, orderKey: string, orderNumber: string): Promise<EcwidEntity | null>;
+  getLegacyOrder(storeId: string, orderKey: string, orderNumber: string, options?: EcwidReadOptions): Promise<EcwidEntity | null>;
   /** Legacy v1 Product API: the product with this id, or null. */
   getLegacyProduct(storeId: string, productKey: string, productId: string): Promise<EcwidEntity | null>;
   /** REST v3: the entity, or null on 404. */
@@ -202,6 +202,11 @@ export interface EcwidReadOptions {
    * started before then may not serve it (core/ecwid/api-budget.ts reuses answers; the HTTP client ignores it).
    */
   readonly receivedAt?: string;
+  /**
+   * The read verifies an unsigned notification (ION): anyone can cause it, so it may use only a
+   * share of the token's budget (core/ecwid/api-budget.ts), and forged posts cannot spend the token.
+   */
+  readonly unsigned?: boolean;
 }
 
 // ---- the poller --------------------------------------------------------------------------------

@@ -30,6 +30,13 @@ export interface EcwidBudgetOptions {
   readonly ratePerSecond?: number;
   /** @default 10_000 */
   readonly entityMaxAgeMs?: number;
+  /**
+   * Reads that verify an unsigned notification (`EcwidReadOptions.unsigned`: ION posts, which
+   * anyone can send) get at most this many a second per token, on top of the token's own pace:
+   * a flood of forged posts can spend this share of a store's token, never all of it.
+   * @default UNSIGNED_RATE_PER_SECOND (1 of the token's 10)
+   */
+  readonly unsignedRatePerSecond?: number;
   /** Longest a request waits in-process for its turn or a Retry-After. @default 2_000 */
   readonly maxWaitMs?: number;
   /** Entities kept (per environment). @default 5_000 */
@@ -69,6 +76,9 @@ interface TokenPace {
   lastIncreaseAt: number;
 }
 
+/** The share of a token's reads a second that unsigned (ION) verifications may use, per environment. */
+export const UNSIGNED_RATE_PER_SECOND = 1;
+
 /** The slowest pace after repeated 429s: one request a minute per environment and token. */
 const MIN_RATE_PER_SECOND = 1 / 60;
 
@@ -79,6 +89,9 @@ export class EcwidApiBudget implements EcwidApi {
   private readonly entityMaxAgeMs: number;
   private readonly maxWaitMs: number;
   private readonly maxEntities: number;
+  private readonly unsignedRatePerSecond: number;
+  /** The unsigned share's own pace per token (its rate never grows past the share). */
+  private readonly unsignedPaces = new Map<string, TokenPace>();
   readonly stats: EcwidBudgetStats = { requests: 0, saved: 0, tooManyRequests: 0, waitedMs: 0 };
 
   constructor(
@@ -89,6 +102,7 @@ export class EcwidApiBudget implements EcwidApi {
     this.entityMaxAgeMs = options.entityMaxAgeMs ?? 10_000;
     this.maxWaitMs = options.maxWaitMs ?? 2_000;
     this.maxEntities = options.maxEntities ?? 5_000;
+    this.unsignedRatePerSecond = options.unsignedRatePerSecond ?? UNSIGNED_RATE_PER_SECOND;
   }
 
   /**
@@ -110,7 +124,7 @@ export class EcwidApiBudget implements EcwidApi {
       return known.promise;
     }
     const fetch: Fetch = { startedAt: now, promise: Promise.resolve(null) };
-    const promise = this.request(accessToken, () => this.api.getEntity(storeId, accessToken, collection, id)).then(
+    const promise = this.request(accessToken, () => this.api.getEntity(storeId, accessToken, collection, id), options).then(
       (entity) => {
         fetch.answeredAt = this.options.now();
         return entity;
@@ -127,18 +141,22 @@ export class EcwidApiBudget implements EcwidApi {
   }
 
   /** Legacy v1 reads are paced by their key like a token (never cached: ION verification must be fresh). */
-  getLegacyOrder(storeId: string, orderKey: string, orderNumber: string): Promise<EcwidEntity | null> {
-    return this.request(orderKey, () => this.api.getLegacyOrder(storeId, orderKey, orderNumber));
+  getLegacyOrder(storeId: string, orderKey: string, orderNumber: string, options: EcwidReadOptions = {}): Promise<EcwidEntity | null> {
+    return this.request(orderKey, () => this.api.getLegacyOrder(storeId, orderKey, orderNumber), options);
   }
 
   getLegacyProduct(storeId: string, productKey: string, productId: string): Promise<EcwidEntity | null> {
     return this.request(productKey, () => this.api.getLegacyProduct(storeId, productKey, productId));
   }
 
-  /** Runs `call` within the token's budget, waiting out 429s for up to `maxWaitMs`. */
-  async request<T>(accessToken: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `call` within the token's budget, waiting out 429s for up to `maxWaitMs`. An `unsigned`
+   * read first takes its turn in the token's unsigned share (UNSIGNED_RATE_PER_SECOND).
+   */
+  async request<T>(accessToken: string, call: () => Promise<T>, options: Pick<EcwidReadOptions, 'unsigned'> = {}): Promise<T> {
     const pace = this.paceOf(accessToken);
     const deadline = this.options.now() + this.maxWaitMs;
+    if (options.unsigned) await this.waitForTurn(this.unsignedPaceOf(accessToken), deadline);
     for (;;) {
       await this.waitForTurn(pace, deadline);
       this.stats.requests++;
@@ -193,6 +211,14 @@ export class EcwidApiBudget implements EcwidApi {
     const tag = tokenTag(accessToken);
     let pace = this.paces.get(tag);
     if (!pace) this.paces.set(tag, (pace = { rate: this.ratePerSecond, gapMs: 1000 / this.ratePerSecond, lastSentAt: 0, nextAt: 0, lastIncreaseAt: 0 }));
+    return pace;
+  }
+
+  private unsignedPaceOf(accessToken: string): TokenPace {
+    const tag = tokenTag(accessToken);
+    let pace = this.unsignedPaces.get(tag);
+    const rate = this.unsignedRatePerSecond;
+    if (!pace) this.unsignedPaces.set(tag, (pace = { rate, gapMs: 1000 / rate, lastSentAt: 0, nextAt: 0, lastIncreaseAt: 0 }));
     return pace;
   }
 

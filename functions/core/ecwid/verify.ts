@@ -97,12 +97,13 @@ export async function verifyIonEvent(event: QueuedEvent, instance: Instance, api
   let order: EcwidEntity | null;
   let changedAfterNotification: (order: EcwidEntity) => boolean;
   if (token) {
-    order = await api.getEntity(event.storeId, token, 'orders', orderNumber, { receivedAt: event.receivedAt });
+    // Unsigned: the read uses only the token's unsigned share, so forged posts cannot spend it all.
+    order = await api.getEntity(event.storeId, token, 'orders', orderNumber, { receivedAt: event.receivedAt, unsigned: true });
     const receivedAtSeconds = Date.parse(event.receivedAt) / 1000;
     changedAfterNotification = (found) =>
       typeof found.updateTimestamp === 'number' && found.updateTimestamp > receivedAtSeconds;
   } else if (orderKey) {
-    order = await api.getLegacyOrder(event.storeId, orderKey, orderNumber);
+    order = await api.getLegacyOrder(event.storeId, orderKey, orderNumber, { unsigned: true });
     const notifiedDate = textField(notification.date);
     changedAfterNotification = (found) => {
       const lastChange = textField(found.lastChangeDate);

@@ -1,5 +1,8 @@
 import { EcwidApiBudget, EcwidBudgetExhaustedError, tooManyRequestsRetryAfter } from '../../../functions/core/ecwid/api-budget';
 import type { EcwidApi } from '../../../functions/core/ports';
+import { verifyIonEvent } from '../../../functions/core/ecwid/verify';
+import { CONFIG_KEYS } from '../../../functions/core/instance';
+import { instance, ionEvent } from '../deliver-support';
 
 /** A hand-driven clock whose sleeps advance it. */
 function clock() {
@@ -154,4 +157,62 @@ test('tooManyRequestsRetryAfter reads the Ecwid client\'s 429', () => {
   expect(tooManyRequestsRetryAfter({ status: 429 })).toBe(1);
   expect(tooManyRequestsRetryAfter({ status: 503, retryAfterSeconds: 3 })).toBeUndefined();
   expect(tooManyRequestsRetryAfter(new Error('x'))).toBeUndefined();
+});
+
+describe('unsigned (ION) verifications use only a share of the token', () => {
+  it('a flood of forged posts gets one read a second per token; signed reads of the same token keep their pace', async () => {
+    const c = clock();
+    const { reads, calls } = api();
+    const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, maxWaitMs: 60_000 });
+    const start = c.state.now;
+    // Ten forged posts, ten different order numbers (no reuse possible): 9 s of waiting for the share.
+    for (let n = 1; n <= 10; n++) await budget.getEntity('7', 'tok', 'orders', String(n), { ...at(c.state.now), unsigned: true });
+    expect(calls).toHaveLength(10);
+    expect(c.state.now - start).toBeGreaterThanOrEqual(9_000);
+
+    // Signed reads are paced by the token's own 10 a second, not by the share.
+    const signedStart = c.state.now;
+    for (let n = 1; n <= 5; n++) await budget.getEntity('7', 'tok', 'products', `p${n}`, at(c.state.now));
+    expect(c.state.now - signedStart).toBeLessThan(1_000);
+  });
+
+  it('beyond the wait a read may make, the unsigned read fails like a 429 (retried later), without calling Ecwid', async () => {
+    // Five posts arriving at the same instant (a clock that stands still while they wait).
+    const now = 1_000_000;
+    const { reads, calls } = api();
+    const budget = new EcwidApiBudget(reads, { now: () => now, sleep: async () => {}, retryAfterOf, maxWaitMs: 2_000 });
+    const forged = (n: number) => budget.getLegacyOrder('7', 'order-key', String(n), { unsigned: true });
+    // Five arriving together: turns at 0, 1 and 2 s fit in the 2 s wait; the others fail at once.
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map(forged));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    expect((results[3] as PromiseRejectedResult).reason).toBeInstanceOf(EcwidBudgetExhaustedError);
+    expect(calls).toEqual(['legacy:1', 'legacy:2', 'legacy:3']);
+  });
+
+  it('the share is per token: another store is not slowed', async () => {
+    const c = clock();
+    const { reads } = api();
+    const budget = new EcwidApiBudget(reads, { ...c, retryAfterOf, maxWaitMs: 0 });
+    await budget.getEntity('7', 'tok-a', 'orders', '1', { ...at(c.state.now), unsigned: true });
+    await expect(budget.getEntity('7', 'tok-a', 'orders', '2', { ...at(c.state.now), unsigned: true })).rejects.toBeInstanceOf(EcwidBudgetExhaustedError);
+    await expect(budget.getEntity('8', 'tok-b', 'orders', '1', { ...at(c.state.now), unsigned: true })).resolves.toEqual({ id: '1' });
+  });
+});
+
+test('ION verification reads are marked unsigned (v3 and v1), so they take the share', async () => {
+  const seen: unknown[] = [];
+  const reads: EcwidApi = {
+    getEntity: async (_s, _t, _c, _id, options) => {
+      seen.push(options);
+      return null;
+    },
+    getLegacyOrder: async (_s, _k, _n, options) => {
+      seen.push(options);
+      return null;
+    },
+    getLegacyProduct: async () => null,
+  };
+  await verifyIonEvent(ionEvent(), instance({ [CONFIG_KEYS.accessToken]: 'secret_t' }), reads);
+  await verifyIonEvent(ionEvent(), instance({ [CONFIG_KEYS.orderKey]: 'order-key' }), reads);
+  expect(seen).toEqual([expect.objectContaining({ unsigned: true }), expect.objectContaining({ unsigned: true })]);
 });
