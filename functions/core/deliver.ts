@@ -12,7 +12,7 @@ import { signatureHeaders } from './callback/signing';
 import { checkCallbackUrl, type CallbackUrlPolicy } from './callback/ssrf';
 import { redactSecretQueryParams } from './ecwid/secrets';
 import { canonicalStoreId } from './ecwid/notification';
-import { prepareCallbackRaw } from './ecwid/verify';
+import { prepareCallbackRaw, VerificationUnavailableError } from './ecwid/verify';
 import { deliveryId, type EventSource, type NormalizedEventType, type QueuedEvent } from './event';
 import { CONFIG_KEYS, configOf, type Instance, scrubSecrets, secretValuesOf } from './instance';
 import { DELIVER_METRICS } from '../contract';
@@ -58,6 +58,12 @@ export type DeliveryOutcome =
 interface Failure {
   readonly error: string;
   readonly retryAfterSeconds?: number;
+  /**
+   * Configuration no retry can fix (no callback URL, a refused one, no key to verify with): to the
+   * dead-letter queue at once, where the operator sees it, fixes the instance and replays it,
+   * instead of ~39 h of retries first.
+   */
+  readonly permanent?: boolean;
 }
 
 /**
@@ -120,12 +126,13 @@ export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): 
     failure = {
       error: errorText(error),
       retryAfterSeconds: typeof error === 'object' && error !== null ? (error as { retryAfterSeconds?: number }).retryAfterSeconds : undefined,
+      permanent: error instanceof VerificationUnavailableError,
     };
   }
 
   const error = redact(failure.error, secrets);
   telemetry.count(DELIVER_METRICS.failed);
-  if (isLastAttempt(deps.retryPolicy, attempt)) {
+  if (failure.permanent || isLastAttempt(deps.retryPolicy, attempt)) {
     return deadLetter(message, deps, telemetry, error, attributes);
   }
   const delaySeconds = backoffSeconds(deps.retryPolicy, attempt, failure.retryAfterSeconds);
@@ -145,9 +152,10 @@ type SendResult = { readonly ok: true; readonly status: number } | ({ readonly o
 async function send(event: QueuedEvent, instance: Instance, raw: Record<string, unknown>, deps: DeliverDeps): Promise<SendResult> {
   const config = configOf(instance);
   const callbackUrl = config.callbackUrl;
-  if (!callbackUrl) return { ok: false, error: `instance has no ${CONFIG_KEYS.callbackUrl}` };
+  if (!callbackUrl) return { ok: false, error: `instance has no ${CONFIG_KEYS.callbackUrl}`, permanent: true };
   const check = await checkCallbackUrl(callbackUrl, deps.urlPolicy, deps.resolveHost);
-  if (!check.ok) return { ok: false, error: `callback URL refused: ${check.reason}` };
+  // A host that does not resolve may be a DNS hiccup: retried. Anything else refused is the URL itself.
+  if (!check.ok) return { ok: false, error: `callback URL refused: ${check.reason}`, permanent: check.transient !== true };
 
   const body = serializeCallbackBody(buildCallbackBody(event, instance, raw));
   const headers = signatureHeaders({

@@ -246,15 +246,16 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
     });
   });
 
-  it('retries (does not drop) when the instance has no key to verify with', async () => {
+  it('dead-letters at once (never delivers, never retries for 39 h) when the instance has no key to verify with', async () => {
     const { deps, retries } = setup();
     const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
     expect(outcome).toMatchObject({
-      status: 'retry-scheduled',
-      delaySeconds: 60,
+      status: 'dead-lettered',
       error: expect.stringContaining('neither ecwid.order.key nor ecwid.access.token'),
     });
-    expect(retries.retried).toEqual([{ messageId: 'msg-1', delaySeconds: 60 }]);
+    expect(retries.retried).toEqual([]);
+    expect(retries.deadLettered).toHaveLength(1);
+    expect(callback.requests).toHaveLength(0);
   });
 
   it('retries an Ecwid API error and never shows the key, even though the v1 URL carries it', async () => {
@@ -421,22 +422,35 @@ describe('deliver: the callback request', () => {
     expect(retries.retried.map((r) => r.delaySeconds)).toEqual([7200, 1800]);
   });
 
-  it('refuses a callback URL that points inside (SSRF) and retries without connecting', async () => {
+  it('refuses a callback URL that points inside (SSRF) without connecting, and dead-letters it at once (no retry can fix it)', async () => {
     const { deps, retries } = setup({ [CONFIG_KEYS.callbackUrl]: 'https://169.254.169.254/latest/meta-data/' });
     const outcome = await deliverMessage(queueMessage(webhookEvent()), { ...deps, urlPolicy: { allowHttp: false, allowHosts: [] } });
     expect(outcome).toMatchObject({
-      status: 'retry-scheduled',
+      status: 'dead-lettered',
       error: expect.stringContaining('callback URL refused: callback host 169.254.169.254 resolves to 169.254.169.254 (link-local'),
     });
-    expect(retries.retried).toHaveLength(1);
+    expect(retries.retried).toHaveLength(0);
+    expect(retries.deadLettered).toHaveLength(1);
+    expect(callback.requests).toHaveLength(0);
   });
 
-  it('retries when the instance has no callback URL', async () => {
-    const { deps } = setup({ [CONFIG_KEYS.callbackUrl]: '' });
+  it('dead-letters at once when the instance has no callback URL', async () => {
+    const { deps, retries } = setup({ [CONFIG_KEYS.callbackUrl]: '' });
     expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toMatchObject({
-      status: 'retry-scheduled',
+      status: 'dead-lettered',
       error: 'instance has no event.notification.callback.url',
     });
+    expect(retries.deadLettered[0].details).toMatchObject({ attempts: 1, lastError: 'instance has no event.notification.callback.url' });
+  });
+
+  it('retries a callback host that does not resolve (DNS may answer later)', async () => {
+    const { deps, retries } = setup({ [CONFIG_KEYS.callbackUrl]: 'https://nowhere.invalid/hook' });
+    const unresolved = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.invalid'), { code: 'ENOTFOUND' });
+    };
+    const outcome = await deliverMessage(queueMessage(webhookEvent()), { ...deps, urlPolicy: { allowHttp: false, allowHosts: [] }, resolveHost: unresolved });
+    expect(outcome).toMatchObject({ status: 'retry-scheduled', error: expect.stringContaining('does not resolve') });
+    expect(retries.deadLettered).toHaveLength(0);
   });
 });
 

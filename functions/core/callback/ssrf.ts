@@ -30,7 +30,10 @@ export interface CallbackUrlPolicy {
 /** The ports a callback URL may use unless configured otherwise. */
 export const DEFAULT_CALLBACK_PORTS: readonly number[] = [443, 8443];
 
-export type CallbackUrlCheck = ({ readonly ok: true } & VettedTarget) | { readonly ok: false; readonly reason: string };
+export type CallbackUrlCheck =
+  | ({ readonly ok: true } & VettedTarget)
+  /** `transient`: the host did not resolve (DNS may answer later); every other refusal is the URL's own. */
+  | { readonly ok: false; readonly reason: string; readonly transient?: true };
 
 /** Policy from the development switches in the environment; by default https only, no exemptions. */
 export function callbackUrlPolicyFrom(values: { allowHttp?: string; allowHosts?: string; allowedPorts?: string }): CallbackUrlPolicy {
@@ -79,9 +82,9 @@ export async function checkCallbackUrl(
       addresses = await resolveHost(host);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'lookup failed';
-      return { ok: false, reason: `callback host ${host} does not resolve (${code})` };
+      return { ok: false, reason: `callback host ${host} does not resolve (${code})`, transient: true };
     }
-    if (addresses.length === 0) return { ok: false, reason: `callback host ${host} does not resolve` };
+    if (addresses.length === 0) return { ok: false, reason: `callback host ${host} does not resolve`, transient: true };
   }
   if (!exempt) {
     for (const { address } of addresses) {

@@ -77,7 +77,8 @@ describe('checkCallbackUrl', () => {
 
   it('refuses a host that does not resolve, with the resolver code', async () => {
     const check = await checkWith('https://nowhere.invalid/', strict(resolver({})));
-    expect(check).toEqual({ ok: false, reason: 'callback host nowhere.invalid does not resolve (ENOTFOUND)' });
+    // Marked transient: DNS may answer later, so deliver retries it (other refusals go to the DLQ at once).
+    expect(check).toEqual({ ok: false, reason: 'callback host nowhere.invalid does not resolve (ENOTFOUND)', transient: true });
   });
 
   it('resolves localhost with the system resolver and refuses it', async () => {
