@@ -229,7 +229,7 @@ const show: CommandSpec = {
     const shownId = letter.eventId ?? '<EVENT_ID>';
     const advice =
       change === 'unchanged'
-        ? `The instance has not changed since the failure. Fix the cause (the receiver, or "ecwid-events instances update ${letter.instanceId} --set KEY=VALUE"), then:\n  ecwid-events dlq replay --event ${shownId} --wait${'   (add --force if the cause was fixed outside the configuration)'}`
+        ? `The instance has not changed since the failure. Fix the cause (the receiver, or "ecwid-events instances update ${letter.instanceId} --set KEY=VALUE"), then:\n  ecwid-events dlq replay --event ${shownId} --wait   (add --force if the cause was fixed outside the configuration)`
         : change === 'deleted'
           ? `The instance no longer exists: a replay would be dropped. Purge it, or recreate the instance first.`
           : `Replay it and watch the outcome:\n  ecwid-events dlq replay --event ${shownId} --wait`;
