@@ -16,6 +16,7 @@ import { CONFIG_KEYS } from '../../functions/core/instance';
 import { startLocalRunner, type LocalRunner } from '../../local/runner';
 import { runCli } from '../cli/run-cli';
 import { startCallbackServer, type CallbackServer } from '../e2e/support/servers';
+import { ecwidSignatureFor } from '../../testkit/events';
 import { instanceDocument } from '../../testkit/instances';
 import {
   createFifoQueueWithDlq,
@@ -162,7 +163,7 @@ describeWithMoto('instances poll (SSM) and the local runner poll loop', () => {
           instanceDocument({
             storeId: '1003',
             callbackUrl: `${callbacks.origin}/shop`,
-            configuration: { [CONFIG_KEYS.accessToken]: TOKEN, [CONFIG_KEYS.vendorType]: 'polling' },
+            configuration: { [CONFIG_KEYS.accessToken]: TOKEN, [CONFIG_KEYS.clientSecret]: 'poll-secret', [CONFIG_KEYS.vendorType]: 'polling' },
           }),
         ),
       );
@@ -194,11 +195,13 @@ describeWithMoto('instances poll (SSM) and the local runner poll loop', () => {
       expect(first.message.events[0]).toMatchObject({ objectType: 'orders', objectId: order, eventType: 'CREATED', pollDate: expect.any(String) });
       expect(first.message.raw.entity).toMatchObject({ id: order, paymentStatus: 'PAID' });
 
-      // Polling only: the runner's ingest answers a webhook of this store 200 and queues nothing.
-      const webhook = await fetch(runner.ingestUrl, {
+      // Polling only: the runner's ingest answers a genuine webhook of this store 200 and queues nothing
+      // (the reason is said on the per-instance route only: the shared URL tells a caller nothing).
+      const eventCreated = nowSeconds();
+      const webhook = await fetch(`${runner.ingestUrl}/shop`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-ecwid-webhook-signature': 'not-checked' },
-        body: JSON.stringify({ eventId: 'evt-runner-1', eventCreated: nowSeconds(), storeId: 1003, entityId: 1, eventType: 'order.updated', data: { orderId: order } }),
+        headers: { 'content-type': 'application/json', 'x-ecwid-webhook-signature': ecwidSignatureFor('poll-secret', eventCreated, 'evt-runner-1') },
+        body: JSON.stringify({ eventId: 'evt-runner-1', eventCreated, storeId: 1003, entityId: 1, eventType: 'order.updated', data: { orderId: order } }),
       });
       expect(webhook.status).toBe(200);
       expect(await webhook.json()).toMatchObject({ queued: 0, message: expect.stringContaining('polling only') });
