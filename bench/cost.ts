@@ -23,6 +23,8 @@
  *   metrics) plus PLATFORM_LOG_BYTES_PER_INVOCATION for Lambda's own start/report records.
  * - X-Ray (when the template enables active tracing): XRAY_SAMPLED_SHARE of requests traced per traced function.
  * - Data transfer out: the callback request (measured bytes) leaves AWS for the internet.
+ * - The event ledger (when the ledger group ran): its measured DynamoDB write and read units at
+ *   on-demand prices, and a month of storage with point-in-time recovery (bench/ledger.ts).
  * Not included: idle polling of the queue by the event source (a fixed monthly cost, not per event),
  * retries (each failed attempt adds a deliver run, a ChangeMessageVisibility and a callback request),
  * CloudWatch alarms and dashboards, KMS key fees, free tiers.
@@ -114,6 +116,10 @@ export function costModel(figures: Figures, app: SynthesizedApp): Figures {
     logs: ((logBytes * 1e6) / GB) * PRICES.logsIngestionPerGb,
     xray: tracedFunctions * ASSUMPTIONS.xraySampledShare * PRICES.xrayPerMillionTraces,
     data_transfer: ((need('callback_request_bytes') * 1e6) / GB) * PRICES.dataTransferOutPerGb,
+    // The event ledger (bench/ledger.ts: measured units, on-demand prices), when that group ran too.
+    ...(figures.ledger_requests_usd_per_million !== undefined
+      ? { ledger: figures.ledger_requests_usd_per_million + (figures.ledger_storage_usd_per_million_month ?? 0) }
+      : {}),
   };
   const total = Object.values(perMillion).reduce((sum, value) => sum + value, 0);
   const result: Figures = {

@@ -120,12 +120,16 @@ async function createRig(callbackUrl: string, ecwidApiBaseUrl: string): Promise<
   // Loaded after the environment is set: the module builds its Powertools Logger/Metrics on load.
   const { createDeliverHandler } = await import('../functions/deliver/handler');
   const { SsmInstanceRepository } = await import('../functions/adapters/aws/ssm-instance-repository');
-  const { SqsRetryScheduler } = await import('../functions/adapters/aws/sqs-retry-scheduler');
+  const { SqsDeadLetterQueue } = await import('../functions/adapters/aws/sqs-dead-letter-queue');
+  const { MemoryLedger, MemoryTicketQueue } = await import('../testkit/ledger');
   const { HttpCallbackSender } = await import('../functions/adapters/http/callback-sender');
   const { EcwidApiClient } = await import('../functions/adapters/http/ecwid-api-client');
   const handler = createDeliverHandler({
     instances: new SsmInstanceRepository({ prefix: SSM_PREFIX, maxAgeSeconds: 60, client: new SSMClient(standIn.clientConfig()) }),
-    retries: new SqsRetryScheduler({
+    // The ledger in memory: this bench measures deliver's own work (the ledger's writes: bench ledger).
+    ledger: new MemoryLedger(),
+    tickets: new MemoryTicketQueue(),
+    deadLetters: new SqsDeadLetterQueue({
       queueUrl: QUEUE_URL,
       deadLetterQueueUrl: QUEUE_URL.replace('.fifo', '-dlq.fifo'),
       client: new SQSClient(standIn.clientConfig()),

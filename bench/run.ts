@@ -9,7 +9,8 @@
  *   npm run bench -- --e2e-events 500      a shorter e2e run (prints only, unless --out)
  *   npm run bench -- --markdown            the table as the README's Performance section shows it
  *
- * Groups: ingest, deliver, bundles, e2e, scale, cost (cost needs ingest, deliver and bundles in the same run).
+ * Groups: ingest, deliver, ledger, bundles, e2e, scale, cost (cost needs ingest, deliver and bundles in the
+ * same run; it adds the ledger's cost when the ledger group ran too).
  * scale (bench/scale.ts) simulates 10,000 stores for 2 minutes: `npx tsx bench/scale.ts` runs it alone.
  * BENCH_DEBUG=1 logs every cold start and the e2e arrival spread; BENCH_CDK_OUT=dir synthesizes
  * and measures elsewhere than cdk.out; BENCH_RUNNER_NODE_ARGS passes node flags to the runner.
@@ -25,10 +26,11 @@ import { costModel10k } from './cost-scale';
 import { benchDeliver } from './deliver';
 import { benchE2e, E2E_CONCURRENCY, E2E_EVENTS } from './e2e';
 import { benchIngest } from './ingest';
+import { benchLedger } from './ledger';
 import { benchScale, SCALE_FIGURE_NOTES } from './scale';
 import type { Figures } from './support';
 
-const GROUPS = ['ingest', 'deliver', 'bundles', 'e2e', 'scale', 'cost'] as const;
+const GROUPS = ['ingest', 'deliver', 'ledger', 'bundles', 'e2e', 'scale', 'cost'] as const;
 type Group = (typeof GROUPS)[number];
 
 export const RESULTS_FILE = path.join(__dirname, 'results.json');
@@ -51,6 +53,13 @@ export const FIGURE_NOTES: Readonly<Record<string, string>> = {
   ledger_writes_per_event_ingest: 'ledger PutItem calls by ingest per new event (record + mark queued; deliver adds its own)',
   ledger_reads_per_event_ingest: 'ledger GetItem calls by ingest per new event (0: only after a refused record)',
   ledger_calls_per_repeat_ingest: 'ledger calls by ingest per repeated event (refused PutItem + GetItem; nothing queued)',
+  ledger_writes_per_event: 'ledger Puts per delivered event, happy path (record, queued, claim, delivered; goal <= 2)',
+  ledger_write_units_per_event: 'DynamoDB write units per delivered event: items + index entries (on-demand billing)',
+  ledger_read_units_per_event: 'DynamoDB read units per delivered event (consistent reads, index queries)',
+  ledger_calls_per_event: 'DynamoDB calls per delivered event (ingest + deliver)',
+  ledger_item_bytes: 'a delivered event\'s ledger item (JSON bytes)',
+  ledger_requests_usd_per_million: 'ledger reads + writes per million events (on-demand, us-east-1)',
+  ledger_storage_usd_per_million_month: 'ledger storage + PITR per million events kept a month',
   deliver_batch_ratio: 'batch of 10 objects vs 100 ms callback, wall / 100 ms (1 = parallel)',
   deliver_batch_ms: 'that batch, wall time (median, ms; cost model input)',
   deliver_connections_per_100: 'TCP connections for 100 deliveries one at a time (1 = keep-alive)',
@@ -154,6 +163,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   if (options.groups.has('ingest')) Object.assign(figures, await benchIngest(log));
   if (options.groups.has('deliver')) Object.assign(figures, await benchDeliver(log));
+  if (options.groups.has('ledger')) Object.assign(figures, await benchLedger(log));
   if (options.groups.has('bundles')) {
     const bundles = await benchBundles(log, { synth: options.synth });
     app = bundles.app;

@@ -15,6 +15,7 @@ import {
 import { type QueuedEvent, type ReplayHistory } from '../functions/core/event';
 import { errorClassOf, type ErrorClass } from './triage';
 import { messageGroupId, sqsSafeId } from '../functions/adapters/aws/sqs-ids';
+import { LEDGER_VERSION_ATTRIBUTE } from '../functions/adapters/aws/sqs-dead-letter-queue';
 
 /**
  * A DLQ message as the CLI shows it. deliver sets the string message attributes lastError,
@@ -45,6 +46,8 @@ export interface DeadLetter {
   /** When the event was first seen, over every round. */
   readonly firstReceivedAt?: string;
   readonly lastAttemptAt?: string;
+  /** The ledger version it was dead-lettered at: a replay of it starts a new round of attempts. */
+  readonly ledgerVersion?: number;
   /** The queued event, when the body is one. */
   readonly event?: QueuedEvent;
   readonly body: string;
@@ -93,6 +96,7 @@ export function parseDeadLetter(message: Message): DeadLetter {
     errorClass: errorClassOf(lastError),
     firstReceivedAt: history?.firstSeenAt ?? attribute('firstReceivedAt') ?? event?.receivedAt,
     lastAttemptAt: attribute('lastAttemptAt'),
+    ledgerVersion: wholeNumber(attribute(LEDGER_VERSION_ATTRIBUTE)),
     event,
     body,
     bodyProblem,
@@ -298,7 +302,13 @@ export async function replayDeadLetters(sqs: SQSClient, options: ReplayOptions):
                 MessageDeduplicationId: replayDeduplicationId(letter.deduplicationId ?? letter.eventId ?? letter.messageId, options.runId),
               }
             : {}),
-          MessageAttributes: { replayedAt: { DataType: 'String', StringValue: new Date().toISOString() } },
+          MessageAttributes: {
+            replayedAt: { DataType: 'String', StringValue: new Date().toISOString() },
+            // Deliver starts a new round for the ledger entry this copy was dead-lettered from.
+            ...(letter.ledgerVersion !== undefined
+              ? { [LEDGER_VERSION_ATTRIBUTE]: { DataType: 'Number', StringValue: String(letter.ledgerVersion) } }
+              : {}),
+          },
         });
       }
       if (entries.length > 0) {

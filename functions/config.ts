@@ -60,7 +60,7 @@ export interface IngestConfig {
 export interface DeliverConfig {
   readonly powertools: PowertoolsConfig;
   readonly instances: InstanceStoreConfig;
-  /** The event ledger (attempts, states); unset: deliver works from the queue alone, as before the ledger. */
+  /** The event ledger: attempts are counted and states kept there; unset, the handler cannot be built. */
   readonly ledger?: LedgerConfig;
   readonly queueUrl?: string;
   readonly deadLetterQueueUrl?: string;
@@ -254,7 +254,11 @@ const ssmPrefixFrom = (env: Environment): string => text(env[ENV.ssmPrefix]) ?? 
 const text = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
 
 function required(env: Environment, name: string): string {
-  const value = text(env[name]);
+  return requiredValue(text(env[name]), name);
+}
+
+/** The one "is not set" rule: a value a function cannot work without, named by its variable. */
+export function requiredValue(value: string | undefined, name: string): string {
   if (value === undefined) throw new Error(`environment variable ${name} is not set`);
   return value;
 }

@@ -16,6 +16,7 @@ import { Monitoring } from './constructs/monitoring';
 import { OperationalNotices } from './constructs/operational-notices';
 import { OperatorAccess } from './constructs/operator-access';
 import { Poller } from './constructs/poller';
+import { RetrySweep } from './constructs/retry-sweep';
 import { RelayObservability } from './constructs/relay-function';
 
 export interface EcwidEventsStackProps extends StackProps {
@@ -234,6 +235,8 @@ export class EcwidEventsStack extends Stack {
   /** Present unless `polling` is false. */
   public readonly poller?: Poller;
   public readonly ledger: EventLedger;
+  /** Sends the tickets of due ledger entries: retries whose backoff is over, anything stuck. */
+  public readonly retrySweep: RetrySweep;
   public readonly instanceReadModel: InstanceReadModel;
   public readonly notices: OperationalNotices;
   /** The managed policy the operator CLI needs (output `OperatorPolicyArn`). */
@@ -260,7 +263,8 @@ export class EcwidEventsStack extends Stack {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const configCache = props.configCache ?? Duration.seconds(DEFAULTS.configCacheSeconds);
 
-    // A message must outlive all its retries, or the queue drops it before the last attempt.
+    // A sanity bound kept from when retries waited in the queue: with the ledger they wait in the
+    // table (the sweep sends their tickets), but a schedule longer than two weeks is a mistake.
     const retryTotal = retrySchedule.reduce((total, s) => total + s, 0);
     if (retryTotal >= MAX_QUEUE_RETENTION.toSeconds()) {
       throw new Error(`retrySchedule sums to ${retryTotal} s, longer than the queue keeps messages (${MAX_QUEUE_RETENTION.toSeconds()} s)`);
@@ -344,6 +348,14 @@ export class EcwidEventsStack extends Stack {
     });
     // Ingest records each event before it answers Ecwid: conditional Puts and the read after a refused one.
     this.ledger.grantRecordEvents(this.ingestApi.function);
+    // Deliver counts attempts in the ledger and decides from it (claims, outcomes, the per-object order).
+    this.ledger.grantDeliveryUpdates(this.delivery.function);
+    this.retrySweep = new RetrySweep(this, 'RetrySweep', {
+      ledger: this.ledger,
+      queue: this.eventQueue.queue,
+      observability,
+      alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
+    });
 
     this.notices = new OperationalNotices(this, 'Notices', { email: props.noticeEmail });
     // Deliver sees each receiver's state change (failing, circuit open, recovered, disabled).

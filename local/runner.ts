@@ -27,6 +27,9 @@ import { startDemoEcwidApi, type DemoEcwidApi } from './fake-ecwid-api';
 import { createHttpGateway } from './http-gateway';
 import { DEFAULT_POLL_INTERVAL_SECONDS, type RunnerOptions } from './options';
 import { startPollLoop, type PollLoop } from './poll-loop';
+import { startSweepLoop } from './sweep-loop';
+import { createSweepHandler } from '../functions/sweep/handler';
+import { requeueUnfinished } from '../functions/core/ledger-flow';
 import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
 
 /**
@@ -45,6 +48,10 @@ export const LOCAL_REGION = 'us-east-1';
 /** The stack's deliver timeout, and the queue visibility the retry policy derives from it. */
 export const DELIVER_FUNCTION_TIMEOUT_MS = DELIVER_TIMEOUT_SECONDS * 1000;
 export const QUEUE_VISIBILITY_TIMEOUT_SECONDS = queueVisibilityTimeoutSeconds(DELIVER_TIMEOUT_SECONDS);
+/** The sweep's period here (EventBridge's finest in AWS is a minute): a retry is at most this late. */
+export const SWEEP_INTERVAL_MS = 1000;
+/** Unfinished events queued again at start (the rest follow through the sweep at their due time). */
+const REQUEUE_LIMIT = 1000;
 /** Receive loops of the event source (Lambda's minimum concurrency for SQS is 2). */
 export const EVENT_SOURCE_POLLERS = 2;
 
@@ -226,7 +233,7 @@ async function start(
     tracer: TRACING_OFF,
   });
   const deliverHandler = createDeliverHandler({
-    ...deliverDependencies(deliverConfig, client),
+    ...deliverDependencies(deliverConfig, { sqs: client, dynamodb }),
     instances: withSinkCallbacks(instances, sink.origin),
     resolveHost: localMachineResolver,
     logger: createConsoleLogger({ service: 'deliver', level, write: logWriter(output) }),
@@ -257,6 +264,27 @@ async function start(
   });
   eventSource.start();
   cleanup.push(() => eventSource.stop());
+
+  // The embedded queue starts empty: unfinished events the ledger remembers get their tickets
+  // again (retries and parked events keep their due time, which the sweep honours).
+  const requeued = await requeueUnfinished({ ledger, tickets: queue, clock: () => new Date(), timing: ledgerConfig.timing, limit: REQUEUE_LIMIT });
+  if (requeued > 0) output.out(`ledger: ${requeued} unfinished event(s) from the last run queued again`);
+  // The scheduled sweep's stand-in (every minute in AWS): retries whose backoff is over, anything stuck.
+  const sweepLogger = createConsoleLogger({ service: 'sweep', level, write: logWriter(output) });
+  const sweepLoop = startSweepLoop({
+    handler: createSweepHandler({
+      ledger,
+      tickets: queue,
+      clock: () => new Date(),
+      timing: ledgerConfig.timing,
+      // Its "sent tickets" line would come every second while retries run: debug here.
+      logger: { info: sweepLogger.debug },
+      metrics: NO_METRICS,
+    }),
+    intervalMs: SWEEP_INTERVAL_MS,
+    onError: (error) => output.err(`sweep: the run failed: ${describe(error)}`),
+  });
+  cleanup.push(() => sweepLoop.stop());
 
   // The scheduled poll Lambda's stand-in: the same poll over the instances folder.
   const pollStateDir = join(dirname(options.stateFile), 'poller');
@@ -299,6 +327,7 @@ async function start(
       // Order: no new requests, no new receives (batches in hand finish), count, then tear down.
       await closeServer(gateway);
       await pollLoop?.stop();
+      await sweepLoop.stop();
       await eventSource.stop();
       const summary = await summarize(client, queues).catch(() => ({ queued: -1, deadLettered: -1 }));
       if (demoApi) await demoApi.close();

@@ -63,12 +63,17 @@ test('importing the handler factories builds no client and no Powertools utility
   for (const module of loaded) expect(module.handler).toBeUndefined();
 });
 
+/** What the stack sets and a function cannot start without. */
+const REQUIRED_ENV: Record<string, Record<string, string>> = {
+  deliver: { LEDGER_TABLE_NAME: 'ledger', QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo' },
+};
+
 test.each([
   ['ingest', { sqs: 1, ssm: 1 }],
   ['deliver', { sqs: 1, ssm: 1 }],
   ['poll', { sqs: 1, ssm: 1 }],
 ])('%s/index.ts builds its clients and Powertools once, named by the stack\'s service', (name, clients) => {
-  const { built, loaded } = load([`../functions/${name}/index`], { POWERTOOLS_SERVICE_NAME: 'ecwid-events-test' });
+  const { built, loaded } = load([`../functions/${name}/index`], { POWERTOOLS_SERVICE_NAME: 'ecwid-events-test', ...REQUIRED_ENV[name] });
   expect(built).toEqual({ ...clients, loggers: ['ecwid-events-test'], metrics: 1 });
   expect(typeof loaded[0].handler).toBe('function');
 });

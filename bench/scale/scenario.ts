@@ -17,7 +17,8 @@ import { DynamoDbInstanceDirectory } from '../../functions/adapters/aws/dynamodb
 import { DynamoDbReadModelWriter } from '../../functions/adapters/aws/dynamodb-read-model-writer';
 import { KmsDataKeys } from '../../functions/adapters/aws/kms-data-keys';
 import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
-import { SqsRetryScheduler } from '../../functions/adapters/aws/sqs-retry-scheduler';
+import { SqsDeadLetterQueue } from '../../functions/adapters/aws/sqs-dead-letter-queue';
+import { MemoryLedger } from '../../testkit/ledger';
 import { SsmConfigSource } from '../../functions/adapters/aws/ssm-config-source';
 import { SsmInstanceRepository } from '../../functions/adapters/aws/ssm-instance-repository';
 import { ssmInstanceName, ssmStoreIndexName } from '../../functions/contract';
@@ -157,13 +158,19 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const ecwid = new SimEcwid(time, seededRandom((options.seed ?? 17) + 2));
     const callbacks = new SimCallbacks(time);
     const dns = simResolver(time, seededRandom((options.seed ?? 17) + 3));
+    // One ledger for every deliver environment (a table), in memory: the scale model times SQS and the
+    // callbacks. Wake-up tickets go to the simulated queue; retries would need the sweep (not simulated).
+    const ledger = new MemoryLedger(time.date);
+    const tickets = new SqsEventQueue({ queueUrl: QUEUE.url, client: client(() => new SQSClient({ region: 'us-east-1' }), 'SQS') });
     const deliver = new EnvironmentPool<(event: SQSEvent) => Promise<SQSBatchResponse>>(time, {
       concurrency: options.deliverConcurrency,
       initMs: INIT_MS.deliver,
       create: () =>
         createDeliverHandler({
           instances: instancesFor(),
-          retries: new SqsRetryScheduler({ queueUrl: QUEUE.url, deadLetterQueueUrl: DLQ_URL, client: client(() => new SQSClient({ region: 'us-east-1' }), 'SQS') }),
+          ledger,
+          tickets,
+          deadLetters: new SqsDeadLetterQueue({ queueUrl: QUEUE.url, deadLetterQueueUrl: DLQ_URL, client: client(() => new SQSClient({ region: 'us-east-1' }), 'SQS') }),
           sender: callbacks,
           ecwid: options.ecwidBudget === false ? ecwid : new EcwidApiBudget(ecwid, { now: time.epochNow, sleep: (ms) => time.sleep(ms) }),
           urlPolicy: { allowHttp: false, allowHosts: [] },

@@ -2,7 +2,7 @@
  * `events list|show|resend`: the event ledger (functions/core/ledger.ts): find any event by
  * instance, object, status or time, read every attempt, and send events again.
  */
-import { isFinal, isLedgerStatus, LEDGER_STATUSES, type LedgerEntry, type LedgerQuery } from '../../functions/core/ledger';
+import { isFinal, isLedgerStatus, LEDGER_STATUSES, orderKey, type LedgerEntry, type LedgerQuery } from '../../functions/core/ledger';
 import { eventOf, resendEvent } from '../../functions/core/ledger-flow';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
 import type { LedgerAccess } from '../environment';
@@ -329,7 +329,10 @@ warning (it would most likely fail the same way): fix the cause first, or pass -
     const deps = { ledger: access.ledger, tickets: await access.tickets(), clock: ctx.now };
     const progress = ctx.out.progress('resending');
     const resent: LedgerEntry[] = [];
-    for (const [index, entry] of finished.entries()) {
+    // Oldest first: each event of an object is unfinished again before a later one is resent, so
+    // deliver keeps their order (a later one resent first would go out ahead of the rest).
+    const inArrivalOrder = [...finished].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : orderKey(a) > orderKey(b) ? 1 : 0));
+    for (const [index, entry] of inArrivalOrder.entries()) {
       const result = await resendEvent(entry.instanceId, entry.eventId, deps);
       if (result.kind === 'resent') resent.push(result.entry);
       progress.update(index + 1, finished.length);

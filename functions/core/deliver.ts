@@ -1,11 +1,16 @@
 /**
- * The deliver use case: one queued message in, one outcome out. Pure apart from the ports.
+ * The deliver use case: one ticket in (a queue message saying "this event is due now"), one
+ * outcome out. Pure apart from the ports.
  *
- * Per attempt: parse the message, load the instance, verify/enrich through the Ecwid API, check the
- * callback URL (SSRF), sign, POST. A failure is retried after a backoff (the message is made visible
- * again later); the failure of the last attempt sends the message to the dead-letter queue and counts
- * as handled, so SQS deletes it from the main queue. Dropped events (forged, instance gone or
- * disabled) are logged and counted, never retried.
+ * The ledger decides (core/ledger-flow.ts's handleTicket): whether the event may be attempted now
+ * (not final, not waiting for its backoff, no earlier event of its object unfinished), and it
+ * counts the attempt before it is made, never from the queue's receive count. This module makes
+ * the attempt itself: load the instance, verify/enrich through the Ecwid API, check the callback
+ * URL (SSRF), sign, POST; and reports it as the ledger records it (time, duration, HTTP status or
+ * error class, a redacted excerpt of the answer). A failed attempt is not held on the queue: the
+ * ledger says when it is due again and the sweep sends its next ticket, so every ticket is done
+ * once handled. Dropped events (forged, instance gone or disabled) are never retried; permanent
+ * failures (callback URL refused, keys missing to verify) are dead-lettered at once.
  */
 import { buildCallbackBody, serializeCallbackBody } from './callback/body';
 import { signatureHeaders } from './callback/signing';
@@ -17,27 +22,36 @@ import { deliveryId, type EventSource, type NormalizedEventType, type QueuedEven
 import { CONFIG_KEYS, configOf, type Instance, scrubSecrets, secretValuesOf } from './instance';
 import { DELIVER_METRICS } from '../contract';
 import { isJsonObject } from './json';
+import { attemptsInRound, type AttemptResult, type LedgerEntry, type LedgerTiming } from './ledger';
+import { handleTicket, type AttemptOutcome, type TicketOutcome, type TicketQueue } from './ledger-flow';
+import type { Ledger } from './ledger';
 import {
   type CallbackSender,
   type Clock,
   type DeadLetterDetails,
+  type DeadLetterQueue,
   type EcwidApi,
   errorText,
   type HostResolver,
   type InstanceLookup,
   NO_TELEMETRY,
   type QueueMessage,
-  type RetryScheduler,
   type Telemetry,
 } from './ports';
-import { backoffSeconds, isLastAttempt, type RetryPolicy } from './retry-policy';
+import type { RetryPolicy } from './retry-policy';
 
 export interface DeliverDeps {
   readonly instances: InstanceLookup;
   readonly ecwid: EcwidApi;
   readonly sender: CallbackSender;
-  readonly retries: RetryScheduler;
+  /** Where every event's state and attempts are kept. */
+  readonly ledger: Ledger;
+  /** The event queue: tickets for the next parked event of an object, when one finishes. */
+  readonly tickets: TicketQueue;
+  readonly deadLetters: DeadLetterQueue;
   readonly retryPolicy: RetryPolicy;
+  /** @default DEFAULT_LEDGER_TIMING */
+  readonly ledgerTiming?: LedgerTiming;
   readonly urlPolicy: CallbackUrlPolicy;
   /** DNS for the URL policy's address check (adapters/http/host-resolver.ts). */
   readonly resolveHost: HostResolver;
@@ -49,40 +63,57 @@ export type DropReason = 'forged' | 'instance-deleted' | 'instance-disabled' | '
 
 export type DeliveryOutcome =
   | { readonly status: 'delivered'; readonly httpStatus: number; readonly latencyMs: number }
-  | { readonly status: 'dropped'; readonly reason: DropReason; readonly detail: string }
-  /** The handler must report the record as failed (it comes back after `delaySeconds`). */
-  | { readonly status: 'retry-scheduled'; readonly delaySeconds: number; readonly error: string }
-  | { readonly status: 'dead-lettered'; readonly error: string };
-
-/** A failed attempt: its reason (redacted before use) and the server's Retry-After, if any. */
-interface Failure {
-  readonly error: string;
-  readonly retryAfterSeconds?: number;
-  /**
-   * Configuration no retry can fix (no callback URL, a refused one, no key to verify with): to the
-   * dead-letter queue at once, where the operator sees it, fixes the instance and replays it,
-   * instead of ~39 h of retries first.
-   */
-  readonly permanent?: boolean;
-}
+  | { readonly status: 'dropped'; readonly reason: DropReason | 'unparseable'; readonly detail: string }
+  /** The attempt failed; the ledger holds the event until `nextAttemptAt` (the sweep sends its ticket). */
+  | { readonly status: 'retrying'; readonly attempt: number; readonly nextAttemptAt: string; readonly error: string }
+  | { readonly status: 'dead-lettered'; readonly attempts: number; readonly error: string }
+  /** An earlier event of its object is unfinished: the ticket is dropped, the event wakes when that one ends. */
+  | { readonly status: 'parked'; readonly blockedBy: string }
+  /** A stale or duplicate ticket (already final, not yet due, an attempt in progress). */
+  | { readonly status: 'skipped'; readonly reason: string };
 
 /**
- * Handles one message. Throws only when the dead-letter queue cannot take a message (the record
- * must then fail so SQS keeps it); every other problem is an outcome.
+ * Handles one ticket. Throws only when the ledger or the dead-letter queue fails (the ticket must
+ * then stay on the queue); every other problem is an outcome, and the ticket is done.
  */
-export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): Promise<DeliveryOutcome> {
+export async function deliverTicket(message: QueueMessage, deps: DeliverDeps): Promise<DeliveryOutcome> {
   const telemetry = deps.telemetry ?? NO_TELEMETRY;
-  const attempt = Math.max(1, message.receiveCount);
-  const base = { messageId: message.messageId, attempt };
-
   const parsed = parseQueuedEvent(message.body);
   if (!parsed.ok) {
-    // It can never succeed: straight to the DLQ, whatever the attempt.
-    return deadLetter(message, deps, telemetry, `unparseable message: ${parsed.error}`, base);
+    // No event, so no ledger entry: it can never succeed, straight to the DLQ, unchanged.
+    const error = `unparseable message: ${parsed.error}`;
+    await deps.deadLetters.deadLetterMessage(message, {
+      lastError: error,
+      attempts: 0,
+      firstReceivedAt: message.firstReceivedAt,
+      lastAttemptAt: deps.clock().toISOString(),
+    });
+    telemetry.count(DELIVER_METRICS.deadLettered);
+    telemetry.log('error', 'dead-lettered', { messageId: message.messageId, error });
+    return { status: 'dead-lettered', attempts: 0, error };
   }
   const event = parsed.event;
-  const attributes = {
-    ...base,
+  const attributes = eventAttributes(event, message);
+  const outcome = await handleTicket(
+    event,
+    {
+      ledger: deps.ledger,
+      tickets: deps.tickets,
+      clock: deps.clock,
+      timing: deps.ledgerTiming,
+      retryPolicy: deps.retryPolicy,
+      attempt: (queued) => attemptDelivery(queued, deps, telemetry, attributes),
+      deadLetter: (entry) => deps.deadLetters.deadLetter(entry),
+    },
+    { deadLetteredVersion: message.deadLetteredVersion },
+  );
+  return report(outcome, event, deps, telemetry, attributes);
+}
+
+/** What the logs say about one ticket: ids only, never the payload. */
+function eventAttributes(event: QueuedEvent, message: QueueMessage): Record<string, unknown> {
+  return {
+    messageId: message.messageId,
     eventId: event.eventId,
     instanceId: event.instanceId,
     storeId: event.storeId,
@@ -91,71 +122,141 @@ export async function deliverMessage(message: QueueMessage, deps: DeliverDeps): 
     objectId: event.objectId,
     eventType: event.eventType,
   };
+}
 
+function report(
+  outcome: TicketOutcome,
+  event: QueuedEvent,
+  deps: DeliverDeps,
+  telemetry: Telemetry,
+  attributes: Record<string, unknown>,
+): DeliveryOutcome {
+  switch (outcome.kind) {
+    case 'delivered': {
+      const last = outcome.entry.attempts.at(-1);
+      const latencyMs = Math.max(0, deps.clock().getTime() - Date.parse(event.receivedAt));
+      telemetry.count(DELIVER_METRICS.succeeded);
+      telemetry.milliseconds?.(DELIVER_METRICS.latency, latencyMs);
+      telemetry.log('debug', 'delivered', { ...attributes, attempt: last?.n, httpStatus: last?.httpStatus, latencyMs });
+      return { status: 'delivered', httpStatus: last?.httpStatus ?? 200, latencyMs };
+    }
+    case 'retrying': {
+      const entry = outcome.entry;
+      const error = entry.lastError ?? 'unknown error';
+      telemetry.count(DELIVER_METRICS.failed);
+      telemetry.count(DELIVER_METRICS.retried);
+      telemetry.log('warn', 'delivery failed; retry due later', {
+        ...attributes,
+        attempt: attemptsInRound(entry),
+        nextAttemptAt: entry.nextAttemptAt,
+        error,
+      });
+      return { status: 'retrying', attempt: attemptsInRound(entry), nextAttemptAt: entry.nextAttemptAt ?? '', error };
+    }
+    case 'dead-lettered': {
+      const entry = outcome.entry;
+      const error = entry.lastError ?? 'unknown error';
+      if (entry.attempts.at(-1)?.outcome === 'failed') telemetry.count(DELIVER_METRICS.failed);
+      telemetry.count(DELIVER_METRICS.deadLettered);
+      telemetry.log('error', 'dead-lettered', { ...attributes, attempts: attemptsInRound(entry), error });
+      return { status: 'dead-lettered', attempts: attemptsInRound(entry), error };
+    }
+    case 'dropped': {
+      const reason = outcome.entry.reason as DropReason;
+      const detail = outcome.entry.detail ?? '';
+      telemetry.count(reason === 'forged' ? DELIVER_METRICS.droppedForged : DELIVER_METRICS.droppedInstanceUnavailable);
+      telemetry.log('warn', reason === 'forged' ? 'dropped as forged' : `dropped: ${detail}`, { ...attributes, reason, detail });
+      return { status: 'dropped', reason, detail };
+    }
+    case 'parked':
+      telemetry.log('debug', 'parked behind an earlier event of the object', { ...attributes, blockedBy: outcome.blockedBy });
+      return { status: 'parked', blockedBy: outcome.blockedBy };
+    case 'skipped':
+      telemetry.log('debug', 'ticket skipped', { ...attributes, reason: outcome.reason });
+      return { status: 'skipped', reason: outcome.reason };
+  }
+}
+
+/** A failed attempt before the answer is redacted: what failed, and whether a retry can help. */
+interface Failure {
+  readonly errorClass: string;
+  readonly error: string;
+  readonly httpStatus?: number;
+  readonly excerpt?: string;
+  readonly retryAfterSeconds?: number;
+  readonly permanent?: boolean;
+}
+
+/**
+ * One attempt, claimed by the ledger: verify, sign, POST. Never throws for a failed delivery;
+ * the result is redacted (the instance's secrets, secret query parameters) before the ledger sees it.
+ */
+export async function attemptDelivery(
+  event: QueuedEvent,
+  deps: Pick<DeliverDeps, 'instances' | 'ecwid' | 'sender' | 'urlPolicy' | 'resolveHost' | 'clock'>,
+  telemetry: Telemetry = NO_TELEMETRY,
+  attributes: Readonly<Record<string, unknown>> = {},
+): Promise<AttemptOutcome> {
+  const startedAt = deps.clock().getTime();
+  const elapsed = () => Math.max(0, deps.clock().getTime() - startedAt);
   let secrets: string[] = [];
   let failure: Failure;
   try {
     const instance = await deps.instances.get(event.instanceId);
     const unavailable = instanceUnavailable(instance, event);
-    if (unavailable) {
-      telemetry.count(DELIVER_METRICS.droppedInstanceUnavailable);
-      telemetry.log('warn', `dropped: ${unavailable.detail}`, { ...attributes, reason: unavailable.reason });
-      return { status: 'dropped', ...unavailable };
-    }
+    if (unavailable) return { kind: 'dropped', ...unavailable };
     const live = instance as Instance;
     secrets = secretValuesOf(live);
 
     const prepared = await prepareCallbackRaw(event, live, deps.ecwid);
-    if (prepared.kind === 'forged') {
-      telemetry.count(DELIVER_METRICS.droppedForged);
-      telemetry.log('warn', 'dropped as forged', { ...attributes, reason: prepared.reason });
-      return { status: 'dropped', reason: 'forged', detail: prepared.reason };
-    }
+    if (prepared.kind === 'forged') return { kind: 'dropped', reason: 'forged', detail: prepared.reason };
     if (prepared.note) telemetry.log('info', prepared.note, attributes);
 
     const sent = await send(event, live, prepared.raw, deps);
     if (sent.ok) {
-      const latencyMs = Math.max(0, deps.clock().getTime() - Date.parse(event.receivedAt));
-      telemetry.count(DELIVER_METRICS.succeeded);
-      telemetry.milliseconds?.(DELIVER_METRICS.latency, latencyMs);
-      telemetry.log('debug', 'delivered', { ...attributes, httpStatus: sent.status, latencyMs });
-      return { status: 'delivered', httpStatus: sent.status, latencyMs };
+      const excerpt = sent.excerpt === undefined ? undefined : redact(sent.excerpt, secrets);
+      return { kind: 'attempted', result: { ok: true, httpStatus: sent.status, durationMs: elapsed(), ...(excerpt === undefined ? {} : { excerpt }) } };
     }
     failure = sent;
   } catch (error) {
+    const missingKeys = error instanceof VerificationUnavailableError || (error as Error | undefined)?.name === 'VerificationUnavailableError';
     failure = {
+      errorClass: missingKeys ? 'config' : 'error',
       error: errorText(error),
+      permanent: missingKeys,
       retryAfterSeconds: typeof error === 'object' && error !== null ? (error as { retryAfterSeconds?: number }).retryAfterSeconds : undefined,
-      permanent: error instanceof VerificationUnavailableError,
     };
   }
-
-  const error = redact(failure.error, secrets);
-  telemetry.count(DELIVER_METRICS.failed);
-  if (failure.permanent || isLastAttempt(deps.retryPolicy, attempt)) {
-    return deadLetter(message, deps, telemetry, error, attributes);
-  }
-  const delaySeconds = backoffSeconds(deps.retryPolicy, attempt, failure.retryAfterSeconds);
-  try {
-    await deps.retries.retryLater(message, delaySeconds);
-  } catch (scheduleError) {
-    // The message still comes back, after the queue's visibility timeout instead of the backoff.
-    telemetry.log('error', 'could not schedule the retry', { ...attributes, error: errorText(scheduleError) });
-  }
-  telemetry.count(DELIVER_METRICS.retried);
-  telemetry.log('warn', 'delivery failed; retry scheduled', { ...attributes, error, delaySeconds });
-  return { status: 'retry-scheduled', delaySeconds, error };
+  const result: AttemptResult = {
+    ok: false,
+    errorClass: failure.errorClass,
+    error: redact(failure.error, secrets),
+    durationMs: elapsed(),
+    ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
+    ...(failure.excerpt === undefined ? {} : { excerpt: redact(failure.excerpt, secrets) }),
+    ...(failure.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: failure.retryAfterSeconds }),
+    ...(failure.permanent ? { permanent: true } : {}),
+  };
+  return { kind: 'attempted', result };
 }
 
-type SendResult = { readonly ok: true; readonly status: number } | ({ readonly ok: false } & Failure);
+type SendResult = { readonly ok: true; readonly status: number; readonly excerpt?: string } | ({ readonly ok: false } & Failure);
 
-async function send(event: QueuedEvent, instance: Instance, raw: Record<string, unknown>, deps: DeliverDeps): Promise<SendResult> {
+async function send(
+  event: QueuedEvent,
+  instance: Instance,
+  raw: Record<string, unknown>,
+  deps: Pick<DeliverDeps, 'sender' | 'urlPolicy' | 'resolveHost' | 'clock'>,
+): Promise<SendResult> {
   const config = configOf(instance);
   const callbackUrl = config.callbackUrl;
-  if (!callbackUrl) return { ok: false, error: `instance has no ${CONFIG_KEYS.callbackUrl}`, permanent: true };
+  if (!callbackUrl) return { ok: false, errorClass: 'config', error: `instance has no ${CONFIG_KEYS.callbackUrl}`, permanent: true };
   const check = await checkCallbackUrl(callbackUrl, deps.urlPolicy, deps.resolveHost);
-  // A host that does not resolve may be a DNS hiccup: retried. Anything else refused is the URL itself.
-  if (!check.ok) return { ok: false, error: `callback URL refused: ${check.reason}`, permanent: check.transient !== true };
+  if (!check.ok) {
+    // A host that does not resolve may come back (DNS); any other refusal stays a refusal.
+    if (check.transient) return { ok: false, errorClass: 'dns', error: `callback URL refused: ${check.reason}` };
+    return { ok: false, errorClass: 'url-refused', error: `callback URL refused: ${check.reason}`, permanent: true };
+  }
 
   const body = serializeCallbackBody(buildCallbackBody(event, instance, raw));
   const headers = signatureHeaders({
@@ -166,30 +267,28 @@ async function send(event: QueuedEvent, instance: Instance, raw: Record<string, 
     now: deps.clock(),
   });
   const result = await deps.sender.send({ target: check, body, headers });
-  if (result.ok) return { ok: true, status: result.status };
-  return { ok: false, error: result.error, retryAfterSeconds: result.retryAfterSeconds };
+  if (result.ok) return { ok: true, status: result.status, excerpt: result.excerpt };
+  return {
+    ok: false,
+    errorClass: result.errorClass ?? (result.status === undefined ? 'connection' : 'http'),
+    error: result.error,
+    httpStatus: result.status,
+    excerpt: result.excerpt,
+    retryAfterSeconds: result.retryAfterSeconds,
+  };
 }
 
-async function deadLetter(
-  message: QueueMessage,
-  deps: DeliverDeps,
-  telemetry: Telemetry,
-  error: string,
-  attributes: Readonly<Record<string, unknown>> & { instanceId?: string; eventId?: string },
-): Promise<DeliveryOutcome> {
-  const details: DeadLetterDetails = {
-    lastError: error,
-    attempts: Math.max(1, message.receiveCount),
-    firstReceivedAt: message.firstReceivedAt,
-    lastAttemptAt: deps.clock().toISOString(),
-    instanceId: attributes.instanceId,
-    eventId: attributes.eventId,
+/** What the dead-letter copy of a dead-lettered entry says about it (no secrets: the ledger's are redacted). */
+export function deadLetterDetailsOf(entry: LedgerEntry): DeadLetterDetails {
+  return {
+    lastError: entry.lastError ?? 'unknown error',
+    attempts: attemptsInRound(entry),
+    firstReceivedAt: entry.receivedAt,
+    lastAttemptAt: entry.attempts.at(-1)?.at ?? entry.statusAt,
+    instanceId: entry.instanceId,
+    eventId: entry.eventId,
+    ledgerVersion: entry.version,
   };
-  // Throws when the DLQ is unreachable: the record then fails and SQS keeps the message.
-  await deps.retries.deadLetter(message, details);
-  telemetry.count(DELIVER_METRICS.deadLettered);
-  telemetry.log('error', 'dead-lettered', { ...attributes, error });
-  return { status: 'dead-lettered', error };
 }
 
 function instanceUnavailable(

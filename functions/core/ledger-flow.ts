@@ -14,11 +14,13 @@ import {
   finishAttempt,
   ingestDecision,
   isFinal,
+  isReplayOf,
   markQueued,
   nextToWake,
   notQueuedEntry,
   park,
   receivedEntry,
+  replayed,
   resend,
   swept,
   ticketDecision,
@@ -147,6 +149,12 @@ export type TicketOutcome =
   | { readonly kind: 'parked'; readonly entry: LedgerEntry; readonly blockedBy: string }
   | { readonly kind: 'skipped'; readonly reason: string; readonly entry?: LedgerEntry };
 
+/** What deliver knows about the ticket itself, beside the event it carries. */
+export interface TicketInfo {
+  /** The DLQ's copy of a dead-lettering: the ledger version it was dead-lettered at (see `isReplayOf`). */
+  readonly deadLetteredVersion?: number;
+}
+
 /** How often a lost race (another worker moved the entry between our read and write) is re-decided. */
 const RACE_RETRIES = 3;
 
@@ -154,7 +162,7 @@ const RACE_RETRIES = 3;
  * Deliver, for one ticket. Every ticket ends here (the caller deletes it); only a ledger or DLQ
  * failure throws, and then the ticket stays on the queue for another try.
  */
-export async function handleTicket(event: QueuedEvent, deps: TicketDeps): Promise<TicketOutcome> {
+export async function handleTicket(event: QueuedEvent, deps: TicketDeps, ticket: TicketInfo = {}): Promise<TicketOutcome> {
   const timing = timingOf(deps);
   for (let race = 0; race <= RACE_RETRIES; race++) {
     let entry = await deps.ledger.get(event.instanceId, event.eventId);
@@ -162,6 +170,11 @@ export async function handleTicket(event: QueuedEvent, deps: TicketDeps): Promis
       // Queued before the ledger existed, or replayed from the DLQ after the entry expired: adopt it.
       const [recorded] = await deps.ledger.record([receivedEntry(event, JSON.stringify(event), deps.clock(), timing)]);
       entry = recorded.created ? recorded.entry : recorded.existing;
+    }
+    if (isReplayOf(entry, ticket.deadLetteredVersion)) {
+      const again = replayed(entry, deps.clock(), timing, JSON.stringify(event));
+      if (!(await deps.ledger.update(again))) continue;
+      entry = again;
     }
     if (isFinal(entry.status)) return { kind: 'skipped', reason: `already ${entry.status}`, entry };
     const earlier = await deps.ledger.unfinishedOfObject(entry);
@@ -274,4 +287,18 @@ export async function resendEvent(instanceId: string, eventId: string, deps: Led
     return { kind: 'resent', entry: marked ? queued : again };
   }
   throw new Error(`event ${eventId} of instance ${instanceId} kept changing; try again`);
+}
+
+/**
+ * After the queue lost its tickets (the local runner's in-memory queue after a restart, a purged
+ * queue): a ticket now for every unfinished event that could go now: recorded or queued and not
+ * parked. The others keep their due time, which the sweep honours (a retry's backoff, a claim's
+ * lease, a parked event's blocker). Nothing is written; a duplicate ticket is harmless.
+ */
+export async function requeueUnfinished(deps: LedgerFlowDeps & { readonly limit: number }): Promise<number> {
+  // Every unfinished entry has a due time: "due by the end of time" lists them all, oldest due first.
+  const unfinished = await deps.ledger.due(new Date('9999-12-31T23:59:59.999Z'), deps.limit);
+  const ready = unfinished.filter((entry) => (entry.status === 'received' || entry.status === 'queued') && entry.blockedBy === undefined);
+  if (ready.length > 0) await deps.tickets.send(ready.map((entry) => ({ event: eventOf(entry), ticketId: laterTicketId(entry) })));
+  return ready.length;
 }

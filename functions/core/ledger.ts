@@ -395,6 +395,11 @@ export type AttemptResult =
       readonly excerpt?: string;
       /** From the receiver's Retry-After: the next attempt is not earlier. */
       readonly retryAfterSeconds?: number;
+      /**
+       * Trying again cannot help (the callback URL is refused, the instance lacks the keys to
+       * verify): dead-lettered at once, whatever attempts are left, so an operator fixes and resends it.
+       */
+      readonly permanent?: boolean;
     };
 
 /**
@@ -423,7 +428,9 @@ export function finishAttempt(
   const attempts = [...entry.attempts, attempt];
   if (result.ok) return final(entry, 'delivered', now, timing, { attempts });
   const lastError = attempt.error;
-  if (attemptsInRound(entry) >= policy.maxAttempts) return final(entry, 'dead-lettered', now, timing, { attempts, lastError });
+  if (result.permanent === true || attemptsInRound(entry) >= policy.maxAttempts) {
+    return final(entry, 'dead-lettered', now, timing, { attempts, lastError });
+  }
   const nextAttemptAt = plusSeconds(now, backoffSeconds(policy, attemptsInRound(entry), result.retryAfterSeconds));
   return moved(entry, 'retrying', now, { attempts, lastError, nextAttemptAt, dueAt: nextAttemptAt });
 }
@@ -451,6 +458,24 @@ export function resend(entry: LedgerEntry, now: Date, timing: LedgerTiming = DEF
     roundStart: entry.attemptCount,
     dueAt: plusSeconds(now, timing.receivedGraceSeconds),
   });
+}
+
+/**
+ * A ticket that is the dead-letter queue's copy of this very dead-lettering (an operator replayed
+ * the DLQ message; it names the version the entry had when it was dead-lettered): a new round, as a
+ * resend, queued at once. Any other ticket for a final entry is stale and skipped.
+ */
+export function isReplayOf(entry: Pick<LedgerEntry, 'status' | 'version'>, deadLetteredVersion: number | undefined): boolean {
+  return entry.status === 'dead-lettered' && deadLetteredVersion !== undefined && entry.version === deadLetteredVersion;
+}
+
+/**
+ * The replayed dead letter's entry, queued for a new round (one write: `version` + 1). `payload`:
+ * the event as the replayed copy carries it (the CLI adds its replay history), kept for the next
+ * dead-letter copy.
+ */
+export function replayed(entry: LedgerEntry, now: Date, timing: LedgerTiming = DEFAULT_LEDGER_TIMING, payload?: string): LedgerEntry {
+  return { ...markQueued(resend(entry, now, timing), now, timing), ...(payload === undefined ? {} : { payload }), version: entry.version + 1 };
 }
 
 // ---- sweep -------------------------------------------------------------------------------------

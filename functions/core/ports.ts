@@ -1,6 +1,7 @@
 import type { EcwidObject, ListableCollection } from './ecwid/objects';
 import type { QueuedEvent } from './event';
 import type { Instance, InstanceDocument } from './instance';
+import type { LedgerEntry } from './ledger';
 import type { PollState } from './poll/state';
 
 /** An instance that is stored but cannot be read: named, never its content (it holds secrets). */
@@ -91,15 +92,15 @@ export function errorText(error: unknown): string {
   return !name || name === 'Error' ? message : `${name}: ${message}`;
 }
 
-// ---- deliver's queue (adapters/aws/sqs-retry-scheduler.ts) -------------------------------------
+// ---- deliver's queue (adapters/aws/sqs-dead-letter-queue.ts) -----------------------------------
 
-/** One received queue message, as the handler hands it over (no SQS types in the core). */
+/** One received queue message (a ticket), as the handler hands it over (no SQS types in the core). */
 export interface QueueMessage {
   readonly messageId: string;
-  /** Opaque token for the retry scheduler (SQS receipt handle). */
+  /** Opaque token for the queue adapter (SQS receipt handle). */
   readonly receiptHandle: string;
   readonly body: string;
-  /** 1 on the first attempt (SQS ApproximateReceiveCount). */
+  /** SQS ApproximateReceiveCount: for logs only; attempts are counted in the ledger. */
   readonly receiveCount: number;
   /** ISO time of the first receive (SQS ApproximateFirstReceiveTimestamp), when known. */
   readonly firstReceivedAt?: string;
@@ -107,31 +108,32 @@ export interface QueueMessage {
   readonly messageDeduplicationId?: string;
   /** The queue the message came from (SQS eventSourceARN). */
   readonly queueArn?: string;
+  /** Set on the dead-letter queue's copy of a dead-lettered event (replayed by an operator). */
+  readonly deadLetteredVersion?: number;
 }
 
 /** What travels with a dead-lettered message (as SQS message attributes). No secrets. */
 export interface DeadLetterDetails {
   readonly lastError: string;
+  /** Attempts of the round that ended in the dead-letter queue. */
   readonly attempts: number;
   readonly firstReceivedAt?: string;
   readonly lastAttemptAt: string;
   readonly instanceId?: string;
   readonly eventId?: string;
+  /** The ledger version of the dead-lettered entry: a replay of this copy starts a new round. */
+  readonly ledgerVersion?: number;
 }
 
-/** Later retries and the dead-letter queue (SQS in AWS: ChangeMessageVisibility / SendMessage). */
-export interface RetryScheduler {
-  /** Makes the message visible again after `delaySeconds`. */
-  retryLater(message: QueueMessage, delaySeconds: number): Promise<void>;
-  /** Puts the message, unchanged, on the dead-letter queue. Resolves only once it is stored there. */
-  deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void>;
-  /**
-   * Makes received messages visible again at once. Used for the records of a FIFO group that were
-   * not attempted because an earlier record of the group failed: the group stays blocked behind
-   * that record's backoff (SQS returns nothing more of a group while one of its messages is in
-   * flight), so they come back with it, in order, instead of after the queue's visibility timeout.
-   */
-  release(messages: readonly QueueMessage[]): Promise<void>;
+/**
+ * The dead-letter queue (SQS FIFO in AWS). Retries are not here: they wait in the ledger and the
+ * sweep sends their tickets (core/ledger-flow.ts).
+ */
+export interface DeadLetterQueue {
+  /** Stores the event of a dead-lettered ledger entry, with its last error. Resolves once stored. */
+  deadLetter(entry: LedgerEntry): Promise<void>;
+  /** Stores a message that is no event at all (nothing for the ledger), unchanged. */
+  deadLetterMessage(message: QueueMessage, details: DeadLetterDetails): Promise<void>;
 }
 
 // ---- callbacks (adapters/http) -----------------------------------------------------------------
@@ -159,17 +161,31 @@ export interface CallbackRequest {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** How a callback failed: `http` (a non-2xx answer), `timeout`, `connection` (no answer). */
+export type CallbackErrorClass = 'http' | 'timeout' | 'connection';
+
 export type CallbackResult =
-  | { readonly ok: true; readonly status: number }
+  | {
+      readonly ok: true;
+      readonly status: number;
+      /** The start of the answer's body (up to CALLBACK_EXCERPT_BYTES), not yet redacted. */
+      readonly excerpt?: string;
+    }
   | {
       readonly ok: false;
+      /** @default `http` when there is a status, else `connection` */
+      readonly errorClass?: CallbackErrorClass;
       /** Absent when no HTTP answer came (network error, timeout). */
       readonly status?: number;
+      readonly excerpt?: string;
       /** From `Retry-After` on a 429/503. */
       readonly retryAfterSeconds?: number;
       /** Safe to log: names the origin, never the path, query or credentials. */
       readonly error: string;
     };
+
+/** Bytes of a callback answer a sender keeps for the ledger (it keeps at most 1 KB after redaction). */
+export const CALLBACK_EXCERPT_BYTES = 2048;
 
 /** POSTs one callback (adapters/http/callback-sender.ts). Never throws: every failure is a result. */
 export interface CallbackSender {

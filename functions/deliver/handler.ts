@@ -1,40 +1,53 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { givenOrCreatedPowertools, type HandlerLogger, type HandlerMetrics } from '../adapters/aws/powertools';
+import { LEDGER_VERSION_ATTRIBUTE } from '../adapters/aws/sqs-dead-letter-queue';
 import { invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/aws/tracing';
 import { systemResolver } from '../adapters/http/host-resolver';
 import { FALLBACK_POWERTOOLS } from '../config';
 import type { CallbackUrlPolicy } from '../core/callback/ssrf';
-import { deliverMessage, type DeliveryOutcome } from '../core/deliver';
+import { deliverTicket, type DeliverDeps, type DeliveryOutcome } from '../core/deliver';
+import type { Ledger, LedgerTiming } from '../core/ledger';
+import type { TicketQueue } from '../core/ledger-flow';
 import {
   type CallbackSender,
   type Clock,
+  type DeadLetterQueue,
   type EcwidApi,
   errorText,
   type HostResolver,
   type InstanceLookup,
   type QueueMessage,
-  type RetryScheduler,
   type Telemetry,
 } from '../core/ports';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry-policy';
 import { processFifoGroupsInParallel } from './fifo-batch';
 
 /**
- * Deliver Lambda (SQS FIFO event source, ReportBatchItemFailures): adapts each record to
- * core/deliver.ts and the outcomes to a partial batch response. Decisions live in the core.
+ * Deliver Lambda (SQS FIFO event source, ReportBatchItemFailures): adapts each record (a ledger
+ * ticket) to core/deliver.ts and the outcomes to a partial batch response. Decisions live in the
+ * core and the ledger: a failed delivery is an outcome (the ledger holds it until its next attempt
+ * is due and the sweep sends a new ticket), so a record fails only when the ledger or the
+ * dead-letter queue could not be written, and SQS then keeps it.
  * A factory with no side effects on import: the Lambda entry (index.ts) and the local runner
  * give it its dependencies (wiring.ts builds the config-driven ones for both).
  */
 
+/** The dead-letter queue, and (optionally) a way to make skipped records visible again at once. */
+export type DeliverDeadLetters = DeadLetterQueue & { release?(messages: readonly QueueMessage[]): Promise<void> };
 
 export interface DeliverHandlerDeps {
   readonly instances: InstanceLookup;
-  readonly retries: RetryScheduler;
   readonly sender: CallbackSender;
   readonly ecwid: EcwidApi;
+  readonly ledger: Ledger;
+  /** The event queue (tickets for an object's next event, when one finishes). */
+  readonly tickets: TicketQueue;
+  readonly deadLetters: DeliverDeadLetters;
   /** @default DEFAULT_RETRY_POLICY */
   readonly retryPolicy?: RetryPolicy;
+  /** @default DEFAULT_LEDGER_TIMING */
+  readonly ledgerTiming?: LedgerTiming;
   /** @default https only, no exempt hosts */
   readonly urlPolicy?: CallbackUrlPolicy;
   /** @default the system resolver */
@@ -51,11 +64,6 @@ export interface DeliverHandlerDeps {
 
 export type DeliverHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
-/** Makes Powertools count the record as failed; the retry was already scheduled by the core. */
-export class DeliveryRetryScheduledError extends Error {
-  override readonly name = 'DeliveryRetryScheduledError';
-}
-
 const HTTPS_ONLY: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] };
 
 export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
@@ -66,35 +74,35 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
     count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
     milliseconds: (metric, value) => meter.addMetric(metric, MetricUnit.Milliseconds, value),
   };
-  const core = {
+  const core: DeliverDeps = {
     instances: deps.instances,
     ecwid: deps.ecwid,
     sender: deps.sender,
-    retries: deps.retries,
+    ledger: deps.ledger,
+    tickets: deps.tickets,
+    deadLetters: deps.deadLetters,
     retryPolicy: deps.retryPolicy ?? DEFAULT_RETRY_POLICY,
+    ledgerTiming: deps.ledgerTiming,
     urlPolicy: deps.urlPolicy ?? HTTPS_ONLY,
     resolveHost: deps.resolveHost ?? systemResolver,
     clock,
     telemetry,
   };
 
-  // One subsegment per record: groups run in parallel, and each record's SSM/SQS calls nest under it.
-  // A scheduled retry is an outcome, not an error of the trace: the throw comes after the subsegment.
-  const recordHandler = async (record: SQSRecord): Promise<DeliveryOutcome> => {
-    const outcome = await traced(trace, '### deliver record', async (span) => {
+  // One subsegment per record: groups run in parallel, and each record's ledger/SQS calls nest under it.
+  const recordHandler = (record: SQSRecord): Promise<DeliveryOutcome> =>
+    traced(trace, '### deliver record', async (span) => {
       if (span.recording) span.metadata('record', recordIds(record));
-      const result = await deliverMessage(toQueueMessage(record), core);
+      const result = await deliverTicket(toQueueMessage(record), core);
       describeOutcome(span, result);
       return result;
     });
-    if (outcome.status === 'retry-scheduled') throw new DeliveryRetryScheduledError(outcome.error);
-    return outcome;
-  };
 
   // Best effort: a skipped record that is not released still comes back, only later.
   const releaseSkipped = async (records: SQSRecord[]): Promise<void> => {
+    if (!deps.deadLetters.release) return;
     try {
-      await deps.retries.release(records.map(toQueueMessage));
+      await deps.deadLetters.release(records.map(toQueueMessage));
     } catch (error) {
       log.warn('could not release the skipped records of a failed group; they return after the visibility timeout', {
         messageIds: records.map((record) => record.messageId),
@@ -149,12 +157,18 @@ function describeOutcome(span: TraceSpan, outcome: DeliveryOutcome): void {
       span.annotate('dropReason', outcome.reason);
       span.metadata('delivery', { detail: outcome.detail });
       break;
-    case 'retry-scheduled':
+    case 'retrying':
       // Errors are redacted by the core (no keys, no callback paths), as in the logs.
-      span.metadata('delivery', { delaySeconds: outcome.delaySeconds, error: outcome.error });
+      span.metadata('delivery', { attempt: outcome.attempt, nextAttemptAt: outcome.nextAttemptAt, error: outcome.error });
       break;
     case 'dead-lettered':
-      span.metadata('delivery', { error: outcome.error });
+      span.metadata('delivery', { attempts: outcome.attempts, error: outcome.error });
+      break;
+    case 'parked':
+      span.metadata('delivery', { blockedBy: outcome.blockedBy });
+      break;
+    case 'skipped':
+      span.metadata('delivery', { reason: outcome.reason });
       break;
   }
 }
@@ -164,6 +178,7 @@ export function toQueueMessage(record: SQSRecord): QueueMessage {
   const attributes: Partial<SQSRecord['attributes']> = record.attributes ?? {};
   const receiveCount = Number(attributes.ApproximateReceiveCount);
   const firstReceived = Number(attributes.ApproximateFirstReceiveTimestamp);
+  const deadLetteredVersion = Number(record.messageAttributes?.[LEDGER_VERSION_ATTRIBUTE]?.stringValue);
   return {
     messageId: record.messageId,
     receiptHandle: record.receiptHandle,
@@ -173,5 +188,6 @@ export function toQueueMessage(record: SQSRecord): QueueMessage {
     messageGroupId: attributes.MessageGroupId,
     messageDeduplicationId: attributes.MessageDeduplicationId,
     queueArn: record.eventSourceARN,
+    ...(Number.isInteger(deadLetteredVersion) && deadLetteredVersion > 0 ? { deadLetteredVersion } : {}),
   };
 }

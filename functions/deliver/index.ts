@@ -3,6 +3,7 @@
  * Powertools are built once per execution environment, not per record (the keep-alive agents of
  * adapters/http/request.ts, the instance cache and the Ecwid budget then serve every warm invocation).
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createPowertools } from '../adapters/aws/powertools';
 import { awsInstanceLookup } from '../adapters/aws/instance-lookup';
@@ -14,7 +15,10 @@ const config = deliverConfigFrom(process.env);
 const { logger, metrics, tracer } = createPowertools(config.powertools);
 
 export const handler: DeliverHandler = createDeliverHandler({
-  ...deliverDependencies(config, tracer.captureAWSv3Client(new SQSClient({}))),
+  ...deliverDependencies(config, {
+    sqs: tracer.captureAWSv3Client(new SQSClient({})),
+    dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
+  }),
   instances: awsInstanceLookup(config.instances, (client) => tracer.captureAWSv3Client(client)),
   logger,
   metrics,

@@ -1,22 +1,31 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler';
+import { DynamoDbLedger } from '../adapters/aws/dynamodb-ledger';
+import { SqsDeadLetterQueue } from '../adapters/aws/sqs-dead-letter-queue';
+import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
 import { HttpCallbackSender } from '../adapters/http/callback-sender';
 import { EcwidApiClient } from '../adapters/http/ecwid-api-client';
-import type { DeliverConfig } from '../config';
+import { requiredValue, type DeliverConfig } from '../config';
+import { ENV } from '../contract';
 import { EcwidApiBudget } from '../core/ecwid/api-budget';
 import type { DeliverHandlerDeps } from './handler';
 
 /**
- * What a deliver config decides of the handler's dependencies: the retry scheduler on the
- * config's queues, the callback sender, the Ecwid API client, the retry and callback URL policies.
- * The same in Lambda (index.ts) and in the local runner, which add the instances and telemetry.
+ * What a deliver config decides of the handler's dependencies: the ledger on the config's table,
+ * the event queue (tickets) and dead-letter queue, the callback sender, the Ecwid API client, the
+ * retry and callback URL policies. The same in Lambda (index.ts) and in the local runner, which
+ * add the instances and telemetry. Throws when the ledger's table is not set.
  */
 export function deliverDependencies(
   config: DeliverConfig,
-  sqs: SQSClient,
-): Pick<DeliverHandlerDeps, 'retries' | 'sender' | 'ecwid' | 'retryPolicy' | 'urlPolicy'> {
+  clients: { readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient },
+): Pick<DeliverHandlerDeps, 'ledger' | 'tickets' | 'deadLetters' | 'sender' | 'ecwid' | 'retryPolicy' | 'ledgerTiming' | 'urlPolicy'> {
+  const tableName = requiredValue(config.ledger?.tableName, ENV.ledgerTableName);
+  const queueUrl = requiredValue(config.queueUrl, ENV.queueUrl);
   return {
-    retries: new SqsRetryScheduler({ queueUrl: config.queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl, client: sqs }),
+    ledger: new DynamoDbLedger({ tableName, client: clients.dynamodb }),
+    tickets: new SqsEventQueue({ queueUrl, client: clients.sqs }),
+    deadLetters: new SqsDeadLetterQueue({ queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl, client: clients.sqs }),
     sender: new HttpCallbackSender({ timeoutMs: config.callbackTimeoutMs }),
     // Per environment: reads of one entity shared, answers reused briefly, each token paced (600/min).
     ecwid: new EcwidApiBudget(new EcwidApiClient({ baseUrl: config.ecwidApiBaseUrl }), {
@@ -24,6 +33,7 @@ export function deliverDependencies(
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     }),
     retryPolicy: config.retryPolicy,
+    ledgerTiming: config.ledger?.timing,
     urlPolicy: config.callbackUrlPolicy,
   };
 }

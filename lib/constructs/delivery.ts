@@ -49,9 +49,12 @@ export interface DeliveryProps {
 
 /**
  * The consumer: the deliver function on the FIFO queue (batches of 10, partial batch
- * responses, bounded concurrency). It verifies/enriches through the Ecwid API, POSTs the
- * callback, postpones a failed message by changing its visibility (the retry schedule) and
- * on the last attempt moves it to the dead-letter queue itself, with the last error attached.
+ * responses, bounded concurrency). Each message is a ticket ("this event is due now"): it
+ * decides from the event ledger (attempts counted there, per-object order), verifies/enriches
+ * through the Ecwid API, POSTs the callback and records the attempt. A failed attempt waits in
+ * the ledger for its backoff (the RetrySweep sends its next ticket), so no message is held in
+ * flight; after the last attempt it moves the event to the dead-letter queue, with the last error.
+ * The ledger's grant (EventLedger.grantDeliveryUpdates) is given by the stack.
  */
 export class Delivery extends Construct {
   public readonly function: NodejsFunction;
@@ -82,9 +85,11 @@ export class Delivery extends Construct {
     this.function = deliver.function;
     this.functionLogGroup = deliver.logGroup;
 
-    // Consume (receive, delete) and postpone (sqs:ChangeMessageVisibility, in the same grant).
+    // Consume (receive, delete; sqs:ChangeMessageVisibility, in the same grant, releases the records
+    // of a group skipped after a failed one), and send the ticket of an object's next event when one finishes.
     this.function.addEnvironment(ENV.queueUrl, props.queue.queueUrl);
     props.queue.grantConsumeMessages(this.function);
+    props.queue.grantSendMessages(this.function);
 
     this.function.addEnvironment(ENV.deadLetterQueueUrl, props.deadLetterQueue.queueUrl);
     props.deadLetterQueue.grantSendMessages(this.function);

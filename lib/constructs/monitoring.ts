@@ -92,8 +92,8 @@ export class Monitoring extends Construct {
       threshold: ageSeconds,
       comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
       description:
-        `An event has waited more than ${ageSeconds} s for delivery: a callback keeps failing (retries wait in the ` +
-        'queue) or the deliver function is not consuming.',
+        `A ticket has waited more than ${ageSeconds} s in the queue: the deliver function is not consuming (retries ` +
+        'wait in the event ledger, not in the queue; see docs/runbook.md).',
     });
     this.ingestServerErrorAlarm = this.addAlarm('IngestServerErrors', {
       metric: props.api.metricServerError({ period: FIVE_MINUTES, statistic: Stats.SUM }),

@@ -5,6 +5,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/contract';
@@ -43,6 +44,8 @@ export class RetrySweep extends Construct {
   /** EventBridge's finest schedule; a retry is at most this much later than its backoff. */
   public static readonly PERIOD = Duration.minutes(1);
   public readonly function: NodejsFunction;
+  /** The sweep function's own log group. */
+  public readonly logGroup: LogGroup;
   public readonly rule: Rule;
   public readonly errorAlarm: Alarm;
 
@@ -57,6 +60,7 @@ export class RetrySweep extends Construct {
       observability: props.observability,
     });
     this.function = sweep.function;
+    this.logGroup = sweep.logGroup;
     // One run at a time: two sweeps would only race for the same entries (the ledger lets one win).
     (this.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions = 1;
     this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });

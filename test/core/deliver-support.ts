@@ -1,9 +1,9 @@
 /**
- * Small factories and a retry scheduler fake shared by the deliver-side tests (not a test file
+ * Small factories shared by the deliver-side tests (not a test file
  * itself); in-memory ports, local servers, SQS records and fixtures come from the test kit.
  */
 import type { SQSRecord } from 'aws-lambda';
-import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../../functions/core/ports';
+import type { QueueMessage } from '../../functions/core/ports';
 import type { QueuedEvent } from '../../functions/core/event';
 import type { ConfigValue, Instance } from '../../functions/core/instance';
 import { sqsRecord as buildSqsRecord, type SqsRecordOptions } from '../../testkit/events';
@@ -62,21 +62,6 @@ export function instance(configuration: Record<string, ConfigValue> = {}, extra:
       ...extra,
     },
   };
-}
-
-export class RecordingRetries implements RetryScheduler {
-  readonly retried: { messageId: string; delaySeconds: number }[] = [];
-  readonly deadLettered: { message: QueueMessage; details: DeadLetterDetails }[] = [];
-  async retryLater(message: QueueMessage, delaySeconds: number): Promise<void> {
-    this.retried.push({ messageId: message.messageId, delaySeconds });
-  }
-  async deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void> {
-    this.deadLettered.push({ message, details });
-  }
-  readonly released: string[] = [];
-  async release(messages: readonly QueueMessage[]): Promise<void> {
-    this.released.push(...messages.map((message) => message.messageId));
-  }
 }
 
 export function queueMessage(body: QueuedEvent | string, overrides: Partial<QueueMessage> = {}): QueueMessage {

@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { elementsWebhookSignature } from '../../functions/core/callback/signing';
 import { HttpCallbackSender } from '../../functions/adapters/http/callback-sender';
-import { deliverMessage, parseQueuedEvent, type DeliverDeps } from '../../functions/core/deliver';
+import { deliverTicket, parseQueuedEvent, type DeliverDeps } from '../../functions/core/deliver';
 import { DELIVER_METRICS } from '../../functions/contract';
 import { EcwidApiClient } from '../../functions/adapters/http/ecwid-api-client';
 import { systemResolver } from '../../functions/adapters/http/host-resolver';
 import type { QueuedEvent } from '../../functions/core/event';
 import { CONFIG_KEYS, type ConfigValue } from '../../functions/core/instance';
 import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
-import { instance, ionEvent, queueMessage, RecordingRetries, webhookEvent } from './deliver-support';
+import { claim, finishAttempt, receivedEntry, type LedgerEntry } from '../../functions/core/ledger';
+import { instance, ionEvent, queueMessage, webhookEvent } from './deliver-support';
+import { MemoryDeadLetterQueue, MemoryLedger, MemoryTicketQueue } from '../../testkit/ledger';
 import { MemoryInstanceStore, RecordingTelemetry } from '../../testkit/ports';
 import { fixtureJson, ionFixtureFields } from '../../testkit/fixtures';
 import { type RecordedRequest, type Reply, startServer, type TestServer } from '../../testkit/servers';
@@ -48,21 +50,40 @@ function setup(configuration: Record<string, ConfigValue> = {}, options: { regis
   const store = new MemoryInstanceStore();
   const shop = instance({ [CONFIG_KEYS.callbackUrl]: `${callback.origin}/hook?receiver_token=rcv-777`, ...configuration });
   if (options.register !== false) store.instances.push(shop);
-  const retries = new RecordingRetries();
+  const ledger = new MemoryLedger(() => NOW);
+  const tickets = new MemoryTicketQueue();
+  const deadLetters = new MemoryDeadLetterQueue();
   const telemetry = new RecordingTelemetry();
   const deps: DeliverDeps = {
     instances: store,
     ecwid: new EcwidApiClient({ baseUrl: `${ecwid.origin}/api/`, timeoutMs: 2000 }),
     sender: new HttpCallbackSender({ timeoutMs: 2000 }),
-    retries,
+    ledger,
+    tickets,
+    deadLetters,
     retryPolicy: DEFAULT_RETRY_POLICY,
     urlPolicy: { allowHttp: true, allowHosts: ['127.0.0.1'] },
     resolveHost: systemResolver,
     clock: () => NOW,
     telemetry,
   };
-  return { deps, store, shop, retries, telemetry };
+  return { deps, store, shop, ledger, tickets, deadLetters, telemetry };
 }
+
+/** The ledger entry of `event` after `failed` failed attempts (the next one is attempt failed + 1), due now. */
+async function afterFailedAttempts(ledger: MemoryLedger, event: QueuedEvent, failed: number): Promise<LedgerEntry> {
+  let entry = receivedEntry(event, JSON.stringify(event), new Date(0));
+  for (let n = 0; n < failed; n++) {
+    const at = new Date(n * 1000);
+    entry = finishAttempt(claim(entry, at), { ok: false, errorClass: 'http', error: 'HTTP 500', durationMs: 1 }, at, DEFAULT_RETRY_POLICY);
+  }
+  await ledger.record([entry]);
+  return entry;
+}
+
+/** In seconds after NOW, as the ledger writes times. */
+const after = (seconds: number): string => new Date(NOW.getTime() + seconds * 1000).toISOString();
+const entryOf = (ledger: MemoryLedger, event: QueuedEvent) => ledger.get(event.instanceId, event.eventId);
 
 const delivered = (): Record<string, unknown> & { message: { raw: Record<string, unknown> } } =>
   JSON.parse(callback.requests[0].body.toString('utf8'));
@@ -82,7 +103,7 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
     const { deps, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
     const event = ionEvent();
 
-    const outcome = await deliverMessage(queueMessage(event), deps);
+    const outcome = await deliverTicket(queueMessage(event), deps);
 
     expect(outcome).toMatchObject({ status: 'delivered', httpStatus: 200, latencyMs: 5000 });
     expect(ecwid.requests.map((r) => r.url)).toEqual([v1OrderPath('12345', '124')]);
@@ -103,7 +124,7 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
     routes['/api/v3/12345/orders/124'] = { status: 200, body: order };
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token, [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
 
-    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+    const outcome = await deliverTicket(queueMessage(ionEvent()), deps);
 
     expect(outcome.status).toBe('delivered');
     expect(ecwid.requests).toHaveLength(1);
@@ -113,23 +134,27 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
 
   it('drops a notification for an order that does not exist (v1: empty result), without retrying', async () => {
     routes[v1OrderPath('12345', '124')] = { status: 200, body: { count: 0, total: 0, orders: [] } };
-    const { deps, retries, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+    const { deps, ledger, deadLetters, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
 
-    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+    const outcome = await deliverTicket(queueMessage(ionEvent()), deps);
 
     expect(outcome).toEqual({ status: 'dropped', reason: 'forged', detail: 'order 124 not found in store 12345' });
     expect(callback.requests).toHaveLength(0);
-    expect(retries.retried).toEqual([]);
-    expect(retries.deadLettered).toEqual([]);
+    expect(await entryOf(ledger, ionEvent())).toMatchObject({ status: 'dropped', reason: 'forged', detail: 'order 124 not found in store 12345' });
+    expect(deadLetters.entries).toEqual([]);
     expect(telemetry.countOf(DELIVER_METRICS.droppedForged)).toBe(1);
     expect(telemetry.lines).toContainEqual(
-      expect.objectContaining({ level: 'warn', message: 'dropped as forged', attributes: expect.objectContaining({ reason: 'order 124 not found in store 12345' }) }),
+      expect.objectContaining({
+        level: 'warn',
+        message: 'dropped as forged',
+        attributes: expect.objectContaining({ reason: 'forged', detail: 'order 124 not found in store 12345' }),
+      }),
     );
   });
 
   it('drops a notification for an order that does not exist (v3: 404)', async () => {
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
-    expect(await deliverMessage(queueMessage(ionEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'forged' });
+    expect(await deliverTicket(queueMessage(ionEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'forged' });
     expect(callback.requests).toHaveLength(0);
   });
 
@@ -139,7 +164,7 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
     const { deps, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
     const event = ionEvent({}, ionFixtureFields('legacy-ion-cannon-order-status-change.CONSTRUCTED.txt'));
 
-    const outcome = await deliverMessage(queueMessage(event), deps);
+    const outcome = await deliverTicket(queueMessage(event), deps);
 
     expect(outcome).toEqual({
       status: 'dropped',
@@ -156,7 +181,7 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
     const { deps, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
 
     // new_order notified NEW at 16:28:06; the order has since been shipped.
-    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+    const outcome = await deliverTicket(queueMessage(ionEvent()), deps);
 
     expect(outcome.status).toBe('delivered');
     expect(delivered().message.raw).toMatchObject({ order: shipped });
@@ -171,13 +196,14 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
       status: 200,
       body: { orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'SHIPPED', createTimestamp: 1399393686, updateTimestamp: receivedAtSeconds + 60 },
     };
-    expect((await deliverMessage(queueMessage(ionEvent()), deps)).status).toBe('delivered');
+    expect((await deliverTicket(queueMessage(ionEvent()), deps)).status).toBe('delivered');
 
     routes['/api/v3/12345/orders/124'] = {
       status: 200,
       body: { orderNumber: 124, paymentStatus: 'PAID', fulfillmentStatus: 'SHIPPED', createTimestamp: 1399393686, updateTimestamp: receivedAtSeconds - 3600 },
     };
-    expect(await deliverMessage(queueMessage(ionEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'forged' });
+    // Another notification of the order (the first one is delivered: its ledger entry is final).
+    expect(await deliverTicket(queueMessage(ionEvent({ eventId: 'ion-second' })), deps)).toMatchObject({ status: 'dropped', reason: 'forged' });
     expect(callback.requests).toHaveLength(1);
   });
 
@@ -191,86 +217,86 @@ describe('deliver: legacy ION events are verified by fetching the order', () => 
       updateTimestamp: 1399393686,
       ...overrides,
     });
-    const expectDroppedForged = async (event: QueuedEvent, deps: DeliverDeps, telemetry: RecordingTelemetry, retries: RecordingRetries, reason: string) => {
-      const outcome = await deliverMessage(queueMessage(event), deps);
+    const expectDroppedForged = async (event: QueuedEvent, deps: DeliverDeps, telemetry: RecordingTelemetry, deadLetters: MemoryDeadLetterQueue, reason: string) => {
+      const outcome = await deliverTicket(queueMessage(event), deps);
       expect(outcome).toEqual({ status: 'dropped', reason: 'forged', detail: expect.stringContaining(reason) });
       expect(callback.requests).toHaveLength(0);
-      expect(retries.retried).toEqual([]);
-      expect(retries.deadLettered).toEqual([]);
+      expect(await deps.ledger.get(event.instanceId, event.eventId)).toMatchObject({ status: 'dropped', reason: 'forged' });
+      expect(deadLetters.entries).toEqual([]);
       expect(telemetry.countOf(DELIVER_METRICS.droppedForged)).toBe(1);
     };
 
     it('an order id that is not an order number never reaches the Ecwid API (`..` would list every order)', async () => {
-      const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+      const { deps, telemetry, deadLetters } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
       routes['/api/v3/12345/orders/'] = { status: 200, body: { total: 2, items: [v3Order(), v3Order({ orderNumber: 125 })] } };
-      await expectDroppedForged(ionEvent({ objectId: '..' }, { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt'), order_id: '..' }), deps, telemetry, retries, 'is not an order number');
+      await expectDroppedForged(ionEvent({ objectId: '..' }, { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt'), order_id: '..' }), deps, telemetry, deadLetters, 'is not an order number');
       expect(ecwid.requests).toEqual([]);
     });
 
     it('Ecwid answering with another order than the posted one', async () => {
       routes['/api/v3/12345/orders/124'] = { status: 200, body: v3Order({ id: 'ZZ9', orderNumber: 999 }) };
-      const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
-      await expectDroppedForged(ionEvent(), deps, telemetry, retries, 'Ecwid answered with another order (999, ZZ9)');
+      const { deps, telemetry, deadLetters } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+      await expectDroppedForged(ionEvent(), deps, telemetry, deadLetters, 'Ecwid answered with another order (999, ZZ9)');
     });
 
     it.each(['payment_status', 'fulfillment_status'])('a post without %s (every genuine post carries both)', async (field) => {
       routes[v1OrderPath('12345', '124')] = { status: 200, body: V1_ORDERS };
-      const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+      const { deps, telemetry, deadLetters } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
       const fields: Record<string, string> = { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt') };
       delete fields[field];
-      await expectDroppedForged(ionEvent({}, fields), deps, telemetry, retries, `the notification has no ${field}`);
+      await expectDroppedForged(ionEvent({}, fields), deps, telemetry, deadLetters, `the notification has no ${field}`);
     });
 
     it('new_order for an order created days before the post\'s date (v1 and v3)', async () => {
       const fields = { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt'), date: '2014-05-09 16:28:06' };
       routes[v1OrderPath('12345', '124')] = { status: 200, body: V1_ORDERS };
       const v1 = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
-      await expectDroppedForged(ionEvent({}, fields), v1.deps, v1.telemetry, v1.retries, 'new_order dated 2014-05-09 16:28:06, but the order was created at 2014-05-06T16:28:06.000Z');
+      await expectDroppedForged(ionEvent({}, fields), v1.deps, v1.telemetry, v1.deadLetters, 'new_order dated 2014-05-09 16:28:06, but the order was created at 2014-05-06T16:28:06.000Z');
 
       routes['/api/v3/12345/orders/124'] = { status: 200, body: v3Order() };
       const v3 = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
-      await expectDroppedForged(ionEvent({}, fields), v3.deps, v3.telemetry, v3.retries, 'new_order dated 2014-05-09 16:28:06');
+      await expectDroppedForged(ionEvent({}, fields), v3.deps, v3.telemetry, v3.deadLetters, 'new_order dated 2014-05-09 16:28:06');
     });
 
     it('new_order for an order without a creation time to check it against', async () => {
       routes['/api/v3/12345/orders/124'] = { status: 200, body: v3Order({ createTimestamp: undefined }) };
-      const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
-      await expectDroppedForged(ionEvent(), deps, telemetry, retries, 'the order has no creation time');
+      const { deps, telemetry, deadLetters } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+      await expectDroppedForged(ionEvent(), deps, telemetry, deadLetters, 'the order has no creation time');
     });
 
     it('still delivers a genuine new_order whose date is a few hours off the creation time (zone unknown)', async () => {
       routes['/api/v3/12345/orders/124'] = { status: 200, body: v3Order() };
       const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
       const fields = { ...ionFixtureFields('legacy-ion-cannon-new-order.CONSTRUCTED.txt'), date: '2014-05-06 09:28:06' };
-      expect((await deliverMessage(queueMessage(ionEvent({}, fields)), deps)).status).toBe('delivered');
+      expect((await deliverTicket(queueMessage(ionEvent({}, fields)), deps)).status).toBe('delivered');
     });
   });
 
-  it('dead-letters at once (never delivers, never retries for 39 h) when the instance has no key to verify with', async () => {
-    const { deps, retries } = setup();
-    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+  it('dead-letters at once (does not drop, does not retry) when the instance has no key to verify with', async () => {
+    const { deps, ledger, deadLetters } = setup();
+    const outcome = await deliverTicket(queueMessage(ionEvent()), deps);
     expect(outcome).toMatchObject({
       status: 'dead-lettered',
+      attempts: 1,
       error: expect.stringContaining('neither ecwid.order.key nor ecwid.access.token'),
     });
-    expect(retries.retried).toEqual([]);
-    expect(retries.deadLettered).toHaveLength(1);
-    expect(callback.requests).toHaveLength(0);
+    const entry = await entryOf(ledger, ionEvent());
+    expect(entry).toMatchObject({ status: 'dead-lettered', attemptCount: 1 });
+    expect(entry?.attempts).toEqual([expect.objectContaining({ n: 1, outcome: 'failed', errorClass: 'config' })]);
+    expect(deadLetters.entries.map((e) => e.eventId)).toEqual([ionEvent().eventId]);
   });
 
   it('retries an Ecwid API error and never shows the key, even though the v1 URL carries it', async () => {
     routes[v1OrderPath('12345', '124')] = { status: 502, body: `upstream error for ${SECRETS.orderKey}` };
-    const { deps, retries, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
+    const { deps, ledger, telemetry } = setup({ [CONFIG_KEYS.orderKey]: SECRETS.orderKey });
 
-    const outcome = await deliverMessage(queueMessage(ionEvent()), deps);
+    const outcome = await deliverTicket(queueMessage(ionEvent()), deps);
 
-    expect(outcome).toEqual({
-      status: 'retry-scheduled',
-      delaySeconds: 60,
-      error: 'EcwidApiError: Ecwid API GET /v1/12345/orders?secure_auth_key=***&order=124 answered HTTP 502',
-    });
-    expect(retries.retried).toHaveLength(1);
-    assertNoSecrets(outcome, telemetry.lines);
+    const error = 'EcwidApiError: Ecwid API GET /v1/12345/orders?secure_auth_key=***&order=124 answered HTTP 502';
+    expect(outcome).toEqual({ status: 'retrying', attempt: 1, nextAttemptAt: after(60), error });
+    const entry = await entryOf(ledger, ionEvent());
+    expect(entry).toMatchObject({ status: 'retrying', nextAttemptAt: after(60), dueAt: after(60), lastError: error });
+    assertNoSecrets(outcome, telemetry.lines, entry);
   });
 });
 
@@ -281,7 +307,7 @@ describe('deliver: webhook events are enriched with the entity', () => {
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
     const event = webhookEvent();
 
-    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('delivered');
+    expect((await deliverTicket(queueMessage(event), deps)).status).toBe('delivered');
     expect(delivered().message.raw).toEqual({ webhook: event.raw, entity: product });
   });
 
@@ -297,7 +323,7 @@ describe('deliver: webhook events are enriched with the entity', () => {
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
     const event = webhookEvent({ raw, objectType, objectId, storeId: String(raw.storeId), eventType: 'UPDATED' });
 
-    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('delivered');
+    expect((await deliverTicket(queueMessage(event), deps)).status).toBe('delivered');
     expect(ecwid.requests.map((r) => r.url)).toEqual([path]);
     expect(delivered().message.raw).toEqual({ webhook: raw, entity: { id: objectId } });
   });
@@ -305,28 +331,30 @@ describe('deliver: webhook events are enriched with the entity', () => {
   it('treats a 404 as an answer: entity null, delivered', async () => {
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
     const event = webhookEvent();
-    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('delivered');
+    expect((await deliverTicket(queueMessage(event), deps)).status).toBe('delivered');
     expect(delivered().message.raw).toEqual({ webhook: event.raw, entity: null });
   });
 
   it('retries a 500 from the Ecwid API instead of delivering without the entity', async () => {
     routes['/api/v3/1003/products/66722483'] = { status: 500 };
-    const { deps, retries, telemetry } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    const { deps, ledger, telemetry } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
 
-    const outcome = await deliverMessage(queueMessage(webhookEvent()), deps);
+    const outcome = await deliverTicket(queueMessage(webhookEvent()), deps);
 
-    expect(outcome).toMatchObject({ status: 'retry-scheduled', delaySeconds: 60 });
+    expect(outcome).toMatchObject({ status: 'retrying', nextAttemptAt: after(60) });
     expect(callback.requests).toHaveLength(0);
-    expect(retries.retried).toHaveLength(1);
+    expect((await entryOf(ledger, webhookEvent()))?.attempts).toEqual([
+      expect.objectContaining({ n: 1, outcome: 'failed', errorClass: 'error', error: expect.stringContaining('HTTP 500') }),
+    ]);
     expect(telemetry.countOf(DELIVER_METRICS.failed)).toBe(1);
     expect(telemetry.countOf(DELIVER_METRICS.retried)).toBe(1);
   });
 
   it("honours the Ecwid API's Retry-After on 429", async () => {
     routes['/api/v3/1003/products/66722483'] = { status: 429, headers: { 'retry-after': '900' } };
-    const { deps, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
-    expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toMatchObject({ status: 'retry-scheduled', delaySeconds: 900 });
-    expect(retries.retried).toEqual([{ messageId: 'msg-1', delaySeconds: 900 }]);
+    const { deps, ledger } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    expect(await deliverTicket(queueMessage(webhookEvent()), deps)).toMatchObject({ status: 'retrying', nextAttemptAt: after(900) });
+    expect(await entryOf(ledger, webhookEvent())).toMatchObject({ status: 'retrying', dueAt: after(900) });
   });
 
   it('reads products through the legacy v1 Product API when only ecwid.product.key is set', async () => {
@@ -335,17 +363,17 @@ describe('deliver: webhook events are enriched with the entity', () => {
     const { deps } = setup({ [CONFIG_KEYS.productKey]: SECRETS.productKey });
     const event = webhookEvent();
 
-    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('delivered');
+    expect((await deliverTicket(queueMessage(event), deps)).status).toBe('delivered');
     expect(delivered().message.raw).toEqual({ webhook: event.raw, entity: product });
   });
 
   it('does not fetch types it does not enrich, or without credentials', async () => {
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
-    const coupon = webhookEvent({ objectType: 'discountCoupons', objectId: '5', ecwidEventType: 'discount_coupon.updated' });
-    const deleted = webhookEvent({ eventType: 'DELETED', ecwidEventType: 'product.deleted' });
-    await deliverMessage(queueMessage(coupon), deps);
-    await deliverMessage(queueMessage(deleted), setup().deps);
-    await deliverMessage(queueMessage(webhookEvent()), setup().deps);
+    const coupon = webhookEvent({ eventId: 'coupon', objectType: 'discountCoupons', objectId: '5', ecwidEventType: 'discount_coupon.updated' });
+    const deleted = webhookEvent({ eventId: 'deleted', eventType: 'DELETED', ecwidEventType: 'product.deleted' });
+    await deliverTicket(queueMessage(coupon), deps);
+    await deliverTicket(queueMessage(deleted), setup().deps);
+    await deliverTicket(queueMessage(webhookEvent()), setup().deps);
 
     expect(ecwid.requests).toHaveLength(0);
     expect(callback.requests.map((r) => Object.keys(JSON.parse(r.body.toString()).message.raw))).toEqual([
@@ -356,23 +384,23 @@ describe('deliver: webhook events are enriched with the entity', () => {
   });
 
   it('a deleted entity that Ecwid still has is dropped as forged, never delivered as DELETED (the body is not signed)', async () => {
-    const { deps, telemetry, retries } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
+    const { deps, telemetry, ledger, deadLetters } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
     routes['/api/v3/1003/products/66722483'] = { status: 200, body: { id: 66722483, name: 'Still here' } };
     const deleted = webhookEvent({ eventType: 'DELETED', ecwidEventType: 'product.deleted' });
 
-    const outcome = await deliverMessage(queueMessage(deleted), deps);
+    const outcome = await deliverTicket(queueMessage(deleted), deps);
 
     expect(outcome).toEqual({ status: 'dropped', reason: 'forged', detail: 'products 66722483 was reported deleted but still exists' });
     expect(callback.requests).toHaveLength(0);
-    expect(retries.retried).toEqual([]);
-    expect(retries.deadLettered).toEqual([]);
+    expect(await entryOf(ledger, deleted)).toMatchObject({ status: 'dropped', reason: 'forged' });
+    expect(deadLetters.entries).toEqual([]);
     expect(telemetry.countOf(DELIVER_METRICS.droppedForged)).toBe(1);
   });
 
   it('a deleted entity that Ecwid no longer has (404) is delivered as DELETED with the webhook only', async () => {
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
     const deleted = webhookEvent({ eventType: 'DELETED', ecwidEventType: 'product.deleted' });
-    expect((await deliverMessage(queueMessage(deleted), deps)).status).toBe('delivered');
+    expect((await deliverTicket(queueMessage(deleted), deps)).status).toBe('delivered');
     expect(ecwid.requests.map((r) => r.url)).toEqual(['/api/v3/1003/products/66722483']);
     expect(delivered().message.raw).toEqual({ webhook: deleted.raw });
   });
@@ -380,7 +408,7 @@ describe('deliver: webhook events are enriched with the entity', () => {
   it('sends polled objects as { entity }', async () => {
     const { deps } = setup({ [CONFIG_KEYS.accessToken]: SECRETS.token });
     const polled = { id: 7, name: 'Polled product' };
-    expect((await deliverMessage(queueMessage(webhookEvent({ source: 'poll', raw: polled })), deps)).status).toBe('delivered');
+    expect((await deliverTicket(queueMessage(webhookEvent({ source: 'poll', raw: polled })), deps)).status).toBe('delivered');
     expect(delivered().message.raw).toEqual({ entity: polled });
     expect(ecwid.requests).toHaveLength(0);
   });
@@ -389,7 +417,7 @@ describe('deliver: webhook events are enriched with the entity', () => {
 describe('deliver: the callback request', () => {
   it('is signed with both schemes over the exact bytes sent, with the delivery id in the id headers', async () => {
     const { deps } = setup({ [CONFIG_KEYS.signatureKey]: SECRETS.signatureKey, [CONFIG_KEYS.webhookSecret]: SECRETS.webhookSecret });
-    await deliverMessage(queueMessage(webhookEvent()), { ...deps, clock: () => new Date() });
+    await deliverTicket(queueMessage(webhookEvent()), { ...deps, clock: () => new Date() });
 
     const [request] = callback.requests;
     expect(request.headers['elements-webhook-id']).toBe('shop-a:08a78904-0aa0-4c1a-953a-2e33c56236f0');
@@ -398,94 +426,156 @@ describe('deliver: the callback request', () => {
     expect(() => new Webhook(SECRETS.webhookSecret).verify(request.body.toString('utf8'), headersOf(request))).not.toThrow();
   });
 
-  it('sends the same bytes and ids on a retry', async () => {
-    const { deps, retries } = setup({ [CONFIG_KEYS.signatureKey]: SECRETS.signatureKey });
+  it('sends the same bytes and ids on a retry, once it is due (a ticket before then is skipped)', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.signatureKey]: SECRETS.signatureKey });
     callback.reply = () => ({ status: 500 });
     const event = webhookEvent();
-    expect((await deliverMessage(queueMessage(event), deps)).status).toBe('retry-scheduled');
+    expect((await deliverTicket(queueMessage(event), deps)).status).toBe('retrying');
     callback.reply = () => ({ status: 200 });
-    expect((await deliverMessage(queueMessage(event, { receiveCount: 2 }), deps)).status).toBe('delivered');
+    // A duplicate ticket before the backoff is over: nothing is sent.
+    expect(await deliverTicket(queueMessage(event), deps)).toEqual({ status: 'skipped', reason: `not due until ${after(60)}` });
+    expect(callback.requests).toHaveLength(1);
+    expect((await deliverTicket(queueMessage(event), { ...deps, clock: () => new Date(NOW.getTime() + 60_000) })).status).toBe('delivered');
 
     const [first, second] = callback.requests;
     expect(second.body.equals(first.body)).toBe(true);
     expect(second.headers['elements-webhook-id']).toBe(first.headers['elements-webhook-id']);
     expect(second.headers['elements-webhook-signature']).toBe(first.headers['elements-webhook-signature']);
-    expect(retries.retried).toEqual([{ messageId: 'msg-1', delaySeconds: 60 }]);
   });
 
-  it('backs off by the attempt number and honours the callback Retry-After', async () => {
-    const { deps, retries } = setup();
+  it('backs off by the attempt number counted in the ledger (not the receive count) and honours the callback Retry-After', async () => {
+    const { deps, ledger } = setup();
     callback.reply = () => ({ status: 503, headers: { 'retry-after': '7200' } });
-    await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 1 }), deps);
+    expect(await deliverTicket(queueMessage(webhookEvent(), { receiveCount: 5 }), deps)).toMatchObject({ attempt: 1, nextAttemptAt: after(7200) });
+
+    const other = webhookEvent({ eventId: 'evt-after-3', objectId: '2' });
+    await afterFailedAttempts(ledger, other, 3);
     callback.reply = () => ({ status: 500 });
-    await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 4 }), deps);
-    expect(retries.retried.map((r) => r.delaySeconds)).toEqual([7200, 1800]);
+    expect(await deliverTicket(queueMessage(other, { receiveCount: 1 }), deps)).toMatchObject({ attempt: 4, nextAttemptAt: after(1800) });
   });
 
-  it('refuses a callback URL that points inside (SSRF) without connecting, and dead-letters it at once (no retry can fix it)', async () => {
-    const { deps, retries } = setup({ [CONFIG_KEYS.callbackUrl]: 'https://169.254.169.254/latest/meta-data/' });
-    const outcome = await deliverMessage(queueMessage(webhookEvent()), { ...deps, urlPolicy: { allowHttp: false, allowHosts: [] } });
+  it('records every attempt: time, duration, HTTP status, error class and a redacted answer excerpt of at most 1 KB', async () => {
+    const { deps, ledger } = setup({ [CONFIG_KEYS.signatureKey]: SECRETS.signatureKey });
+    callback.reply = () => ({ status: 500, body: `nope ${SECRETS.signatureKey} ${'x'.repeat(3000)}` });
+    await deliverTicket(queueMessage(webhookEvent()), deps);
+    callback.reply = () => ({ status: 200, body: { ok: true } });
+    await deliverTicket(queueMessage(webhookEvent()), { ...deps, clock: () => new Date(NOW.getTime() + 60_000) });
+
+    const entry = await entryOf(ledger, webhookEvent());
+    expect(entry).toMatchObject({ status: 'delivered', attemptCount: 2 });
+    const [failed, ok] = entry!.attempts;
+    expect(failed).toMatchObject({ n: 1, at: NOW.toISOString(), outcome: 'failed', httpStatus: 500, errorClass: 'http' });
+    expect(failed.excerpt).toMatch(/^nope \*\*\* x+…$/);
+    expect(Buffer.byteLength(failed.excerpt!)).toBeLessThanOrEqual(1024);
+    expect(ok).toMatchObject({ n: 2, outcome: 'delivered', httpStatus: 200, excerpt: '{"ok":true}' });
+    expect(typeof ok.durationMs).toBe('number');
+    assertNoSecrets(entry);
+  });
+
+  it('dead-letters at once a callback URL that points inside (SSRF), without connecting', async () => {
+    const { deps, ledger, deadLetters } = setup({ [CONFIG_KEYS.callbackUrl]: 'https://169.254.169.254/latest/meta-data/' });
+    const outcome = await deliverTicket(queueMessage(webhookEvent()), { ...deps, urlPolicy: { allowHttp: false, allowHosts: [] } });
     expect(outcome).toMatchObject({
       status: 'dead-lettered',
+      attempts: 1,
       error: expect.stringContaining('callback URL refused: callback host 169.254.169.254 resolves to 169.254.169.254 (link-local'),
     });
-    expect(retries.retried).toHaveLength(0);
-    expect(retries.deadLettered).toHaveLength(1);
+    expect((await entryOf(ledger, webhookEvent()))?.attempts).toEqual([expect.objectContaining({ errorClass: 'url-refused' })]);
+    expect(deadLetters.entries).toHaveLength(1);
     expect(callback.requests).toHaveLength(0);
   });
 
+  it('retries (not a refusal) a callback host that does not resolve: DNS may come back', async () => {
+    const { deps } = setup({ [CONFIG_KEYS.callbackUrl]: 'https://receiver.invalid/hook' });
+    const unresolvable = { ...deps, resolveHost: () => Promise.reject(Object.assign(new Error('nope'), { code: 'ENOTFOUND' })) };
+    expect(await deliverTicket(queueMessage(webhookEvent()), unresolvable)).toMatchObject({
+      status: 'retrying',
+      error: 'callback URL refused: callback host receiver.invalid does not resolve (ENOTFOUND)',
+    });
+  });
+
   it('dead-letters at once when the instance has no callback URL', async () => {
-    const { deps, retries } = setup({ [CONFIG_KEYS.callbackUrl]: '' });
-    expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toMatchObject({
+    const { deps } = setup({ [CONFIG_KEYS.callbackUrl]: '' });
+    expect(await deliverTicket(queueMessage(webhookEvent()), deps)).toMatchObject({
       status: 'dead-lettered',
       error: 'instance has no event.notification.callback.url',
     });
-    expect(retries.deadLettered[0].details).toMatchObject({ attempts: 1, lastError: 'instance has no event.notification.callback.url' });
-  });
-
-  it('retries a callback host that does not resolve (DNS may answer later)', async () => {
-    const { deps, retries } = setup({ [CONFIG_KEYS.callbackUrl]: 'https://nowhere.invalid/hook' });
-    const unresolved = async () => {
-      throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.invalid'), { code: 'ENOTFOUND' });
-    };
-    const outcome = await deliverMessage(queueMessage(webhookEvent()), { ...deps, urlPolicy: { allowHttp: false, allowHosts: [] }, resolveHost: unresolved });
-    expect(outcome).toMatchObject({ status: 'retry-scheduled', error: expect.stringContaining('does not resolve') });
-    expect(retries.deadLettered).toHaveLength(0);
   });
 });
 
 describe('deliver: the last attempt, bad messages and gone instances', () => {
-  it('sends the message to the DLQ with its details after the last attempt, and reports it handled', async () => {
+  it('dead-letters the event after its last attempt counted in the ledger, with the last error, and reports it handled', async () => {
     callback.reply = () => ({ status: 500 });
-    const { deps, retries, telemetry } = setup();
-    const message = queueMessage(webhookEvent(), { receiveCount: DEFAULT_RETRY_POLICY.maxAttempts });
+    const { deps, ledger, deadLetters, telemetry } = setup();
+    await afterFailedAttempts(ledger, webhookEvent(), DEFAULT_RETRY_POLICY.maxAttempts - 1);
 
-    const outcome = await deliverMessage(message, deps);
+    // A receive count of 1: SQS's count says nothing about the attempts.
+    const outcome = await deliverTicket(queueMessage(webhookEvent(), { receiveCount: 1 }), deps);
 
-    expect(outcome).toEqual({ status: 'dead-lettered', error: `callback ${callback.origin} answered HTTP 500` });
-    expect(retries.retried).toEqual([]);
-    expect(retries.deadLettered).toEqual([
-      {
-        message,
-        details: {
-          lastError: `callback ${callback.origin} answered HTTP 500`,
-          attempts: 11,
-          firstReceivedAt: '2024-03-01T12:00:01.000Z',
-          lastAttemptAt: NOW.toISOString(),
-          instanceId: 'shop-a',
-          eventId: '08a78904-0aa0-4c1a-953a-2e33c56236f0',
-        },
-      },
-    ]);
+    const lastError = `callback ${callback.origin} answered HTTP 500`;
+    expect(outcome).toEqual({ status: 'dead-lettered', attempts: 11, error: lastError });
+    const entry = await entryOf(ledger, webhookEvent());
+    expect(entry).toMatchObject({ status: 'dead-lettered', attemptCount: 11, lastError });
+    expect(entry?.attempts).toHaveLength(11);
+    expect(deadLetters.entries).toEqual([entry]);
     expect(telemetry.countOf(DELIVER_METRICS.failed)).toBe(1);
     expect(telemetry.countOf(DELIVER_METRICS.deadLettered)).toBe(1);
   });
 
-  it('lets the record fail when the DLQ cannot take the message (SQS keeps it)', async () => {
+  it('lets the record fail when the DLQ cannot take the message (SQS keeps it; the claim expires and is retried)', async () => {
     callback.reply = () => ({ status: 500 });
+    const { deps, ledger, deadLetters } = setup();
+    await afterFailedAttempts(ledger, webhookEvent(), DEFAULT_RETRY_POLICY.maxAttempts - 1);
+    deadLetters.failure = new Error('DLQ down');
+    await expect(deliverTicket(queueMessage(webhookEvent()), deps)).rejects.toThrow('DLQ down');
+    expect(await entryOf(ledger, webhookEvent())).toMatchObject({ status: 'delivering' });
+  });
+
+  it('lets the record fail when the ledger is down, before anything is sent', async () => {
+    const { deps, ledger } = setup();
+    ledger.failure = new Error('DynamoDB throttled');
+    await expect(deliverTicket(queueMessage(webhookEvent()), deps)).rejects.toThrow('DynamoDB throttled');
+    expect(callback.requests).toHaveLength(0);
+  });
+
+  it('a finished event is never sent again by a stale or repeated ticket', async () => {
     const { deps } = setup();
-    const failing = { ...deps, retries: { retryLater: async () => undefined, release: async () => undefined, deadLetter: () => Promise.reject(new Error('DLQ down')) } };
-    await expect(deliverMessage(queueMessage(webhookEvent(), { receiveCount: 11 }), failing)).rejects.toThrow('DLQ down');
+    expect((await deliverTicket(queueMessage(webhookEvent()), deps)).status).toBe('delivered');
+    expect(await deliverTicket(queueMessage(webhookEvent()), deps)).toEqual({ status: 'skipped', reason: 'already delivered' });
+    expect(callback.requests).toHaveLength(1);
+  });
+
+  it("an event waits (parked) while an earlier event of its object is unfinished, and gets its ticket when that one ends", async () => {
+    const { deps, ledger, tickets } = setup();
+    const first = webhookEvent({ eventId: 'first', receivedAt: '2024-03-01T11:59:00.000Z' });
+    const second = webhookEvent({ eventId: 'second' });
+    callback.reply = () => ({ status: 500 });
+    expect((await deliverTicket(queueMessage(first), deps)).status).toBe('retrying');
+    expect(await deliverTicket(queueMessage(second), deps)).toEqual({ status: 'parked', blockedBy: 'first' });
+    expect(callback.requests).toHaveLength(1);
+
+    callback.reply = () => ({ status: 200 });
+    const later = { ...deps, clock: () => new Date(NOW.getTime() + 60_000) };
+    expect((await deliverTicket(queueMessage(first), later)).status).toBe('delivered');
+    expect(tickets.sent.map((t) => t.event.eventId)).toEqual(['second']);
+    expect(await entryOf(ledger, second)).toMatchObject({ status: 'queued' });
+    expect((await deliverTicket(queueMessage(second), later)).status).toBe('delivered');
+  });
+
+  it("a replay of the event's DLQ copy starts a new round; any other ticket for it is skipped", async () => {
+    callback.reply = () => ({ status: 500 });
+    const { deps, ledger } = setup({}, {});
+    const policy = { scheduleSeconds: [60], maxAttempts: 1 };
+    const dead = await deliverTicket(queueMessage(webhookEvent()), { ...deps, retryPolicy: policy });
+    expect(dead.status).toBe('dead-lettered');
+    const entry = (await entryOf(ledger, webhookEvent()))!;
+    expect(await deliverTicket(queueMessage(webhookEvent()), { ...deps, retryPolicy: policy })).toMatchObject({ status: 'skipped' });
+    // An old DLQ copy (another version) does not start a round either.
+    expect(await deliverTicket(queueMessage(webhookEvent(), { deadLetteredVersion: entry.version - 1 }), deps)).toMatchObject({ status: 'skipped' });
+
+    callback.reply = () => ({ status: 200 });
+    expect((await deliverTicket(queueMessage(webhookEvent(), { deadLetteredVersion: entry.version }), { ...deps, retryPolicy: policy })).status).toBe('delivered');
+    expect(await entryOf(ledger, webhookEvent())).toMatchObject({ status: 'delivered', resendCount: 1, attemptCount: 2, roundStart: 1 });
   });
 
   it.each([
@@ -493,37 +583,38 @@ describe('deliver: the last attempt, bad messages and gone instances', () => {
     ['[1,2]', 'unparseable message: body is not a JSON object'],
     ['{}', 'unparseable message: unsupported schema version undefined; eventId must be a non-empty string'],
   ])('sends the unparseable body %j straight to the DLQ on the first attempt', async (body, error) => {
-    const { deps, retries } = setup();
-    const outcome = await deliverMessage(queueMessage(body), deps);
+    const { deps, deadLetters, ledger } = setup();
+    const outcome = await deliverTicket(queueMessage(body), deps);
     expect(outcome).toMatchObject({ status: 'dead-lettered', error: expect.stringContaining(error) });
-    expect(retries.deadLettered).toHaveLength(1);
-    expect(retries.deadLettered[0].details).toMatchObject({ attempts: 1, instanceId: undefined, eventId: undefined });
-    expect(retries.retried).toEqual([]);
+    expect(deadLetters.messages).toHaveLength(1);
+    expect(deadLetters.messages[0].message.body).toBe(body);
+    expect(deadLetters.messages[0].details).toEqual({ attempts: 0, lastError: expect.any(String), firstReceivedAt: "2024-03-01T12:00:01.000Z", lastAttemptAt: NOW.toISOString() });
+    expect(ledger.entries.size).toBe(0);
   });
 
   it('drops the event of an instance deleted after it was queued', async () => {
-    const { deps, retries, telemetry } = setup({}, { register: false });
-    expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toEqual({
+    const { deps, ledger, telemetry } = setup({}, { register: false });
+    expect(await deliverTicket(queueMessage(webhookEvent()), deps)).toEqual({
       status: 'dropped',
       reason: 'instance-deleted',
       detail: 'instance shop-a no longer exists',
     });
     expect(callback.requests).toHaveLength(0);
-    expect(retries.retried).toEqual([]);
+    expect(await entryOf(ledger, webhookEvent())).toMatchObject({ status: 'dropped', reason: 'instance-deleted' });
     expect(telemetry.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'dropped: instance shop-a no longer exists' }));
   });
 
   it('drops the event of an instance disabled after it was queued', async () => {
-    const { deps, retries } = setup({ [CONFIG_KEYS.enabled]: false });
-    expect(await deliverMessage(queueMessage(webhookEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'instance-disabled' });
+    const { deps, ledger } = setup({ [CONFIG_KEYS.enabled]: false });
+    expect(await deliverTicket(queueMessage(webhookEvent()), deps)).toMatchObject({ status: 'dropped', reason: 'instance-disabled' });
     expect(callback.requests).toHaveLength(0);
-    expect(retries.retried).toEqual([]);
+    expect(await entryOf(ledger, webhookEvent())).toMatchObject({ status: 'dropped' });
   });
 
   it('retries when the instance store is unavailable', async () => {
     const { deps } = setup();
     const down = { ...deps, instances: { get: () => Promise.reject(new Error('SSM throttled')), findByStore: async () => [] } };
-    expect(await deliverMessage(queueMessage(webhookEvent()), down)).toMatchObject({ status: 'retry-scheduled', error: 'SSM throttled' });
+    expect(await deliverTicket(queueMessage(webhookEvent()), down)).toMatchObject({ status: 'retrying', error: 'SSM throttled' });
   });
 });
 
@@ -540,33 +631,34 @@ describe('deliver: secrets', () => {
     // An Ecwid failure, a callback failure (with a token in the callback URL), and a DLQ entry.
     routes['/api/v3/1003/products/66722483'] = { status: 503 };
     const first = setup(configuration);
-    outcomes.push(await deliverMessage(queueMessage(webhookEvent()), first.deps));
+    outcomes.push(await deliverTicket(queueMessage(webhookEvent()), first.deps));
 
     routes['/api/v3/1003/products/66722483'] = { status: 200, body: {} };
-    callback.reply = () => ({ status: 500 });
+    callback.reply = () => ({ status: 500, body: `echo ${SECRETS.token} ${SECRETS.webhookSecret}` });
     const last = setup({ ...configuration, [CONFIG_KEYS.callbackUrl]: `${callback.origin}/hook?token=${SECRETS.token}` });
-    outcomes.push(await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 11 }), last.deps));
+    await afterFailedAttempts(last.ledger, webhookEvent(), 10);
+    outcomes.push(await deliverTicket(queueMessage(webhookEvent()), last.deps));
 
-    expect(outcomes.map((o) => (o as { status: string }).status)).toEqual(['retry-scheduled', 'dead-lettered']);
-    assertNoSecrets(outcomes, first.telemetry.lines, last.telemetry.lines, last.retries.deadLettered.map((d) => d.details));
+    expect(outcomes.map((o) => (o as { status: string }).status)).toEqual(['retrying', 'dead-lettered']);
+    assertNoSecrets(outcomes, first.telemetry.lines, last.telemetry.lines, [...first.ledger.entries.values()], [...last.ledger.entries.values()], last.deadLetters.entries);
   });
 
   it('hide the password of a user:pass@ callback URL, even when a failure echoes the URL', async () => {
     const password = 'Cb-Pa55word-91';
     routes['/api/v3/1003/products/66722483'] = { status: 200, body: {} };
-    const { deps, telemetry, retries } = setup({
+    const { deps, telemetry, ledger, deadLetters } = setup({
       [CONFIG_KEYS.accessToken]: SECRETS.token,
       [CONFIG_KEYS.callbackUrl]: `http://receiver:${password}@127.0.0.1:${new URL(callback.origin).port}/hook`,
     });
     // A network library that puts the whole target URL in its error text.
     const echoing: DeliverDeps = { ...deps, sender: { send: async ({ target }) => ({ ok: false, error: `connect failed: ${target.url.href}` }) } };
 
-    const retried = await deliverMessage(queueMessage(webhookEvent()), echoing);
-    const dead = await deliverMessage(queueMessage(webhookEvent(), { receiveCount: 11 }), echoing);
+    const retried = await deliverTicket(queueMessage(webhookEvent()), echoing);
+    const dead = await deliverTicket(queueMessage(webhookEvent()), { ...echoing, clock: () => new Date(NOW.getTime() + 60_000), retryPolicy: { scheduleSeconds: [60], maxAttempts: 2 } });
 
-    expect(retried).toMatchObject({ status: 'retry-scheduled', error: expect.stringContaining('connect failed: http://receiver:***@127.0.0.1') });
+    expect(retried).toMatchObject({ status: 'retrying', error: expect.stringContaining('connect failed: http://receiver:***@127.0.0.1') });
     expect(dead.status).toBe('dead-lettered');
-    expect(JSON.stringify([retried, dead, telemetry.lines, retries.deadLettered.map((d) => d.details)])).not.toContain(password);
+    expect(JSON.stringify([retried, dead, telemetry.lines, [...ledger.entries.values()], deadLetters.entries])).not.toContain(password);
   });
 });
 

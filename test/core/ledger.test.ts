@@ -10,6 +10,7 @@ import {
   finishAttempt,
   ingestDecision,
   isFinal,
+  isReplayOf,
   ledgerTimingFrom,
   LedgerTransitionError,
   markQueued,
@@ -18,6 +19,7 @@ import {
   orderKey,
   park,
   receivedEntry,
+  replayed,
   resend,
   swept,
   sweepDecision,
@@ -347,5 +349,33 @@ describe('timing from the environment', () => {
     expect(ledgerTimingFrom({ retentionDays: ' 7 ' }).retentionSeconds).toBe(7 * 86_400);
     expect(ledgerTimingFrom({ retentionDays: '7' }).claimLeaseSeconds).toBe(DEFAULT_LEDGER_TIMING.claimLeaseSeconds);
     for (const bad of ['0', '1.5', 'x', '4000']) expect(() => ledgerTimingFrom({ retentionDays: bad })).toThrow(/LEDGER_RETENTION_DAYS/);
+  });
+});
+
+describe('permanent failures and replayed dead letters', () => {
+  const queuedAt = (seconds: number) => markQueued(receivedEntry(event(), JSON.stringify(event()), at(seconds)), at(seconds));
+
+  test('a permanent failure (refused URL, missing keys) is dead-lettered at its first attempt, whatever attempts are left', () => {
+    const claimed = claim(queuedAt(0), at(1));
+    const dead = finishAttempt(claimed, { ok: false, errorClass: 'url-refused', error: 'callback URL refused: private address', durationMs: 2, permanent: true }, at(2), POLICY);
+    expect(dead).toMatchObject({ status: 'dead-lettered', attemptCount: 1, lastError: 'callback URL refused: private address' });
+    expect(dead.attempts).toEqual([expect.objectContaining({ n: 1, outcome: 'failed', errorClass: 'url-refused' })]);
+    expect(dead.nextAttemptAt).toBeUndefined();
+    expect(dead.expiresAt).toBeDefined();
+  });
+
+  test('only the DLQ copy of this very dead-lettering starts a new round, in one write, its history kept', () => {
+    const once: RetryPolicy = { scheduleSeconds: [60], maxAttempts: 1 };
+    const dead = finishAttempt(claim(queuedAt(0), at(1)), { ok: false, errorClass: 'http', error: 'HTTP 500', durationMs: 2 }, at(2), once);
+    expect(isReplayOf(dead, dead.version)).toBe(true);
+    expect(isReplayOf(dead, dead.version - 1)).toBe(false);
+    expect(isReplayOf(dead, undefined)).toBe(false);
+    expect(isReplayOf({ ...dead, status: 'delivered' }, dead.version)).toBe(false);
+
+    const again = replayed(dead, at(100), timing, '{"replayed":true}');
+    expect(again).toMatchObject({ status: 'queued', version: dead.version + 1, resendCount: 1, roundStart: 1, attemptCount: 1, payload: '{"replayed":true}' });
+    expect(again.attempts).toEqual(dead.attempts);
+    expect(again.expiresAt).toBeUndefined();
+    expect(replayed(dead, at(100)).payload).toBe(dead.payload);
   });
 });

@@ -12,7 +12,11 @@ import type { CallbackRequest, CallbackResult, CallbackSender, EcwidApi } from '
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler } from '../../functions/deliver/handler';
 import { ENV, ssmInstanceName } from '../../functions/contract';
-import { instance, ionEvent, RecordingRetries, sqsRecord } from '../core/deliver-support';
+import { instance, ionEvent, sqsRecord, webhookEvent } from '../core/deliver-support';
+import { MemoryDeadLetterQueue, MemoryLedger, MemoryTicketQueue } from '../../testkit/ledger';
+import { ensureLedgerTable } from '../../functions/adapters/aws/dynamodb-ledger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { MemoryInstanceStore } from '../../testkit/ports';
 import { fixtureJson } from '../../testkit/fixtures';
 import { startServer } from '../../testkit/servers';
@@ -37,6 +41,7 @@ class AnsweringSender implements CallbackSender {
   }
 }
 
+const ledgerPorts = () => ({ ledger: new MemoryLedger(), tickets: new MemoryTicketQueue(), deadLetters: new MemoryDeadLetterQueue() });
 const quiet = () => ({ info: jest.fn(), warn: jest.fn(), error: jest.fn() });
 const noMetrics = () => ({ addMetric: jest.fn(), publishStoredMetrics: jest.fn() });
 
@@ -54,23 +59,25 @@ describe('deliver handler tracing', () => {
     });
     const deliver = createDeliverHandler({
       instances: new MemoryInstanceStore([shop]),
-      retries: new RecordingRetries(),
+      ...ledgerPorts(),
       sender: new AnsweringSender((id) => (id.endsWith('B1') ? { ok: false, status: 503, error: 'callback https://8.8.8.8 answered HTTP 503' } : { ok: true, status: 200 })),
       ecwid: NO_ECWID,
       logger: quiet(),
       metrics: noMetrics(),
       tracer: createTracer('deliver-test'),
     });
-    const event: SQSEvent = { Records: [sqsRecord({ messageId: 'A1', groupId: 'A' }), sqsRecord({ messageId: 'B1', groupId: 'B' })] };
+    const record = (id: string) => sqsRecord({ messageId: id, groupId: id[0], body: JSON.stringify(webhookEvent({ eventId: id, objectId: `object-${id[0]}` })) });
+    const event: SQSEvent = { Records: [record('A1'), record('B1')] };
 
     const { root, result } = await withinSegment(AWSXRay, () => deliver(event));
 
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'B1' }]);
+    // A failed delivery is an outcome (its retry waits in the ledger): no record fails.
+    expect(result.batchItemFailures).toEqual([]);
     const [invocation] = subsegmentsOf(root);
     expect(invocation).toMatchObject({
       name: '## handler',
       annotations: { ColdStart: true, Service: 'deliver-test' },
-      metadata: { 'deliver-test': { batch: { records: 2, failed: 1 } } },
+      metadata: { 'deliver-test': { batch: { records: 2, failed: 0 } } },
     });
     const records = invocation.subsegments ?? [];
     expect(records.map((r) => r.name)).toEqual(['### deliver record', '### deliver record']);
@@ -86,8 +93,8 @@ describe('deliver handler tracing', () => {
         },
       },
     });
-    // A scheduled retry is an outcome: annotated, not recorded as a fault of the trace.
-    expect(byMessage.B1.annotations).toEqual({ outcome: 'retry-scheduled' });
+    // A retry due later is an outcome: annotated, not recorded as a fault of the trace.
+    expect(byMessage.B1.annotations).toEqual({ outcome: 'retrying' });
     expect(byMessage.B1.metadata?.['deliver-test']?.delivery).toMatchObject({ error: 'callback https://8.8.8.8 answered HTTP 503' });
     expect(byMessage.B1.fault).toBeUndefined();
 
@@ -98,7 +105,7 @@ describe('deliver handler tracing', () => {
   it('annotates a dropped record with the reason', async () => {
     const deliver = createDeliverHandler({
       instances: new MemoryInstanceStore(),
-      retries: new RecordingRetries(),
+      ...ledgerPorts(),
       sender: new AnsweringSender(() => ({ ok: true, status: 200 })),
       ecwid: NO_ECWID,
       logger: quiet(),
@@ -114,8 +121,13 @@ describe('deliver handler tracing', () => {
 });
 
 describe('deliver handler module (production wiring) under X-Ray', () => {
-  it('traces the SSM call under the record; the Ecwid API GET and the callback POST are not traced', async () => {
+  it('traces the SSM and ledger calls under the record; the Ecwid API GET and the callback POST are not traced', async () => {
     const aws = await startAwsStandIn();
+    const dynamodb = await startEmbeddedDynamoDb();
+    const ledgerTable = 'ledger-trace-test';
+    const setupClient = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    await ensureLedgerTable(setupClient, ledgerTable);
+    setupClient.destroy();
     const v1Orders = fixtureJson('legacy-order-api-v1-orders-response.json');
     const ecwid = await startServer((request) =>
       request.url === `/api/v1/12345/orders?secure_auth_key=${ORDER_KEY}&order=124` ? { status: 200, body: v1Orders } : { status: 404 },
@@ -143,6 +155,8 @@ describe('deliver handler module (production wiring) under X-Ray', () => {
       AWS_SECRET_ACCESS_KEY: 'trace-test-secret',
       AWS_ENDPOINT_URL_SSM: aws.origin,
       AWS_ENDPOINT_URL_SQS: aws.origin,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      [ENV.ledgerTableName]: ledgerTable,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
@@ -166,7 +180,18 @@ describe('deliver handler module (production wiring) under X-Ray', () => {
       const [invocation] = subsegmentsOf(root);
       const [recordSegment] = invocation.subsegments ?? [];
       expect(recordSegment.annotations).toMatchObject({ outcome: 'delivered', httpStatus: 200 });
-      expect((recordSegment.subsegments ?? []).map((s) => [s.name, s.aws?.operation])).toEqual([['SSM', 'GetParameter']]);
+      // The ledger: read the entry (none: adopted), the object's unfinished events, claim, record the outcome.
+      expect((recordSegment.subsegments ?? []).map((s) => [s.name, s.aws?.operation])).toEqual([
+        ['DynamoDB', 'GetItem'],
+        ['DynamoDB', 'PutItem'],
+        ['DynamoDB', 'Query'],
+        ['DynamoDB', 'BatchGetItem'],
+        ['DynamoDB', 'PutItem'],
+        ['SSM', 'GetParameter'],
+        ['DynamoDB', 'PutItem'],
+        // Delivered: the object's next parked event, if any, is woken (none here, so no BatchGetItem).
+        ['DynamoDB', 'Query'],
+      ]);
       expect(allSubsegments([invocation]).filter((s) => s.http && s.namespace !== 'aws')).toEqual([]);
       const trace = traceJson(root);
       for (const secret of [ORDER_KEY, CALLBACK_TOKEN, SIGNATURE_KEY, 'secure_auth_key', '/hook', ecwid.origin, callback.origin]) {
@@ -175,7 +200,7 @@ describe('deliver handler module (production wiring) under X-Ray', () => {
     } finally {
       environment.restore();
       process.env = saved;
-      await Promise.all([aws.close(), ecwid.close(), callback.close()]);
+      await Promise.all([aws.close(), ecwid.close(), callback.close(), dynamodb.stop()]);
     }
   });
 });

@@ -3,8 +3,21 @@ import type { CallbackRequest, CallbackResult, CallbackSender, EcwidApi } from '
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler, toQueueMessage } from '../../functions/deliver/handler';
 import type { HandlerMetrics } from '../../functions/adapters/aws/powertools';
-import { instance, RecordingRetries, sqsRecord, webhookEvent } from '../core/deliver-support';
+import { instance, sqsRecord, webhookEvent } from '../core/deliver-support';
 import { MemoryInstanceStore } from '../../testkit/ports';
+import { MemoryDeadLetterQueue, MemoryLedger, MemoryTicketQueue } from '../../testkit/ledger';
+import type { QueueMessage } from '../../functions/core/ports';
+import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
+
+/** The DLQ fake, plus the release of skipped records (what SqsDeadLetterQueue also does). */
+class ReleasingDeadLetters extends MemoryDeadLetterQueue {
+  readonly released: string[] = [];
+  releaseFailure?: Error;
+  async release(messages: readonly QueueMessage[]): Promise<void> {
+    if (this.releaseFailure) throw this.releaseFailure;
+    this.released.push(...messages.map((message) => message.messageId));
+  }
+}
 
 const NO_ECWID: EcwidApi = {
   getLegacyOrder: () => Promise.reject(new Error('unexpected')),
@@ -37,64 +50,68 @@ const ok = async (): Promise<CallbackResult> => ({ ok: true, status: 200 });
 const shortId = (deliveryId: string): string => deliveryId.replace(/^shop-a:/, '');
 
 function setup(sender: CallbackSender) {
-  const retries = new RecordingRetries();
+  const ledger = new MemoryLedger();
+  const tickets = new MemoryTicketQueue();
+  const deadLetters = new ReleasingDeadLetters();
   const metrics = { addMetric: jest.fn(), publishStoredMetrics: jest.fn() };
   const deliver = createDeliverHandler({
     instances: new MemoryInstanceStore([instance({ [CONFIG_KEYS.callbackUrl]: 'https://8.8.8.8/hook' })]),
-    retries,
+    ledger,
+    tickets,
+    deadLetters,
     sender,
     ecwid: NO_ECWID,
     logger: silentLogger,
     metrics: metrics as unknown as HandlerMetrics,
   });
-  return { deliver, retries, metrics };
+  return { deliver, ledger, tickets, deadLetters, metrics };
 }
 
 const batch = (...records: ReturnType<typeof sqsRecord>[]): SQSEvent => ({ Records: records });
 
 describe('deliver handler', () => {
-  it('has a Lambda entry that imports without any environment and exports the production handler', () => {
-    let entry: typeof import('../../functions/deliver/index') | undefined;
-    jest.isolateModules(() => {
-      entry = require('../../functions/deliver/index');
-    });
-    expect(typeof entry!.handler).toBe('function');
+  it('has a Lambda entry whose cold start fails naming LEDGER_TABLE_NAME when the stack did not set it', () => {
+    const saved = { ...process.env };
+    delete process.env.LEDGER_TABLE_NAME;
+    try {
+      jest.isolateModules(() => {
+        expect(() => require('../../functions/deliver/index')).toThrow('environment variable LEDGER_TABLE_NAME is not set');
+      });
+    } finally {
+      process.env = saved;
+    }
   });
 
-  it('fails the rest of a group after a failed record, while other groups are delivered', async () => {
+  it('a failed delivery is an outcome: the ticket is done (deleted), the ledger holds the retry; later records of the group go on', async () => {
     const sender = new ScriptedSender(async (id) =>
       shortId(id) === 'A2' ? { ok: false, status: 500, error: 'callback answered HTTP 500' } : { ok: true, status: 200 },
     );
-    const { deliver, retries } = setup(sender);
+    const { deliver, ledger, deadLetters } = setup(sender);
+    const recordOf = (id: string, group: string, at: number) =>
+      sqsRecord({ messageId: id, groupId: group, body: JSON.stringify(webhookEvent({ eventId: id, objectId: `object-${group}`, receivedAt: new Date(at).toISOString() })) });
 
-    const response = await deliver(
-      batch(
-        sqsRecord({ messageId: 'A1', groupId: 'A' }),
-        sqsRecord({ messageId: 'B1', groupId: 'B' }),
-        sqsRecord({ messageId: 'A2', groupId: 'A' }),
-        sqsRecord({ messageId: 'B2', groupId: 'B' }),
-        sqsRecord({ messageId: 'A3', groupId: 'A' }),
-      ),
-    );
+    const response = await deliver(batch(recordOf('A1', 'A', 1), recordOf('B1', 'B', 2), recordOf('A2', 'A', 3), recordOf('B2', 'B', 4), recordOf('A3', 'A', 5)));
 
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['A2', 'A3']);
+    expect(response.batchItemFailures).toEqual([]);
+    // A3 is not attempted while A2 (earlier, same object) waits for its retry: it is parked in the ledger.
     expect(sender.started.map(shortId).sort()).toEqual(['A1', 'A2', 'B1', 'B2']);
-    // Only the record that was attempted gets a backoff; A3 was never tried...
-    expect(retries.retried).toEqual([{ messageId: 'A2', delaySeconds: 60 }]);
-    // ...and is made visible again at once, to come back behind A2 rather than after the visibility timeout.
-    expect(retries.released).toEqual(['A3']);
+    expect((await ledger.get('shop-a', 'A2'))?.status).toBe('retrying');
+    expect(await ledger.get('shop-a', 'A3')).toMatchObject({ status: 'queued', blockedBy: 'A2' });
+    expect(deadLetters.released).toEqual([]);
   });
 
-  it('releases nothing when no record was skipped', async () => {
-    const { deliver, retries } = setup(new ScriptedSender(async () => ({ ok: false, error: 'down' })));
-    await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A' }), sqsRecord({ messageId: 'B1', groupId: 'B' })));
-    expect(retries.released).toEqual([]);
+  it('fails a record only when the ledger cannot be written, and releases the records of its group it skipped', async () => {
+    const { deliver, ledger, deadLetters } = setup(new ScriptedSender(ok));
+    ledger.failure = new Error('DynamoDB unavailable');
+    const response = await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A' }), sqsRecord({ messageId: 'A2', groupId: 'A' })));
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['A1', 'A2']);
+    expect(deadLetters.released).toEqual(['A2']);
   });
 
   it('still answers the batch when releasing the skipped records fails', async () => {
-    const sender = new ScriptedSender(async () => ({ ok: false, status: 500, error: 'callback answered HTTP 500' }));
-    const { deliver, retries } = setup(sender);
-    retries.release = () => Promise.reject(new Error('SQS down'));
+    const { deliver, ledger, deadLetters } = setup(new ScriptedSender(ok));
+    ledger.failure = new Error('DynamoDB unavailable');
+    deadLetters.releaseFailure = new Error('SQS down');
     const response = await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A' }), sqsRecord({ messageId: 'A2', groupId: 'A' })));
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['A1', 'A2']);
   });
@@ -113,7 +130,9 @@ describe('deliver handler', () => {
       return { ok: true, status: 200 };
     });
     const { deliver } = setup(sender);
-    const records = Array.from({ length: 10 }, (_, i) => sqsRecord({ messageId: `G${i}`, groupId: `group-${i}` }));
+    const records = Array.from({ length: 10 }, (_, i) =>
+      sqsRecord({ messageId: `G${i}`, groupId: `group-${i}`, body: JSON.stringify(webhookEvent({ eventId: `G${i}`, objectId: `object-${i}` })) }),
+    );
 
     const response = await deliver(batch(...records));
 
@@ -136,42 +155,41 @@ describe('deliver handler', () => {
     expect(sender.maxInFlight).toBe(1);
   });
 
-  it('reports a dead-lettered record as handled, so the group goes on and SQS deletes it', async () => {
+  it('reports a dead-lettered record as handled, so SQS deletes it; the object\'s next event is woken with a ticket', async () => {
     const sender = new ScriptedSender(async (id) =>
       shortId(id) === 'A1' ? { ok: false, status: 500, error: 'callback answered HTTP 500' } : { ok: true, status: 200 },
     );
-    const { deliver, retries } = setup(sender);
+    const { deliver, ledger, tickets, deadLetters } = setup(sender);
+    // A1 has used all but one of its attempts (counted in the ledger; its receive count says 1).
+    await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A' })));
+    const a1 = (await ledger.get('shop-a', 'A1'))!;
+    await ledger.update({ ...a1, attemptCount: DEFAULT_RETRY_POLICY.maxAttempts - 1, nextAttemptAt: a1.statusAt, dueAt: a1.statusAt, version: a1.version + 1 });
+    const a2 = sqsRecord({ messageId: 'A2', groupId: 'A', body: JSON.stringify(webhookEvent({ eventId: 'A2', receivedAt: '2024-03-01T12:00:09.000Z' })) });
+    expect((await deliver(batch(a2))).batchItemFailures).toEqual([]);
+    expect((await ledger.get('shop-a', 'A2'))?.status).toBe('queued');
 
-    const response = await deliver(
-      batch(sqsRecord({ messageId: 'A1', groupId: 'A', receiveCount: 11 }), sqsRecord({ messageId: 'A2', groupId: 'A' })),
-    );
+    const response = await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A', receiveCount: 1 })));
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(retries.deadLettered.map((d) => d.message.messageId)).toEqual(['A1']);
-    expect(retries.deadLettered[0].message).toMatchObject({ messageGroupId: 'A', messageDeduplicationId: 'dedup-A1' });
-    expect(sender.started.map(shortId)).toEqual(['A1', 'A2']);
-  });
-
-  it('answers a batch where everything failed with every record listed, without throwing', async () => {
-    const { deliver } = setup(new ScriptedSender(async () => ({ ok: false, error: 'callback timed out' })));
-    const response = await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A' }), sqsRecord({ messageId: 'B1', groupId: 'B' })));
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['A1', 'B1']);
+    expect(deadLetters.entries.map((e) => [e.eventId, e.status, e.attemptCount])).toEqual([['A1', 'dead-lettered', 11]]);
+    expect(tickets.sent.map((t) => t.event.eventId)).toEqual(['A2']);
+    expect(sender.started.map(shortId)).toEqual(['A1', 'A1']);
   });
 
   it('fails the record when the DLQ cannot take it (SQS keeps the message)', async () => {
     const sender = new ScriptedSender(async () => ({ ok: false, error: 'down' }));
-    const { deliver, retries } = setup(sender);
-    retries.deadLetter = () => Promise.reject(new Error('DLQ unavailable'));
-    const response = await deliver(batch(sqsRecord({ messageId: 'A1', groupId: 'A', receiveCount: 11 })));
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'A1' }]);
+    const { deliver, deadLetters } = setup(sender);
+    deadLetters.failure = new Error('DLQ unavailable');
+    const response = await deliver(batch(sqsRecord({ messageId: 'X1', groupId: 'X', body: '{"broken":' })));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'X1' }]);
   });
 
   it('sends an unparseable record to the DLQ at once and reports it handled', async () => {
     const sender = new ScriptedSender(ok);
-    const { deliver, retries } = setup(sender);
+    const { deliver, deadLetters } = setup(sender);
     const response = await deliver(batch(sqsRecord({ messageId: 'X1', groupId: 'X', body: '{"broken":' })));
     expect(response.batchItemFailures).toEqual([]);
-    expect(retries.deadLettered[0].details.lastError).toBe('unparseable message: body is not JSON');
+    expect(deadLetters.messages[0].details.lastError).toBe('unparseable message: body is not JSON');
     expect(sender.started).toEqual([]);
   });
 
@@ -197,6 +215,13 @@ describe('toQueueMessage', () => {
       messageDeduplicationId: 'dedup-m-1',
       queueArn: 'arn:aws:sqs:eu-west-1:123456789012:events.fifo',
     });
+  });
+
+  it('reads the ledger version of a replayed dead letter', () => {
+    const record = sqsRecord({ messageId: 'm-1', groupId: 'g-1' });
+    const replay = { ...record, messageAttributes: { ledgerVersion: { dataType: 'Number', stringValue: '7', stringListValues: [], binaryListValues: [] } } };
+    expect(toQueueMessage(replay).deadLetteredVersion).toBe(7);
+    expect(toQueueMessage(record).deadLetteredVersion).toBeUndefined();
   });
 
   it('treats a missing receive count as the first attempt', () => {

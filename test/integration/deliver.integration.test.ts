@@ -1,45 +1,46 @@
 /**
- * The deliver pipeline against real SQS FIFO semantics: a moto FIFO queue + DLQ, events put on it
- * by the real SqsEventQueue, fed to the real deliver handler (createDeliverHandler with the real
- * SqsRetryScheduler, HttpCallbackSender and EcwidApiClient) by local/event-source.ts (what Lambda's
- * SQS event source mapping does with ReportBatchItemFailures), a callback server and a fake Ecwid
- * API on 127.0.0.1. Only the instance store is an in-memory fake.
+ * The deliver pipeline against real SQS FIFO and DynamoDB semantics: a moto FIFO queue + DLQ and a
+ * moto ledger table, events put on the queue by the real SqsEventQueue, fed to the real deliver
+ * handler (createDeliverHandler with the real DynamoDbLedger, SqsEventQueue for tickets,
+ * SqsDeadLetterQueue, HttpCallbackSender and EcwidApiClient) by local/event-source.ts (what Lambda's
+ * SQS event source mapping does with ReportBatchItemFailures), the real sweep handler run by the
+ * local runner's sweep loop (every 200 ms here, every minute in AWS), a callback server and a fake
+ * Ecwid API on 127.0.0.1. Only the instance store is an in-memory fake.
+ *
+ * Messages are tickets ("this event is due now"): attempts are counted in the ledger, a failed
+ * attempt's message is deleted and the sweep sends a new ticket when the retry is due, so a
+ * message is never held in flight for a backoff and SQS's receive count never counts attempts.
  *
  * moto 5.2 compared with SQS, as checked while writing these tests:
- * - ChangeMessageVisibility on a received FIFO message, ApproximateReceiveCount (+1 per receive) and
- *   the FIFO group lock (a message in flight blocks the later messages of its group, other groups
- *   go on) behave like SQS.
- * - DEVIATION: when the first message of a group (A1) becomes visible again while a later one (A2)
- *   is still in flight, moto forgets A1's in-flight state, and once A2's visibility timeout ends it
- *   returns A2 alone, before A1. SQS returns A1 then A2. That situation arises when one batch holds
- *   A1 and A2, A1 fails (visibility set to the backoff) and A2 is short-circuited by the FIFO
- *   processor (left in flight for the queue's VisibilityTimeout) with VisibilityTimeout > backoff.
- *   The test that puts a failing record and later records of its group into one batch therefore
- *   uses a VisibilityTimeout shorter than the backoff, where moto and SQS agree (A2 reappears
- *   first but stays blocked behind A1). With VisibilityTimeout > backoff, real SQS would hold the
- *   whole group until A2's visibility timeout, so the retry would come after the VisibilityTimeout
- *   rather than the backoff (a product observation, reported, not tested here).
+ * - the FIFO group lock (a message in flight blocks the later messages of its group, other groups
+ *   go on) behaves like SQS; moto returns several messages of one group per receive, as SQS does
+ *   (fauxqs, the runner's embedded queue, returns one).
  * - DEVIATION: moto's ReceiveMessage is not atomic and takes its snapshot of the in-flight groups
- *   when a long poll starts. Two concurrent receives (Lambda runs several pollers) can therefore
- *   each get a message of the same group (X1 to one, X2 to the other), which SQS never does:
- *   reproduced 20 times out of 20 with two long polls waiting when X1 and X2 arrive. The tests run
- *   ONE poller; which messages of a group SQS hands out concurrently is SQS's job, not deliver's.
- * - DEVIATION: moto deduplicates a FIFO message only against messages still on the queue; once the
- *   first copy is deleted, a repeat with the same deduplication id is accepted again. SQS drops it
- *   for 5 minutes after the first send. The repeated-events check below repeats events while the
- *   originals are still queued.
- * - moto's long poll notices new messages at once but messages whose visibility ends only on its
- *   once-a-second re-check, so a retry arrives up to ~1 s after its backoff. The tests bound retry
- *   times from below by the backoff and from above by the queue's VisibilityTimeout (which is what
- *   a retry would wait for if ChangeMessageVisibility had no effect).
+ *   when a long poll starts, so two concurrent receives can each get a message of the same group,
+ *   which SQS never does. The tests run ONE poller. (The ledger's per-object order holds either
+ *   way: a later event's ticket handled first is parked.)
+ * - DEVIATION: moto deduplicates a FIFO message only against messages still on the queue; SQS
+ *   drops a repeat for 5 minutes after the first send. The repeated-events check below repeats
+ *   events while the originals are still queued.
+ * - moto's global secondary indexes are updated with the table (DynamoDB's are eventually
+ *   consistent; the adapter re-reads what an index returns with consistent reads).
  */
 import { randomBytes, createHmac } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { Webhook } from 'standardwebhooks';
 import { queuedEventBody, SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
-import { SqsRetryScheduler } from '../../functions/adapters/aws/sqs-retry-scheduler';
+import { SqsDeadLetterQueue } from '../../functions/adapters/aws/sqs-dead-letter-queue';
+import { DynamoDbLedger, ensureLedgerTable } from '../../functions/adapters/aws/dynamodb-ledger';
+import { createSweepHandler } from '../../functions/sweep/handler';
+import { startSweepLoop } from '../../local/sweep-loop';
+import type { LedgerEntry } from '../../functions/core/ledger';
+import { runCli } from '../cli/run-cli';
 import { HttpCallbackSender } from '../../functions/adapters/http/callback-sender';
 import { USER_AGENT } from '../../functions/adapters/http/request';
 import { callbackUrlPolicyFrom } from '../../functions/core/callback/ssrf';
@@ -63,8 +64,11 @@ import {
   deleteQueuePair,
   describeWithMoto,
   drainQueue,
+  motoDynamoDbClient,
+  motoEndpoint,
   motoSqsClient,
   MOTO_REGION,
+  uniqueName,
   type FifoQueuePair,
 } from '../support/moto';
 
@@ -78,7 +82,7 @@ const SECRETS = [ACCESS_TOKEN, SIGNATURE_KEY, WEBHOOK_SECRET, CALLBACK_TOKEN];
 
 // Retries take seconds. jest.config.js's per-project `testTimeout` is not applied (Jest reads only
 // the global option), so without this every test would be cut off at Jest's default 5 s.
-jest.setTimeout(25_000);
+jest.setTimeout(40_000);
 
 const STORE_ID = '1003';
 const SHOP = 'shop-a';
@@ -170,6 +174,8 @@ async function startFakeEcwidApi(): Promise<FakeEcwidApi> {
 
 describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver handler -> callback)', () => {
   let sqs: SQSClient;
+  let dynamodb: DynamoDBClient;
+  const tables: string[] = [];
   let callback: CallbackServer;
   let ecwid: FakeEcwidApi;
   /** The sender's own keep-alive agent, so afterAll can close its sockets. */
@@ -185,6 +191,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
 
   beforeAll(async () => {
     sqs = motoSqsClient();
+    dynamodb = motoDynamoDbClient();
     [callback, ecwid] = await Promise.all([startCallbackServer(), startFakeEcwidApi()]);
     instancesById.set(SHOP, {
       id: SHOP,
@@ -222,8 +229,10 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
 
   afterAll(async () => {
     callbackAgent.destroy();
+    await Promise.all(tables.map((TableName) => dynamodb.send(new DeleteTableCommand({ TableName })).catch(() => undefined)));
     await Promise.all([callback?.close(), ecwid?.close()]);
     sqs?.destroy();
+    dynamodb?.destroy();
   });
 
   interface ReceivedRecord {
@@ -241,7 +250,10 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     /** Everything the handler logged, as JSON lines. */
     readonly logLines: string[];
     readonly metrics: Map<string, number>;
-    /** Stops polling; resolves once every batch in hand is answered and its successes deleted. */
+    /** The run's ledger table (its own, on moto). */
+    readonly ledger: DynamoDbLedger;
+    readonly ledgerTable: string;
+    /** Stops the sweep, then polling; resolves once every batch in hand is answered and its successes deleted. */
     stop(): Promise<void>;
   }
 
@@ -250,7 +262,12 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
    * production `handler` reads its environment (RETRY_SCHEDULE_SECONDS, MAX_ATTEMPTS,
    * ALLOW_HTTP_CALLBACKS, CALLBACK_ALLOW_HOSTS), through the same parsers.
    */
-  function startPipeline(pair: FifoQueuePair, env: { retrySchedule: string; maxAttempts: string }): Pipeline {
+  async function startPipeline(pair: FifoQueuePair, env: { retrySchedule: string; maxAttempts: string }): Promise<Pipeline> {
+    const ledgerTable = uniqueName('deliver-ledger');
+    tables.push(ledgerTable);
+    await ensureLedgerTable(dynamodb, ledgerTable);
+    const ledger = new DynamoDbLedger({ tableName: ledgerTable, client: dynamodb });
+    const tickets = new SqsEventQueue({ queueUrl: pair.queueUrl, client: sqs });
     const batches: ReceivedRecord[][] = [];
     const sourceErrors: string[] = [];
     const logLines: string[] = [];
@@ -260,12 +277,14 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     };
     const deliver = createDeliverHandler({
       instances,
-      retries: new SqsRetryScheduler({ queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl, client: sqs }),
+      ledger,
+      tickets,
+      deadLetters: new SqsDeadLetterQueue({ queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl, client: sqs }),
       sender: new HttpCallbackSender({ timeoutMs: 5_000, httpAgent: callbackAgent }),
       ecwid: new EcwidApiClient({ baseUrl: ecwid.baseUrl, timeoutMs: 5_000 }),
       retryPolicy: retryPolicyFrom({ schedule: env.retrySchedule, maxAttempts: env.maxAttempts }),
       urlPolicy: callbackUrlPolicyFrom({ allowHttp: 'true', allowHosts: '127.0.0.1' }),
-      logger: { info: record('info'), warn: record('warn'), error: record('error') },
+      logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
       metrics: {
         addMetric: (name: string, _unit: unknown, value: number) => metrics.set(name, (metrics.get(name) ?? 0) + value),
         publishStoredMetrics: () => undefined,
@@ -294,7 +313,30 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
       onError: (message, error) => sourceErrors.push(`${message}: ${String(error)}`),
     });
     source.start();
-    return { batches, sourceErrors, logLines, metrics, stop: () => source.stop() };
+    // The sweep as deployed (its handler), every 200 ms instead of every minute.
+    const sweeper = startSweepLoop({
+      handler: createSweepHandler({
+        ledger,
+        tickets,
+        clock: () => new Date(),
+        logger: { info: record('info') },
+        metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
+      }),
+      intervalMs: 200,
+      onError: (error) => sourceErrors.push(`sweep: ${String(error)}`),
+    });
+    return {
+      batches,
+      sourceErrors,
+      logLines,
+      metrics,
+      ledger,
+      ledgerTable,
+      stop: async () => {
+        await sweeper.stop();
+        await source.stop();
+      },
+    };
   }
 
   const eventIdOf = (body: string): string => {
@@ -387,7 +429,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     ];
 
     await new SqsEventQueue({ queueUrl: queues.queueUrl, client: sqs }).enqueue(events);
-    const run = (pipeline = startPipeline(queues, { retrySchedule: '1,1,1', maxAttempts: '4' }));
+    const run = (pipeline = await startPipeline(queues, { retrySchedule: '1,1,1', maxAttempts: '4' }));
     await waitFor('4 deliveries', () => events.every((e) => succeeded(delivery(e)).length === 1), { describe: requestLog });
     await stopAndExpectCleanRun(queues, run);
 
@@ -459,7 +501,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     expect(run.metrics.get(DELIVER_METRICS.failed)).toBeUndefined();
   });
 
-  test('retries a failing callback after the backoff (Retry-After honoured), then delivers the same message once', async () => {
+  test('retries a failing callback after the backoff (Retry-After honoured), each retry a new ticket from the sweep, then delivers once', async () => {
     const visibilityTimeoutSeconds = 30;
     queues = await createFifoQueueWithDlq(sqs, 'deliver-retry', { visibilityTimeoutSeconds, maxReceiveCount: 6 });
     ecwid.orders.set(`${STORE_ID}/R1`, { id: 'R1', paymentStatus: 'PAID' });
@@ -469,23 +511,31 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     callback.answer = (_id, attempt) => (attempt === 1 ? 500 : attempt === 2 ? { status: 503, retryAfter: '2' } : 200);
 
     await new SqsEventQueue({ queueUrl: queues.queueUrl, client: sqs }).enqueue([event]);
-    const run = (pipeline = startPipeline(queues, { retrySchedule: '1,1', maxAttempts: '4' }));
+    const run = (pipeline = await startPipeline(queues, { retrySchedule: '1,1', maxAttempts: '4' }));
     await waitFor('the third attempt to succeed', () => succeeded(id).length === 1, { timeoutMs: 15_000, describe: requestLog });
     await stopAndExpectCleanRun(queues, run);
 
     const attempts = attemptsOf(id);
     expect(attempts.map((r) => r.status)).toEqual([500, 503, 200]);
     const gaps = [attempts[1].at - attempts[0].at, attempts[2].at - attempts[1].at];
-    // Never earlier than the backoff; far earlier than the queue's visibility timeout, so it was
-    // ChangeMessageVisibility that brought the message back, not the timeout running out.
+    // Never earlier than the backoff; far earlier than the queue's visibility timeout: the sweep's
+    // ticket brought it back, not a message left in flight.
     expect(gaps[0]).toBeGreaterThanOrEqual(1_000);
     expect(gaps[1]).toBeGreaterThanOrEqual(2_000);
     for (const gap of gaps) expect(gap).toBeLessThan(visibilityTimeoutSeconds * 1_000);
 
-    // One SQS message, received three times: ApproximateReceiveCount is the attempt number.
+    // Three tickets, each received once: the receive count never counts attempts, the ledger does.
     const received = run.batches.flat();
-    expect(received.map((r) => r.receiveCount)).toEqual([1, 2, 3]);
-    expect(new Set(received.map((r) => r.messageId)).size).toBe(1);
+    expect(received.map((r) => r.receiveCount)).toEqual([1, 1, 1]);
+    expect(new Set(received.map((r) => r.messageId)).size).toBe(3);
+    const entry = await run.ledger.get(event.instanceId, event.eventId);
+    expect(entry).toMatchObject({ status: 'delivered', attemptCount: 3 });
+    expect(entry?.attempts.map((a) => [a.n, a.outcome, a.httpStatus, a.errorClass])).toEqual([
+      [1, 'failed', 500, 'http'],
+      [2, 'failed', 503, 'http'],
+      [3, 'delivered', 200, undefined],
+    ]);
+    expect(entry?.attempts.every((a) => a.excerpt === '{}' && a.durationMs >= 0)).toBe(true);
     // Every attempt sends the same id and the same envelope (at-least-once with a stable id).
     expect(new Set(attempts.map((r) => r.headers['elements-webhook-id']))).toEqual(new Set([id]));
     expect(new Set(attempts.map((r) => r.body)).size).toBe(1);
@@ -505,7 +555,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     callback.answer = () => 500;
 
     await new SqsEventQueue({ queueUrl: queues.queueUrl, client: sqs }).enqueue([event]);
-    const run = (pipeline = startPipeline(queues, { retrySchedule: '1,1,1', maxAttempts: String(maxAttempts) }));
+    const run = (pipeline = await startPipeline(queues, { retrySchedule: '1,1,1', maxAttempts: String(maxAttempts) }));
     await waitFor(`${maxAttempts} attempts`, () => attemptsOf(id).length === maxAttempts, { timeoutMs: 15_000, describe: requestLog });
     const dlq = queues.deadLetterQueueUrl;
     await waitFor('the message on the DLQ', async () => (await messagesOn(dlq)) === 1);
@@ -515,7 +565,9 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     expect(attempts.map((r) => r.status)).toEqual([500, 500, 500]);
     expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(1_000);
     expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(1_000);
-    expect(run.batches.flat().map((r) => r.receiveCount)).toEqual([1, 2, 3]);
+    expect(run.batches.flat().map((r) => r.receiveCount)).toEqual([1, 1, 1]);
+    const entry = (await run.ledger.get(event.instanceId, event.eventId))!;
+    expect(entry).toMatchObject({ status: 'dead-lettered', attemptCount: 3, lastError: expect.stringMatching(/HTTP 500/) });
 
     const deadLetters = await drainQueue(sqs, dlq);
     expect(deadLetters).toHaveLength(1);
@@ -530,8 +582,12 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     expect(attribute('instanceId')?.StringValue).toBe(SHOP);
     expect(attribute('eventId')?.StringValue).toBe(event.eventId);
     expect(attribute('deduplicationId')?.StringValue).toBe(deduplicationId(event));
-    expect(Date.parse(attribute('firstReceivedAt')?.StringValue ?? '')).toBeLessThanOrEqual(attempts[0].at);
-    expect(Date.parse(attribute('lastAttemptAt')?.StringValue ?? '')).toBeGreaterThanOrEqual(attempts[2].at);
+    expect(attribute('ledgerVersion')?.StringValue).toBe(String(entry.version));
+    expect(attribute('firstReceivedAt')?.StringValue).toBe(event.receivedAt);
+    // When the last attempt started (the callback saw it a moment later).
+    const lastAttemptAt = Date.parse(attribute('lastAttemptAt')?.StringValue ?? '');
+    expect(lastAttemptAt).toBeGreaterThan(attempts[1].at);
+    expect(lastAttemptAt).toBeLessThanOrEqual(attempts[2].at);
     for (const secret of SECRETS) expect(JSON.stringify(dead.MessageAttributes)).not.toContain(secret);
 
     expect(run.metrics.get(DELIVER_METRICS.deadLettered)).toBe(1);
@@ -544,7 +600,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     await sqs.send(
       new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: body, MessageGroupId: 'garbage', MessageDeduplicationId: 'garbage-1' }),
     );
-    const run = (pipeline = startPipeline(queues, { retrySchedule: '1,1,1', maxAttempts: '4' }));
+    const run = (pipeline = await startPipeline(queues, { retrySchedule: '1,1,1', maxAttempts: '4' }));
     const dlq = queues.deadLetterQueueUrl;
     await waitFor('the message on the DLQ', async () => (await messagesOn(dlq)) === 1);
     await stopAndExpectCleanRun(queues, run, { deadLettered: 1 });
@@ -554,7 +610,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     expect(more).toEqual([]);
     expect(dead.Body).toBe(body);
     expect(dead.Attributes?.MessageGroupId).toBe('garbage');
-    expect(dead.MessageAttributes?.attempts?.StringValue).toBe('1');
+    expect(dead.MessageAttributes?.attempts?.StringValue).toBe('0');
     expect(dead.MessageAttributes?.lastError?.StringValue).toMatch(/^unparseable message: /);
     expect(dead.MessageAttributes?.deduplicationId?.StringValue).toBe('garbage-1');
   });
@@ -570,7 +626,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     const queue = new SqsEventQueue({ queueUrl: queues.queueUrl, client: sqs });
 
     await queue.enqueue([a1, b1]);
-    const run = (pipeline = startPipeline(queues, { retrySchedule: String(backoffSeconds), maxAttempts: '3' }));
+    const run = (pipeline = await startPipeline(queues, { retrySchedule: String(backoffSeconds), maxAttempts: '3' }));
     await waitFor('a-1 to fail and b-1 to be delivered', () => attemptsOf(delivery(a1)).length === 1 && succeeded(delivery(b1)).length === 1, {
       describe: requestLog,
     });
@@ -597,26 +653,86 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     for (const event of [b1, b2]) expect(attemptsOf(delivery(event))).toHaveLength(1);
   });
 
-  test('records skipped behind a failed one in the same batch come back with it after the backoff, not after the visibility timeout', async () => {
-    const visibilityTimeoutSeconds = 30;
-    queues = await createFifoQueueWithDlq(sqs, 'deliver-release', { visibilityTimeoutSeconds });
-    const [s1, s2] = [orderEvent('s-1', 'S'), orderEvent('s-2', 'S')];
-    ecwid.orders.set(`${STORE_ID}/S`, { id: 'S' });
-    callback.answer = (deliveryId, attempt) => (deliveryId === delivery(s1) && attempt === 1 ? 500 : 200);
+  test('receiver down, 5 events of one order: each gets exactly its own attempts, in order, and reaches the DLQ with its last error; then a window is resent and recovers', async () => {
+    const maxAttempts = 3;
+    queues = await createFifoQueueWithDlq(sqs, 'deliver-outage', { visibilityTimeoutSeconds: 30, maxReceiveCount: maxAttempts + 2 });
+    ecwid.orders.set(`${STORE_ID}/OUT`, { id: 'OUT' });
+    const base = Date.now();
+    const events = [1, 2, 3, 4, 5].map((n) => orderEvent(`out-${n}`, 'OUT', { receivedAt: new Date(base + n).toISOString() }));
+    callback.answer = () => 503;
 
-    // Both in the queue before the pipeline starts, so they arrive in one batch and s-2 is skipped.
-    await new SqsEventQueue({ queueUrl: queues.queueUrl, client: sqs }).enqueue([s1, s2]);
-    const run = (pipeline = startPipeline(queues, { retrySchedule: '1', maxAttempts: '3' }));
-    await waitFor('s-2 to be delivered', () => succeeded(delivery(s2)).length === 1, { timeoutMs: 20_000, describe: requestLog });
-    await stopAndExpectCleanRun(queues, run);
+    // All five on the queue at once: moto hands several messages of the group to one receive.
+    await new SqsEventQueue({ queueUrl: queues.queueUrl, client: sqs }).enqueue(events);
+    const run = (pipeline = await startPipeline(queues, { retrySchedule: '1', maxAttempts: String(maxAttempts) }));
+    const dlq = queues.deadLetterQueueUrl;
+    await waitFor('all five in the DLQ', async () => (await messagesOn(dlq)) === 5, { timeoutMs: 35_000, describe: requestLog });
+    await stopAndExpectCleanRun(queues, run, { deadLettered: 5 });
 
-    expect(run.batches[0].map((r) => r.eventId)).toEqual(['s-1', 's-2']);
-    const [s1Failed, s1Delivered] = attemptsOf(delivery(s1));
-    const [s2Delivered] = attemptsOf(delivery(s2));
-    expect(s1Delivered.at - s1Failed.at).toBeGreaterThanOrEqual(1_000);
-    expect(s2Delivered.at).toBeGreaterThanOrEqual(s1Delivered.at);
-    // Left alone, s-2 would stay invisible for the queue's visibility timeout (30 s) after the first batch.
-    expect(s2Delivered.at - s1Failed.at).toBeLessThan(visibilityTimeoutSeconds * 1_000 / 2);
+    // Exactly maxAttempts each, and event n+1 never tried before event n was dead-lettered.
+    expect(callback.requests.map((r) => `${r.deliveryId.replace(`${SHOP}:`, '')}#${r.attempt}`)).toEqual(
+      events.flatMap((e) => [1, 2, 3].map((attempt) => `${e.eventId}#${attempt}`)),
+    );
+    // The first batch held several events of the group: those behind out-1 were parked, not attempted.
+    expect(run.batches[0].length).toBeGreaterThan(1);
+    for (const event of events) {
+      const entry = (await run.ledger.get(SHOP, event.eventId))!;
+      expect(entry).toMatchObject({ status: 'dead-lettered', attemptCount: maxAttempts, lastError: expect.stringContaining('HTTP 503') });
+      expect(entry.attempts.map((a) => a.n)).toEqual([1, 2, 3]);
+    }
+    const letters = await drainQueue(sqs, dlq);
+    expect(letters.map((m) => m.MessageAttributes?.eventId?.StringValue)).toEqual(events.map((e) => e.eventId));
+    for (const letter of letters) {
+      expect(letter.MessageAttributes?.attempts?.StringValue).toBe(String(maxAttempts));
+      expect(letter.MessageAttributes?.lastError?.StringValue).toMatch(/answered HTTP 503/);
+    }
+
+    // The receiver is back; the operator resends events 2 to 4 by their arrival window (`events resend`).
+    callback.answer = () => 200;
+    callback.requests.length = 0;
+    const dir = await mkdtemp(join(tmpdir(), 'deliver-resend-'));
+    try {
+      await mkdir(join(dir, 'instances'));
+      await writeFile(join(dir, 'instances', `${SHOP}.json`), JSON.stringify(instancesById.get(SHOP)!.document));
+      const recovery = (pipeline = await startPipeline(queues, { retrySchedule: '1', maxAttempts: String(maxAttempts) }));
+      // The new pipeline has its own table: copy this run's entries into it, as the ledger kept them.
+      const finished: LedgerEntry[] = [];
+      for (const event of events) finished.push((await run.ledger.get(SHOP, event.eventId))!);
+      await recovery.ledger.record(finished);
+      const resend = await runCli(
+        [
+          '--dynamodb-endpoint', motoEndpoint(),
+          '--ledger-table', recovery.ledgerTable,
+          '--instances-dir', join(dir, 'instances'),
+          '--sqs-endpoint', motoEndpoint(),
+          '--queue-url', queues.queueUrl,
+          '--dlq-url', dlq,
+          'events', 'resend', '--instance', SHOP,
+          '--since', events[1].receivedAt, '--until', new Date(Date.parse(events[3].receivedAt) + 1).toISOString(),
+          '--force', '--json',
+        ],
+        { cwd: dir },
+      );
+      expect({ code: resend.code, stderr: resend.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+      const resent = events.slice(1, 4);
+      const states = async () => (await Promise.all(events.map((e) => recovery.ledger.get(SHOP, e.eventId)))).map((e) => `${e?.eventId} ${e?.status} ${e?.blockedBy ?? ''} v${e?.version}`).join('\n');
+      await waitFor('events 2 to 4 delivered', () => resent.every((e) => succeeded(delivery(e)).length === 1), { timeoutMs: 15_000, describe: requestLog }).catch(async (error) => {
+        throw new Error(`${String(error)}\n${resend.stdout}\n${await states()}\n${recovery.logLines.join('\n').slice(0, 3000)}`);
+      });
+      await stopAndExpectCleanRun(queues, recovery, { deadLettered: 0 });
+      // Delivered once each, in order; the events outside the window were not touched.
+      expect(callback.requests.map((r) => r.deliveryId)).toEqual(resent.map(delivery));
+      for (const event of resent) {
+        expect(await recovery.ledger.get(SHOP, event.eventId)).toMatchObject({
+          status: 'delivered',
+          resendCount: 1,
+          attemptCount: maxAttempts + 1,
+          roundStart: maxAttempts,
+        });
+      }
+      for (const event of [events[0], events[4]]) expect((await recovery.ledger.get(SHOP, event.eventId))?.status).toBe('dead-lettered');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('under a mixed load with failures and repeated events nothing is lost or duplicated and every group keeps its order', async () => {
@@ -653,7 +769,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     // repeat after the original was deleted cannot be shown on moto, see the header).
     await queue.enqueue(events.slice(0, 8));
     await queue.enqueue([...events.slice(0, 8)].reverse());
-    const run = (pipeline = startPipeline(queues, { retrySchedule: String(backoffSeconds), maxAttempts: '3' }));
+    const run = (pipeline = await startPipeline(queues, { retrySchedule: String(backoffSeconds), maxAttempts: '3' }));
     // The rest arrives while the first ones are being delivered and retried.
     for (let i = 8; i < events.length; i += 8) await queue.enqueue(events.slice(i, i + 8));
     await waitFor(`all ${events.length} events delivered`, () => events.every((e) => succeeded(delivery(e)).length >= 1), {

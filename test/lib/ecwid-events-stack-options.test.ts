@@ -119,15 +119,22 @@ test('deliver may decrypt what it consumes and encrypt what it dead-letters, wit
     { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: getAtt(stack.delivery.functionLogGroup) },
     xrayStatement,
     {
-      Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+      // Consume, and send the ticket of an object's next event (the ledger's wake-up).
+      Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
       Effect: 'Allow',
       Resource: getAtt(stack.eventQueue.queue),
     },
-    // Consuming needs kms:Decrypt, dead-lettering the rest; CDK merges both into one statement.
+    // Consuming needs kms:Decrypt, sending the rest; CDK merges both into one statement.
     queueKeyStatement(),
     { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(stack.eventQueue.deadLetterQueue) },
     ...ssmReadStatements(),
-    ...readModelStatements(),
+    // The read model's Query and the ledger's (the per-object order index), merged by IAM.
+    ...readModelStatements().map((statement) =>
+      statement.Action === 'dynamodb:Query'
+        ? { ...statement, Resource: [statement.Resource, { 'Fn::Join': ['', [getAtt(stack.ledger.table), '/index/unfinishedByObject']] }] }
+        : statement,
+    ),
+    { Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: getAtt(stack.ledger.table) },
     { Action: 'sns:Publish', Effect: 'Allow', Resource: ref(stack.notices.topic) },
   ]);
 });
@@ -165,8 +172,8 @@ test('the options reach the functions environment, the event source and the stag
 
 test('log groups keep the chosen retention and go with the stack (removalPolicy DESTROY)', () => {
   const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-  // ingest, deliver, poller, config sync, API access logs
-  expect(logGroups).toHaveLength(5);
+  // ingest, deliver, poller, config sync, ledger sweep, API access logs
+  expect(logGroups).toHaveLength(6);
   for (const logGroup of logGroups) {
     expect(logGroup).toMatchObject({ DeletionPolicy: 'Delete', Properties: { RetentionInDays: 90 } });
   }
@@ -181,8 +188,8 @@ test('alarmEmail: a TLS-only topic with the email subscription, notified when ev
     PolicyDocument: { Statement: [{ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
   });
   const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-  // the relay's seven, the ledger's two, the poller's three and the read model sync's one
-  expect(alarms).toHaveLength(7 + 2 + 3 + 1);
+  // the relay's seven, the ledger's two, the sweep's one, the poller's three and the read model sync's one
+  expect(alarms).toHaveLength(7 + 2 + 1 + 3 + 1);
   for (const alarm of alarms) {
     expect(alarm.Properties.AlarmActions).toEqual([ref(topic)]);
     expect(alarm.Properties.OKActions).toEqual([ref(topic)]);

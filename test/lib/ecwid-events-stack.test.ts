@@ -199,6 +199,9 @@ describe('functions', () => {
       [ENV.callbackTimeoutMs]: String(DEFAULTS.callbackTimeoutMs),
       [READ_MODEL.env.tableName]: ref(stack.instanceReadModel.table),
       [ENV.noticeTopicArn]: ref(stack.notices.topic),
+      // The ledger's grant sets them beside its permissions.
+      [ENV.ledgerTableName]: ref(stack.ledger.table),
+      [ENV.ledgerRetentionDays]: '30',
       POWERTOOLS_SERVICE_NAME: 'ecwid-events-dev',
       POWERTOOLS_METRICS_NAMESPACE: 'EcwidEvents',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -225,8 +228,8 @@ describe('functions', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    // ingest, deliver, poller, config sync
-    template.resourceCountIs('AWS::IAM::Role', 4);
+    // ingest, deliver, poller, config sync, ledger sweep
+    template.resourceCountIs('AWS::IAM::Role', 5);
   });
 });
 
@@ -248,20 +251,60 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
     ]);
   });
 
-  test('deliver: consume + change visibility on the main queue, send to the DLQ only, read configs', () => {
+  test('deliver: consume and send tickets on the main queue, send to the DLQ, read configs, claim and record attempts in the ledger', () => {
+    const ledgerTable = getAtt(stack.ledger.table);
     expect(statementsOfRole(template, roleId(deliverFn()))).toEqual([
       logWriteStatement(stack.delivery.functionLogGroup),
       {
-        // sqs:ChangeMessageVisibility is how a failed delivery is postponed (the retry schedule).
-        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+        // sqs:ChangeMessageVisibility releases the records of a group skipped after a failed one;
+        // sqs:SendMessage sends the ticket of an object's next event when one finishes.
+        Action: [
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:ReceiveMessage',
+          'sqs:SendMessage',
+        ],
         Effect: 'Allow',
         Resource: getAtt(queue()),
       },
       { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(dlq()) },
       ...ssmReadStatements,
-      ...readModelStatements(),
+      // The read model's grant, with the ledger's Query merged into its statement by IAM:
+      // the per-object order index only (EventLedger.grantDeliveryUpdates).
+      ...readModelStatements().map((statement) =>
+        statement.Action === 'dynamodb:Query'
+          ? { ...statement, Resource: [statement.Resource, { 'Fn::Join': ['', [ledgerTable, '/index/unfinishedByObject']] }] }
+          : statement,
+      ),
       // Operational notices: the topic only, beside NOTICE_TOPIC_ARN.
       { Action: 'sns:Publish', Effect: 'Allow', Resource: ref(stack.notices.topic) },
+      // Whole-item conditional Puts and reads on the table, nothing else (no UpdateItem, no DeleteItem).
+      { Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: ledgerTable },
+    ]);
+  });
+
+  test('the ledger sweep: every minute, one at a time, its own role; finds due entries, moves them on, sends tickets', () => {
+    const sweep = stack.retrySweep.function;
+    const ledgerTable = getAtt(stack.ledger.table);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [{ Arn: getAtt(sweep), RetryPolicy: { MaximumRetryAttempts: 0 } }],
+    });
+    const fn = template.findResources('AWS::Lambda::Function')[logicalId(sweep)];
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 50, ReservedConcurrentExecutions: 1 });
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      [ENV.ledgerTableName]: ref(stack.ledger.table),
+      [ENV.ledgerRetentionDays]: '30',
+      [ENV.queueUrl]: ref(queue()),
+      POWERTOOLS_SERVICE_NAME: 'ecwid-events-dev',
+    });
+    expect(statementsOfRole(template, roleId(sweep))).toEqual([
+      logWriteStatement(stack.retrySweep.logGroup),
+      { Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: ledgerTable },
+      { Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', [ledgerTable, '/index/byStatus']] } },
+      { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(queue()) },
     ]);
   });
 
@@ -273,9 +316,10 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
         [{ Ref: roleId(deliverFn()) }],
         [{ Ref: roleId(poller().function) }],
         [{ Ref: roleId(stack.instanceReadModel.syncFunction) }],
+        [{ Ref: roleId(stack.retrySweep.function) }],
       ]),
     );
-    expect(roles).toHaveLength(4);
+    expect(roles).toHaveLength(5);
   });
 });
 
@@ -285,8 +329,16 @@ describe('monitoring', () => {
       (a) => a.Properties.MetricName === metricName && a.Properties.Namespace === namespace,
     );
 
-  test('seven relay alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles, bad signatures, unknown stores (+ the ledger\'s two, the poller\'s three, the read model sync\'s one)', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7 + stack.ledger.alarms.length + poller().alarms.length + 1);
+  test('seven relay alarms: DLQ not empty, oldest message age, ingest 5xx, deliver errors, deliver throttles, bad signatures, unknown stores (+ the ledger\'s two, the sweep\'s one, the poller\'s three, the read model sync\'s one)', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7 + stack.ledger.alarms.length + 1 + poller().alarms.length + 1);
+    expect(stack.retrySweep.errorAlarm.node.scope).toBe(stack.retrySweep);
+    expect(template.findResources('AWS::CloudWatch::Alarm')[logicalId(stack.retrySweep.errorAlarm)].Properties).toMatchObject({
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: ref(stack.retrySweep.function) }],
+      Threshold: 3,
+      Period: 900,
+    });
     expect(stack.ledger.alarms).toHaveLength(2);
     expect(poller().alarms).toHaveLength(3);
     expect(alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS')[0].Properties).toMatchObject({

@@ -10,7 +10,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { CallbackRequest, CallbackResult, CallbackSender, ResolvedAddress } from '../../core/ports';
+import { CALLBACK_EXCERPT_BYTES, type CallbackRequest, type CallbackResult, type CallbackSender, type ResolvedAddress } from '../../core/ports';
 import { RETRY_AFTER_STATUSES } from '../../core/retry-policy';
 import { agentsOf, retryAfterOf, sendHttpRequest, USER_AGENT, type HttpAgents, type HttpOutcome } from './request';
 
@@ -49,6 +49,9 @@ export class HttpCallbackSender implements CallbackSender {
       timeoutMs: this.timeoutMs,
       agents: this.agents,
       lookup: pinnedLookup(addresses),
+      // The start of the answer, for the ledger's attempt record (the core redacts and trims it).
+      readBody: true,
+      maxBodyBytes: CALLBACK_EXCERPT_BYTES,
     });
     return toResult(outcome, url, this.clock);
   }
@@ -59,15 +62,23 @@ function toResult(outcome: HttpOutcome, url: URL, clock: () => Date): CallbackRe
   switch (outcome.kind) {
     case 'answered': {
       const { status } = outcome;
-      if (status >= 200 && status < 300) return { ok: true, status };
+      const excerpt = outcome.body.length > 0 ? outcome.body.toString('utf8') : undefined;
+      if (status >= 200 && status < 300) return { ok: true, status, ...(excerpt === undefined ? {} : { excerpt }) };
       const retryAfterSeconds = RETRY_AFTER_STATUSES.has(status) ? retryAfterOf(outcome.headers, clock()) : undefined;
       const why = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
-      return { ok: false, status, retryAfterSeconds, error: `callback ${origin} answered HTTP ${status}${why}` };
+      return {
+        ok: false,
+        errorClass: 'http',
+        status,
+        retryAfterSeconds,
+        error: `callback ${origin} answered HTTP ${status}${why}`,
+        ...(excerpt === undefined ? {} : { excerpt }),
+      };
     }
     case 'timeout':
-      return { ok: false, error: `callback ${origin} timed out` };
+      return { ok: false, errorClass: 'timeout', error: `callback ${origin} timed out` };
     case 'failed':
-      return { ok: false, error: `callback ${origin} failed: ${outcome.error.code ?? outcome.error.message}` };
+      return { ok: false, errorClass: 'connection', error: `callback ${origin} failed: ${outcome.error.code ?? outcome.error.message}` };
   }
 }
 

@@ -48,6 +48,8 @@ export interface HttpRequest {
   readonly lookup?: LookupFunction;
   /** Keep the response body; otherwise it is drained unread (the socket still goes back to the pool). */
   readonly readBody?: boolean;
+  /** With `readBody`: keep only this many bytes of it (the rest is drained). @default all of it */
+  readonly maxBodyBytes?: number;
 }
 
 export type HttpOutcome =
@@ -104,8 +106,16 @@ function attempt(request: HttpRequest, timeoutMs: number): Promise<AttemptOutcom
       responded = true;
       const status = res.statusCode ?? 0;
       const chunks: Buffer[] = [];
-      if (request.readBody) res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      else res.resume();
+      const limit = request.maxBodyBytes ?? Infinity;
+      let kept = 0;
+      if (request.readBody) {
+        res.on('data', (chunk: Buffer) => {
+          if (kept >= limit) return;
+          const part = kept + chunk.length > limit ? chunk.subarray(0, limit - kept) : chunk;
+          chunks.push(part);
+          kept += part.length;
+        });
+      } else res.resume();
       res.on('end', () =>
         settle({ kind: 'answered', status, headers: res.headers, body: chunks.length ? Buffer.concat(chunks) : NO_BODY }),
       );

@@ -5,7 +5,7 @@ import { HttpCallbackSender } from '../../../functions/adapters/http/callback-se
 import { systemResolver } from '../../../functions/adapters/http/host-resolver';
 import { RELAY_VERSION, USER_AGENT } from '../../../functions/adapters/http/request';
 import { checkCallbackUrl } from '../../../functions/core/callback/ssrf';
-import type { HostResolver, VettedTarget } from '../../../functions/core/ports';
+import { CALLBACK_EXCERPT_BYTES, type HostResolver, type VettedTarget } from '../../../functions/core/ports';
 import { startServer, type TestServer } from '../../../testkit/servers';
 
 const body = Buffer.from(JSON.stringify({ id: 'shop-a:e1', message: { raw: { name: 'Café' } } }));
@@ -54,7 +54,17 @@ describe('HttpCallbackSender', () => {
   it.each([400, 404, 410, 500, 502])('reports HTTP %i as a failure with the status', async (status) => {
     server.reply = () => ({ status });
     const result = await sender.send({ target: await vetted(`${server.origin}/hook`), body, headers });
-    expect(result).toEqual({ ok: false, status, retryAfterSeconds: undefined, error: `callback ${server.origin} answered HTTP ${status}` });
+    expect(result).toEqual({ ok: false, errorClass: 'http', status, retryAfterSeconds: undefined, error: `callback ${server.origin} answered HTTP ${status}` });
+  });
+
+  it('keeps the start of the answer (at most CALLBACK_EXCERPT_BYTES) for the ledger, on success and failure', async () => {
+    server.reply = () => ({ status: 500, body: `oops ${'x'.repeat(10_000)}` });
+    const failed = await sender.send({ target: await vetted(`${server.origin}/hook`), body, headers });
+    expect(failed).toMatchObject({ ok: false, errorClass: 'http', status: 500 });
+    expect(failed.excerpt?.startsWith('oops x')).toBe(true);
+    expect(Buffer.byteLength(failed.excerpt ?? '')).toBe(CALLBACK_EXCERPT_BYTES);
+    server.reply = () => ({ status: 200, body: { received: true } });
+    expect(await sender.send({ target: await vetted(`${server.origin}/hook`), body, headers })).toEqual({ ok: true, status: 200, excerpt: '{"received":true}' });
   });
 
   it('does not follow redirects: a 3xx is a failure and the Location is never requested', async () => {
@@ -85,7 +95,7 @@ describe('HttpCallbackSender', () => {
     server.reply = () => ({ status: 200, hang: true });
     const quick = new HttpCallbackSender({ timeoutMs: 150 });
     const result = await quick.send({ target: await vetted(`${server.origin}/slow`), body, headers });
-    expect(result).toEqual({ ok: false, error: `callback ${server.origin} timed out` });
+    expect(result).toEqual({ ok: false, errorClass: 'timeout', error: `callback ${server.origin} timed out` });
   });
 
   it('reports a refused connection without the path, query or credentials of the URL', async () => {
@@ -96,7 +106,7 @@ describe('HttpCallbackSender', () => {
       body,
       headers,
     });
-    expect(result).toEqual({ ok: false, error: `callback http://127.0.0.1:${closed.port} failed: ECONNREFUSED` });
+    expect(result).toEqual({ ok: false, errorClass: 'connection', error: `callback http://127.0.0.1:${closed.port} failed: ECONNREFUSED` });
   });
 
   it('sends URL credentials as Basic auth', async () => {
@@ -134,7 +144,7 @@ describe('HttpCallbackSender', () => {
     // 127.0.0.1 is an IP literal (no lookup), so use a name to reach the lookup.
     expect(result.ok).toBe(true);
     const named = await sender.send({ target: { url: new URL(`http://named.test:${server.port}/`), addresses: [] }, body, headers: {} });
-    expect(named).toEqual({ ok: false, error: `callback http://named.test:${server.port} failed: ENOTFOUND` });
+    expect(named).toEqual({ ok: false, errorClass: 'connection', error: `callback http://named.test:${server.port} failed: ENOTFOUND` });
   });
 
   it('retries once on a fresh connection when a kept-alive socket turns out to be closed', async () => {
@@ -157,8 +167,8 @@ describe('HttpCallbackSender', () => {
     const port = (resetting.address() as { port: number }).port;
     try {
       const target = await vetted(`http://127.0.0.1:${port}/`);
-      expect(await sender.send({ target, body, headers })).toEqual({ ok: true, status: 200 });
-      expect(await sender.send({ target, body, headers })).toEqual({ ok: true, status: 200 });
+      expect(await sender.send({ target, body, headers })).toEqual({ ok: true, status: 200, excerpt: 'ok' });
+      expect(await sender.send({ target, body, headers })).toEqual({ ok: true, status: 200, excerpt: 'ok' });
       expect(connections).toBe(2);
     } finally {
       resetting.closeAllConnections();

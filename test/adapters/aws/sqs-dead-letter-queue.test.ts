@@ -1,12 +1,13 @@
-import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import {
   deadLetterDeduplicationId,
-  MAX_VISIBILITY_AFTER_RECEIVE_SECONDS,
   queueUrlFromArn,
-  SqsRetryScheduler,
-} from '../../../functions/adapters/aws/sqs-retry-scheduler';
+  SqsDeadLetterQueue,
+} from '../../../functions/adapters/aws/sqs-dead-letter-queue';
+import { queuedEventBody } from '../../../functions/adapters/aws/sqs-event-queue';
+import { claim, finishAttempt, receivedEntry } from '../../../functions/core/ledger';
 import type { DeadLetterDetails } from '../../../functions/core/ports';
 import { queueMessage, webhookEvent } from '../../core/deliver-support';
 
@@ -26,15 +27,14 @@ const details: DeadLetterDetails = {
 
 beforeEach(() => {
   sqs.reset();
-  sqs.on(ChangeMessageVisibilityCommand).resolves({});
   sqs.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
 });
 
-describe('SqsRetryScheduler', () => {
+describe('SqsDeadLetterQueue', () => {
   it('releases skipped messages at once, ten per batch call', async () => {
     sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
     const messages = Array.from({ length: 12 }, (_, i) => ({ ...queueMessage(webhookEvent()), receiptHandle: `r-${i}` }));
-    await new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).release(messages);
+    await new SqsDeadLetterQueue({ queueUrl: QUEUE_URL, client: client() }).release(messages);
     const calls = sqs.commandCalls(ChangeMessageVisibilityBatchCommand);
     expect(calls.map((call) => call.args[0].input.Entries?.length)).toEqual([10, 2]);
     expect(calls[0].args[0].input).toMatchObject({ QueueUrl: QUEUE_URL });
@@ -50,33 +50,47 @@ describe('SqsRetryScheduler', () => {
       Failed: [{ Id: '0', Code: 'ReceiptHandleIsInvalid', SenderFault: true }],
     });
     await expect(
-      new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).release([queueMessage(webhookEvent())]),
+      new SqsDeadLetterQueue({ queueUrl: QUEUE_URL, client: client() }).release([queueMessage(webhookEvent())]),
     ).rejects.toThrow('SQS did not release 1 of 1 messages: ReceiptHandleIsInvalid');
   });
 
-  it('schedules a retry by changing the visibility of the received message', async () => {
-    await new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).retryLater(queueMessage(webhookEvent()), 900);
-    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
-      QueueUrl: QUEUE_URL,
-      ReceiptHandle: 'receipt-1',
-      VisibilityTimeout: 900,
+  it('dead-letters a ledger entry: the event as queued, its group, the round\'s attempts, last error and ledger version', async () => {
+    const event = webhookEvent();
+    const t = (seconds: number) => new Date(Date.parse('2024-03-01T12:00:00.000Z') + seconds * 1000);
+    const policy = { scheduleSeconds: [60], maxAttempts: 2 };
+    let entry = receivedEntry(event, JSON.stringify(event), t(0));
+    entry = finishAttempt(claim(entry, t(1)), { ok: false, errorClass: 'http', httpStatus: 500, error: 'HTTP 500', durationMs: 5 }, t(2), policy);
+    entry = finishAttempt(claim(entry, t(70)), { ok: false, errorClass: 'timeout', error: 'timed out', durationMs: 9 }, t(80), policy);
+    expect(entry.status).toBe('dead-lettered');
+
+    await new SqsDeadLetterQueue({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(entry);
+
+    const input = sqs.commandCalls(SendMessageCommand)[0].args[0].input;
+    expect(input).toEqual({
+      QueueUrl: DLQ_URL,
+      MessageBody: queuedEventBody(event),
+      MessageGroupId: 'shop-a:products:66722483',
+      MessageDeduplicationId: expect.stringMatching(/^[0-9a-f]{64}$/),
+      MessageAttributes: {
+        lastError: { DataType: 'String', StringValue: 'timed out' },
+        attempts: { DataType: 'Number', StringValue: '2' },
+        firstReceivedAt: { DataType: 'String', StringValue: event.receivedAt },
+        lastAttemptAt: { DataType: 'String', StringValue: t(70).toISOString() },
+        instanceId: { DataType: 'String', StringValue: 'shop-a' },
+        eventId: { DataType: 'String', StringValue: event.eventId },
+        deduplicationId: { DataType: 'String', StringValue: 'shop-a:08a78904-0aa0-4c1a-953a-2e33c56236f0' },
+        ledgerVersion: { DataType: 'Number', StringValue: String(entry.version) },
+      },
     });
-  });
-
-  it('derives the queue URL from the record ARN when none is configured', async () => {
-    await new SqsRetryScheduler({ client: client() }).retryLater(queueMessage(webhookEvent()), 60);
-    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { QueueUrl: QUEUE_URL, VisibilityTimeout: 60 });
-  });
-
-  it('keeps a 12 h backoff within the 12 h SQS allows from the receive (headroom for batching window + Lambda timeout)', async () => {
-    await new SqsRetryScheduler({ queueUrl: QUEUE_URL, client: client() }).retryLater(queueMessage(webhookEvent()), 43_200);
-    expect(MAX_VISIBILITY_AFTER_RECEIVE_SECONDS).toBe(43_200 - 1200);
-    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { VisibilityTimeout: 42_000 });
+    // A later dead-lettering of the same event (after a resend) is another copy.
+    await new SqsDeadLetterQueue({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter({ ...entry, version: entry.version + 3 });
+    const second = sqs.commandCalls(SendMessageCommand)[1].args[0].input;
+    expect(second.MessageDeduplicationId).not.toBe(input.MessageDeduplicationId);
   });
 
   it('sends the unchanged body to the DLQ in the same message group, with the attempt details', async () => {
     const message = queueMessage(webhookEvent());
-    await new SqsRetryScheduler({ queueUrl: QUEUE_URL, deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(message, details);
+    await new SqsDeadLetterQueue({ queueUrl: QUEUE_URL, deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetterMessage(message, details);
 
     expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 1);
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
@@ -105,7 +119,7 @@ describe('SqsRetryScheduler', () => {
 
   it('leaves out attributes it does not know (SQS refuses empty values) and truncates a long error', async () => {
     const message = queueMessage('not json', { messageDeduplicationId: undefined, firstReceivedAt: undefined });
-    await new SqsRetryScheduler({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(message, {
+    await new SqsDeadLetterQueue({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetterMessage(message, {
       lastError: 'x'.repeat(5000),
       attempts: 1,
       lastAttemptAt: '2024-03-01T12:00:00.000Z',
@@ -116,7 +130,7 @@ describe('SqsRetryScheduler', () => {
   });
 
   it('refuses to dead-letter without DEAD_LETTER_QUEUE_URL, so the record fails and SQS keeps it', async () => {
-    await expect(new SqsRetryScheduler({ client: client() }).deadLetter(queueMessage(webhookEvent()), details)).rejects.toThrow(
+    await expect(new SqsDeadLetterQueue({ client: client() }).deadLetterMessage(queueMessage(webhookEvent()), details)).rejects.toThrow(
       'DEAD_LETTER_QUEUE_URL is not set',
     );
     expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
@@ -125,7 +139,7 @@ describe('SqsRetryScheduler', () => {
   it('propagates SQS errors', async () => {
     sqs.on(SendMessageCommand).rejects(new Error('AccessDenied'));
     await expect(
-      new SqsRetryScheduler({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(queueMessage(webhookEvent()), details),
+      new SqsDeadLetterQueue({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetterMessage(queueMessage(webhookEvent()), details),
     ).rejects.toThrow('AccessDenied');
   });
 });

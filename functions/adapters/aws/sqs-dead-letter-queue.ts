@@ -1,62 +1,71 @@
 import {
   ChangeMessageVisibilityBatchCommand,
-  ChangeMessageVisibilityCommand,
   SendMessageCommand,
   SQSClient,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
-import type { DeadLetterDetails, QueueMessage, RetryScheduler } from '../../core/ports';
-import { MAX_BACKOFF_SECONDS } from '../../core/retry-policy';
-import { SQS_BATCH_MAX_ENTRIES } from './sqs-event-queue';
-
-/**
- * SQS rejects a ChangeMessageVisibility that would keep a message invisible for more than 12 hours
- * counted from its receive, not from the call. The receive happened before this invocation (up to
- * the 5-minute batching window plus the 15-minute Lambda timeout earlier), so a 12-hour backoff is
- * shortened by that much; the schedule's 12-hour steps become ~11 h 40 min.
- */
-export const MAX_VISIBILITY_AFTER_RECEIVE_SECONDS = MAX_BACKOFF_SECONDS - 20 * 60;
+import { deadLetterDetailsOf } from '../../core/deliver';
+import type { LedgerEntry } from '../../core/ledger';
+import { eventOf } from '../../core/ledger-flow';
+import type { DeadLetterDetails, DeadLetterQueue, QueueMessage } from '../../core/ports';
+import { queuedEventBody, SQS_BATCH_MAX_ENTRIES } from './sqs-event-queue';
+import { deduplicationId, messageGroupId } from './sqs-ids';
 
 /** SQS message attribute values are limited only by the message size; keep the error readable. */
 const LAST_ERROR_MAX_CHARS = 1024;
 
-export interface SqsRetrySchedulerOptions {
+/** The DLQ attribute naming the ledger version an event was dead-lettered at (a replay starts a new round). */
+export const LEDGER_VERSION_ATTRIBUTE = 'ledgerVersion';
+
+export interface SqsDeadLetterQueueOptions {
+  /** The FIFO dead-letter queue (env DEAD_LETTER_QUEUE_URL). Unset: dead-lettering throws. */
+  readonly deadLetterQueueUrl?: string;
   /**
-   * The main queue, for ChangeMessageVisibility.
+   * The main queue, for releasing records.
    * @default derived from the record's eventSourceARN (https://sqs.{region}.amazonaws.com/{account}/{name})
    */
   readonly queueUrl?: string;
-  /** The FIFO dead-letter queue (env DEAD_LETTER_QUEUE_URL). Unset: dead-lettering throws. */
-  readonly deadLetterQueueUrl?: string;
   /** @default a new SQSClient (region and endpoint from the environment) */
   readonly client?: SQSClient;
 }
 
 /**
- * RetryScheduler on SQS: a retry is a longer visibility timeout on the received message (it comes
- * back after the backoff, with ApproximateReceiveCount + 1); dead-lettering is an explicit
- * SendMessage to the DLQ, after which deliver reports the record as handled and SQS deletes it.
+ * The dead-letter queue on SQS: an explicit SendMessage of the event as it was queued, with the
+ * ledger's last error and attempts as attributes. Also makes received messages visible again
+ * (`release`), for the records of a FIFO group that were skipped after a failed one.
  */
-export class SqsRetryScheduler implements RetryScheduler {
+export class SqsDeadLetterQueue implements DeadLetterQueue {
   private readonly client: SQSClient;
   private readonly queueUrl?: string;
   private readonly deadLetterQueueUrl?: string;
 
-  constructor(options: SqsRetrySchedulerOptions) {
+  constructor(options: SqsDeadLetterQueueOptions) {
     this.client = options.client ?? new SQSClient({});
     this.queueUrl = options.queueUrl || undefined;
     this.deadLetterQueueUrl = options.deadLetterQueueUrl || undefined;
   }
 
-  async retryLater(message: QueueMessage, delaySeconds: number): Promise<void> {
-    await this.client.send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: this.queueUrl ?? queueUrlFromArn(message.queueArn),
-        ReceiptHandle: message.receiptHandle,
-        VisibilityTimeout: Math.min(Math.max(0, Math.round(delaySeconds)), MAX_VISIBILITY_AFTER_RECEIVE_SECONDS),
-      }),
-    );
+  async deadLetter(entry: LedgerEntry): Promise<void> {
+    const event = eventOf(entry);
+    const details = deadLetterDetailsOf(entry);
+    await this.send({
+      MessageBody: queuedEventBody(event),
+      MessageGroupId: messageGroupId(event),
+      // One copy per dead-lettering: a second send of the same one (a retried record) is dropped,
+      // a later dead-lettering of the same event (after a resend) is stored again.
+      MessageDeduplicationId: hashed(`dlq:${entry.instanceId}:${entry.eventId}:v${entry.version}`),
+      MessageAttributes: deadLetterAttributes(details, deduplicationId(event)),
+    });
+  }
+
+  async deadLetterMessage(message: QueueMessage, details: DeadLetterDetails): Promise<void> {
+    await this.send({
+      MessageBody: message.body,
+      MessageGroupId: message.messageGroupId ?? 'dead-letter',
+      MessageDeduplicationId: deadLetterDeduplicationId(message),
+      MessageAttributes: deadLetterAttributes(details, message.messageDeduplicationId),
+    });
   }
 
   async release(messages: readonly QueueMessage[]): Promise<void> {
@@ -78,21 +87,15 @@ export class SqsRetryScheduler implements RetryScheduler {
     }
   }
 
-  async deadLetter(message: QueueMessage, details: DeadLetterDetails): Promise<void> {
+  private async send(message: Omit<ConstructorParameters<typeof SendMessageCommand>[0], 'QueueUrl'>): Promise<void> {
     if (!this.deadLetterQueueUrl) {
       throw new Error('DEAD_LETTER_QUEUE_URL is not set: cannot dead-letter the message');
     }
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.deadLetterQueueUrl,
-        MessageBody: message.body,
-        MessageGroupId: message.messageGroupId ?? 'dead-letter',
-        MessageDeduplicationId: deadLetterDeduplicationId(message),
-        MessageAttributes: deadLetterAttributes(message, details),
-      }),
-    );
+    await this.client.send(new SendMessageCommand({ QueueUrl: this.deadLetterQueueUrl, ...message }));
   }
 }
+
+const hashed = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
  * The dead-letter copy is deduplicated per received message (its SQS MessageId), not by the event's
@@ -102,10 +105,10 @@ export class SqsRetryScheduler implements RetryScheduler {
  * the main queue. The event's own id stays in the `deduplicationId` attribute.
  */
 export function deadLetterDeduplicationId(message: QueueMessage): string {
-  return createHash('sha256').update(`dlq:${message.messageId}`).digest('hex');
+  return hashed(`dlq:${message.messageId}`);
 }
 
-export function deadLetterAttributes(message: QueueMessage, details: DeadLetterDetails): Record<string, MessageAttributeValue> {
+export function deadLetterAttributes(details: DeadLetterDetails, eventDeduplicationId?: string): Record<string, MessageAttributeValue> {
   const attributes: Record<string, MessageAttributeValue> = {
     lastError: text(details.lastError || 'unknown error', LAST_ERROR_MAX_CHARS),
     attempts: { DataType: 'Number', StringValue: String(details.attempts) },
@@ -115,7 +118,10 @@ export function deadLetterAttributes(message: QueueMessage, details: DeadLetterD
   if (details.firstReceivedAt) attributes.firstReceivedAt = text(details.firstReceivedAt);
   if (details.instanceId) attributes.instanceId = text(details.instanceId);
   if (details.eventId) attributes.eventId = text(details.eventId);
-  if (message.messageDeduplicationId) attributes.deduplicationId = text(message.messageDeduplicationId);
+  if (eventDeduplicationId) attributes.deduplicationId = text(eventDeduplicationId);
+  if (details.ledgerVersion !== undefined) {
+    attributes[LEDGER_VERSION_ATTRIBUTE] = { DataType: 'Number', StringValue: String(details.ledgerVersion) };
+  }
   return attributes;
 }
 
