@@ -1,6 +1,6 @@
 /**
  * Deliver in-process: the real handler (createDeliverHandler) with the real SsmInstanceRepository and
- * SqsRetryScheduler (SDK clients answered in-process by the stand-in), the real HttpCallbackSender
+ * SqsDeadLetterQueue and an in-memory ledger (SDK clients answered in-process by the stand-in), the real HttpCallbackSender
  * (its module-scope keep-alive agents, as in Lambda) and EcwidApiClient, against local servers:
  * a callback that answers after a delay and an Ecwid API stand-in that answers at once.
  *

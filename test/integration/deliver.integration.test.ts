@@ -665,7 +665,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     await new SqsEventQueue({ queueUrl: queues.queueUrl, client: sqs }).enqueue(events);
     const run = (pipeline = await startPipeline(queues, { retrySchedule: '1', maxAttempts: String(maxAttempts) }));
     const dlq = queues.deadLetterQueueUrl;
-    await waitFor('all five in the DLQ', async () => (await messagesOn(dlq)) === 5, { timeoutMs: 35_000, describe: requestLog });
+    await waitFor('all five in the DLQ', async () => (await messagesOn(dlq)) === 5, { timeoutMs: 60_000, describe: requestLog });
     await stopAndExpectCleanRun(queues, run, { deadLettered: 5 });
 
     // Exactly maxAttempts each, and event n+1 never tried before event n was dead-lettered.
@@ -715,7 +715,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
       expect({ code: resend.code, stderr: resend.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
       const resent = events.slice(1, 4);
       const states = async () => (await Promise.all(events.map((e) => recovery.ledger.get(SHOP, e.eventId)))).map((e) => `${e?.eventId} ${e?.status} ${e?.blockedBy ?? ''} v${e?.version}`).join('\n');
-      await waitFor('events 2 to 4 delivered', () => resent.every((e) => succeeded(delivery(e)).length === 1), { timeoutMs: 15_000, describe: requestLog }).catch(async (error) => {
+      await waitFor('events 2 to 4 delivered', () => resent.every((e) => succeeded(delivery(e)).length === 1), { timeoutMs: 30_000, describe: requestLog }).catch(async (error) => {
         throw new Error(`${String(error)}\n${resend.stdout}\n${await states()}\n${recovery.logLines.join('\n').slice(0, 3000)}`);
       });
       await stopAndExpectCleanRun(queues, recovery, { deadLettered: 0 });
@@ -733,12 +733,11 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   test('under a mixed load with failures and repeated events nothing is lost or duplicated and every group keeps its order', async () => {
-    // VisibilityTimeout (2 s) < backoff (3 s): records short-circuited behind a failure in the same
-    // batch reappear before the failed record, which keeps moto in line with SQS (see the header).
-    // Every batch here is handled in milliseconds, far within the 2 s.
+    // A short VisibilityTimeout (2 s): a ticket is never held beyond its handling (milliseconds
+    // here); the retries come from the sweep's tickets, after the 3 s backoff.
     const backoffSeconds = 3;
     queues = await createFifoQueueWithDlq(sqs, 'deliver-load', { visibilityTimeoutSeconds: 2, maxReceiveCount: 5 });
     const objects = ['o0', 'o1', 'o2', 'o3', 'o4', 'o5'];
@@ -773,7 +772,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     // The rest arrives while the first ones are being delivered and retried.
     for (let i = 8; i < events.length; i += 8) await queue.enqueue(events.slice(i, i + 8));
     await waitFor(`all ${events.length} events delivered`, () => events.every((e) => succeeded(delivery(e)).length >= 1), {
-      timeoutMs: 20_000,
+      timeoutMs: 40_000,
       describe: requestLog,
     });
     await stopAndExpectCleanRun(queues, run);
@@ -801,5 +800,5 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     }
     expect(run.metrics.get(DELIVER_METRICS.succeeded)).toBe(events.length);
     expect(run.metrics.get(DELIVER_METRICS.retried)).toBe(failOnce.size);
-  });
+  }, 60_000);
 });

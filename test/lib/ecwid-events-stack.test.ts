@@ -278,10 +278,10 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
           ? { ...statement, Resource: [statement.Resource, { 'Fn::Join': ['', [ledgerTable, '/index/unfinishedByObject']] }] }
           : statement,
       ),
-      // Operational notices: the topic only, beside NOTICE_TOPIC_ARN.
-      { Action: 'sns:Publish', Effect: 'Allow', Resource: ref(stack.notices.topic) },
       // Whole-item conditional Puts and reads on the table, nothing else (no UpdateItem, no DeleteItem).
       { Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: ledgerTable },
+      // Operational notices: the topic only, beside NOTICE_TOPIC_ARN.
+      { Action: 'sns:Publish', Effect: 'Allow', Resource: ref(stack.notices.topic) },
     ]);
   });
 

@@ -157,7 +157,7 @@ describe('queueUrlFromArn', () => {
 
 describe('dead-letter attributes are sanitized (their text comes from receivers and senders)', () => {
   const sent = async (overrides: Partial<DeadLetterDetails>) => {
-    await new SqsRetryScheduler({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetter(queueMessage(webhookEvent()), { ...details, ...overrides });
+    await new SqsDeadLetterQueue({ deadLetterQueueUrl: DLQ_URL, client: client() }).deadLetterMessage(queueMessage(webhookEvent()), { ...details, ...overrides });
     return sqs.commandCalls(SendMessageCommand).at(-1)!.args[0].input.MessageAttributes!;
   };
 
