@@ -5,8 +5,12 @@
  * - the scale simulation (bench/scale.ts): invocations of each function and their billed virtual
  *   duration (every wait: AWS calls at realistic latencies, Ecwid, callbacks, cold starts, which
  *   Lambda bills since August 2025), SQS requests of ingest, deliver and the event source
- *   (receive, delete, visibility), DynamoDB reads and writes (read model, ledger), KMS calls,
+ *   (receive, delete, visibility), DynamoDB reads and writes of the read model, KMS calls,
  *   stdout bytes (logs and EMF), callback bytes;
+ * - the ledger group (bench/ledger.ts): the event ledger's measured write and read units per
+ *   delivered event (ingest's admit, deliver's claim and outcome, index entries included) and a
+ *   month of its storage; the simulation keeps the ledger in memory, so its own DynamoDB counts
+ *   are the read model's only;
  * - the ingest and deliver groups: the CPU time of one event in each handler with the real AWS SDK
  *   pipeline (the simulation skips it), scaled to the function's CPU share (1 vCPU at 1769 MB);
  * - the synthesized template: memory sizes, tracing, log settings, the access log format.
@@ -88,6 +92,9 @@ export function costModel10k(figures: Figures, app: SynthesizedApp): Figures {
     dynamodb:
       SCALE_PRICES.dynamoDbPerMillionReadUnits * need('scale_read_units_per_event') +
       SCALE_PRICES.dynamoDbPerMillionWriteUnits * need('scale_write_units_per_event'),
+    // The event ledger: the simulation's ledger is in memory and counts nothing, so this line is
+    // the ledger group's measurement (first attempts delivered; each retry adds a claim and an outcome).
+    ledger: need('ledger_requests_usd_per_million') + need('ledger_storage_usd_per_million_month'),
     kms: PRICES.kmsPerMillionRequests * need('scale_kms_requests_per_event'),
     logs: ((logBytes * 1e6) / GB) * PRICES.logsIngestionPerGb,
     xray: (traced(ingest.tracing, ingestInvocations) + traced(deliver.tracing, deliverInvocations)) * PRICES.xrayPerMillionTraces,

@@ -10,7 +10,7 @@
  *   npm run bench -- --markdown            the table as the README's Performance section shows it
  *
  * Groups: ingest, deliver, ledger, bundles, e2e, scale, cost (cost needs ingest, deliver and bundles in the
- * same run; it adds the ledger's cost when the ledger group ran too).
+ * same run; it adds the ledger's cost when the ledger group ran too; the 10k model needs ledger and scale too).
  * scale (bench/scale.ts) simulates 10,000 stores for 2 minutes: `npx tsx bench/scale.ts` runs it alone.
  * BENCH_DEBUG=1 logs every cold start and the e2e arrival spread; BENCH_CDK_OUT=dir synthesizes
  * and measures elsewhere than cdk.out; BENCH_RUNNER_NODE_ARGS passes node flags to the runner.
@@ -174,8 +174,9 @@ async function main(): Promise<void> {
   if (options.groups.has('cost')) {
     if (app && options.groups.has('ingest') && options.groups.has('deliver')) Object.assign(figures, costModel(figures, app));
     else log('cost: skipped (it needs ingest, deliver and bundles in the same run)');
-    if (app && options.groups.has('ingest') && options.groups.has('deliver') && options.groups.has('scale')) Object.assign(figures, costModel10k(figures, app));
-    else log('cost 10k: skipped (it needs ingest, deliver, bundles and scale in the same run)');
+    if (app && options.groups.has('ingest') && options.groups.has('deliver') && options.groups.has('ledger') && options.groups.has('scale')) {
+      Object.assign(figures, costModel10k(figures, app));
+    } else log('cost 10k: skipped (it needs ingest, deliver, ledger, bundles and scale in the same run)');
   }
   log(`bench: done in ${((Date.now() - started) / 1000).toFixed(0)} s, load average ${loadavg()[0].toFixed(2)}`);
 
