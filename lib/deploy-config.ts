@@ -22,6 +22,7 @@ export interface DeployConfig {
   readonly retrySchedule?: number[];
   readonly maxAttempts?: number;
   readonly callbackTimeout?: Duration;
+  readonly callbackPorts?: number[];
   readonly configCache?: Duration;
   readonly webhookMaxAge?: Duration;
   readonly ingestReservedConcurrency?: number;
@@ -148,6 +149,14 @@ function retrySchedule(value: unknown): Parsed<number[]> {
   return { value: seconds };
 }
 
+/** `443,8443` or a JSON array `[443, 8443]`: whole numbers from 1 to 65535. */
+function portList(value: unknown): Parsed<number[]> {
+  const parts = (Array.isArray(value) ? value.map((v) => text(v) ?? '') : (text(value) ?? '').replace(/^\[|\]$/g, '').split(',')).map((part) => part.trim());
+  const bad = parts.filter((part) => !/^\d{1,5}$/.test(part) || Number(part) < 1 || Number(part) > 65_535);
+  if (parts.length === 0 || bad.length > 0) return { problem: 'must be comma-separated ports from 1 to 65535' };
+  return { value: parts.map(Number) };
+}
+
 function ssmPrefix(prefix: string): string | undefined {
   try {
     validateSsmPrefix(prefix);
@@ -211,6 +220,7 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
         : `must be more than 0 and less than ${CALLBACK_TIMEOUT_LIMIT_SECONDS} s (${DELIVER_BATCH_SIZE} callbacks must fit in the deliver function's ${DELIVER_TIMEOUT.toSeconds()} s)`,
     ),
   },
+  callbackPorts: { field: 'callbackPorts', format: 'ports, comma-separated (443,8443)', parse: portList },
   configCache: { field: 'configCache', format: 'a duration (60s)', parse: durationOf(between(0, 86_400, 'at most a day')) },
   webhookMaxAge: {
     field: 'webhookMaxAge',

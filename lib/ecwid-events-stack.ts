@@ -80,6 +80,13 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly callbackTimeout?: Duration;
   /**
+   * Ports a callback URL may name (1 to 65535); deliver refuses any other before connecting, so
+   * an instance cannot point it at a non-web service of a public host.
+   *
+   * @default [443, 8443] (DEFAULT_CALLBACK_PORTS in functions/core/callback/ssrf.ts)
+   */
+  readonly callbackPorts?: number[];
+  /**
    * How long a function keeps an instance config before reading the read model again.
    *
    * @default Duration.seconds(DEFAULTS.configCacheSeconds) (30 s: a change is visible within 60 s)
@@ -313,6 +320,7 @@ export class EcwidEventsStack extends Stack {
       retrySchedule,
       maxAttempts,
       callbackTimeout: props.callbackTimeout ?? Duration.millis(DEFAULTS.callbackTimeoutMs),
+      callbackPorts: props.callbackPorts,
       ecwidApiBaseUrl: props.ecwidApiBaseUrl ?? DEFAULTS.ecwidApiBaseUrl,
       maxConcurrency: props.deliveryMaxConcurrency ?? STACK_DEFAULTS.deliveryMaxConcurrency,
       observability,

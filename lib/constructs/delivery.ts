@@ -34,6 +34,8 @@ export interface DeliveryProps {
   readonly maxAttempts: number;
   /** Timeout of one callback POST. Ten of them (one batch) must fit in the function timeout. */
   readonly callbackTimeout: Duration;
+  /** Ports a callback URL may name. @default - the function's own default (443 and 8443) */
+  readonly callbackPorts?: readonly number[];
   /** Base URL of the Ecwid API (`/v1/...` and `/v3/...` are appended). */
   readonly ecwidApiBaseUrl: string;
   /** Most concurrent invocations the queue's event source starts (2 to 1000). */
@@ -77,6 +79,7 @@ export class Delivery extends Construct {
         [ENV.retrySchedule]: props.retrySchedule.join(','),
         [ENV.maxAttempts]: String(props.maxAttempts),
         [ENV.callbackTimeoutMs]: String(props.callbackTimeout.toMilliseconds()),
+        ...(props.callbackPorts ? { [ENV.callbackAllowedPorts]: validatedPorts(props.callbackPorts).join(',') } : {}),
         // Outgoing HTTPS subsegments would record full URLs: the legacy Order API takes the
         // store's secret key as a query parameter, and callback URLs may carry tokens.
         POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS: 'false',
@@ -137,4 +140,12 @@ function validateDeliveryProps(props: DeliveryProps): void {
   } catch {
     throw new Error(`ecwidApiBaseUrl must be an https URL, got "${props.ecwidApiBaseUrl}"`);
   }
+}
+
+/** Whole numbers from 1 to 65535, at least one. */
+function validatedPorts(ports: readonly number[]): readonly number[] {
+  if (ports.length === 0 || ports.some((port) => !Number.isInteger(port) || port < 1 || port > 65_535)) {
+    throw new Error(`callbackPorts must be whole numbers from 1 to 65535, got ${JSON.stringify(ports)}`);
+  }
+  return ports;
 }

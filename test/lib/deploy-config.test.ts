@@ -19,6 +19,7 @@ describe('readDeployConfig', () => {
         maxAttempts: '4',
         callbackTimeout: '5s',
         configCache: '2m',
+        callbackPorts: '443, 9443',
         webhookMaxAge: '36h',
         ingestReservedConcurrency: '50',
         deliveryMaxConcurrency: '20',
@@ -50,6 +51,7 @@ describe('readDeployConfig', () => {
       maxAttempts: 4,
       callbackTimeout: Duration.seconds(5),
       configCache: Duration.seconds(120),
+      callbackPorts: [443, 9443],
       webhookMaxAge: Duration.seconds(129_600),
       ingestReservedConcurrency: 50,
       deliveryMaxConcurrency: 20,
@@ -153,6 +155,7 @@ describe('readDeployConfig', () => {
     expect(problemOf({ ssmPrefix: '/aws/mine' })).toEqual(['"/aws/mine" paths under /aws and /ssm are reserved by AWS']);
     expect(problemOf({ stage: 'Prod' })[0]).toMatch(/must be lower-case letters, digits and "-"/);
     expect(problemOf({ deliveryMaxConcurrency: '1' })).toEqual(['"1" must be a whole number from 2 to 1000']);
+    expect(problemOf({ callbackPorts: '443,70000' })).toEqual(['"443,70000" must be comma-separated ports from 1 to 65535']);
     expect(problemOf({ webhookMaxAge: '10m' })).toEqual(['"10m" must be from 1 hour to 30 days']);
   });
 

@@ -31,6 +31,7 @@ const CHANGED: Readonly<Record<string, string>> = {
   maxAttempts: '3',
   callbackTimeout: '5s',
   configCache: '2m',
+  callbackPorts: '443,9443',
   webhookMaxAge: '24h',
   ingestReservedConcurrency: '50',
   deliveryMaxConcurrency: '20',
@@ -98,6 +99,7 @@ const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unkno
   },
   callbackTimeout: { read: ({ template }) => deliverEnv(template)[ENV.callbackTimeoutMs], expected: '5000' },
   configCache: { read: ({ template }) => deliverEnv(template)[ENV.configCacheSeconds], expected: '120' },
+  callbackPorts: { read: ({ template }) => deliverEnv(template)[ENV.callbackAllowedPorts] ?? null, expected: '443,9443' },
   webhookMaxAge: { read: ({ template }) => [...envOfAll(template, ENV.webhookMaxAgeSeconds)].filter(Boolean), expected: ['86400'] },
   deliveryMaxConcurrency: {
     read: ({ template }) => resources(template, 'AWS::Lambda::EventSourceMapping').map((m) => m.Properties.ScalingConfig?.MaximumConcurrency),
