@@ -247,6 +247,8 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     readonly batches: ReceivedRecord[][];
     /** Problems the event source itself reported (receive/delete failures, handler throws). */
     readonly sourceErrors: string[];
+    /** Records the handler failed (`time eventId`): the ledger or a queue could not be written. */
+    readonly failedRecords: string[];
     /** Everything the handler logged, as JSON lines. */
     readonly logLines: string[];
     readonly metrics: Map<string, number>;
@@ -270,6 +272,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     const tickets = new SqsEventQueue({ queueUrl: pair.queueUrl, client: sqs });
     const batches: ReceivedRecord[][] = [];
     const sourceErrors: string[] = [];
+    const failedRecords: string[] = [];
     const logLines: string[] = [];
     const metrics = new Map<string, number>();
     const record = (level: string) => (...args: unknown[]) => {
@@ -308,7 +311,11 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
             body: r.body,
           })),
         );
-        return deliver(event, context);
+        const response = await deliver(event, context);
+        // A record fails only when the ledger or a queue could not be written (moto under load):
+        // it comes back after the visibility timeout. Kept for the failure messages.
+        for (const failure of response.batchItemFailures) failedRecords.push(`${Date.now()} ${eventIdOf(event.Records.find((r) => r.messageId === failure.itemIdentifier)?.body ?? '')}`);
+        return response;
       },
       onError: (message, error) => sourceErrors.push(`${message}: ${String(error)}`),
     });
@@ -328,6 +335,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
     return {
       batches,
       sourceErrors,
+      failedRecords,
       logLines,
       metrics,
       ledger,
@@ -655,7 +663,9 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
 
   test('receiver down, 5 events of one order: each gets exactly its own attempts, in order, and reaches the DLQ with its last error; then a window is resent and recovers', async () => {
     const maxAttempts = 3;
-    queues = await createFifoQueueWithDlq(sqs, 'deliver-outage', { visibilityTimeoutSeconds: 30, maxReceiveCount: maxAttempts + 2 });
+    // A short visibility timeout: a ticket whose record failed (a moto hiccup on a loaded machine)
+    // comes back in seconds rather than holding its group; attempts are the ledger's either way.
+    queues = await createFifoQueueWithDlq(sqs, 'deliver-outage', { visibilityTimeoutSeconds: 10, maxReceiveCount: maxAttempts + 2 });
     ecwid.orders.set(`${STORE_ID}/OUT`, { id: 'OUT' });
     const base = Date.now();
     const events = [1, 2, 3, 4, 5].map((n) => orderEvent(`out-${n}`, 'OUT', { receivedAt: new Date(base + n).toISOString() }));
@@ -716,7 +726,10 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
       const resent = events.slice(1, 4);
       const states = async () => (await Promise.all(events.map((e) => recovery.ledger.get(SHOP, e.eventId)))).map((e) => `${e?.eventId} ${e?.status} ${e?.blockedBy ?? ''} v${e?.version}`).join('\n');
       await waitFor('events 2 to 4 delivered', () => resent.every((e) => succeeded(delivery(e)).length === 1), { timeoutMs: 30_000, describe: requestLog }).catch(async (error) => {
-        throw new Error(`${String(error)}\n${resend.stdout}\n${await states()}\n${recovery.logLines.join('\n').slice(0, 3000)}`);
+        throw new Error(
+          `${String(error)}\n${resend.stdout}\n${await states()}\nfailed records: ${recovery.failedRecords.join(', ')}\n` +
+            `source errors: ${recovery.sourceErrors.join('\n')}\n${recovery.logLines.join('\n').slice(0, 3000)}`,
+        );
       });
       await stopAndExpectCleanRun(queues, recovery, { deadLettered: 0 });
       // Delivered once each, in order; the events outside the window were not touched.
