@@ -7,6 +7,9 @@
  * - e2e_events_per_s: distinct events delivered / (last delivery - first post).
  * - e2e_p99_ms: 99th percentile of post start -> first successful callback arrival.
  * - e2e_lost: events ingest accepted (200) that never reached the callback (0 expected).
+ * - e2e_throughput_ratio: e2e_events_per_s / e2e_bare_forwarder_events_per_s, the same posts
+ *   through bench/bare-forwarder.cjs (receive, one JSON.parse, POST on to the same callback; its
+ *   own process, like the runner) right after, in the same run: goal >= 0.5 with 0 lost.
  * - *_with_faults: the same with 20% of callback requests answered 500 (--retry-schedule 1,2,
  *   --max-attempts 10: an event is lost only after 10 failures in a row, p = 0.2^10).
  *
@@ -117,11 +120,13 @@ interface Runner {
   output: () => string;
 }
 
-async function startRunner(args: readonly string[]): Promise<Runner> {
+/** The local runner, or (bare) the yardstick forwarder, as its own process; resolves with its ingest URL once it is ready. */
+async function startRunner(args: readonly string[], bare = false): Promise<Runner> {
   // node --import tsx: one process (its own pid), no npm/npx wrapper in between.
   // For looking into the runner: BENCH_RUNNER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p' (written when it stops).
   const nodeArgs = (process.env.BENCH_RUNNER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join('bin', 'local.ts'), ...args], {
+  const command = bare ? [path.join('bench', 'bare-forwarder.cjs'), ...args] : [...nodeArgs, '--import', 'tsx', path.join('bin', 'local.ts'), ...args];
+  const child = spawn(process.execPath, command, {
     cwd: REPO_ROOT,
     env: {
       ...STARTING_ENV,
@@ -137,7 +142,7 @@ async function startRunner(args: readonly string[]): Promise<Runner> {
   const output = () => `${stdout}\n${stderr}`;
   const started = nowMs();
   while (nowMs() - started < START_TIMEOUT_MS) {
-    const ready = /local runner ready: POST Ecwid notifications to (\S+)/.exec(stdout);
+    const ready = (bare ? /bare forwarder ready: POST to (\S+)/ : /local runner ready: POST Ecwid notifications to (\S+)/).exec(stdout);
     if (ready) return { child, ingestUrl: ready[1], output };
     if (child.exitCode !== null) throw new Error(`the local runner exited with ${child.exitCode}:\n${output().slice(-3000)}`);
     await sleep(50);
@@ -184,6 +189,8 @@ async function runPhase(
   faultRate: number,
   ecwid: EcwidApiStandIn,
   log: (line: string) => void,
+  /** Post to the bare forwarder (bench/bare-forwarder.cjs) instead of the local runner. */
+  bare = false,
 ): Promise<PhaseResult> {
   const callback = await startCallback(faultRate, 7);
   const work = mkdtempSync(path.join(tmpdir(), 'ecwid-events-bench-e2e-'));
@@ -197,7 +204,7 @@ async function runPhase(
       clientSecrets.push(String(document.configuration['ecwid.client.secret']));
       writeFileSync(path.join(instancesDir, `${instanceIdOf(store)}.json`), JSON.stringify(document));
     }
-    runner = await startRunner([
+    runner = bare ? await startRunner([`${callback.server.origin}/hook`], true) : await startRunner([
       '--port', '0',
       '--instances', instancesDir,
       '--retry-schedule', RETRY_SCHEDULE,
@@ -215,7 +222,8 @@ async function runPhase(
       return {
         body: JSON.stringify(body),
         headers: webhookHeaders(body, clientSecrets[store]),
-        id: deliveryId({ instanceId: instanceIdOf(store), eventId: body.eventId }),
+        // The forwarder passes the Ecwid event on as it came: the callback sees its eventId.
+        id: bare ? body.eventId : deliveryId({ instanceId: instanceIdOf(store), eventId: body.eventId }),
       };
     });
     const postedAt = new Map<string, number>();
@@ -313,6 +321,8 @@ export async function benchE2e(log: (line: string) => void, options: E2eOptions 
   const ecwid = await startBenchEcwidApi();
   try {
     const clean = await runPhase('no faults', options, 0, ecwid, log);
+    // The yardstick right after, on the same machine in the same run: absolute rates here swing 2x between runs.
+    const bareRun = await runPhase('bare forwarder', options, 0, ecwid, log, true);
     const faulty = await runPhase(`${E2E_FAULT_RATE * 100}% callback faults`, options, E2E_FAULT_RATE, ecwid, log);
     return {
       e2e_events_per_s: round(clean.eventsPerSecond, 0),
@@ -322,6 +332,9 @@ export async function benchE2e(log: (line: string) => void, options: E2eOptions 
       e2e_refused: clean.posted - clean.accepted,
       e2e_duplicates: clean.duplicates,
       e2e_post_p99_ms: round(clean.postP99Ms, 0),
+      e2e_bare_forwarder_events_per_s: round(bareRun.eventsPerSecond, 0),
+      e2e_bare_forwarder_lost: bareRun.lost,
+      e2e_throughput_ratio: round(clean.eventsPerSecond / Math.max(bareRun.eventsPerSecond, 1e-9), 3),
       e2e_events_per_s_with_faults: round(faulty.eventsPerSecond, 0),
       e2e_p99_ms_with_faults: round(faulty.p99Ms, 0),
       e2e_lost_with_faults: faulty.lost,
