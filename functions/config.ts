@@ -86,6 +86,8 @@ export interface PollConfig {
   readonly concurrency?: number;
   /** Stop starting work this long before the Lambda deadline; undefined: the handler's default. */
   readonly safetyMarginMs?: number;
+  /** The instance read model's table: when set, instances are listed from it, not from Parameter Store. */
+  readonly readModelTableName?: string;
 }
 
 export interface SweepConfig {
@@ -164,6 +166,7 @@ export function pollConfigFrom(env: Environment): PollConfig {
     ecwidApiBaseUrl: text(env[ENV.ecwidApiBaseUrl]) ?? DEFAULTS.ecwidApiBaseUrl,
     concurrency: envNumber(env[ENV.pollConcurrency], { min: 1, integer: true }),
     safetyMarginMs: envNumber(env[ENV.pollSafetyMarginMs], { min: 1, integer: true }),
+    readModelTableName: text(env[READ_MODEL.env.tableName]),
   };
 }
 

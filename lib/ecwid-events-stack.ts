@@ -392,6 +392,7 @@ export class EcwidEventsStack extends Stack {
         encryptionKey: queueKmsKey,
         removalPolicy,
         alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
+        instanceReadModel: this.instanceReadModel,
       });
       // Ingest notes each queued webhook, so that reconciliation polls skip what webhooks delivered.
       this.poller.grantRecordSightings(this.ingestApi.function, this.ingestApi);

@@ -100,7 +100,12 @@ describe('function configs', () => {
       callbackUrlPolicy: { allowHttp: false, allowHosts: [] },
       noticeTopicArn: undefined,
     });
-    expect(pollConfigFrom({})).toMatchObject({ ssmPrefix: DEFAULTS.ssmPrefix, concurrency: undefined, safetyMarginMs: undefined });
+    expect(pollConfigFrom({})).toMatchObject({ ssmPrefix: DEFAULTS.ssmPrefix, concurrency: undefined, safetyMarginMs: undefined, readModelTableName: undefined });
+  });
+
+  test('the poller lists instances from the read model when the stack sets its table (empty: Parameter Store)', () => {
+    expect(pollConfigFrom({ INSTANCE_TABLE_NAME: 'instances-table' }).readModelTableName).toBe('instances-table');
+    expect(pollConfigFrom({ INSTANCE_TABLE_NAME: '' }).readModelTableName).toBeUndefined();
   });
 
   test('reads what the stack sets, empty values as unset', () => {

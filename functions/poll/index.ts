@@ -16,6 +16,7 @@ import { unconfiguredQueue } from '../adapters/unconfigured-queue';
 import { pollConfigFrom } from '../config';
 import { ENV } from '../contract';
 import { createPollHandler, type PollHandler } from './handler';
+import type { InstanceListing } from '../core/ports';
 
 const config = pollConfigFrom(process.env);
 /** The budget's entity reads are deliver's; the poller only searches. */
@@ -25,10 +26,31 @@ const unused = (): never => {
 const { logger, metrics, tracer } = createPowertools(config.powertools);
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
-const instances = new SsmInstanceRepository({ prefix: config.ssmPrefix, client: ssm });
+/**
+ * Every instance, each run: from the read model when the stack sets its table (a few Scan pages
+ * and one KMS call per data key at 10,000 instances), else from Parameter Store (10 decrypted
+ * parameters a call: 1,000 calls a run against the account's 40 a second).
+ */
+function instanceLister(): () => Promise<InstanceListing> {
+  if (config.readModelTableName) {
+    // Loaded only on this path, as in instance-lookup.ts.
+    const { DynamoDBClient } = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
+    const { KMSClient } = require('@aws-sdk/client-kms') as typeof import('@aws-sdk/client-kms');
+    const { DynamoDbInstanceDirectory } = require('../adapters/aws/dynamodb-instance-directory') as typeof import('../adapters/aws/dynamodb-instance-directory');
+    const { KmsDataKeys } = require('../adapters/aws/kms-data-keys') as typeof import('../adapters/aws/kms-data-keys');
+    const directory = new DynamoDbInstanceDirectory({
+      tableName: config.readModelTableName,
+      client: tracer.captureAWSv3Client(new DynamoDBClient({})),
+      dataKeys: new KmsDataKeys({ client: tracer.captureAWSv3Client(new KMSClient({})) }),
+    });
+    return () => directory.list();
+  }
+  const instances = new SsmInstanceRepository({ prefix: config.ssmPrefix, client: ssm });
+  return () => instances.list();
+}
 
 export const handler: PollHandler = createPollHandler({
-  listInstances: () => instances.list(),
+  listInstances: instanceLister(),
   checkpoints: new SsmCheckpointStore({ prefix: config.ssmPrefix, client: ssm }),
   // Every search goes through the per-token budget deliver reads through too (its share: 2 of 10 a second).
   source: new BudgetedPollSource(

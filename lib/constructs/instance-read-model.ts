@@ -168,6 +168,17 @@ export class InstanceReadModel extends Construct {
     this.grantDataKeyUse(fn, ['kms:Decrypt']);
   }
 
+  /**
+   * Lets `fn` list every instance from the read model (the poller, each run): the table name as
+   * INSTANCE_TABLE_NAME, dynamodb:Scan on the table and kms:Decrypt of its data keys (only with
+   * the read model's encryption context). Nothing else.
+   */
+  public grantList(fn: IFunction & { addEnvironment(key: string, value: string): unknown }): void {
+    fn.addEnvironment(READ_MODEL.env.tableName, this.table.tableName);
+    Grant.addToPrincipal({ grantee: fn, actions: ['dynamodb:Scan'], resourceArns: [this.table.tableArn] });
+    this.grantDataKeyUse(fn, ['kms:Decrypt']);
+  }
+
   private grantDataKeyUse(grantee: IGrantable, actions: string[]): void {
     const conditions = Object.fromEntries(
       Object.entries(READ_MODEL.encryptionContext).map(([key, value]) => [`kms:EncryptionContext:${key}`, value]),

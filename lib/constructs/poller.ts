@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { ENV, POLL_METRICS, ssmInstanceName, ssmPollLeaseName, ssmPollStateName } from '../../functions/contract';
 import { acknowledgeQueueKeyGrant, queueEncryption } from './event-queue';
 import { InstanceConfigAccess, nagResourceText } from './instance-config-access';
+import type { InstanceReadModel } from './instance-read-model';
 import { RelayFunction, RelayObservability } from './relay-function';
 
 const POLL_ENTRY = path.join(__dirname, '..', '..', 'functions', 'poll', 'index.ts');
@@ -63,6 +64,14 @@ export interface PollerProps {
    * @default - none; the alarms are in `alarms`
    */
   readonly alarmAction?: IAlarmAction;
+  /**
+   * Where each run lists the instances: the read model's table (a few Scan pages at 10,000
+   * instances) instead of Parameter Store (10 decrypted parameters a call, 1,000 calls a run
+   * against the account's 40 a second).
+   *
+   * @default - listed from Parameter Store
+   */
+  readonly instanceReadModel?: InstanceReadModel;
   /**
    * The poll function's entry (a TypeScript file exporting `handler`).
    *
@@ -131,9 +140,15 @@ export class Poller extends Construct {
     this.function.addToRolePolicy(
       new PolicyStatement({
         actions: ['ssm:GetParametersByPath'],
-        resources: [parameterArn(ssmInstanceName(config.ssmPrefix, '').replace(/\/$/, '')), parameterArn(checkpointsPath)],
+        resources: [
+          // The instance listing only when it comes from Parameter Store.
+          ...(props.instanceReadModel ? [] : [parameterArn(ssmInstanceName(config.ssmPrefix, '').replace(/\/$/, ''))]),
+          parameterArn(checkpointsPath),
+        ],
       }),
     );
+    // The listing from the read model: INSTANCE_TABLE_NAME beside dynamodb:Scan and the data keys' kms:Decrypt.
+    props.instanceReadModel?.grantList(this.function);
     // Its own state: written under checkpoints/, leases created and deleted under leases/. Plain Strings, no KMS.
     this.function.addToRolePolicy(new PolicyStatement({ actions: ['ssm:PutParameter'], resources: [parameterArn(`${checkpointsPath}/*`)] }));
     this.function.addToRolePolicy(

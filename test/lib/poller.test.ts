@@ -11,8 +11,9 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { POLL_METRICS } from '../../functions/contract';
-import { DEFAULTS, ENV } from '../../functions/contract';
+import { DEFAULTS, ENV, READ_MODEL } from '../../functions/contract';
 import { InstanceConfigAccess } from '../../lib/constructs/instance-config-access';
+import { InstanceReadModel } from '../../lib/constructs/instance-read-model';
 import { Poller, type PollerProps } from '../../lib/constructs/poller';
 import { arnJoin, getAtt, isRuntimeProvided, logicalId, newApp, ref, statementsOfRole } from './stack-helpers';
 
@@ -132,6 +133,36 @@ test('least privilege: read and list configs, write only its own state and lease
   ]);
 });
 
+test('with the instance read model: INSTANCE_TABLE_NAME beside dynamodb:Scan on its table and kms:Decrypt in its context; no GetParametersByPath on the instances', () => {
+  let model!: InstanceReadModel;
+  const { template, poller } = build((stack) => {
+    model = new InstanceReadModel(stack, 'InstanceReadModel', {
+      instanceConfig: new InstanceConfigAccess(stack, 'ReadModelConfig', { ssmPrefix: PREFIX }),
+      observability: {
+        serviceName: 'ecwid-events-dev',
+        metricsNamespace: 'EcwidEvents',
+        logLevel: ApplicationLogLevel.INFO,
+        logRetention: RetentionDays.ONE_MONTH,
+        tracing: false,
+        removalPolicy: RemovalPolicy.DESTROY,
+      },
+    });
+    return { instanceReadModel: model };
+  });
+  const fn = template.findResources('AWS::Lambda::Function')[logicalId(poller.function)];
+  expect(fn.Properties.Environment.Variables[READ_MODEL.env.tableName]).toEqual(ref(model.table));
+  const statements = statementsOfRole(template, logicalId(poller.function.role!));
+  expect(statements).toContainEqual({ Action: 'dynamodb:Scan', Effect: 'Allow', Resource: getAtt(model.table) });
+  expect(statements).toContainEqual({
+    Action: 'kms:Decrypt',
+    Effect: 'Allow',
+    Resource: getAtt(model.dataKeyKey),
+    Condition: { StringEquals: { 'kms:EncryptionContext:ecwid-events:purpose': 'instance-read-model' } },
+  });
+  expect(statements).toContainEqual({ Action: 'ssm:GetParametersByPath', Effect: 'Allow', Resource: parameter(`${PREFIX}/poller/checkpoints`) });
+  expect(JSON.stringify(statements)).not.toMatch(/dynamodb:(PutItem|DeleteItem|UpdateItem|GetItem|Query)/);
+});
+
 test('the sightings queue: encrypted, TLS only, kept one day', () => {
   const { template, poller } = built;
   template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 86_400, FifoQueue: Match.absent() });
@@ -222,8 +253,10 @@ test('the bundle needs only Node built-ins and @aws-sdk/*, and loads with the en
   const code = fs.readFileSync(file, 'utf8');
   const required = new Set([...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]));
   expect([...required].filter((name) => !isRuntimeProvided(name))).toEqual([]);
-  // Of the SDK, only the two clients it uses.
-  expect(new Set([...required].filter((name) => name.startsWith('@aws-sdk/')))).toEqual(new Set(['@aws-sdk/client-ssm', '@aws-sdk/client-sqs']));
+  // Of the SDK, only the clients it uses (DynamoDB and KMS for the read model's listing, required only on that path).
+  expect(new Set([...required].filter((name) => name.startsWith('@aws-sdk/')))).toEqual(
+    new Set(['@aws-sdk/client-ssm', '@aws-sdk/client-sqs', '@aws-sdk/client-dynamodb', '@aws-sdk/client-kms']),
+  );
 
   const resolved: Record<string, string> = {
     [ENV.queueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo',

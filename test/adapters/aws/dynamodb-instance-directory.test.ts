@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -69,6 +69,31 @@ test('instancesOfStore(): a Query of the store index, every page, sorted by id; 
   expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
   await expect(directory().instancesOfStore('a b')).resolves.toEqual([]);
   expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+});
+
+test('list(): every Scan page, sorted by id, the data key item skipped, one unreadable instance reported not thrown', async () => {
+  const secret = 'sk-not-for-logs';
+  const broken = { ...item('shop-c', instanceDocument({ storeId: '9' }), '9'), instanceId: { S: 'shop-z' } };
+  ddb
+    .on(ScanCommand)
+    .resolvesOnce({
+      Items: [item('shop-b', instanceDocument({ storeId: '7' }), '7'), { instanceId: { S: '#data-key' }, dataKey: { B: WRAPPED } }],
+      LastEvaluatedKey: { instanceId: { S: 'shop-b' } },
+    })
+    .resolvesOnce({ Items: [item('shop-a', instanceDocument({ storeId: '8', configuration: { 'ecwid.client.secret': secret } }), '8'), broken] });
+  const listing = await directory().list();
+  expect(listing.instances.map((i) => i.id)).toEqual(['shop-a', 'shop-b']);
+  expect(listing.problems).toEqual([{ id: 'shop-z', message: expect.stringMatching(/opening the document of instance shop-z/) }]);
+  expect(JSON.stringify(listing.problems)).not.toContain(secret);
+  expect(ddb).toHaveReceivedCommandTimes(ScanCommand, 2);
+  expect(ddb).toHaveReceivedCommandWith(ScanCommand, { TableName: 'instances', ExclusiveStartKey: { instanceId: { S: 'shop-b' } } });
+  // One data key for all: unwrapped once, not once per instance.
+  expect(kms).toHaveReceivedCommandTimes(DecryptCommand, 1);
+});
+
+test('list(): a failed Scan throws InstanceReadModelUnavailableError', async () => {
+  ddb.on(ScanCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }));
+  await expect(directory().list()).rejects.toThrow(/instance read model: Scan of the instances failed/);
 });
 
 test('a document moved to another item does not open (sealed for its own instance)', async () => {
