@@ -174,6 +174,20 @@ describeWithMoto('instance read model sync against moto', () => {
     await expect(sync(scheduledEvent)).resolves.toMatchObject({ written: [], removed: [], unchanged: [] });
   });
 
+  test('the poller\'s listing: every synced instance from the table (the data key item left out), deletions gone after the reconcile', async () => {
+    await registry.replace('shop-b', instanceDocument({ storeId: '2002' }));
+    await registry.replace('shop-a', instanceDocument({ storeId: '1003' }));
+    await sync(scheduledEvent);
+    const directory = new DynamoDbInstanceDirectory({ tableName, client: ddb, dataKeys: new KmsDataKeys({ client: kms }) });
+    await expect(directory.list()).resolves.toEqual({
+      instances: [expect.objectContaining({ id: 'shop-a' }), expect.objectContaining({ id: 'shop-b' })],
+      problems: [],
+    });
+    await ssm.send(new DeleteParameterCommand({ Name: instanceParameter('shop-b') }));
+    await sync(scheduledEvent);
+    expect((await directory.list()).instances.map((instance) => instance.id)).toEqual(['shop-a']);
+  });
+
   test('a console edit that breaks the JSON is reported and the last good version keeps serving', async () => {
     await registry.replace('shop-a', instanceDocument({ storeId: '1003', callbackUrl: 'https://good.example/hook' }));
     await sync(scheduledEvent);
