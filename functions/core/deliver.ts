@@ -164,7 +164,8 @@ function report(
     case 'dropped': {
       const reason = outcome.entry.reason as DropReason;
       const detail = outcome.entry.detail ?? '';
-      telemetry.count(reason === 'forged' ? DELIVER_METRICS.droppedForged : DELIVER_METRICS.droppedInstanceUnavailable);
+      if (reason === 'forged') telemetry.count(DELIVER_METRICS.droppedForged);
+      else telemetry.count(DELIVER_METRICS.droppedInstanceUnavailable);
       telemetry.log('warn', reason === 'forged' ? 'dropped as forged' : `dropped: ${detail}`, { ...attributes, reason, detail });
       return { status: 'dropped', reason, detail };
     }
