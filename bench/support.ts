@@ -93,6 +93,8 @@ export function orderCreatedBody(storeId: number, sequence: number): WebhookBody
   return {
     ...fixture,
     eventId: `${fixture.eventId}-${sequence}`,
+    // Ingest refuses a webhook created outside its freshness window: the fixture's own date is old.
+    eventCreated: Math.floor(Date.now() / 1000),
     storeId,
     entityId: fixture.entityId + sequence,
     data: { ...fixture.data, orderId: `XJ${sequence}` },
