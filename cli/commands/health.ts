@@ -5,7 +5,8 @@
  */
 import { setPaused } from '../../functions/core/health-flow';
 import { assertInstanceId, configOf } from '../../functions/core/instance';
-import type { CommandSpec } from '../command';
+import { wakeHeld, type TicketQueue } from '../../functions/core/ledger-flow';
+import type { CommandContext, CommandSpec } from '../command';
 import { healthCell, healthView, lastHourText, type HealthView } from '../health-view';
 import { formatDuration, renderPairs, renderTable } from '../output';
 import { healthStoreOf, loadInstance } from './instances';
@@ -42,14 +43,31 @@ Events dropped while it was disabled are in the ledger: "events resend --instanc
     const store = await healthStoreOf(ctx);
     const before = (await store.get(id))?.state ?? 'healthy';
     const next = await setPaused(id, false, { store, clock: ctx.now });
+    const woken = await wakeHeldEvents(ctx, id);
     const switchedOff = !configOf(instance).notificationsEnabled;
     if (switchedOff) ctx.out.warn(`instance ${id} is switched off ("instances disable"): ingest drops its events until "instances enable ${id}"`);
     const hints = before === 'disabled' ? [`Events dropped while it was disabled are kept in the ledger: "events resend --instance ${id}".`] : [];
-    ctx.out.result({ id, previous: before, state: next.state, since: next.stateAt }, () =>
-      [`Instance ${id} resumed (was ${before}): deliveries go out in order.`, ...hints, ''].join('\n'),
+    ctx.out.result({ id, previous: before, state: next.state, since: next.stateAt, woken }, () =>
+      [
+        `Instance ${id} resumed (was ${before}): deliveries go out in order${woken > 0 ? `; ${woken} held event${woken === 1 ? '' : 's'} queued now` : ''}.`,
+        ...hints,
+        '',
+      ].join('\n'),
     );
   },
 };
+
+/**
+ * Sends the held events of a resumed instance their tickets now (else they come back at their
+ * recheck, up to 15 minutes later). The queue is only looked up if there is something to send.
+ */
+async function wakeHeldEvents(ctx: CommandContext, id: string): Promise<number> {
+  if (!ctx.resources.ledger) return 0;
+  const access = await ctx.resources.ledger();
+  let queue: TicketQueue | undefined;
+  const tickets: TicketQueue = { send: async (batch) => (queue ??= await access.tickets()).send(batch) };
+  return wakeHeld(id, { ledger: access.ledger, tickets, clock: ctx.now });
+}
 
 function renderHealth(view: HealthView, now: Date): string {
   const ago = (iso: string | undefined) => (iso === undefined ? undefined : `${iso} (${formatDuration(now.getTime() - Date.parse(iso))} ago)`);

@@ -11,14 +11,18 @@ import {
   deadLetterInterrupted,
   DEFAULT_LEDGER_TIMING,
   drop,
+  filter,
   finishAttempt,
+  hold,
   ingestDecision,
   isFinal,
   isReplayOf,
   markQueued,
   nextToWake,
   notQueuedEntry,
+  orderKey,
   park,
+  probeFailed,
   receivedEntry,
   replayed,
   resend,
@@ -133,8 +137,25 @@ export type AttemptOutcome =
   | { readonly kind: 'attempted'; readonly result: AttemptResult }
   | { readonly kind: 'dropped'; readonly reason: DropReason; readonly detail: string };
 
+/**
+ * The receiver's say before an attempt is claimed (core/receiver-gate.ts): go (and be told the
+ * result afterwards), hold (attempts unused, until the time given), filter, or drop.
+ */
+export type TicketGate =
+  | {
+      readonly kind: 'go';
+      /** The attempt is its receiver's probe: a failure holds the event until then, its round untouched. */
+      readonly probe?: { readonly heldBy: string; readonly until: string };
+      done?(result: AttemptResult | undefined): Promise<void>;
+    }
+  | { readonly kind: 'hold'; readonly heldBy: string; readonly until: string }
+  | { readonly kind: 'filter'; readonly detail: string }
+  | { readonly kind: 'drop'; readonly detail: string };
+
 export interface TicketDeps extends LedgerFlowDeps {
   readonly retryPolicy: RetryPolicy;
+  /** Asked before each claim; absent: always go. */
+  gate?(event: QueuedEvent, entry: LedgerEntry): Promise<TicketGate>;
   /** Makes one attempt (verify, sign, POST); never throws for a failed delivery, only for a bug. */
   attempt(event: QueuedEvent, entry: LedgerEntry): Promise<AttemptOutcome>;
   /** Stores the event for operators (the DLQ), with its last error. Resolves once stored. */
@@ -147,6 +168,8 @@ export type TicketOutcome =
   | { readonly kind: 'dead-lettered'; readonly entry: LedgerEntry }
   | { readonly kind: 'dropped'; readonly entry: LedgerEntry }
   | { readonly kind: 'parked'; readonly entry: LedgerEntry; readonly blockedBy: string }
+  | { readonly kind: 'held'; readonly entry: LedgerEntry; readonly heldBy: string }
+  | { readonly kind: 'filtered'; readonly entry: LedgerEntry }
   | { readonly kind: 'skipped'; readonly reason: string; readonly entry?: LedgerEntry };
 
 /** What deliver knows about the ticket itself, beside the event it carries. */
@@ -201,22 +224,56 @@ export async function handleTicket(event: QueuedEvent, deps: TicketDeps, ticket:
         return { kind: 'dead-lettered', entry: dead };
       }
       case 'attempt': {
+        const gate: TicketGate = deps.gate ? await deps.gate(event, entry) : { kind: 'go' };
+        if (gate.kind !== 'go') {
+          const at = deps.clock();
+          const next =
+            gate.kind === 'hold'
+              ? hold(entry, gate.heldBy, gate.until, at, timing)
+              : gate.kind === 'filter'
+                ? filter(entry, 'event-type', gate.detail, at, timing)
+                : drop(entry, 'receiver-disabled', gate.detail, at, timing);
+          if (!(await deps.ledger.update(next))) continue;
+          if (gate.kind === 'hold') return { kind: 'held', entry: next, heldBy: gate.heldBy };
+          await wakeNext(next, deps);
+          return gate.kind === 'filter' ? { kind: 'filtered', entry: next } : { kind: 'dropped', entry: next };
+        }
         const claimed = claim(entry, now, timing);
-        if (!(await deps.ledger.update(claimed))) continue;
-        return finish(claimed, await deps.attempt(event, claimed), deps);
+        if (!(await deps.ledger.update(claimed))) {
+          await gate.done?.(undefined);
+          continue;
+        }
+        let outcome: AttemptOutcome;
+        try {
+          outcome = await deps.attempt(event, claimed);
+        } catch (error) {
+          await gate.done?.(undefined);
+          throw error;
+        }
+        const finished = await finish(claimed, outcome, deps, gate.probe);
+        await gate.done?.(outcome.kind === 'attempted' ? outcome.result : undefined);
+        return finished;
       }
     }
   }
   return { kind: 'skipped', reason: 'the entry kept changing while this ticket was handled; its due time brings it back' };
 }
 
-async function finish(claimed: LedgerEntry, outcome: AttemptOutcome, deps: TicketDeps): Promise<TicketOutcome> {
+async function finish(
+  claimed: LedgerEntry,
+  outcome: AttemptOutcome,
+  deps: TicketDeps,
+  probe?: { readonly heldBy: string; readonly until: string },
+): Promise<TicketOutcome> {
   const timing = timingOf(deps);
   const now = deps.clock();
+  const failedProbe = probe && outcome.kind === 'attempted' && !outcome.result.ok && !('permanent' in outcome.result && outcome.result.permanent === true) ? outcome.result : undefined;
   const next =
     outcome.kind === 'dropped'
       ? drop(claimed, outcome.reason, outcome.detail, now, timing)
-      : finishAttempt(claimed, outcome.result, now, deps.retryPolicy, timing);
+      : failedProbe && probe
+        ? probeFailed(claimed, failedProbe, probe.heldBy, probe.until, now, timing)
+        : finishAttempt(claimed, outcome.result, now, deps.retryPolicy, timing);
   // Stored in the DLQ before the ledger says so: a failure here leaves the claim to expire and be retried.
   if (next.status === 'dead-lettered') await deps.deadLetter(next);
   if (!(await deps.ledger.update(next))) {
@@ -224,6 +281,7 @@ async function finish(claimed: LedgerEntry, outcome: AttemptOutcome, deps: Ticke
     return { kind: 'skipped', reason: 'the claim expired before the attempt finished', entry: claimed };
   }
   if (isFinal(next.status)) await wakeNext(next, deps);
+  if (next.heldBy !== undefined) return { kind: 'held', entry: next, heldBy: next.heldBy };
   return { kind: next.status as 'delivered' | 'retrying' | 'dead-lettered' | 'dropped', entry: next };
 }
 
@@ -234,6 +292,30 @@ async function wakeNext(finished: LedgerEntry, deps: LedgerFlowDeps): Promise<vo
   const queued = markQueued(next, deps.clock(), timingOf(deps));
   // If another worker moved it meanwhile, it is not parked any more: nothing to wake.
   if (await deps.ledger.update(queued)) await deps.tickets.send([{ event: eventOf(queued), ticketId: laterTicketId(queued) }]);
+}
+
+/**
+ * A receiver is back (its circuit closed, an operator resumed it): every event held for it gets
+ * its ticket now, oldest first, instead of at its recheck. Returns how many were woken.
+ */
+export async function wakeHeld(instanceId: string, deps: LedgerFlowDeps, limit = 10_000): Promise<number> {
+  const held: LedgerEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.ledger.list({ instanceId, status: 'queued', cursor, limit: 1000 });
+    held.push(...page.entries.filter((entry) => entry.heldBy !== undefined));
+    cursor = page.cursor;
+  } while (cursor && held.length < limit);
+  held.sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
+  let woken = 0;
+  for (const entry of held.slice(0, limit)) {
+    const queued = markQueued(entry, deps.clock(), timingOf(deps));
+    // Moved meanwhile (a ticket of its own came first): it needs no wake-up.
+    if (!(await deps.ledger.update(queued))) continue;
+    await deps.tickets.send([{ event: eventOf(queued), ticketId: laterTicketId(queued) }]);
+    woken++;
+  }
+  return woken;
 }
 
 // ---- sweep and resend --------------------------------------------------------------------------

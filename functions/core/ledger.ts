@@ -60,10 +60,12 @@ export type DropReason =
   | 'instance-disabled'
   | 'instance-deleted'
   | 'instance-store-changed'
-  | 'unparseable';
+  | 'unparseable'
+  /** The receiver failed for too long and was disabled (docs/health.md); kept for `events resend`. */
+  | 'receiver-disabled';
 
 /** Why an event was deliberately not delivered (configuration, not failure). */
-export type FilterReason = 'polling-only';
+export type FilterReason = 'polling-only' | 'event-type';
 
 /** The longest answer excerpt kept per attempt, in UTF-8 bytes. */
 export const EXCERPT_MAX_BYTES = 1024;
@@ -110,6 +112,11 @@ export interface LedgerEntry {
   readonly nextAttemptAt?: string;
   /** `queued` only: the earlier event of the same object this one waits for. */
   readonly blockedBy?: string;
+  /**
+   * `queued` only: held by its receiver's state (`paused`, `circuit-open`, `probe-in-flight`,
+   * `rate-limited`), attempts unused, until `dueAt`, when the sweep sends its ticket again.
+   */
+  readonly heldBy?: string;
   /** `dropped` / `filtered`: why. */
   readonly reason?: DropReason | FilterReason;
   /** `dropped` / `filtered`: details for people (no secrets). */
@@ -189,6 +196,7 @@ function moved(entry: LedgerEntry, status: LedgerStatus, now: Date, changes: Par
     dueAt: undefined,
     nextAttemptAt: undefined,
     blockedBy: undefined,
+    heldBy: undefined,
     expiresAt: undefined,
     ...(isFinal(status) ? {} : { reason: undefined, detail: undefined }),
     ...changes,
@@ -349,6 +357,22 @@ export function park(entry: LedgerEntry, blocker: LedgerEntry, now: Date, timing
   return moved(base, 'queued', now, { blockedBy: blocker.eventId, dueAt });
 }
 
+/** A hold lasts at least this long, so a receiver's hold never spins through the sweep. */
+export const HELD_RECHECK_MIN_SECONDS = 1;
+
+/**
+ * Holds an entry for its receiver (paused, circuit open, rate limited): no attempt is used, the
+ * ticket is discarded, and the sweep sends it again at `until` (no earlier than a recheck, so a
+ * hold never spins). A stale claim is recorded as interrupted first, as when parking.
+ */
+export function hold(entry: LedgerEntry, heldBy: string, until: string | undefined, now: Date, timing: LedgerTiming = DEFAULT_LEDGER_TIMING): LedgerEntry {
+  if (isFinal(entry.status)) throw new LedgerTransitionError(entry, 'hold it');
+  const base = entry.status === 'delivering' ? recordInterrupted(entry, now) : entry;
+  const soonest = plusSeconds(now, HELD_RECHECK_MIN_SECONDS);
+  const dueAt = until === undefined ? plusSeconds(now, timing.parkedRecheckSeconds) : until > soonest ? until : soonest;
+  return moved(base, 'queued', now, { heldBy, dueAt });
+}
+
 /**
  * Claims the next attempt: counts it, and holds the entry for `claimLeaseSeconds`. An interrupted
  * previous claim is recorded as its own attempt first.
@@ -414,17 +438,7 @@ export function finishAttempt(
   timing: LedgerTiming = DEFAULT_LEDGER_TIMING,
 ): LedgerEntry {
   if (entry.status !== 'delivering') throw new LedgerTransitionError(entry, 'finish an attempt');
-  const startedAt = entry.statusAt;
-  const attempt: AttemptRecord = withoutUndefined({
-    n: entry.attemptCount,
-    at: startedAt,
-    durationMs: Math.max(0, Math.round(result.durationMs)),
-    outcome: result.ok ? ('delivered' as const) : ('failed' as const),
-    httpStatus: result.httpStatus,
-    errorClass: result.ok ? undefined : result.errorClass,
-    error: result.ok ? undefined : oneLine(result.error),
-    excerpt: result.excerpt === undefined ? undefined : excerptOf(result.excerpt),
-  });
+  const attempt = attemptRecordOf(entry, result);
   const attempts = [...entry.attempts, attempt];
   if (result.ok) return final(entry, 'delivered', now, timing, { attempts });
   const lastError = attempt.error;
@@ -433,6 +447,39 @@ export function finishAttempt(
   }
   const nextAttemptAt = plusSeconds(now, backoffSeconds(policy, attemptsInRound(entry), result.retryAfterSeconds));
   return moved(entry, 'retrying', now, { attempts, lastError, nextAttemptAt, dueAt: nextAttemptAt });
+}
+
+/** The claimed attempt's record. */
+function attemptRecordOf(entry: LedgerEntry, result: AttemptResult): AttemptRecord {
+  return withoutUndefined({
+    n: entry.attemptCount,
+    at: entry.statusAt,
+    durationMs: Math.max(0, Math.round(result.durationMs)),
+    outcome: result.ok ? ('delivered' as const) : ('failed' as const),
+    httpStatus: result.httpStatus,
+    errorClass: result.ok ? undefined : result.errorClass,
+    error: result.ok ? undefined : oneLine(result.error),
+    excerpt: result.excerpt === undefined ? undefined : excerptOf(result.excerpt),
+  });
+}
+
+/**
+ * The claimed attempt was its receiver's probe (an open circuit) and failed: recorded like any
+ * attempt, but it does not count against the event's round (the receiver is down, not the event
+ * at fault), and the event is held with the others until `until`.
+ */
+export function probeFailed(
+  entry: LedgerEntry,
+  result: AttemptResult & { ok: false },
+  heldBy: string,
+  until: string,
+  now: Date,
+  timing: LedgerTiming = DEFAULT_LEDGER_TIMING,
+): LedgerEntry {
+  if (entry.status !== 'delivering') throw new LedgerTransitionError(entry, 'finish a probe');
+  const attempt = attemptRecordOf(entry, result);
+  const held = hold(entry, heldBy, until, now, timing);
+  return { ...held, attempts: [...entry.attempts, attempt], lastError: attempt.error, roundStart: entry.roundStart + 1 };
 }
 
 /** Not delivered and never retried (forged, instance gone, unparseable...). */

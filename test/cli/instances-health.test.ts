@@ -75,7 +75,7 @@ describe('instances pause / resume', () => {
 
     const resumed = await cli('instances', 'resume', 'shop-a', '--json');
     expect(resumed.code).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toEqual({ id: 'shop-a', previous: 'paused', state: 'healthy', since: NOW.toISOString() });
+    expect(JSON.parse(resumed.stdout)).toEqual({ id: 'shop-a', previous: 'paused', state: 'healthy', since: NOW.toISOString(), woken: 0 });
     const record = await store.get('shop-a');
     expect(record).toMatchObject({ state: 'healthy', consecutiveFailures: 0 });
     expect(record?.firstFailureAt).toBeUndefined();
