@@ -11,6 +11,7 @@
 import { DEFAULTS, ENV, READ_MODEL, SINK_HOST } from './contract';
 import { callbackUrlPolicyFrom, type CallbackUrlPolicy } from './core/callback/ssrf';
 import { ledgerTimingFrom, type LedgerTiming } from './core/ledger';
+import { breakerSettings, type BreakerSettings } from './core/health';
 import { retryPolicyFrom, type RetryPolicy } from './core/retry-policy';
 
 /** An environment: `process.env` in Lambda, a plain record in tests and the CLI. */
@@ -73,6 +74,8 @@ export interface DeliverConfig {
   readonly callbackUrlPolicy: CallbackUrlPolicy;
   /** The notices topic (receiver failing, circuit open, recovered, disabled); unset: no topic, webhooks only. */
   readonly noticeTopicArn?: string;
+  /** The circuit breaker per receiver and the disable period (stack properties; defaults: DEFAULTS). */
+  readonly breaker: BreakerSettings;
 }
 
 export interface PollConfig {
@@ -154,7 +157,24 @@ export function deliverConfigFrom(env: Environment): DeliverConfig {
     retryPolicy: retryPolicyFrom({ schedule: env[ENV.retrySchedule], maxAttempts: env[ENV.maxAttempts] }),
     callbackUrlPolicy: callbackUrlPolicyOf(env),
     noticeTopicArn: text(env[ENV.noticeTopicArn]),
+    breaker: breakerSettingsFrom(env),
   };
+}
+
+/** The breaker's thresholds from the stack's variables; a malformed one throws, naming it (the cold start fails loudly). */
+export function breakerSettingsFrom(env: Environment): BreakerSettings {
+  const whole = (name: string): number | undefined => {
+    const value = text(env[name]);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new Error(`${name} must be a whole number, got "${value.slice(0, 30)}"`);
+    return Number(value);
+  };
+  return breakerSettings({
+    failures: whole(ENV.breakerFailures),
+    spanSeconds: whole(ENV.breakerSpanSeconds),
+    probeSeconds: whole(ENV.breakerProbeSeconds),
+    disableAfterSeconds: whole(ENV.receiverDisableAfterSeconds),
+  });
 }
 
 export function pollConfigFrom(env: Environment): PollConfig {

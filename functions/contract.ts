@@ -45,6 +45,14 @@ export const ENV = {
   webhookMaxAgeSeconds: 'WEBHOOK_MAX_AGE_SECONDS',
   /** The SNS topic of operational notices (receiver failing, circuit open, recovered, disabled). */
   noticeTopicArn: 'NOTICE_TOPIC_ARN',
+  /** Circuit breaker per receiver (docs/health.md): failures in a row that may open it... */
+  breakerFailures: 'BREAKER_FAILURES',
+  /** ...if they span at least this many seconds (a short blip never opens it). */
+  breakerSpanSeconds: 'BREAKER_SPAN_SECONDS',
+  /** Seconds between probes while it is open. */
+  breakerProbeSeconds: 'BREAKER_PROBE_SECONDS',
+  /** Seconds without a success, since a receiver began failing, before it is disabled. */
+  receiverDisableAfterSeconds: 'RECEIVER_DISABLE_AFTER_SECONDS',
 } as const;
 
 export const DEFAULTS = {
@@ -64,6 +72,12 @@ export const DEFAULTS = {
   webhookMaxFutureSeconds: 15 * 60,
   /** CloudWatch namespace of the Powertools metrics (the stack's default, the handlers' fallback). */
   metricsNamespace: 'EcwidEvents',
+  /** The circuit breaker: at least 10 failures in a row, spanning at least 5 minutes, open it. */
+  breakerFailures: 10,
+  breakerSpanSeconds: 300,
+  breakerProbeSeconds: 60,
+  /** A receiver failing for 5 days is disabled (Svix's rule; Standard Webhooks recommends it). */
+  receiverDisableAfterSeconds: 5 * 86_400,
 } as const;
 
 // ---- Parameter Store layout ---------------------------------------------------------------------

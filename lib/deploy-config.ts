@@ -43,6 +43,10 @@ export interface DeployConfig {
   readonly configReconcileEvery?: Duration;
   readonly ssmPrefix?: string;
   readonly ledgerRetention?: Duration;
+  readonly breakerFailures?: number;
+  readonly breakerMinSpan?: Duration;
+  readonly breakerProbeInterval?: Duration;
+  readonly receiverDisableAfter?: Duration;
   /** ARN of a customer managed KMS key (the app imports it). */
   readonly ssmKmsKeyArn?: string;
   /** ARN of a customer managed KMS key (the app imports it). */
@@ -287,6 +291,22 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
     field: 'ledgerRetention',
     format: 'whole days, 1d to 3650d (30d)',
     parse: durationOf((s) => (Number.isInteger(s / 86_400) && s >= 86_400 && s <= 3650 * 86_400 ? undefined : 'must be whole days from 1d to 3650d')),
+  },
+  breakerFailures: { field: 'breakerFailures', format: 'a whole number, 1 to 1000 (10)', parse: integerOf(1, 1000) },
+  breakerMinSpan: {
+    field: 'breakerMinSpan',
+    format: 'whole seconds, 0 to 1d (5m)',
+    parse: durationOf((s) => (Number.isInteger(s) && s >= 0 && s <= 86_400 ? undefined : 'must be whole seconds from 0 to 1 day')),
+  },
+  breakerProbeInterval: {
+    field: 'breakerProbeInterval',
+    format: 'whole seconds, 1s to 1h (60s)',
+    parse: durationOf((s) => (Number.isInteger(s) && s >= 1 && s <= 3600 ? undefined : 'must be whole seconds from 1 s to 1 hour')),
+  },
+  receiverDisableAfter: {
+    field: 'receiverDisableAfter',
+    format: 'a duration, 1h to 30d (5d)',
+    parse: durationOf((s) => (Number.isInteger(s) && s >= 3600 && s <= 30 * 86_400 ? undefined : 'must be whole seconds from 1 hour to 30 days')),
   },
   ssmKmsKey: { field: 'ssmKmsKeyArn', format: 'a KMS key ARN', parse: kmsKeyArn },
   queueKmsKey: { field: 'queueKmsKeyArn', format: 'a KMS key ARN', parse: kmsKeyArn },

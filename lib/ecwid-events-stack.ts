@@ -148,6 +148,32 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly noticeEmail?: string;
   /**
+   * Circuit breaker per receiver (docs/health.md): failures in a row that open it, if they span
+   * at least `breakerMinSpan` (a short blip never opens it). A `410 Gone` opens it at once.
+   *
+   * @default DEFAULTS.breakerFailures (10)
+   */
+  readonly breakerFailures?: number;
+  /**
+   * The least time from the first to the last of those failures.
+   *
+   * @default Duration.seconds(DEFAULTS.breakerSpanSeconds) (5 minutes)
+   */
+  readonly breakerMinSpan?: Duration;
+  /**
+   * While a receiver's circuit is open: time between probes (one request at a time).
+   *
+   * @default Duration.seconds(DEFAULTS.breakerProbeSeconds) (60 s)
+   */
+  readonly breakerProbeInterval?: Duration;
+  /**
+   * A receiver with no successful delivery for this long since it began failing is disabled
+   * (notice sent; its events stay in the ledger for `events resend`).
+   *
+   * @default Duration.seconds(DEFAULTS.receiverDisableAfterSeconds) (5 days)
+   */
+  readonly receiverDisableAfter?: Duration;
+  /**
    * Retention of the function and access logs.
    *
    * @default RetentionDays.ONE_MONTH
@@ -323,6 +349,12 @@ export class EcwidEventsStack extends Stack {
       callbackPorts: props.callbackPorts,
       ecwidApiBaseUrl: props.ecwidApiBaseUrl ?? DEFAULTS.ecwidApiBaseUrl,
       maxConcurrency: props.deliveryMaxConcurrency ?? STACK_DEFAULTS.deliveryMaxConcurrency,
+      breaker: {
+        failures: props.breakerFailures ?? DEFAULTS.breakerFailures,
+        minSpan: props.breakerMinSpan ?? Duration.seconds(DEFAULTS.breakerSpanSeconds),
+        probeInterval: props.breakerProbeInterval ?? Duration.seconds(DEFAULTS.breakerProbeSeconds),
+        disableAfter: props.receiverDisableAfter ?? Duration.seconds(DEFAULTS.receiverDisableAfterSeconds),
+      },
       observability,
     });
 

@@ -5,6 +5,7 @@ import { SsmInstanceRepository } from '../functions/adapters/aws/ssm-instance-re
 import { localMachineResolver } from '../functions/adapters/http/host-resolver';
 import { unconfiguredQueue } from '../functions/adapters/unconfigured-queue';
 import {
+  breakerSettingsFrom,
   callbackUrlPolicyOf,
   configSyncConfigFrom,
   deliverConfigFrom,
@@ -17,6 +18,7 @@ import {
 } from '../functions/config';
 import { checkCallbackUrl } from '../functions/core/callback/ssrf';
 import { DEFAULT_RETRY_POLICY } from '../functions/core/retry-policy';
+import { DEFAULT_BREAKER_SETTINGS } from '../functions/core/health';
 import { DEFAULTS, ENV, READ_MODEL, SINK_HOST } from '../functions/contract';
 import { instanceDocument } from '../testkit/instances';
 
@@ -82,6 +84,14 @@ describe('the instance store a config describes', () => {
   });
 });
 
+describe('breaker settings', () => {
+  test('a malformed or out-of-range value fails the cold start, naming the variable', () => {
+    expect(() => breakerSettingsFrom({ [ENV.breakerFailures]: 'ten' })).toThrow('BREAKER_FAILURES must be a whole number, got "ten"');
+    expect(() => breakerSettingsFrom({ [ENV.breakerProbeSeconds]: '0' })).toThrow('breaker probeSeconds must be a whole number of at least 1, got 0');
+    expect(breakerSettingsFrom({ [ENV.breakerSpanSeconds]: '' })).toEqual(DEFAULT_BREAKER_SETTINGS);
+  });
+});
+
 describe('function configs', () => {
   test('an empty environment gives every default', () => {
     expect(ingestConfigFrom({})).toEqual({
@@ -99,6 +109,7 @@ describe('function configs', () => {
       retryPolicy: DEFAULT_RETRY_POLICY,
       callbackUrlPolicy: { allowHttp: false, allowHosts: [] },
       noticeTopicArn: undefined,
+      breaker: DEFAULT_BREAKER_SETTINGS,
     });
     expect(pollConfigFrom({})).toMatchObject({ ssmPrefix: DEFAULTS.ssmPrefix, concurrency: undefined, safetyMarginMs: undefined, readModelTableName: undefined });
   });
@@ -121,9 +132,14 @@ describe('function configs', () => {
       [ENV.pollConcurrency]: '3',
       [ENV.pollSafetyMarginMs]: 'soon',
       [ENV.noticeTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:Notices',
+      [ENV.breakerFailures]: '4',
+      [ENV.breakerSpanSeconds]: '90',
+      [ENV.breakerProbeSeconds]: '15',
+      [ENV.receiverDisableAfterSeconds]: '172800',
     };
     expect(deliverConfigFrom(env)).toMatchObject({
       noticeTopicArn: 'arn:aws:sns:eu-west-1:123456789012:Notices',
+      breaker: { ...DEFAULT_BREAKER_SETTINGS, failures: 4, spanSeconds: 90, probeSeconds: 15, disableAfterSeconds: 172800 },
       powertools: { serviceName: 'ecwid-events-prod', metricsNamespace: 'Relay' },
       queueUrl: 'https://sqs.example/q.fifo',
       deadLetterQueueUrl: undefined,

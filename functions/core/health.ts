@@ -21,6 +21,8 @@
  * streak that was announced, so one stray 500 does not mail anybody twice.
  */
 
+import { DEFAULTS } from '../contract';
+
 export type HealthState = 'healthy' | 'failing' | 'circuit-open' | 'paused' | 'disabled';
 
 export const HEALTH_STATES: readonly HealthState[] = ['healthy', 'failing', 'circuit-open', 'paused', 'disabled'];
@@ -82,10 +84,11 @@ export interface BreakerSettings {
 }
 
 export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
-  failures: 10,
-  spanSeconds: 300,
-  probeSeconds: 60,
-  disableAfterSeconds: 5 * 86_400,
+  // The stack's defaults (its properties breakerFailures, breakerMinSpan, ...).
+  failures: DEFAULTS.breakerFailures,
+  spanSeconds: DEFAULTS.breakerSpanSeconds,
+  probeSeconds: DEFAULTS.breakerProbeSeconds,
+  disableAfterSeconds: DEFAULTS.receiverDisableAfterSeconds,
   // Twice the deliver function's 120 s timeout, like the ledger's claim lease.
   probeLeaseSeconds: 240,
   noticeAfterFailures: 3,

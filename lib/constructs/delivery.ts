@@ -40,6 +40,12 @@ export interface DeliveryProps {
   readonly ecwidApiBaseUrl: string;
   /** Most concurrent invocations the queue's event source starts (2 to 1000). */
   readonly maxConcurrency: number;
+  /**
+   * The circuit breaker per receiver and the disable period (docs/health.md).
+   *
+   * @default - the function's own defaults (DEFAULTS in functions/contract.ts)
+   */
+  readonly breaker?: ReceiverBreakerProps;
   readonly observability: RelayObservability;
   /**
    * The deliver function's entry (a TypeScript file exporting `handler`).
@@ -47,6 +53,14 @@ export interface DeliveryProps {
    * @default functions/deliver/index.ts (the Lambda entry; the handler factory is handler.ts)
    */
   readonly entry?: string;
+}
+
+/** A receiver's circuit breaker: `failures` in a row spanning `minSpan` open it; probes every `probeInterval`; disabled after `disableAfter`. */
+export interface ReceiverBreakerProps {
+  readonly failures: number;
+  readonly minSpan: Duration;
+  readonly probeInterval: Duration;
+  readonly disableAfter: Duration;
 }
 
 /**
@@ -80,6 +94,14 @@ export class Delivery extends Construct {
         [ENV.maxAttempts]: String(props.maxAttempts),
         [ENV.callbackTimeoutMs]: String(props.callbackTimeout.toMilliseconds()),
         ...(props.callbackPorts ? { [ENV.callbackAllowedPorts]: validatedPorts(props.callbackPorts).join(',') } : {}),
+        ...(props.breaker
+          ? {
+              [ENV.breakerFailures]: String(props.breaker.failures),
+              [ENV.breakerSpanSeconds]: String(props.breaker.minSpan.toSeconds()),
+              [ENV.breakerProbeSeconds]: String(props.breaker.probeInterval.toSeconds()),
+              [ENV.receiverDisableAfterSeconds]: String(props.breaker.disableAfter.toSeconds()),
+            }
+          : {}),
         // Outgoing HTTPS subsegments would record full URLs: the legacy Order API takes the
         // store's secret key as a query parameter, and callback URLs may carry tokens.
         POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS: 'false',
@@ -112,7 +134,21 @@ export class Delivery extends Construct {
 }
 
 function validateDeliveryProps(props: DeliveryProps): void {
-  const { retrySchedule, maxAttempts, maxConcurrency, callbackTimeout } = props;
+  const { retrySchedule, maxAttempts, maxConcurrency, callbackTimeout, breaker } = props;
+  if (breaker) {
+    const { failures, minSpan, probeInterval, disableAfter } = breaker;
+    if (!Number.isInteger(failures) || failures < 1 || failures > 1000) throw new Error(`breakerFailures must be a whole number from 1 to 1000, got ${failures}`);
+    const seconds = (d: Duration) => d.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds(minSpan)) || seconds(minSpan) < 0 || seconds(minSpan) > 86_400) {
+      throw new Error(`breakerMinSpan must be whole seconds from 0 to 1 day, got ${seconds(minSpan)} s`);
+    }
+    if (!Number.isInteger(seconds(probeInterval)) || seconds(probeInterval) < 1 || seconds(probeInterval) > 3600) {
+      throw new Error(`breakerProbeInterval must be whole seconds from 1 s to 1 hour, got ${seconds(probeInterval)} s`);
+    }
+    if (!Number.isInteger(seconds(disableAfter)) || seconds(disableAfter) < 3600 || seconds(disableAfter) > 30 * 86_400) {
+      throw new Error(`receiverDisableAfter must be whole seconds from 1 hour to 30 days, got ${seconds(disableAfter)} s`);
+    }
+  }
   if (retrySchedule.length === 0) throw new Error('retrySchedule must have at least one entry');
   const bad = retrySchedule.filter((s) => !isValidBackoff(s));
   if (bad.length > 0) {

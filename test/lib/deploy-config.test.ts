@@ -157,6 +157,11 @@ describe('readDeployConfig', () => {
     expect(problemOf({ deliveryMaxConcurrency: '1' })).toEqual(['"1" must be a whole number from 2 to 1000']);
     expect(problemOf({ callbackPorts: '443,70000' })).toEqual(['"443,70000" must be comma-separated ports from 1 to 65535']);
     expect(problemOf({ webhookMaxAge: '10m' })).toEqual(['"10m" must be from 1 hour to 30 days']);
+    expect(problemOf({ breakerFailures: '0' })).toEqual(['"0" must be a whole number from 1 to 1000']);
+    expect(problemOf({ breakerMinSpan: '2d' })).toEqual(['"2d" must be whole seconds from 0 to 1 day']);
+    expect(problemOf({ breakerProbeInterval: '500ms' })).toEqual(['"500ms" must be whole seconds from 1 s to 1 hour']);
+    expect(problemOf({ receiverDisableAfter: '10m' })).toEqual(['"10m" must be whole seconds from 1 hour to 30 days']);
+    expect(problemOf({ breakerMinSpan: '0' })).toEqual([]);
   });
 
   it('the README lists every setting (and no other) in its table', () => {

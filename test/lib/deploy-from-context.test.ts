@@ -50,6 +50,10 @@ const CHANGED: Readonly<Record<string, string>> = {
   configReconcileEvery: '15m',
   ssmPrefix: '/shops/cfg',
   ledgerRetention: '7d',
+  breakerFailures: '4',
+  breakerMinSpan: '90s',
+  breakerProbeInterval: '15s',
+  receiverDisableAfter: '2d',
   ssmKmsKey: KEY('ssm-1111'),
   queueKmsKey: KEY('queue-2222'),
   ledgerKmsKey: KEY('ledger-3333'),
@@ -150,6 +154,10 @@ const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unkno
   ssmPrefix: { read: ({ template }) => [...envOfAll(template, ENV.ssmPrefix)], expected: ['/shops/cfg'] },
   // The ledger's retention reaches a function only once a function is granted the ledger.
   ledgerRetention: { read: ({ stack }) => stack.ledger.retention.toDays(), expected: 7 },
+  breakerFailures: { read: ({ template }) => deliverEnv(template)[ENV.breakerFailures], expected: '4' },
+  breakerMinSpan: { read: ({ template }) => deliverEnv(template)[ENV.breakerSpanSeconds], expected: '90' },
+  breakerProbeInterval: { read: ({ template }) => deliverEnv(template)[ENV.breakerProbeSeconds], expected: '15' },
+  receiverDisableAfter: { read: ({ template }) => deliverEnv(template)[ENV.receiverDisableAfterSeconds], expected: '172800' },
   ssmKmsKey: {
     read: ({ template }) => (template.toJSON().Outputs?.[STACK_OUTPUTS.ssmKmsKeyId]?.Value as unknown) ?? null,
     expected: KEY('ssm-1111'),

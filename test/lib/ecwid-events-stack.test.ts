@@ -197,6 +197,11 @@ describe('functions', () => {
       [ENV.retrySchedule]: '60,300,900,1800,3600,7200,14400,28800,43200,43200',
       [ENV.maxAttempts]: '11',
       [ENV.callbackTimeoutMs]: String(DEFAULTS.callbackTimeoutMs),
+      // The circuit breaker: 10 failures over at least 5 minutes; probes every 60 s; disabled after 5 days.
+      [ENV.breakerFailures]: '10',
+      [ENV.breakerSpanSeconds]: '300',
+      [ENV.breakerProbeSeconds]: '60',
+      [ENV.receiverDisableAfterSeconds]: '432000',
       [READ_MODEL.env.tableName]: ref(stack.instanceReadModel.table),
       [ENV.noticeTopicArn]: ref(stack.notices.topic),
       // The ledger's grant sets them beside its permissions.
