@@ -9,7 +9,8 @@ import {
   retryPolicyFrom,
 } from '../functions/core/retry-policy';
 import { callbackTimeoutMsFrom, type Environment, webhookMaxAgeSecondsFrom } from '../functions/config';
-import { ENV, LOCAL_STATE_FILE } from '../functions/contract';
+import { DEFAULTS, ENV, LOCAL_STATE_FILE } from '../functions/contract';
+import type { BreakerSettings } from '../functions/core/health';
 
 /** What `npm start -- ...` accepts, validated. */
 export interface RunnerOptions {
@@ -39,6 +40,8 @@ export interface RunnerOptions {
   readonly callbackTimeoutMs?: number;
   /** Webhook freshness window (WEBHOOK_MAX_AGE_SECONDS, read as ingest reads it); undefined: the default, 48 h. */
   readonly webhookMaxAgeSeconds?: number;
+  /** The circuit breaker's thresholds (--breaker-failures ...); what is not given keeps the stack's default. */
+  readonly breaker?: Partial<Pick<BreakerSettings, 'failures' | 'spanSeconds' | 'probeSeconds' | 'disableAfterSeconds'>>;
 }
 
 /** A bad command line: the message says what is wrong; the runner exits with code 2. */
@@ -80,6 +83,12 @@ Options:
                          ${DEFAULT_RETRY_SCHEDULE_SECONDS.join(',')})
   --max-attempts N       delivery attempts before an event goes to the dead-letter queue
                          (default: the stack's, ${DEFAULT_MAX_ATTEMPTS}; with only --retry-schedule, its length + 1)
+  --breaker-failures N   failures in a row that open a receiver's circuit (its events are then
+                         held, one probe at a time; default: the stack's, ${DEFAULTS.breakerFailures})
+  --breaker-seconds S    ...if they span at least S seconds (default ${DEFAULTS.breakerSpanSeconds})
+  --probe-seconds S      seconds between probes while a circuit is open (default ${DEFAULTS.breakerProbeSeconds})
+  --disable-after S      a receiver with no success for S seconds since it began failing is
+                         disabled, with a notice (default ${DEFAULTS.receiverDisableAfterSeconds}, 5 days)
   --poll-interval N      seconds between runs of the poller over the instances in polling or
                          reconciliation mode, against --ecwid-api (default ${DEFAULT_POLL_INTERVAL_SECONDS};
                          0 = no polling)
@@ -118,6 +127,10 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
         'max-attempts': { type: 'string' },
         'state-file': { type: 'string' },
         'poll-interval': { type: 'string' },
+        'breaker-failures': { type: 'string' },
+        'breaker-seconds': { type: 'string' },
+        'probe-seconds': { type: 'string' },
+        'disable-after': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -150,10 +163,32 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
       quiet: values.quiet ?? false,
       stateFile: resolve(cwd, values['state-file'] ?? LOCAL_STATE_FILE),
       pollIntervalSeconds: values['poll-interval'] === undefined ? undefined : parsePollInterval(values['poll-interval']),
+      ...breakerOptions(values),
       ...(env[ENV.callbackTimeoutMs] === undefined ? {} : { callbackTimeoutMs: callbackTimeoutMsFrom(env) }),
       ...(env[ENV.webhookMaxAgeSeconds] === undefined ? {} : { webhookMaxAgeSeconds: webhookMaxAgeSecondsFrom(env) }),
     },
   };
+}
+
+/** The --breaker-* options given (none: the key is left out), each checked by the breaker's own rules. */
+function breakerOptions(values: Record<string, string | boolean | undefined>): { breaker?: RunnerOptions['breaker'] } {
+  const given: Array<[keyof NonNullable<RunnerOptions['breaker']>, string, number]> = [
+    ['failures', 'breaker-failures', 1],
+    ['spanSeconds', 'breaker-seconds', 0],
+    ['probeSeconds', 'probe-seconds', 1],
+    ['disableAfterSeconds', 'disable-after', 1],
+  ];
+  const breaker: Record<string, number> = {};
+  for (const [field, option, min] of given) {
+    const text = values[option];
+    if (typeof text !== 'string') continue;
+    const value = parseWholeNumber(text);
+    if (value === undefined || value < min || value > 30 * 86_400) {
+      throw new UsageError(`--${option} must be a whole number from ${min} to ${30 * 86_400}, got "${text}"`);
+    }
+    breaker[field] = value;
+  }
+  return Object.keys(breaker).length === 0 ? {} : { breaker };
 }
 
 export function parsePollInterval(text: string): number {

@@ -14,6 +14,7 @@ import { DEFAULT_LEDGER_TIMING } from '../functions/core/ledger';
 import { InMemorySightings } from '../functions/core/sightings';
 import { queueVisibilityTimeoutSeconds, redriveMaxReceiveCount, retryPolicyOf } from '../functions/core/retry-policy';
 import { DEFAULTS, DELIVER_TIMEOUT_SECONDS, INGEST_ROUTE, type LocalRunnerState } from '../functions/contract';
+import { breakerSettings, DEFAULT_BREAKER_SETTINGS } from '../functions/core/health';
 import { createDeliverHandler } from '../functions/deliver/handler';
 import { deliverDependencies } from '../functions/deliver/wiring';
 import { createIngestHandler } from '../functions/ingest/handler';
@@ -210,6 +211,8 @@ async function start(
     callbackUrlPolicy: localCallbackUrlPolicy(),
     // The runner's ledger, as the stack's grant sets it on the deliver function (its client: `dynamodb`).
     ledger: ledgerConfig,
+    // The stack's breaker, thresholds shortened by --breaker-failures, --breaker-seconds, ...
+    breaker: breakerSettings({ ...DEFAULT_BREAKER_SETTINGS, ...options.breaker }),
   };
 
   const instances = new FolderInstanceRepository({

@@ -112,3 +112,17 @@ test('a file given as the instances folder is refused', () => {
   writeFileSync(join(cwd, 'file.json'), '{}');
   expect(usageError(['--instances', 'file.json'])).toMatch(/--instances: .*file\.json is not a folder/);
 });
+
+test('--breaker-* shorten the circuit breaker; only what is given is set, each checked', () => {
+  expect(options(['--breaker-failures', '3', '--breaker-seconds', '0', '--probe-seconds', '2', '--disable-after', '60']).breaker).toEqual({
+    failures: 3,
+    spanSeconds: 0,
+    probeSeconds: 2,
+    disableAfterSeconds: 60,
+  });
+  expect(options(['--probe-seconds', '5']).breaker).toEqual({ probeSeconds: 5 });
+  expect(options([]).breaker).toBeUndefined();
+  expect(usageError(['--breaker-failures', '0'])).toBe('--breaker-failures must be a whole number from 1 to 2592000, got "0"');
+  expect(usageError(['--probe-seconds', 'soon'])).toBe('--probe-seconds must be a whole number from 1 to 2592000, got "soon"');
+  for (const option of ['--breaker-failures', '--breaker-seconds', '--probe-seconds', '--disable-after']) expect(HELP_TEXT).toContain(option);
+});
