@@ -210,6 +210,12 @@ export const DELIVER_METRICS = {
   latency: 'DeliveryLatency',
   droppedForged: 'EventsDroppedForged',
   droppedInstanceUnavailable: 'EventsDroppedInstanceUnavailable',
+  /** Its receiver was disabled after failing too long (kept in the ledger for `events resend`). */
+  droppedReceiverDisabled: 'EventsDroppedReceiverDisabled',
+  /** Held for its receiver (paused, circuit open, rate limit): attempts unused. */
+  held: 'EventsHeld',
+  /** Not a type its instance takes (event.notification.types). */
+  filtered: 'EventsFiltered',
 } as const;
 
 /**

@@ -236,7 +236,10 @@ async function start(
     tracer: TRACING_OFF,
   });
   const deliverHandler = createDeliverHandler({
-    ...deliverDependencies(deliverConfig, { sqs: client, dynamodb }),
+    // Operational notices are printed here (and POSTed to an instance's operational webhook, if set).
+    ...deliverDependencies(deliverConfig, { sqs: client, dynamodb }, {
+      publish: async (notice) => output.out(`notice: ${notice.type} ${notice.instanceId} (${notice.consecutiveFailures} failed in a row${notice.lastError ? `; last: ${notice.lastError}` : ''})`),
+    }),
     instances: withSinkCallbacks(instances, sink.origin),
     resolveHost: localMachineResolver,
     logger: createConsoleLogger({ service: 'deliver', level, write: logWriter(output) }),

@@ -23,6 +23,7 @@ import { CONFIG_KEYS, configOf, type Instance, scrubSecrets, secretValuesOf } fr
 import { DELIVER_METRICS } from '../contract';
 import { isJsonObject } from './json';
 import { attemptsInRound, type AttemptResult, type LedgerEntry, type LedgerTiming } from './ledger';
+import { openReceiverGate, type ReceiverGateDeps } from './receiver-gate';
 import { handleTicket, type AttemptOutcome, type TicketOutcome, type TicketQueue } from './ledger-flow';
 import type { Ledger } from './ledger';
 import {
@@ -57,6 +58,11 @@ export interface DeliverDeps {
   readonly resolveHost: HostResolver;
   readonly clock: Clock;
   readonly telemetry?: Telemetry;
+  /**
+   * The receivers' side (docs/health.md): event-type filter, health (pause, circuit breaker,
+   * disable) and delivery slots, asked before each claim. Absent: every due event is attempted.
+   */
+  readonly receivers?: ReceiverGateDeps;
 }
 
 export type DropReason = 'forged' | 'instance-deleted' | 'instance-disabled' | 'instance-store-changed';
@@ -70,7 +76,11 @@ export type DeliveryOutcome =
   /** An earlier event of its object is unfinished: the ticket is dropped, the event wakes when that one ends. */
   | { readonly status: 'parked'; readonly blockedBy: string }
   /** A stale or duplicate ticket (already final, not yet due, an attempt in progress). */
-  | { readonly status: 'skipped'; readonly reason: string };
+  | { readonly status: 'skipped'; readonly reason: string }
+  /** Its receiver is paused, its circuit open or at its rate limit: held, attempts unused, until its due time. */
+  | { readonly status: 'held'; readonly heldBy: string; readonly until: string }
+  /** Not a type its instance takes (`event.notification.types`). */
+  | { readonly status: 'filtered'; readonly detail: string };
 
 /**
  * Handles one ticket. Throws only when the ledger or the dead-letter queue fails (the ticket must
@@ -103,11 +113,17 @@ export async function deliverTicket(message: QueueMessage, deps: DeliverDeps): P
       timing: deps.ledgerTiming,
       retryPolicy: deps.retryPolicy,
       attempt: (queued) => attemptDelivery(queued, deps, telemetry, attributes),
+      ...(deps.receivers ? { gate: gateOf(deps.receivers, deps.instances) } : {}),
       deadLetter: (entry) => deps.deadLetters.deadLetter(entry),
     },
     { deadLetteredVersion: message.deadLetteredVersion },
   );
   return report(outcome, event, deps, telemetry, attributes);
+}
+
+/** The receiver gate with the instance as deliver reads it (cached: the attempt reads it again for free). */
+function gateOf(receivers: ReceiverGateDeps, instances: InstanceLookup) {
+  return async (event: QueuedEvent) => openReceiverGate(event, await instances.get(event.instanceId), receivers);
 }
 
 /** What the logs say about one ticket: ids only, never the payload. */
@@ -165,6 +181,7 @@ function report(
       const reason = outcome.entry.reason as DropReason;
       const detail = outcome.entry.detail ?? '';
       if (reason === 'forged') telemetry.count(DELIVER_METRICS.droppedForged);
+      else if ((reason as string) === 'receiver-disabled') telemetry.count(DELIVER_METRICS.droppedReceiverDisabled);
       else telemetry.count(DELIVER_METRICS.droppedInstanceUnavailable);
       telemetry.log('warn', reason === 'forged' ? 'dropped as forged' : `dropped: ${detail}`, { ...attributes, reason, detail });
       return { status: 'dropped', reason, detail };
@@ -175,6 +192,18 @@ function report(
     case 'skipped':
       telemetry.log('debug', 'ticket skipped', { ...attributes, reason: outcome.reason });
       return { status: 'skipped', reason: outcome.reason };
+    case 'held': {
+      const until = outcome.entry.dueAt ?? '';
+      telemetry.count(DELIVER_METRICS.held);
+      telemetry.log('debug', `held: ${outcome.heldBy}`, { ...attributes, heldBy: outcome.heldBy, until });
+      return { status: 'held', heldBy: outcome.heldBy, until };
+    }
+    case 'filtered': {
+      const detail = outcome.entry.detail ?? '';
+      telemetry.count(DELIVER_METRICS.filtered);
+      telemetry.log('debug', 'filtered', { ...attributes, detail });
+      return { status: 'filtered', detail };
+    }
   }
 }
 

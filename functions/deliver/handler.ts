@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { givenOrCreatedPowertools, type HandlerLogger, type HandlerMetrics } from '../adapters/aws/powertools';
@@ -8,7 +9,11 @@ import { FALLBACK_POWERTOOLS } from '../config';
 import type { CallbackUrlPolicy } from '../core/callback/ssrf';
 import { deliverTicket, type DeliverDeps, type DeliveryOutcome } from '../core/deliver';
 import type { Ledger, LedgerTiming } from '../core/ledger';
-import type { TicketQueue } from '../core/ledger-flow';
+import { wakeHeld, type TicketQueue } from '../core/ledger-flow';
+import { DeliverySlots } from '../core/delivery-controls';
+import type { BreakerSettings, HealthStore } from '../core/health';
+import type { NoticeTopic } from '../core/health-notices';
+import type { ReceiverGateDeps } from '../core/receiver-gate';
 import {
   type CallbackSender,
   type Clock,
@@ -60,6 +65,19 @@ export interface DeliverHandlerDeps {
   readonly metrics?: HandlerMetrics;
   /** @default a Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
   readonly tracer?: Tracer;
+  /**
+   * Receiver health and delivery controls (docs/health.md): the health records (items of the
+   * ledger table), the breaker's thresholds, where notices go, and this worker's delivery slots.
+   * @default none: every due event is attempted (no breaker, no pause, no filter)
+   */
+  readonly receivers?: {
+    readonly health: HealthStore;
+    readonly breaker: BreakerSettings;
+    /** @default no topic: notices go to operational webhooks only */
+    readonly noticeTopic?: NoticeTopic;
+    /** Concurrent callbacks of this worker, shared fairly among receivers. @default 10 (one batch) */
+    readonly slots?: number;
+  };
 }
 
 export type DeliverHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -87,6 +105,7 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
     resolveHost: deps.resolveHost ?? systemResolver,
     clock,
     telemetry,
+    ...(deps.receivers ? { receivers: receiverGateDeps(deps.receivers, deps, clock, telemetry) } : {}),
   };
 
   // One subsegment per record: groups run in parallel, and each record's ledger/SQS calls nest under it.
@@ -189,5 +208,26 @@ export function toQueueMessage(record: SQSRecord): QueueMessage {
     messageDeduplicationId: attributes.MessageDeduplicationId,
     queueArn: record.eventSourceARN,
     ...(Number.isInteger(deadLetteredVersion) && deadLetteredVersion > 0 ? { deadLetteredVersion } : {}),
+  };
+}
+
+/** The receiver gate's dependencies, built once per handler (its slots are shared by every batch of this worker). */
+function receiverGateDeps(
+  receivers: NonNullable<DeliverHandlerDeps['receivers']>,
+  deps: DeliverHandlerDeps,
+  clock: Clock,
+  telemetry: Telemetry,
+): ReceiverGateDeps {
+  const urlPolicy = deps.urlPolicy ?? HTTPS_ONLY;
+  const resolveHost = deps.resolveHost ?? systemResolver;
+  return {
+    health: { store: receivers.health, clock, settings: receivers.breaker },
+    notices: { topic: receivers.noticeTopic, sender: deps.sender, urlPolicy, resolveHost, clock, telemetry },
+    slots: new DeliverySlots(receivers.slots ?? 10),
+    newProbeId: () => randomUUID(),
+    clock,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    telemetry,
+    wakeHeld: (instanceId) => wakeHeld(instanceId, { ledger: deps.ledger, tickets: deps.tickets, clock, timing: deps.ledgerTiming }),
   };
 }

@@ -1,5 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbHealthStore } from '../adapters/aws/dynamodb-health';
+import { SnsNoticeTopic } from '../adapters/aws/sns-notice-topic';
 import { DynamoDbLedger } from '../adapters/aws/dynamodb-ledger';
 import { SqsDeadLetterQueue } from '../adapters/aws/sqs-dead-letter-queue';
 import { SqsEventQueue } from '../adapters/aws/sqs-event-queue';
@@ -8,6 +11,7 @@ import { EcwidApiClient } from '../adapters/http/ecwid-api-client';
 import { requiredValue, type DeliverConfig } from '../config';
 import { ENV } from '../contract';
 import { EcwidApiBudget } from '../core/ecwid/api-budget';
+import type { NoticeTopic } from '../core/health-notices';
 import type { DeliverHandlerDeps } from './handler';
 
 /**
@@ -18,8 +22,9 @@ import type { DeliverHandlerDeps } from './handler';
  */
 export function deliverDependencies(
   config: DeliverConfig,
-  clients: { readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient },
-): Pick<DeliverHandlerDeps, 'ledger' | 'tickets' | 'deadLetters' | 'sender' | 'ecwid' | 'retryPolicy' | 'ledgerTiming' | 'urlPolicy'> {
+  clients: { readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient; readonly sns?: SNSClient },
+  noticeTopic?: NoticeTopic,
+): Pick<DeliverHandlerDeps, 'ledger' | 'tickets' | 'deadLetters' | 'sender' | 'ecwid' | 'retryPolicy' | 'ledgerTiming' | 'urlPolicy' | 'receivers'> {
   const tableName = requiredValue(config.ledger?.tableName, ENV.ledgerTableName);
   const queueUrl = requiredValue(config.queueUrl, ENV.queueUrl);
   return {
@@ -35,5 +40,11 @@ export function deliverDependencies(
     retryPolicy: config.retryPolicy,
     ledgerTiming: config.ledger?.timing,
     urlPolicy: config.callbackUrlPolicy,
+    // Receiver health lives in the ledger table; notices go to the stack's topic (the runner prints them).
+    receivers: {
+      health: new DynamoDbHealthStore({ tableName, client: clients.dynamodb }),
+      breaker: config.breaker,
+      noticeTopic: noticeTopic ?? (config.noticeTopicArn ? new SnsNoticeTopic({ topicArn: config.noticeTopicArn, client: clients.sns }) : undefined),
+    },
   };
 }

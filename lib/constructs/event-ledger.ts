@@ -151,12 +151,14 @@ export class EventLedger extends Construct {
 
   /**
    * Deliver: claims and finishes attempts (versioned Puts), reads entries, and finds the
-   * unfinished events of an object (the per-object order rule).
+   * unfinished events of an object (the per-object order rule); reads and writes the receiver
+   * health records (items of the same table) and wakes a recovered receiver's held events.
    */
   public grantDeliveryUpdates(fn: LedgerFunction): void {
     this.setEnvironment(fn);
     this.allow(fn, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'], [this.table.tableArn]);
-    this.allow(fn, ['dynamodb:Query'], [this.indexArn(LEDGER_TABLE.indexes.unfinishedByObject)]);
+    // byInstance: a receiver that is back (circuit closed, resumed) has its held events woken at once.
+    this.allow(fn, ['dynamodb:Query'], [this.indexArn(LEDGER_TABLE.indexes.unfinishedByObject), this.indexArn(LEDGER_TABLE.indexes.byInstance)]);
   }
 
   /** The sweep: finds due events (status index), reads and moves them on. */

@@ -180,17 +180,22 @@ describe('deliver handler module (production wiring) under X-Ray', () => {
       const [invocation] = subsegmentsOf(root);
       const [recordSegment] = invocation.subsegments ?? [];
       expect(recordSegment.annotations).toMatchObject({ outcome: 'delivered', httpStatus: 200 });
-      // The ledger: read the entry (none: adopted), the object's unfinished events, claim, record the outcome.
+      // The ledger: read the entry (none: adopted), the object's unfinished events; the receiver
+      // gate (the instance, its health record: none yet); claim, record the outcome.
       expect((recordSegment.subsegments ?? []).map((s) => [s.name, s.aws?.operation])).toEqual([
         ['DynamoDB', 'GetItem'],
         ['DynamoDB', 'PutItem'],
         ['DynamoDB', 'Query'],
         ['DynamoDB', 'BatchGetItem'],
-        ['DynamoDB', 'PutItem'],
         ['SSM', 'GetParameter'],
+        ['DynamoDB', 'GetItem'],
+        ['DynamoDB', 'PutItem'],
         ['DynamoDB', 'PutItem'],
         // Delivered: the object's next parked event, if any, is woken (none here, so no BatchGetItem).
         ['DynamoDB', 'Query'],
+        // The receiver's health: read, then write the success (the first record of it).
+        ['DynamoDB', 'GetItem'],
+        ['DynamoDB', 'PutItem'],
       ]);
       expect(allSubsegments([invocation]).filter((s) => s.http && s.namespace !== 'aws')).toEqual([]);
       const trace = traceJson(root);

@@ -131,7 +131,14 @@ test('deliver may decrypt what it consumes and encrypt what it dead-letters, wit
     // The read model's Query and the ledger's (the per-object order index), merged by IAM.
     ...readModelStatements().map((statement) =>
       statement.Action === 'dynamodb:Query'
-        ? { ...statement, Resource: [statement.Resource, { 'Fn::Join': ['', [getAtt(stack.ledger.table), '/index/unfinishedByObject']] }] }
+        ? {
+            ...statement,
+            Resource: [
+              statement.Resource,
+              { 'Fn::Join': ['', [getAtt(stack.ledger.table), '/index/byInstance']] },
+              { 'Fn::Join': ['', [getAtt(stack.ledger.table), '/index/unfinishedByObject']] },
+            ],
+          }
         : statement,
     ),
     { Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: getAtt(stack.ledger.table) },

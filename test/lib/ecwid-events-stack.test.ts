@@ -280,7 +280,15 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
       // the per-object order index only (EventLedger.grantDeliveryUpdates).
       ...readModelStatements().map((statement) =>
         statement.Action === 'dynamodb:Query'
-          ? { ...statement, Resource: [statement.Resource, { 'Fn::Join': ['', [ledgerTable, '/index/unfinishedByObject']] }] }
+          ? {
+              ...statement,
+              Resource: [
+                statement.Resource,
+                // A receiver that is back has its held events woken (by instance).
+                { 'Fn::Join': ['', [ledgerTable, '/index/byInstance']] },
+                { 'Fn::Join': ['', [ledgerTable, '/index/unfinishedByObject']] },
+              ],
+            }
           : statement,
       ),
       // Whole-item conditional Puts and reads on the table, nothing else (no UpdateItem, no DeleteItem).

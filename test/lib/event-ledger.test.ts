@@ -126,7 +126,7 @@ describe('grants: each function gets its environment and exactly what it uses', 
     });
   });
 
-  test('deliver updates: Put/Get/BatchGet on the table, Query on the unfinished-by-object index only', () => {
+  test('deliver updates: Put/Get/BatchGet on the table (events and receiver health), Query on the unfinished-by-object and by-instance indexes only', () => {
     let deliver!: LambdaFunction;
     const { ledger, template } = build({}, (s, l) => {
       deliver = fn(s, 'Deliver');
@@ -134,7 +134,7 @@ describe('grants: each function gets its environment and exactly what it uses', 
     });
     expect(statementsOfRole(template, logicalId(deliver.role!))).toEqual([
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: getAtt(ledger.table) },
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn(ledger, 'unfinishedByObject') },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn(ledger, 'byInstance'), indexArn(ledger, 'unfinishedByObject')] },
     ]);
   });
 
