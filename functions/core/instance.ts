@@ -218,6 +218,17 @@ export function isSecretKey(key: string): boolean {
   return SECRET_CONFIG_KEYS.includes(key) || SECRET_LOOKING.test(key);
 }
 
+/**
+ * Query parameter names that carry credentials in common receiver URLs although they do not look
+ * like one: Azure SAS `sig`, Azure Functions `code`, presigned `X-Amz-Signature`, `auth`, `hmac`...
+ */
+const SECRET_QUERY_NAME = /^(sig|signature|x-amz-signature|auth|authorization|code|hmac|jwt|sas|session)$/i;
+
+/** Whether the value of this callback URL query parameter is secret. */
+export function isSecretQueryParam(name: string): boolean {
+  return isSecretKey(name) || SECRET_QUERY_NAME.test(name);
+}
+
 /** What a hidden part of a URL is replaced with. */
 export const REDACTED_URL_PART = '****';
 
@@ -242,7 +253,7 @@ export function redactCallbackUrl(url: string): string {
     .split('&')
     .map((pair) => {
       const at = pair.indexOf('=');
-      return at > 0 && isSecretKey(safeDecode(pair.slice(0, at))) ? `${pair.slice(0, at)}=${REDACTED_URL_PART}` : pair;
+      return at > 0 && isSecretQueryParam(safeDecode(pair.slice(0, at))) ? `${pair.slice(0, at)}=${REDACTED_URL_PART}` : pair;
     })
     .join('&');
   return parsed.toString();
@@ -290,7 +301,7 @@ function urlSecretParts(url: URL): string[] {
   const parts = url.password ? [url.password] : [];
   for (const pair of url.search.slice(1).split('&')) {
     const at = pair.indexOf('=');
-    if (at > 0 && at < pair.length - 1 && isSecretKey(safeDecode(pair.slice(0, at)))) parts.push(pair.slice(at + 1));
+    if (at > 0 && at < pair.length - 1 && isSecretQueryParam(safeDecode(pair.slice(0, at)))) parts.push(pair.slice(at + 1));
   }
   return parts;
 }

@@ -83,13 +83,19 @@ describe('secrets: one list, one way to hide them', () => {
       'https://hooks.example.com/x?a=%20b&token=****&api_key=****',
     );
     expect(redactCallbackUrl('https://hooks.example.com/x')).toBe('https://hooks.example.com/x');
+    // Credentials under names that do not look secret: Azure SAS `sig`, Azure Functions `code`, presigned S3.
+    expect(redactCallbackUrl('https://q.example.net/m?sv=2022&sig=AbC%2Bd&se=1')).toBe('https://q.example.net/m?sv=2022&sig=****&se=1');
+    expect(redactCallbackUrl('https://f.example.net/api/h?code=FnKey123&clientId=x')).toBe('https://f.example.net/api/h?code=****&clientId=x');
+    expect(redactCallbackUrl('https://b.example.net/o?X-Amz-Signature=abcd1234&auth=zz9')).toBe(
+      'https://b.example.net/o?X-Amz-Signature=****&auth=****',
+    );
     expect(redactCallbackUrl('not a url')).toBe('not a url');
   });
 
   test('secretValuesOf: secret keys, each rotated whsec_, and the callback URL password and token', () => {
     const values = secretValuesOf(
       instanceDocument({
-        callbackUrl: 'https://u:Url%20Pass99@hooks.example.com/x?token=QueryTok3n&page=2',
+        callbackUrl: 'https://u:Url%20Pass99@hooks.example.com/x?token=QueryTok3n&page=2&sig=SasSig777',
         clientSecret: 'ClientSecretXyz',
         configuration: { password: 'LegacyPassword1', [CONFIG_KEYS.webhookSecret]: 'whsec_AAAA1111 whsec_BBBB2222', 'short.key': 'abc' },
       }),
@@ -105,6 +111,7 @@ describe('secrets: one list, one way to hide them', () => {
         'Url%20Pass99',
         'Url Pass99',
         'QueryTok3n',
+        'SasSig777',
       ]),
     );
     expect(values).not.toContain('abc');
