@@ -5,6 +5,7 @@ import type { Telemetry } from '../functions/core/ports';
 import { pollDueInstances, type PollRunSummary } from '../functions/core/poll/run';
 import type { Clock, EventQueue, InstanceRepository } from '../functions/core/ports';
 import type { SightingInbox } from '../functions/core/sightings';
+import { startPeriodicRun } from './periodic-run';
 
 /**
  * The local runner's stand-in for the scheduled poll Lambda: every `intervalSeconds` it runs the
@@ -45,53 +46,29 @@ export function startPollLoop(options: PollLoopOptions): PollLoop {
   const checkpoints = new FileCheckpointStore({ dir: options.stateDir, clock });
   const source = new EcwidPollClient({ baseUrl: options.ecwidApiBaseUrl, clock });
   const owner = `local-runner-${process.pid}-${randomBytes(3).toString('hex')}`;
-  let running: Promise<PollRunSummary | undefined> | undefined;
-  let stopped = false;
-
-  const run = (): Promise<PollRunSummary | undefined> => {
-    running ??= (async () => {
-      try {
-        const summary = await pollDueInstances({
-          listInstances: () => options.instances.list(),
-          loadAllStates: () => checkpoints.loadAll(),
-          checkpoints,
-          source,
-          queue: options.queue,
-          sightings: options.sightings,
-          clock,
-          telemetry: options.telemetry,
-          owner,
-          leaseSeconds: LOCAL_LEASE_SECONDS,
-        });
-        options.onRun?.(summary);
-        return summary;
-      } catch (error) {
-        options.onError?.(error);
-        return undefined;
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  };
-
-  const timer = setInterval(() => {
-    // A run still going when the next is due simply absorbs it (no overlapping polls).
-    if (!stopped && !running) void run();
-  }, Math.max(1, options.intervalSeconds) * 1000);
-  timer.unref();
-  void run();
+  const loop = startPeriodicRun({
+    job: () =>
+      pollDueInstances({
+        listInstances: () => options.instances.list(),
+        loadAllStates: () => checkpoints.loadAll(),
+        checkpoints,
+        source,
+        queue: options.queue,
+        sightings: options.sightings,
+        clock,
+        telemetry: options.telemetry,
+        owner,
+        leaseSeconds: LOCAL_LEASE_SECONDS,
+      }),
+    intervalMs: Math.max(1, options.intervalSeconds) * 1000,
+    runAtStart: true,
+    onRun: options.onRun,
+    onError: options.onError,
+  });
 
   return {
     stateDir: options.stateDir,
-    async runNow() {
-      if (running) await running;
-      return stopped ? undefined : run();
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      if (running) await running;
-    },
+    runNow: () => loop.runNow(),
+    stop: () => loop.stop(),
   };
 }

@@ -1,5 +1,6 @@
 import type { SweepHandler } from '../functions/sweep/handler';
 import type { SweepResult } from '../functions/core/ledger-flow';
+import { startPeriodicRun } from './periodic-run';
 
 /**
  * The local runner's stand-in for the scheduled sweep Lambda (EventBridge, every minute in AWS):
@@ -26,39 +27,10 @@ export interface SweepLoop {
 }
 
 export function startSweepLoop(options: SweepLoopOptions): SweepLoop {
-  let running: Promise<SweepResult | undefined> | undefined;
-  let stopped = false;
-
-  const run = (): Promise<SweepResult | undefined> => {
-    running ??= (async () => {
-      try {
-        const result = await options.handler();
-        options.onRun?.(result);
-        return result;
-      } catch (error) {
-        options.onError?.(error);
-        return undefined;
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  };
-
-  const timer = setInterval(() => {
-    if (!stopped && !running) void run();
-  }, Math.max(10, options.intervalMs ?? 1000));
-  timer.unref();
-
-  return {
-    async runNow() {
-      if (running) await running;
-      return stopped ? undefined : run();
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      if (running) await running;
-    },
-  };
+  return startPeriodicRun({
+    job: () => options.handler(),
+    intervalMs: Math.max(10, options.intervalMs ?? 1000),
+    onRun: options.onRun,
+    onError: options.onError,
+  });
 }
