@@ -216,6 +216,8 @@ export const DELIVER_METRICS = {
   held: 'EventsHeld',
   /** Not a type its instance takes (event.notification.types). */
   filtered: 'EventsFiltered',
+  /** Records an invocation had no time left to start (they come back whole: no attempt spent). */
+  notStartedInTime: 'RecordsNotStartedInTime',
 } as const;
 
 /**

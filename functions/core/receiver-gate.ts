@@ -56,6 +56,9 @@ export interface ReceiverGateDeps {
   readonly maxSlotWaitMs?: number;
 }
 
+/** How long deliver waits for a delivery slot before holding the event instead, by default. */
+export const DEFAULT_SLOT_WAIT_MS = 2_000;
+
 /** Failures that are the receiver's: it answered badly, or could not be reached. */
 const RECEIVER_ERROR_CLASSES: ReadonlySet<string> = new Set(['http', 'connection', 'timeout', 'dns', 'url-refused']);
 
@@ -146,7 +149,7 @@ async function takeSlot(
   deps: Pick<ReceiverGateDeps, 'sleep' | 'maxSlotWaitMs' | 'clock'>,
 ): Promise<{ ok: true } | { ok: false; reason: string; retryInMs: number }> {
   let waited = 0;
-  const budget = deps.maxSlotWaitMs ?? 2000;
+  const budget = deps.maxSlotWaitMs ?? DEFAULT_SLOT_WAIT_MS;
   for (;;) {
     const decision = slots.tryStart(receiver, limits, deps.clock().getTime());
     if (decision.ok) return { ok: true };

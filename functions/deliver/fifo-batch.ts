@@ -15,6 +15,10 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
  * so the caller can make them visible again at once; left alone they would stay invisible for the
  * queue's whole visibility timeout and hold the group back past the failed record's backoff.
  *
+ * `mayStart` is asked before each record: a record it refuses (too little time left in the
+ * invocation) is failed without being handed to `recordHandler`, so it, and the rest of its group,
+ * come back untouched and are handed to `onSkipped` as well.
+ *
  * A batch where every record failed is answered with all of them listed, not by throwing
  * (`throwOnFullBatchFailure: false`): a callback that is down is an expected outcome, the
  * failures were already rescheduled, and a Lambda error would only add noise and slow the poller.
@@ -24,9 +28,11 @@ export async function processFifoGroupsInParallel(
   recordHandler: (record: SQSRecord) => Promise<unknown>,
   context?: Context,
   onSkipped?: (records: SQSRecord[]) => Promise<void>,
+  mayStart?: (record: SQSRecord) => boolean,
 ): Promise<SQSBatchResponse> {
   const attempted = new Set<string>();
-  const trackedHandler = (record: SQSRecord): Promise<unknown> => {
+  const trackedHandler = async (record: SQSRecord): Promise<unknown> => {
+    if (mayStart && !mayStart(record)) throw new RecordNotStartedError(record.messageId);
     attempted.add(record.messageId);
     return recordHandler(record);
   };
@@ -53,4 +59,12 @@ export async function processFifoGroupsInParallel(
     if (skipped.length > 0) await onSkipped(skipped);
   }
   return { batchItemFailures };
+}
+
+/** A record the invocation had no time left to start: it comes back whole (the queue sends it again). */
+export class RecordNotStartedError extends Error {
+  constructor(messageId: string) {
+    super(`record ${messageId} not started: too little time left in this invocation`);
+    this.name = 'RecordNotStartedError';
+  }
 }

@@ -27,6 +27,11 @@ import {
 } from '../core/ports';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry-policy';
 import { processFifoGroupsInParallel } from './fifo-batch';
+import { DEFAULT_ECWID_TIMEOUT_MS } from '../adapters/http/ecwid-api-client';
+import { DEFAULTS, DELIVER_METRICS } from '../contract';
+import { DEFAULT_ECWID_MAX_WAIT_MS } from '../core/ecwid/api-budget';
+import { DEFAULT_SLOT_WAIT_MS } from '../core/receiver-gate';
+import { timeBudget, worstCaseRecordMs, type TimeBudget } from '../core/time-budget';
 
 /**
  * Deliver Lambda (SQS FIFO event source, ReportBatchItemFailures): adapts each record (a ledger
@@ -66,6 +71,12 @@ export interface DeliverHandlerDeps {
   /** @default a Tracer (X-Ray; off outside Lambda and when POWERTOOLS_TRACE_ENABLED=false) */
   readonly tracer?: Tracer;
   /**
+   * The longest one record may take (core/time-budget.ts): a record is started only while this
+   * still fits in the invocation's remaining time (`getRemainingTimeInMillis`); the others come back.
+   * @default deliverRecordWorstCaseMs(DEFAULTS.callbackTimeoutMs)
+   */
+  readonly recordWorstCaseMs?: number;
+  /**
    * Receiver health and delivery controls (docs/health.md): the health records (items of the
    * ledger table), the breaker's thresholds, where notices go, and this worker's delivery slots.
    * @default none: every due event is attempted (no breaker, no pause, no filter)
@@ -83,6 +94,26 @@ export interface DeliverHandlerDeps {
 export type DeliverHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 const HTTPS_ONLY: CallbackUrlPolicy = { allowHttp: false, allowHosts: [] };
+
+/**
+ * Ledger, health, queue and notice calls around one attempt: a dozen DynamoDB/SQS/SNS calls of
+ * tens of milliseconds each, with room for the SDK's retries when one is throttled.
+ */
+export const RECORD_BOOKKEEPING_MS = 5_000;
+
+/**
+ * One record's worst case with the adapters wiring.ts builds: a slot wait, one Ecwid read (the
+ * API budget's wait plus one request), the callback's timeout, the bookkeeping. 29 s by default.
+ */
+export function deliverRecordWorstCaseMs(callbackTimeoutMs: number): number {
+  return worstCaseRecordMs({
+    slotWaitMs: DEFAULT_SLOT_WAIT_MS,
+    ecwidReads: 1,
+    ecwidReadMs: DEFAULT_ECWID_MAX_WAIT_MS + DEFAULT_ECWID_TIMEOUT_MS,
+    callbackMs: callbackTimeoutMs,
+    bookkeepingMs: RECORD_BOOKKEEPING_MS,
+  });
+}
 
 export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
   const { logger: log, metrics: meter, tracer: trace } = givenOrCreatedPowertools(deps, FALLBACK_POWERTOOLS.deliver);
@@ -130,11 +161,40 @@ export function createDeliverHandler(deps: DeliverHandlerDeps): DeliverHandler {
     }
   };
 
+  const recordWorstCaseMs = deps.recordWorstCaseMs ?? deliverRecordWorstCaseMs(DEFAULTS.callbackTimeoutMs);
+
   return (event, context) => traced(trace, invocationSegmentName(), async (span) => {
     if (context) log.addContext?.(context);
+    // Without a Lambda context (a script, a test) there is no timeout to keep.
+    const budget: TimeBudget | undefined =
+      typeof context?.getRemainingTimeInMillis === 'function'
+        ? timeBudget(clock().getTime(), context.getRemainingTimeInMillis(), recordWorstCaseMs)
+        : undefined;
+    let refused = false;
+    const mayStart = budget
+      ? (): boolean => {
+          if (budget.mayStart(clock().getTime())) return true;
+          refused = true;
+          return false;
+        }
+      : undefined;
+    const started = new Set<string>();
+    const startedHandler = (record: SQSRecord): Promise<DeliveryOutcome> => {
+      started.add(record.messageId);
+      return recordHandler(record);
+    };
     try {
-      const response = await processFifoGroupsInParallel(event, recordHandler, context, releaseSkipped);
-      span.metadata('batch', { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length });
+      const response = await processFifoGroupsInParallel(event, startedHandler, context, releaseSkipped, mayStart);
+      // The refused records and the rest of their groups: all come back, none was started.
+      const notStarted = refused ? response.batchItemFailures.map((f) => f.itemIdentifier).filter((id) => !started.has(id)) : [];
+      if (notStarted.length > 0) {
+        meter.addMetric(DELIVER_METRICS.notStartedInTime, MetricUnit.Count, notStarted.length);
+        log.warn('records not started: too little time left in the invocation; they come back whole', {
+          messageIds: notStarted,
+          recordWorstCaseMs,
+        });
+      }
+      span.metadata('batch', { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length, notStarted: notStarted.length });
       return response;
     } finally {
       meter.publishStoredMetrics();

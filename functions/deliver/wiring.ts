@@ -12,7 +12,7 @@ import { requiredValue, type DeliverConfig } from '../config';
 import { ENV } from '../contract';
 import { EcwidApiBudget } from '../core/ecwid/api-budget';
 import type { NoticeTopic } from '../core/health-notices';
-import type { DeliverHandlerDeps } from './handler';
+import { deliverRecordWorstCaseMs, type DeliverHandlerDeps } from './handler';
 
 /**
  * What a deliver config decides of the handler's dependencies: the ledger on the config's table,
@@ -24,7 +24,7 @@ export function deliverDependencies(
   config: DeliverConfig,
   clients: { readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient; readonly sns?: SNSClient },
   noticeTopic?: NoticeTopic,
-): Pick<DeliverHandlerDeps, 'ledger' | 'tickets' | 'deadLetters' | 'sender' | 'ecwid' | 'retryPolicy' | 'ledgerTiming' | 'urlPolicy' | 'receivers'> {
+): Pick<DeliverHandlerDeps, 'ledger' | 'tickets' | 'deadLetters' | 'sender' | 'ecwid' | 'retryPolicy' | 'ledgerTiming' | 'urlPolicy' | 'receivers' | 'recordWorstCaseMs'> {
   const tableName = requiredValue(config.ledger?.tableName, ENV.ledgerTableName);
   const queueUrl = requiredValue(config.queueUrl, ENV.queueUrl);
   return {
@@ -40,6 +40,8 @@ export function deliverDependencies(
     retryPolicy: config.retryPolicy,
     ledgerTiming: config.ledger?.timing,
     urlPolicy: config.callbackUrlPolicy,
+    // A record is started only while its worst case (Ecwid read and callback included) fits in the invocation.
+    recordWorstCaseMs: deliverRecordWorstCaseMs(config.callbackTimeoutMs),
     // Receiver health lives in the ledger table; notices go to the stack's topic (the runner prints them).
     receivers: {
       health: new DynamoDbHealthStore({ tableName, client: clients.dynamodb }),

@@ -1,7 +1,7 @@
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import type { CallbackRequest, CallbackResult, CallbackSender, EcwidApi } from '../../functions/core/ports';
 import { CONFIG_KEYS } from '../../functions/core/instance';
-import { createDeliverHandler, toQueueMessage } from '../../functions/deliver/handler';
+import { createDeliverHandler, deliverRecordWorstCaseMs, toQueueMessage } from '../../functions/deliver/handler';
 import type { HandlerMetrics } from '../../functions/adapters/aws/powertools';
 import { instance, sqsRecord, webhookEvent } from '../core/deliver-support';
 import { MemoryInstanceStore } from '../../testkit/ports';
@@ -49,7 +49,7 @@ class ScriptedSender implements CallbackSender {
 const ok = async (): Promise<CallbackResult> => ({ ok: true, status: 200 });
 const shortId = (deliveryId: string): string => deliveryId.replace(/^shop-a:/, '');
 
-function setup(sender: CallbackSender) {
+function setup(sender: CallbackSender, options: { clock?: () => Date; recordWorstCaseMs?: number } = {}) {
   const ledger = new MemoryLedger();
   const tickets = new MemoryTicketQueue();
   const deadLetters = new ReleasingDeadLetters();
@@ -63,9 +63,16 @@ function setup(sender: CallbackSender) {
     ecwid: NO_ECWID,
     logger: silentLogger,
     metrics: metrics as unknown as HandlerMetrics,
+    ...options,
   });
   return { deliver, ledger, tickets, deadLetters, metrics };
 }
+
+/** A Lambda context with this much time left at the (test) clock's `now()`. */
+const contextWith = (now: () => number, remainingMs: number): Context => {
+  const deadline = now() + remainingMs;
+  return { awsRequestId: 'request-1', getRemainingTimeInMillis: () => deadline - now() } as unknown as Context;
+};
 
 const batch = (...records: ReturnType<typeof sqsRecord>[]): SQSEvent => ({ Records: records });
 
@@ -139,6 +146,51 @@ describe('deliver handler', () => {
     expect(response.batchItemFailures).toEqual([]);
     timers.forEach(clearTimeout);
     expect(sender.maxInFlight).toBe(10);
+  });
+
+  describe('time budget (getRemainingTimeInMillis)', () => {
+    it('starts no record when the worst case of one no longer fits: every record comes back whole, the ledger untouched', async () => {
+      const sender = new ScriptedSender(ok);
+      const { deliver, ledger, deadLetters, metrics } = setup(sender, { recordWorstCaseMs: 29_000 });
+      const records = ['A1', 'A2', 'B1'].map((id) => sqsRecord({ messageId: id, groupId: id[0] }));
+
+      const response = await deliver(batch(...records), contextWith(Date.now, 25_000));
+
+      expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['A1', 'A2', 'B1']);
+      expect(sender.started).toEqual([]);
+      for (const id of ['A1', 'A2', 'B1']) expect(await ledger.get('shop-a', id)).toBeUndefined();
+      // Made visible again at once, for an invocation with time to deliver them.
+      expect([...deadLetters.released].sort()).toEqual(['A1', 'A2', 'B1']);
+      expect(metrics.addMetric).toHaveBeenCalledWith('RecordsNotStartedInTime', 'Count', 3);
+    });
+
+    it('a slow group stops starting records once the worst case would run past the timeout; other groups and started records finish', async () => {
+      // Each callback takes 10 s of the (fake) clock; the worst case of a record is 20 s.
+      let nowMs = Date.parse('2024-03-01T12:00:00.000Z');
+      const sender = new ScriptedSender(async () => {
+        nowMs += 10_000;
+        return { ok: true, status: 200 };
+      });
+      const { deliver, ledger, deadLetters } = setup(sender, { clock: () => new Date(nowMs), recordWorstCaseMs: 20_000 });
+      const recordOf = (id: string) =>
+        sqsRecord({ messageId: id, groupId: id[0], body: JSON.stringify(webhookEvent({ eventId: id, objectId: `object-${id[0]}` })) });
+
+      // 45 s left, less the 1 s reserve: A1 and B1 start at 0 s (their callbacks move the shared
+      // clock to 20 s), A2 at 20 s (done by 40 s at worst), A3 would start at 30 s: 50 s at worst, too late.
+      const response = await deliver(batch(recordOf('A1'), recordOf('A2'), recordOf('A3'), recordOf('B1')), contextWith(() => nowMs, 45_000));
+
+      expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['A3']);
+      expect(sender.started.map(shortId).sort()).toEqual(['A1', 'A2', 'B1']);
+      expect((await ledger.get('shop-a', 'A2'))?.status).toBe('delivered');
+      // No attempt spent on A3: the queue sends it again, and the ledger has not seen it.
+      expect(await ledger.get('shop-a', 'A3')).toBeUndefined();
+      expect(deadLetters.released).toEqual(['A3']);
+    });
+
+    it('counts the Ecwid read as well as the callback: the default worst case is a slot wait, the API budget wait and timeout, the callback timeout and the bookkeeping', () => {
+      expect(deliverRecordWorstCaseMs(10_000)).toBe(2_000 + (2_000 + 10_000) + 10_000 + 5_000);
+      expect(deliverRecordWorstCaseMs(3_000)).toBe(deliverRecordWorstCaseMs(10_000) - 7_000);
+    });
   });
 
   it('delivers the records of one group one at a time, in order', async () => {

@@ -44,7 +44,8 @@ export interface EcwidApiClientOptions {
   readonly clock?: () => Date;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/** One Ecwid API request's timeout, by default. */
+export const DEFAULT_ECWID_TIMEOUT_MS = 10_000;
 const UTF8 = new TextDecoder();
 
 export class EcwidApiClient implements EcwidApi {
@@ -55,7 +56,7 @@ export class EcwidApiClient implements EcwidApi {
 
   constructor(options: EcwidApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_ECWID_TIMEOUT_MS;
     this.agents = agentsOf(options);
     this.clock = options.clock ?? (() => new Date());
   }

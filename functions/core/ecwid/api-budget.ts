@@ -79,6 +79,9 @@ interface TokenPace {
 /** The share of a token's reads a second that unsigned (ION) verifications may use, per environment. */
 export const UNSIGNED_RATE_PER_SECOND = 1;
 
+/** Longest a request waits in-process for its turn or a Retry-After, by default. */
+export const DEFAULT_ECWID_MAX_WAIT_MS = 2_000;
+
 /** The slowest pace after repeated 429s: one request a minute per environment and token. */
 const MIN_RATE_PER_SECOND = 1 / 60;
 
@@ -100,7 +103,7 @@ export class EcwidApiBudget implements EcwidApi {
   ) {
     this.ratePerSecond = options.ratePerSecond ?? 10;
     this.entityMaxAgeMs = options.entityMaxAgeMs ?? 10_000;
-    this.maxWaitMs = options.maxWaitMs ?? 2_000;
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_ECWID_MAX_WAIT_MS;
     this.maxEntities = options.maxEntities ?? 5_000;
     this.unsignedRatePerSecond = options.unsignedRatePerSecond ?? UNSIGNED_RATE_PER_SECOND;
   }
