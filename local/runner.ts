@@ -147,7 +147,7 @@ async function start(
   let dynamo: DynamoDbEndpoint;
   if (ledgerFolder !== undefined) {
     try {
-      dynamo = await startEmbeddedDynamoDb({ folder: ledgerFolder });
+      dynamo = await startEmbeddedDynamoDb({ folder: ledgerFolder, thread: true });
     } catch (error) {
       throw new RunnerStartError(
         `cannot open the event ledger in ${ledgerFolder}: ${describe(error)} ` +

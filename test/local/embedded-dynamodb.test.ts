@@ -31,16 +31,20 @@ describe('the embedded engine in a folder', () => {
   });
   afterEach(() => rmSync(folder, { recursive: true, force: true }));
 
-  test('remembers entries across a restart', async () => {
+  // The runner runs it on its own thread (worker_threads): stop closes LevelDB there too.
+  test.each([
+    ['in this thread', false],
+    ['on its own thread', true],
+  ])('remembers entries across a restart (%s)', async (_where, thread) => {
     const entry = entryAt(0, { instanceId: 'shop-a', eventId: 'kept' });
-    let server = await startEmbeddedDynamoDb({ folder });
+    let server = await startEmbeddedDynamoDb({ folder, thread });
     let client = clientFor(server.endpoint);
     await ensureLedgerTable(client, 'ledger');
     expect(await new DynamoDbLedger({ tableName: 'ledger', client }).record([entry])).toEqual([{ created: true, entry }]);
     client.destroy();
     await server.stop();
 
-    server = await startEmbeddedDynamoDb({ folder });
+    server = await startEmbeddedDynamoDb({ folder, thread });
     client = clientFor(server.endpoint);
     try {
       await ensureLedgerTable(client, 'ledger');
@@ -51,5 +55,24 @@ describe('the embedded engine in a folder', () => {
       client.destroy();
       await server.stop();
     }
+  });
+});
+
+describe('the embedded engine on its own thread', () => {
+  test('serves the ledger adapter, and stops once (a second stop resolves at once)', async () => {
+    const server = await startEmbeddedDynamoDb({ thread: true });
+    const client = clientFor(server.endpoint);
+    try {
+      await ensureLedgerTable(client, 'threaded');
+      const entry = entryAt(0, { instanceId: 'shop-b', eventId: 'one' });
+      const ledger = new DynamoDbLedger({ tableName: 'threaded', client });
+      expect(await ledger.record([entry])).toEqual([{ created: true, entry }]);
+      expect(await ledger.get('shop-b', 'one')).toEqual(entry);
+    } finally {
+      client.destroy();
+      await server.stop();
+    }
+    await expect(server.stop()).resolves.toBeUndefined();
+    await expect(fetch(server.endpoint, { method: 'POST' })).rejects.toThrow();
   });
 });
