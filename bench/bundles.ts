@@ -10,9 +10,13 @@
  *   `node bench/cold-start-driver.cjs <bundle> <event>`, divided by the median of `node -e 0` with
  *   the same environment; runs interleaved. Measured: node's own start, loading the bundle and the
  *   AWS SDK v3 clients it requires (from node_modules through NODE_PATH, as the Lambda runtime
- *   provides them from its own folder), then ONE invocation whose AWS calls go over HTTP to a
- *   local stand-in (AWS_ENDPOINT_URL_SQS/SSM) that answers at once: ingest = 2 GetParameter + 1
- *   SendMessageBatch; deliver = 1 GetParameter + 1 Ecwid API GET + 1 callback POST (both local).
+ *   provides them from its own folder), then ONE invocation of the path the stack deploys, its AWS
+ *   calls over HTTP to local stand-ins: DynamoDB (the instance read model and the event ledger) to
+ *   an in-memory dynalite in this process, KMS and SQS to the AWS stand-in (AWS_ENDPOINT_URL_*).
+ *   Ingest: the read model's Query + 1 KMS Decrypt, the ledger's record, 1 SendMessageBatch, the
+ *   ledger's "queued"; deliver: the read model + KMS, the ledger's reads and writes of one ticket
+ *   (the event recorded beforehand, as ingest leaves it), 1 Ecwid API GET, 1 callback POST. Every run
+ *   has its own event (a repeat would take the duplicate path).
  *   Not measured: Lambda's own init (sandbox, runtime bootstrap, code download), real AWS latency.
  *   The function's environment comes from the template (NODE_OPTIONS=--enable-source-maps and
  *   POWERTOOLS_TRACE_ENABLED included), plus what the Lambda runtime adds (AWS_EXECUTION_ENV,
@@ -30,7 +34,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ssmInstanceName, ssmStoreIndexName } from '../functions/contract';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDbLedger, ensureLedgerTable } from '../functions/adapters/aws/dynamodb-ledger';
+import { DynamoDbReadModelWriter } from '../functions/adapters/aws/dynamodb-read-model-writer';
+import { KmsDataKeys } from '../functions/adapters/aws/kms-data-keys';
+import { READ_MODEL } from '../functions/contract';
+import { admit } from '../functions/core/ledger-flow';
+import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 import {
   BENCH_ACCOUNT,
   BENCH_REGION,
@@ -49,13 +60,19 @@ import { ecwidApiHandler } from '../testkit/ecwid-api';
 import { webhookEvent } from '../testkit/events';
 import { LOOPBACK, rawServer } from '../testkit/servers';
 import type { QueuedEvent } from '../functions/core/event';
+import type { InstanceDocument } from '../functions/core/instance';
 
 /** Where `cdk synth` writes (cdk.json's default); BENCH_CDK_OUT points the suite at another folder. */
 export const CDK_OUT = path.resolve(REPO_ROOT, process.env.BENCH_CDK_OUT || 'cdk.out');
 const DRIVER = path.join(__dirname, 'cold-start-driver.cjs');
 const COLD_RUNS = 11;
 const CHILD_TIMEOUT_MS = 30_000;
+/** For looking into a cold start: BENCH_COLD_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/cold' (not for figures). */
+const COLD_NODE_ARGS = (process.env.BENCH_COLD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const STORE_ID = 4001;
+const INSTANCE_ID = 'bench-cold';
+/** The stack's tables, in the bench's embedded DynamoDB. */
+const COLD_TABLES = { readModel: 'ecwid-events-bench-instances', ledger: 'ecwid-events-bench-ledger' } as const;
 
 export type FunctionRole = 'ingest' | 'deliver';
 
@@ -257,11 +274,16 @@ async function startXrayDaemonStandIn() {
 }
 
 /** The function's environment from the template, with references to AWS resources replaced by local ones. */
-function functionEnvironment(fn: ColdFunction, standInOrigin: string, invocation: ColdInvocation): Record<string, string> {
+function functionEnvironment(fn: ColdFunction, standInOrigin: string, dynamodbOrigin: string, invocation: ColdInvocation): Record<string, string> {
   const queueUrl = `${standInOrigin}/${BENCH_ACCOUNT}/ecwid-events-bench.fifo`;
+  // The template's references to the stack's resources, as local ones.
   const localValues: Record<string, string> = {
     QUEUE_URL: queueUrl,
     DEAD_LETTER_QUEUE_URL: queueUrl.replace('.fifo', '-dlq.fifo'),
+    SIGHTINGS_QUEUE_URL: `${standInOrigin}/${BENCH_ACCOUNT}/ecwid-events-bench-sightings`,
+    [READ_MODEL.env.tableName]: COLD_TABLES.readModel,
+    LEDGER_TABLE_NAME: COLD_TABLES.ledger,
+    NOTICE_TOPIC_ARN: `arn:aws:sns:${BENCH_REGION}:${BENCH_ACCOUNT}:ecwid-events-bench-notices`,
   };
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) {
@@ -282,6 +304,9 @@ function functionEnvironment(fn: ColdFunction, standInOrigin: string, invocation
     AWS_ENDPOINT_URL: `http://${LOOPBACK}:9`,
     AWS_ENDPOINT_URL_SQS: standInOrigin,
     AWS_ENDPOINT_URL_SSM: standInOrigin,
+    AWS_ENDPOINT_URL_KMS: standInOrigin,
+    AWS_ENDPOINT_URL_SNS: standInOrigin,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbOrigin,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // Local only: the callback and the Ecwid API are plain http on 127.0.0.1.
     ECWID_API_BASE_URL: `${standInOrigin}/api`,
@@ -325,8 +350,9 @@ function parseDriverOutput(stdout: string): DriverOutput {
 
 function checkInvocation(role: FunctionRole, result: unknown): void {
   if (role === 'ingest') {
-    const status = (result as { statusCode?: number } | undefined)?.statusCode;
-    if (status !== 200) throw new Error(`cold ingest invocation answered ${status}: ${JSON.stringify(result)}`);
+    const { statusCode, body } = (result as { statusCode?: number; body?: string } | undefined) ?? {};
+    // A new event each run: answered 200 and queued (not a duplicate, not dropped).
+    if (statusCode !== 200 || !String(body).includes('"queued":1')) throw new Error(`cold ingest invocation answered ${statusCode}: ${JSON.stringify(result)}`);
   } else {
     const failures = (result as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures;
     if (!Array.isArray(failures) || failures.length > 0) throw new Error(`cold deliver invocation failed: ${JSON.stringify(result)}`);
@@ -357,6 +383,41 @@ export interface ColdStartStats {
 type ColdVariant = 'asDeployed' | 'tracingOff';
 
 /**
+ * The stack's two tables in the bench's embedded DynamoDB: the instance read model with the
+ * bench instance (sealed under a data key of the AWS stand-in's KMS, as the config-sync function
+ * writes it) and the event ledger. Returns the ledger, for recording deliver's events beforehand.
+ */
+async function coldStartTables(client: DynamoDBClient, standIn: AwsStandIn, document: InstanceDocument): Promise<DynamoDbLedger> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: COLD_TABLES.readModel,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: READ_MODEL.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: READ_MODEL.partitionKey, AttributeType: 'S' },
+        { AttributeName: READ_MODEL.byStoreIndex.partitionKey, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: READ_MODEL.byStoreIndex.indexName,
+          KeySchema: [{ AttributeName: READ_MODEL.byStoreIndex.partitionKey, KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  const writer = new DynamoDbReadModelWriter({
+    tableName: COLD_TABLES.readModel,
+    client,
+    dataKeys: new KmsDataKeys({ client: new KMSClient(standIn.clientConfig()), keyId: 'bench-read-model-key' }),
+  });
+  const written = await writer.put({ instanceId: INSTANCE_ID, version: 1, modifiedAt: Date.now(), instance: { id: INSTANCE_ID, document }, storeId: String(STORE_ID) });
+  if (!written) throw new Error('the bench instance was not written to the read model');
+  await ensureLedgerTable(client, COLD_TABLES.ledger);
+  return new DynamoDbLedger({ tableName: COLD_TABLES.ledger, client });
+}
+
+/**
  * Spawns `node -e 0`, then each function's cold start, `runs` times interleaved (so that load from
  * other processes hits them alike); checks that every invocation succeeded.
  */
@@ -369,39 +430,47 @@ export async function measureColdStarts(
   const standIn = new AwsStandIn();
   const { server, callbacks } = await startColdStandIn(standIn);
   const daemon = await startXrayDaemonStandIn();
+  const dynamodb = await startEmbeddedDynamoDb();
   const work = mkdtempSync(path.join(tmpdir(), 'ecwid-events-bench-'));
+  const setupClient = new DynamoDBClient({
+    region: BENCH_REGION,
+    endpoint: dynamodb.endpoint,
+    credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret-not-real' },
+  });
   try {
-    const instanceId = 'bench-cold';
     const document = benchInstance(STORE_ID, `${server.origin}/hook`, 0);
-    for (const fn of [ingest, deliver]) {
-      const prefix = String(fn.environment.SSM_PREFIX ?? '/ecwid-events');
-      standIn.parameters.set(ssmInstanceName(prefix, instanceId), JSON.stringify(document));
-      standIn.parameters.set(ssmStoreIndexName(prefix, String(STORE_ID)), JSON.stringify([instanceId]));
-    }
-
-    const body = orderCreatedBody(STORE_ID, 1);
     const clientSecret = String(document.configuration['ecwid.client.secret']);
-    const eventFiles: Record<FunctionRole, string> = {
-      ingest: path.join(work, 'ingest-event.json'),
-      deliver: path.join(work, 'deliver-event.json'),
-    };
-    writeFileSync(eventFiles.ingest, JSON.stringify(webhookEvent({ ...body }, clientSecret, { requestId: 'bench-1', headers: { 'user-agent': 'Ecwid webhooks' } })));
-    const queued: QueuedEvent = {
-      v: 1,
-      objectType: 'orders',
-      objectId: String(body.data?.orderId),
-      eventType: 'CREATED',
-      eventId: body.eventId,
-      instanceId,
-      storeId: String(STORE_ID),
-      source: 'webhook',
-      ecwidEventType: body.eventType,
-      receivedAt: new Date().toISOString(),
-      verified: true,
-      raw: body as unknown as Record<string, unknown>,
-    };
+    const ledger = await coldStartTables(setupClient, standIn, document);
     const queueArn = `arn:aws:sqs:${BENCH_REGION}:${BENCH_ACCOUNT}:ecwid-events-bench.fifo`;
-    writeFileSync(eventFiles.deliver, JSON.stringify({ Records: [benchSqsRecord(queued, 1, queueArn)] }));
+    let sequence = 0;
+    /** A new event for each run (the same one again would take the duplicate path). */
+    const eventFile = async (role: FunctionRole): Promise<string> => {
+      sequence += 1;
+      const body = orderCreatedBody(STORE_ID, sequence);
+      const file = path.join(work, `${role}-event-${sequence}.json`);
+      if (role === 'ingest') {
+        writeFileSync(file, JSON.stringify(webhookEvent({ ...body }, clientSecret, { requestId: `bench-${sequence}`, headers: { 'user-agent': 'Ecwid webhooks' } })));
+        return file;
+      }
+      const queued: QueuedEvent = {
+        v: 1,
+        objectType: 'orders',
+        objectId: String(body.data?.orderId),
+        eventType: 'CREATED',
+        eventId: body.eventId,
+        instanceId: INSTANCE_ID,
+        storeId: String(STORE_ID),
+        source: 'webhook',
+        ecwidEventType: body.eventType,
+        receivedAt: new Date().toISOString(),
+        verified: true,
+        raw: body as unknown as Record<string, unknown>,
+      };
+      // Recorded and marked queued as ingest leaves it; the ticket is the record below.
+      await admit([queued], { ledger, tickets: { send: async () => undefined }, clock: () => new Date() });
+      writeFileSync(file, JSON.stringify({ Records: [benchSqsRecord(queued, sequence, queueArn)] }));
+      return file;
+    };
 
     const baseline: number[] = [];
     const emptySamples = () => ({ answer: [] as number[], exit: [] as number[], load: [] as number[], invoke: [] as number[], traces: [] as string[] });
@@ -423,7 +492,7 @@ export async function measureColdStarts(
     let deliverRuns = 0;
     for (let i = 0; i < runs; i += 1) {
       // The baseline gets the same environment (node reads NODE_OPTIONS; the rest costs nothing).
-      const baselineEnv = functionEnvironment(ingest, server.origin, invocation());
+      const baselineEnv = functionEnvironment(ingest, server.origin, dynamodb.endpoint, invocation());
       const bare = await runChild(process.execPath, ['-e', '0'], { env: baselineEnv, timeoutMs: CHILD_TIMEOUT_MS });
       if (bare.code !== 0) throw new Error(`node -e 0 exited with ${bare.code}`);
       baseline.push(bare.wallMs);
@@ -433,8 +502,8 @@ export async function measureColdStarts(
         if (i % 2 === 1) variants.reverse();
         for (const [variant, fn] of variants) {
           const run = invocation();
-          const child = await runChild(process.execPath, [DRIVER, fn.bundle, eventFiles[fn.role]], {
-            env: functionEnvironment(fn, server.origin, run),
+          const child = await runChild(process.execPath, [...COLD_NODE_ARGS, DRIVER, fn.bundle, await eventFile(fn.role)], {
+            env: functionEnvironment(fn, server.origin, dynamodb.endpoint, run),
             timeoutMs: CHILD_TIMEOUT_MS,
             marker: 'BENCH_RESULT ',
           });
@@ -504,6 +573,8 @@ export async function measureColdStarts(
     };
   } finally {
     rmSync(work, { recursive: true, force: true });
+    setupClient.destroy();
+    await dynamodb.stop();
     await daemon.close();
     await server.close();
   }

@@ -2,12 +2,14 @@
  * One stand-in for the AWS calls the functions make on their hot path (AWS JSON protocols):
  * SSM GetParameter over a map of names, SQS SendMessageBatch / SendMessage (with the body MD5 the
  * SDK checks), ChangeMessageVisibility, DeleteMessage(Batch), and DynamoDB PutItem (always
- * accepted: the ledger's record on ingest's hot path, for timing). It answers in-process (an SDK request
+ * accepted: the ledger's record on ingest's hot path, for timing), and KMS GenerateDataKey / Decrypt of
+ * the instance read model's data keys (a key decrypts only with the encryption context it was
+ * generated with, as in KMS). It answers in-process (an SDK request
  * handler: every client middleware runs, only the network does not) or over HTTP on 127.0.0.1
  * (for code whose clients are built from AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_SQS).
  * Semantics that matter (FIFO groups, receive counts, visibility) are tested against moto instead.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { readBody, rawServer, type RawServer } from './servers';
 
@@ -48,6 +50,8 @@ export class AwsStandIn {
   readonly parameters = new Map<string, string>();
   private readonly counts = new Map<string, number>();
   private sequence = 0;
+  /** KMS data keys generated here: wrapped form (base64) -> the key and its encryption context. */
+  private readonly dataKeys = new Map<string, { plaintext: Buffer; context: string }>();
 
   /** Calls answered so far, of one service (and operation). */
   count(service: string, operation?: string): number {
@@ -104,6 +108,18 @@ export class AwsStandIn {
     if (service === 'SQS' && operation === 'DeleteMessageBatch') {
       const entries = (input.Entries as Array<{ Id: string }>) ?? [];
       return { Successful: entries.map((entry) => ({ Id: entry.Id })), Failed: [] };
+    }
+    // KMS (target prefix `TrentService`): blobs are base64 in JSON.
+    if (service === 'TrentService' && operation === 'GenerateDataKey') {
+      const plaintext = randomBytes(32);
+      const wrapped = Buffer.concat([Buffer.from('stand-in-data-key:'), randomBytes(32)]).toString('base64');
+      this.dataKeys.set(wrapped, { plaintext, context: JSON.stringify(input.EncryptionContext ?? {}) });
+      return { KeyId: String(input.KeyId), Plaintext: plaintext.toString('base64'), CiphertextBlob: wrapped };
+    }
+    if (service === 'TrentService' && operation === 'Decrypt') {
+      const key = this.dataKeys.get(String(input.CiphertextBlob));
+      if (!key || key.context !== JSON.stringify(input.EncryptionContext ?? {})) throw new AwsFault('InvalidCiphertextException', 'not a data key of this stand-in');
+      return { KeyId: 'stand-in-key', Plaintext: key.plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
     }
     // Conditions are not evaluated: a timing stand-in for new events (conditions are tested on moto and dynalite).
     if (service === 'DynamoDB' && operation === 'PutItem') return {};
