@@ -114,6 +114,7 @@ function summary(entry: LedgerEntry) {
     resendCount: entry.resendCount,
     ...(entry.nextAttemptAt ? { nextAttemptAt: entry.nextAttemptAt } : {}),
     ...(entry.blockedBy ? { blockedBy: entry.blockedBy } : {}),
+    ...(entry.heldBy ? { heldBy: entry.heldBy } : {}),
     ...(entry.reason ? { reason: entry.reason } : {}),
     ...(entry.lastError ? { lastError: entry.lastError } : {}),
     ...(last?.httpStatus ? { lastHttpStatus: last.httpStatus } : {}),
@@ -149,7 +150,7 @@ const COLUMNS: readonly Column<LedgerEntry>[] = [
   { header: 'EVENT ID', value: (e) => e.eventId },
   { header: 'TYPE', value: (e) => e.ecwidEventType },
   { header: 'OBJECT', value: (e) => `${e.objectType}:${e.objectId}` },
-  { header: 'STATUS', value: (e) => (e.status === 'queued' && e.blockedBy ? 'queued (waiting)' : e.status) },
+  { header: 'STATUS', value: (e) => (e.status === 'queued' && e.heldBy ? `queued (held: ${e.heldBy})` : e.status === 'queued' && e.blockedBy ? 'queued (waiting)' : e.status) },
   { header: 'ATTEMPTS', value: (e) => e.attemptCount, align: 'right' },
   { header: 'ERROR', value: (e) => entryErrorClass(e) },
   { header: 'DETAIL', value: (e) => truncate(e.reason ?? e.lastError ?? (e.nextAttemptAt ? `next attempt ${e.nextAttemptAt}` : undefined), 60) },
@@ -200,6 +201,22 @@ const list: CommandSpec = {
   },
 };
 
+/** Why deliver holds an event for its receiver (functions/core/health.ts's hold reasons, and the slots'). */
+function heldText(heldBy: string): string {
+  switch (heldBy) {
+    case 'paused':
+      return 'paused: its instance was paused (instances resume ID delivers it)';
+    case 'circuit-open':
+      return "circuit-open: its receiver kept failing, deliveries wait for a probe's success";
+    case 'probe-in-flight':
+      return "circuit-open: its receiver's probe is in flight";
+    case 'rate-limited':
+      return "rate-limited: its receiver's rate or concurrency limit";
+    default:
+      return heldBy;
+  }
+}
+
 /** The entry of EVENT_ID: of the named instance, else found among all instances. */
 async function findEntry(ctx: CommandContext, access: LedgerAccess, eventId: string): Promise<LedgerEntry> {
   const instanceId = optionString(ctx.values, 'instance');
@@ -239,6 +256,7 @@ const show: CommandSpec = {
         ['status', `${entry.status} since ${entry.statusAt}`],
         ['next attempt', entry.nextAttemptAt],
         ['waiting for', entry.blockedBy],
+        ['held', entry.heldBy ? `${heldText(entry.heldBy)} (attempts unused; looked at again by ${entry.dueAt ?? 'its recovery'})` : undefined],
         ['reason', entry.reason ? `${entry.reason}${entry.detail ? `: ${entry.detail}` : ''}` : undefined],
         ['last error', entry.lastError],
         ['attempts', entry.attemptCount],

@@ -9,6 +9,7 @@ import {
   newHealth,
   pause,
   recordOutcome,
+  releaseProbe,
   resume,
   type BreakerSettings,
   type HealthNotice,
@@ -27,7 +28,8 @@ export interface HealthDeps {
 /** What deliver does with one event of this receiver. Notices are for the caller to publish. */
 export type DeliveryClearance =
   | { readonly kind: 'deliver'; readonly probeId?: string; readonly notices: readonly HealthNotice[] }
-  | { readonly kind: 'hold'; readonly reason: HoldReason; readonly until?: string; readonly notices: readonly HealthNotice[] }
+  /** `carrier`: this event carries the probes of an open circuit (due back at `until`, not at the recheck). */
+  | { readonly kind: 'hold'; readonly reason: HoldReason; readonly until?: string; readonly carrier?: boolean; readonly notices: readonly HealthNotice[] }
   | { readonly kind: 'drop'; readonly reason: string; readonly notices: readonly HealthNotice[] };
 
 /** Lost races (another worker wrote the record between our read and our write) re-decided before giving up. */
@@ -37,18 +39,21 @@ const RACE_RETRIES = 5;
  * Before an attempt: may it go? While the circuit is open only the worker whose probe write wins
  * gets `deliver` (with its `probeId`); the others are told to hold.
  */
-export async function clearForDelivery(instanceId: string, probeId: string, deps: HealthDeps): Promise<DeliveryClearance> {
+export async function clearForDelivery(instanceId: string, probeId: string, deps: HealthDeps, eventId?: string): Promise<DeliveryClearance> {
   for (let race = 0; race <= RACE_RETRIES; race++) {
     const now = deps.clock();
     const health = (await deps.store.get(instanceId)) ?? newHealth(instanceId, now);
-    const decision = admission(health, now, deps.settings, probeId);
+    const decision = admission(health, now, deps.settings, probeId, eventId);
     switch (decision.kind) {
       case 'deliver':
         return { kind: 'deliver', notices: [] };
       case 'hold':
-        return { kind: 'hold', reason: decision.reason, until: decision.until, notices: [] };
+        return { kind: 'hold', reason: decision.reason, until: decision.until, ...(decision.carrier ? { carrier: true } : {}), notices: [] };
       case 'drop':
         return { kind: 'drop', reason: decision.reason, notices: [] };
+      case 'carry':
+        if (await deps.store.put(decision.next)) return { kind: 'hold', reason: decision.reason, until: decision.until, carrier: true, notices: [] };
+        continue;
       case 'probe':
         if (await deps.store.put(decision.next)) return { kind: 'deliver', probeId, notices: [] };
         continue;
@@ -79,6 +84,15 @@ export async function reportOutcome(
     if (await deps.store.put(change.next)) return { recorded: true, health: change.next, notices: change.notices };
   }
   return { recorded: false, notices: [] };
+}
+
+/** A probe taken but never made: its slot is freed now (best effort: else its lease frees it). */
+export async function probeNotMade(instanceId: string, probeId: string, deps: Pick<HealthDeps, 'store'>): Promise<void> {
+  for (let race = 0; race <= RACE_RETRIES; race++) {
+    const health = await deps.store.get(instanceId);
+    const next = health && releaseProbe(health, probeId);
+    if (!next || (await deps.store.put(next))) return;
+  }
 }
 
 /** `instances pause ID` / `resume ID`. */

@@ -58,6 +58,14 @@ export interface ReceiverHealth {
   /** `circuit-open`: the probe in flight (its id) and when its lease ends. */
   readonly probeId?: string;
   readonly probeUntil?: string;
+  /**
+   * `circuit-open`: a held event is due back at the next probe time (the probe's carrier) until
+   * then. Exactly one held event carries the probes; the others wait for the recovery's wake-up
+   * (or their recheck), so a down receiver costs one ticket per probe interval, not one per event.
+   */
+  readonly carrierUntil?: string;
+  /** `circuit-open`: the event that carries the probes (re-held until the probe time, however often it is asked about). */
+  readonly carrierEventId?: string;
   /** A `failing` (or `circuit-open`) notice went out for the current streak. */
   readonly announced?: boolean;
   /** `paused` / `disabled`: why, for people. */
@@ -153,13 +161,19 @@ export type Admission =
   /** The circuit is open and this attempt is the probe: write `next` first (only one writer wins). */
   | { readonly kind: 'probe'; readonly next: ReceiverHealth; readonly probeId: string }
   /** Hold the event, attempt unused, until `until` (then look again). */
-  | { readonly kind: 'hold'; readonly reason: HoldReason; readonly until?: string }
+  | { readonly kind: 'hold'; readonly reason: HoldReason; readonly until?: string; readonly carrier?: boolean }
+  /**
+   * Hold it until `until` (the next probe time) as the probes' carrier: nobody carries them
+   * (every held event would otherwise wait for its recheck, and no probe would come). Write `next` first.
+   */
+  | { readonly kind: 'carry'; readonly reason: HoldReason; readonly until: string; readonly next: ReceiverHealth }
   /** The receiver is disabled: the event is dropped (kept in the ledger for `events resend`). */
   | { readonly kind: 'drop'; readonly reason: string }
   /** The receiver failed for too long: write `next` (disabled), publish, then drop. */
   | { readonly kind: 'disable'; readonly next: ReceiverHealth; readonly notices: readonly HealthNotice[] };
 
-export function admission(health: ReceiverHealth, now: Date, settings: BreakerSettings, probeId: string): Admission {
+/** `eventId`: the event asked about (it may become, or be, the probes' carrier). */
+export function admission(health: ReceiverHealth, now: Date, settings: BreakerSettings, probeId: string, eventId?: string): Admission {
   switch (health.state) {
     case 'healthy':
     case 'failing':
@@ -174,20 +188,39 @@ export function admission(health: ReceiverHealth, now: Date, settings: BreakerSe
         return { kind: 'disable', next, notices: [notice('disabled', next, now)] };
       }
       const iso = now.toISOString();
+      const hold = (reason: HoldReason, until: string): Admission => {
+        if (eventId !== undefined && health.carrierEventId === eventId) return { kind: 'hold', reason, until, carrier: true };
+        if (health.carrierUntil !== undefined && health.carrierUntil > iso) return { kind: 'hold', reason, until };
+        return { kind: 'carry', reason, until, next: written(health, { carrierUntil: carrierUntil(until, settings), carrierEventId: eventId }) };
+      };
       if (health.probeUntil !== undefined && health.probeUntil > iso) {
-        return { kind: 'hold', reason: 'probe-in-flight', until: later(health.probeUntil, health.nextProbeAt) };
+        return hold('probe-in-flight', later(health.probeUntil, health.nextProbeAt));
       }
-      if (health.nextProbeAt !== undefined && health.nextProbeAt > iso) {
-        return { kind: 'hold', reason: 'circuit-open', until: health.nextProbeAt };
-      }
+      if (health.nextProbeAt !== undefined && health.nextProbeAt > iso) return hold('circuit-open', health.nextProbeAt);
+      const nextProbeAt = plusSeconds(now, settings.probeSeconds);
       const next = written(health, {
         probeId,
         probeUntil: plusSeconds(now, settings.probeLeaseSeconds),
-        nextProbeAt: plusSeconds(now, settings.probeSeconds),
+        nextProbeAt,
+        // The probe's event carries the next one if it fails (it is held until then).
+        carrierUntil: carrierUntil(nextProbeAt, settings),
+        carrierEventId: eventId,
       });
       return { kind: 'probe', next, probeId };
     }
   }
+}
+
+/** A carrier due back at `until` that has not come by this time is presumed lost (another held event takes over). */
+const carrierUntil = (until: string, settings: BreakerSettings): string => plusSeconds(new Date(until), settings.probeLeaseSeconds);
+
+/**
+ * The probe was taken but never made (its event moved under deliver, the claim was lost): frees
+ * the probe slot at once instead of after its lease; the next probe keeps its time.
+ */
+export function releaseProbe(health: ReceiverHealth, probeId: string): ReceiverHealth | undefined {
+  if (health.probeId !== probeId) return undefined;
+  return written(health, { probeId: undefined, probeUntil: undefined });
 }
 
 // ---- after an attempt --------------------------------------------------------------------------
@@ -233,6 +266,8 @@ function outcomeChange(
       nextProbeAt: undefined,
       probeId: undefined,
       probeUntil: undefined,
+      carrierUntil: undefined,
+      carrierEventId: undefined,
       announced: undefined,
     });
     return { next, notices: health.announced ? [notice('recovered', next, now)] : [] };

@@ -11,7 +11,7 @@
 import { acceptsEventType, deliveryControlsOf, type DeliverySlots, type ReceiverLimits } from './delivery-controls';
 import type { QueuedEvent } from './event';
 import type { HealthNotice, ReceiverOutcome } from './health';
-import { clearForDelivery, reportOutcome, type HealthDeps } from './health-flow';
+import { clearForDelivery, probeNotMade, reportOutcome, type HealthDeps } from './health-flow';
 import { sendNotices, type NoticeDeps } from './health-notices';
 import { CONFIG_KEYS, configOf, type Instance } from './instance';
 import type { AttemptResult } from './ledger';
@@ -82,12 +82,14 @@ export async function openReceiverGate(event: QueuedEvent, instance: Instance | 
 
   const now = deps.clock;
   if (deps.health) {
-    const clearance = await clearForDelivery(instance.id, deps.newProbeId(), deps.health);
+    const clearance = await clearForDelivery(instance.id, deps.newProbeId(), deps.health, event.eventId);
     await announce(clearance.notices, instance, deps);
     switch (clearance.kind) {
       case 'drop':
         return { kind: 'drop', detail: clearance.reason };
       case 'hold': {
+        // The probes' carrier comes back at the probe time; every other held event at its recheck.
+        if (clearance.carrier && clearance.until !== undefined) return { kind: 'hold', heldBy: clearance.reason, until: clearance.until };
         const recheck = new Date(now().getTime() + (deps.heldRecheckSeconds ?? 900) * 1000).toISOString();
         return { kind: 'hold', heldBy: clearance.reason, until: clearance.until !== undefined && clearance.until > recheck ? clearance.until : recheck };
       }
@@ -119,6 +121,13 @@ function go(instance: Instance, deps: ReceiverGateDeps, probe: { id: string; unt
       finished = true;
       slots?.finish(instance.id);
       const outcome = result ? receiverOutcomeOf(result) : undefined;
+      if (deps.health && probeId !== undefined && !outcome) {
+        // The probe never reached the receiver (the claim was lost, Ecwid's API failed): free its slot now, not after its lease.
+        await probeNotMade(instance.id, probeId, deps.health).catch((error: unknown) =>
+          deps.telemetry.log('warn', 'could not free an unmade probe; its lease frees it', { instanceId: instance.id, error: errorText(error) }),
+        );
+        return;
+      }
       if (!deps.health || !outcome) return;
       try {
         const reported = await reportOutcome(instance.id, outcome, deps.health, probeId);

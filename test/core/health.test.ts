@@ -1,4 +1,5 @@
 import {
+  releaseProbe,
   admission,
   breakerSettings,
   DEFAULT_BREAKER_SETTINGS,
@@ -121,8 +122,43 @@ describe('notices', () => {
 describe('while the circuit is open', () => {
   const open = () => run([[0, fail(410)]]).health;
 
-  test('events are held until the next probe time', () => {
-    expect(admission(open(), at(30), settings, 'p1')).toEqual({ kind: 'hold', reason: 'circuit-open', until: at(60).toISOString() });
+  test('the first held event carries the probes (due back at the probe time); the others are held without one', () => {
+    const first = admission(open(), at(30), settings, 'p1');
+    expect(first).toMatchObject({ kind: 'carry', reason: 'circuit-open', until: at(60).toISOString() });
+    if (first.kind !== 'carry') throw new Error('expected a carrier');
+    // Its claim outlives the probe time by the probe lease: a carrier that never comes back is replaced then.
+    expect(first.next).toMatchObject({ carrierUntil: at(60 + 240).toISOString(), version: 2 });
+    expect(admission(first.next, at(31), settings, 'p2')).toEqual({ kind: 'hold', reason: 'circuit-open', until: at(60).toISOString() });
+    expect(admission(first.next, at(59), settings, 'p3')).toMatchObject({ kind: 'hold' });
+    // Lost (its event went elsewhere): the next event held after the claim ran out carries them.
+    const lostAfter = { ...first.next, nextProbeAt: at(400).toISOString() };
+    expect(admission(lostAfter, at(301), settings, 'p4')).toMatchObject({ kind: 'carry', until: at(400).toISOString() });
+  });
+
+  test('the carrier is named: asked about again (a second ticket, a lost race), it is held until the probe time again', () => {
+    const first = admission(open(), at(30), settings, 'p1', 'evt-1');
+    if (first.kind !== 'carry') throw new Error('expected a carrier');
+    expect(first.next.carrierEventId).toBe('evt-1');
+    expect(admission(first.next, at(31), settings, 'p2', 'evt-1')).toEqual({ kind: 'hold', reason: 'circuit-open', until: at(60).toISOString(), carrier: true });
+    expect(admission(first.next, at(31), settings, 'p3', 'evt-2')).toEqual({ kind: 'hold', reason: 'circuit-open', until: at(60).toISOString() });
+  });
+
+  test('a probe never made frees its slot at once', () => {
+    const probe = admission(open(), at(60), settings, 'p1', 'evt-1');
+    if (probe.kind !== 'probe') throw new Error('expected a probe');
+    expect(releaseProbe(probe.next, 'other')).toBeUndefined();
+    const released = releaseProbe(probe.next, 'p1')!;
+    expect(released).toMatchObject({ nextProbeAt: at(120).toISOString(), carrierEventId: 'evt-1', version: probe.next.version + 1 });
+    expect(released.probeId).toBeUndefined();
+    expect(admission(released, at(121), settings, 'p2', 'evt-1')).toMatchObject({ kind: 'probe', probeId: 'p2' });
+  });
+
+  test('the probe\'s event carries the next probe, should it fail', () => {
+    const probe = admission(open(), at(60), settings, 'p1');
+    if (probe.kind !== 'probe') throw new Error('expected a probe');
+    expect(probe.next.carrierUntil).toBe(at(120 + 240).toISOString());
+    const failed = recordOutcome(probe.next, fail(503), at(62), settings, 'p1').next;
+    expect(admission(failed, at(63), settings, 'p2')).toEqual({ kind: 'hold', reason: 'circuit-open', until: at(122).toISOString() });
   });
 
   test('at the probe time one attempt becomes the probe; others are held while it is in flight', () => {
@@ -151,7 +187,7 @@ describe('while the circuit is open', () => {
     if (probe.kind !== 'probe') throw new Error('expected a probe');
     const after = recordOutcome(probe.next, ok, at(61), settings, 'p1');
     expect(after.next).toMatchObject({ state: 'healthy', consecutiveFailures: 0, lastSuccessAt: at(61).toISOString() });
-    for (const field of ['openedAt', 'nextProbeAt', 'probeId', 'probeUntil', 'firstFailureAt', 'announced'] as const) {
+    for (const field of ['openedAt', 'nextProbeAt', 'probeId', 'probeUntil', 'carrierUntil', 'firstFailureAt', 'announced'] as const) {
       expect(after.next[field]).toBeUndefined();
     }
     expect(after.notices.map((n) => n.type)).toEqual(['receiver.recovered']);

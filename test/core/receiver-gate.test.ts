@@ -80,6 +80,27 @@ describe('circuit breaker through the ledger', () => {
     expect(new Set(delivered).size).toBe(delivered.length);
   });
 
+  test('with no new event after it opens, one held event still carries the probes: the receiver is found back at the next probe, not at the recheck', async () => {
+    const h = await harness([instance('shop-a')]);
+    // A 410 opens it at once; the events already queued are all held.
+    h.setReceiver(() => gone);
+    await h.admit([1, 2, 3].map((n) => event('shop-a', n)));
+    await h.run(new Date(T0.getTime() + 5_000));
+    expect((await h.store.get('shop-a'))?.state).toBe('circuit-open');
+    // evt-1 failed (it waits for its retry); the other two are held.
+    const held = await Promise.all([2, 3].map((n) => h.entry('shop-a', `evt-${n}`)));
+    expect(held.map((e) => [e.status, e.heldBy])).toEqual([['queued', 'circuit-open'], ['queued', 'circuit-open']]);
+    // Exactly one comes back at the probe time; the others wait for the wake-up (or their recheck).
+    const dueSoon = held.filter((e) => Date.parse(e.dueAt!) <= T0.getTime() + 60_000);
+    expect(dueSoon).toHaveLength(1);
+
+    // Back up, and no new event arrives: the carrier's probe finds it within a probe interval or two.
+    h.setReceiver(() => up);
+    await h.run(new Date(T0.getTime() + 60_000));
+    expect((await h.store.get('shop-a'))?.state).toBe('healthy');
+    for (let n = 1; n <= 3; n++) expect((await h.entry('shop-a', `evt-${n}`)).status).toBe('delivered');
+  });
+
   test('held events of one object keep their order behind the first', async () => {
     const h = await harness([instance('shop-a')]);
     h.setReceiver(() => gone);

@@ -155,11 +155,15 @@ export function runnerSqs(state: LocalRunnerState): SQSClient {
 export const queueDepth = countMessages;
 
 /** Polls `condition` every 50 ms until it holds; fails with `describe()` after `timeoutMs`. */
-export async function eventually(condition: () => boolean | Promise<boolean>, describe: () => string, timeoutMs = 15_000): Promise<void> {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  describe: () => string | Promise<string>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
