@@ -16,7 +16,7 @@ import { DynamoDbLedger, ensureLedgerTable, toItem } from '../functions/adapters
 import { LEDGER_TABLE, ledgerIndexSummary } from '../functions/contract';
 import type { QueuedEvent } from '../functions/core/event';
 import type { Ledger, LedgerEntry, RecordResult } from '../functions/core/ledger';
-import { admit, handleTicket, type Ticket } from '../functions/core/ledger-flow';
+import { admit, firstTicketId, handleTicket, type Ticket } from '../functions/core/ledger-flow';
 import { DEFAULT_RETRY_POLICY } from '../functions/core/retry-policy';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 import { type Figures, round } from './support';
@@ -132,14 +132,17 @@ export async function benchLedger(log: (line: string) => void): Promise<Figures>
     for (let n = 0; n < EVENTS; n++) {
       const event = benchEvent(n);
       await admit([event], { ledger, tickets, clock: () => new Date() });
-      const outcome = await handleTicket(event, {
+      const ticket = queued.shift();
+      if (ticket?.ticketId !== firstTicketId(event)) throw new Error(`bench ledger: event ${n} was not queued with its first ticket`);
+      // As deliver's handler hands it over: the first ticket, on its first receive.
+      const outcome = await handleTicket(ticket.event, {
         ledger,
         tickets,
         clock: () => new Date(),
         retryPolicy: DEFAULT_RETRY_POLICY,
         attempt: async () => ({ kind: 'attempted', result: { ok: true, httpStatus: 200, durationMs: 120, excerpt: '{"received":true}' } }),
         deadLetter: async () => undefined,
-      });
+      }, { firstTicket: true, receiveCount: 1 });
       if (outcome.kind !== 'delivered') throw new Error(`bench ledger: event ${n} ended ${outcome.kind}`);
       itemBytes += bytesOf(toItem(outcome.entry));
     }

@@ -116,7 +116,12 @@ export async function deliverTicket(message: QueueMessage, deps: DeliverDeps): P
       ...(deps.receivers ? { gate: gateOf(deps.receivers, deps.instances) } : {}),
       deadLetter: (entry) => deps.deadLetters.deadLetter(entry),
     },
-    { deadLetteredVersion: message.deadLetteredVersion },
+    {
+      deadLetteredVersion: message.deadLetteredVersion,
+      firstTicket: message.firstTicket,
+      receiveCount: message.receiveCount,
+      firstReceivedAt: message.firstReceivedAt,
+    },
   );
   return report(outcome, event, deps, telemetry, attributes);
 }

@@ -17,6 +17,7 @@ import {
   ingestDecision,
   isFinal,
   isReplayOf,
+  isUnattempted,
   markQueued,
   nextToWake,
   notQueuedEntry,
@@ -28,6 +29,7 @@ import {
   resend,
   swept,
   ticketDecision,
+  withLostFirstAttempt,
   type AttemptResult,
   type DropReason,
   type FilterReason,
@@ -82,9 +84,15 @@ export interface AdmitResult {
 }
 
 /**
- * Ingest, for the events of one notification (one per target instance): record each, queue what
- * is new or was never queued, then mark it queued. Throws when the ledger or the queue fails: the
- * caller answers 503, Ecwid retries, and the retry resumes exactly what is missing.
+ * Ingest, for the events of one notification (one per target instance): record each (one
+ * conditional write), then queue what is new or still `received`. Throws when the ledger or the
+ * queue fails: the caller answers 503, Ecwid retries, and the retry resumes what is missing.
+ *
+ * Nothing is written after the queue accepted the tickets: `received` stands for "recorded, its
+ * first ticket sent unless ingest failed". A repeat that finds it `received` sends that first
+ * ticket again (the queue drops it within its 5-minute deduplication window; after that deliver
+ * skips it once the event is attempted), and the sweep sends a ticket when `received` outlives
+ * its grace period (docs/ledger.md, "Writes per event").
  */
 export async function admit(events: readonly QueuedEvent[], deps: LedgerFlowDeps): Promise<AdmitResult> {
   const now = deps.clock();
@@ -113,8 +121,6 @@ export async function admit(events: readonly QueuedEvent[], deps: LedgerFlowDeps
   // A resumed entry is queued as it was first recorded (its payload), so the retry changes nothing.
   const tickets = toQueue.map((entry) => ({ event: eventOf(entry), ticketId: firstTicketId(entry) }));
   await deps.tickets.send(tickets);
-  // Best effort: an entry left `received` is queued again by a repeat or the sweep (harmless).
-  await Promise.all(toQueue.map((entry) => deps.ledger.update(markQueued(entry, deps.clock(), timing)).catch(() => false)));
   return { queued: tickets.map((t) => t.event), resumed, duplicates };
 }
 
@@ -176,6 +182,15 @@ export type TicketOutcome =
 export interface TicketInfo {
   /** The DLQ's copy of a dead-lettering: the ledger version it was dead-lettered at (see `isReplayOf`). */
   readonly deadLetteredVersion?: number;
+  /** The event's first ticket, as ingest sent it (`firstTicketId`); not a sweep, wake, resend or replay ticket. */
+  readonly firstTicket?: boolean;
+  /**
+   * How many times the queue has handed this ticket out (SQS ApproximateReceiveCount). A hint that
+   * an earlier receive may have ended without an outcome, never an attempt count.
+   */
+  readonly receiveCount?: number;
+  /** When the queue first handed this ticket out (ISO 8601), when known. */
+  readonly firstReceivedAt?: string;
 }
 
 /** How often a lost race (another worker moved the entry between our read and write) is re-decided. */
@@ -184,6 +199,14 @@ const RACE_RETRIES = 3;
 /**
  * Deliver, for one ticket. Every ticket ends here (the caller deletes it); only a ledger or DLQ
  * failure throws, and then the ticket stays on the queue for another try.
+ *
+ * The first attempt of an event is made without a claim when its first ticket arrives on its
+ * first receive and the entry was never attempted: only the outcome is written (conditional on
+ * the version read, the attempt counted in it). The FIFO queue hands out one ticket of an object
+ * at a time (its group), so no other worker holds the event meanwhile. If that receive ends
+ * without an outcome (crash, timeout), the queue hands the ticket out again: the entry still shows
+ * no attempt, so the lost one is counted as interrupted in the next write (`withLostFirstAttempt`).
+ * Every other ticket claims its attempt first (docs/ledger.md, "Writes per event").
  */
 export async function handleTicket(event: QueuedEvent, deps: TicketDeps, ticket: TicketInfo = {}): Promise<TicketOutcome> {
   const timing = timingOf(deps);
@@ -200,6 +223,11 @@ export async function handleTicket(event: QueuedEvent, deps: TicketDeps, ticket:
       entry = again;
     }
     if (isFinal(entry.status)) return { kind: 'skipped', reason: `already ${entry.status}`, entry };
+    const firstReceive = (ticket.receiveCount ?? 1) <= 1;
+    if (ticket.firstTicket === true && !firstReceive && isUnattempted(entry)) {
+      entry = withLostFirstAttempt(entry, ticket.firstReceivedAt, deps.clock());
+    }
+    const unclaimed = ticket.firstTicket === true && firstReceive && isUnattempted(entry);
     const earlier = await deps.ledger.unfinishedOfObject(entry);
     const now = deps.clock();
     const decision = ticketDecision(entry, earlier, now, deps.retryPolicy, timing);
@@ -239,7 +267,7 @@ export async function handleTicket(event: QueuedEvent, deps: TicketDeps, ticket:
           return gate.kind === 'filter' ? { kind: 'filtered', entry: next } : { kind: 'dropped', entry: next };
         }
         const claimed = claim(entry, now, timing);
-        if (!(await deps.ledger.update(claimed))) {
+        if (!unclaimed && !(await deps.ledger.update(claimed))) {
           await gate.done?.(undefined);
           continue;
         }
@@ -250,7 +278,7 @@ export async function handleTicket(event: QueuedEvent, deps: TicketDeps, ticket:
           await gate.done?.(undefined);
           throw error;
         }
-        const finished = await finish(claimed, outcome, deps, gate.probe);
+        const finished = await finish(claimed, outcome, deps, gate.probe, unclaimed ? entry : undefined);
         await gate.done?.(outcome.kind === 'attempted' ? outcome.result : undefined);
         return finished;
       }
@@ -259,24 +287,41 @@ export async function handleTicket(event: QueuedEvent, deps: TicketDeps, ticket:
   return { kind: 'skipped', reason: 'the entry kept changing while this ticket was handled; its due time brings it back' };
 }
 
+/**
+ * Records the attempt's outcome. `unclaimed`: the entry as read, when the attempt was made without
+ * a claim (the outcome is then written over that version, the attempt counted in the same write).
+ */
 async function finish(
   claimed: LedgerEntry,
   outcome: AttemptOutcome,
   deps: TicketDeps,
   probe?: { readonly heldBy: string; readonly until: string },
+  unclaimed?: LedgerEntry,
 ): Promise<TicketOutcome> {
   const timing = timingOf(deps);
   const now = deps.clock();
   const failedProbe = probe && outcome.kind === 'attempted' && !outcome.result.ok && !('permanent' in outcome.result && outcome.result.permanent === true) ? outcome.result : undefined;
-  const next =
+  const outcomeOf = (attempted: LedgerEntry): LedgerEntry =>
     outcome.kind === 'dropped'
-      ? drop(claimed, outcome.reason, outcome.detail, now, timing)
+      ? drop(attempted, outcome.reason, outcome.detail, now, timing)
       : failedProbe && probe
-        ? probeFailed(claimed, failedProbe, probe.heldBy, probe.until, now, timing)
-        : finishAttempt(claimed, outcome.result, now, deps.retryPolicy, timing);
+        ? probeFailed(attempted, failedProbe, probe.heldBy, probe.until, now, timing)
+        : finishAttempt(attempted, outcome.result, now, deps.retryPolicy, timing);
+  let next = outcomeOf(claimed);
+  if (unclaimed) next = { ...next, version: unclaimed.version + 1 };
   // Stored in the DLQ before the ledger says so: a failure here leaves the claim to expire and be retried.
   if (next.status === 'dead-lettered') await deps.deadLetter(next);
-  if (!(await deps.ledger.update(next))) {
+  let written = await deps.ledger.update(next);
+  for (let race = 0; !written && unclaimed && race < RACE_RETRIES; race++) {
+    // Without a claim, only the sweep can have moved the entry meanwhile (its grace period ran out
+    // while the ticket waited in the queue): our outcome goes over its write, attempt included.
+    const fresh = await deps.ledger.get(claimed.instanceId, claimed.eventId);
+    if (!fresh || !isUnattempted(fresh)) break;
+    next = { ...outcomeOf(claim(fresh, new Date(claimed.statusAt), timing)), version: fresh.version + 1 };
+    if (next.status === 'dead-lettered') await deps.deadLetter(next);
+    written = await deps.ledger.update(next);
+  }
+  if (!written) {
     // Someone took the entry over (our claim outlived its lease): they record their own attempt.
     return { kind: 'skipped', reason: 'the claim expired before the attempt finished', entry: claimed };
   }

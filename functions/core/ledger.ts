@@ -7,6 +7,7 @@
  * (`version`), so two workers holding the same event cannot both move it.
  *
  * States (docs/ledger.md has the diagram):
+ *   received ─(first ticket, first receive: attempted without a claim)─▶ delivered | retrying | dead-lettered
  *   received ─▶ queued ─▶ delivering ─▶ delivered
  *                 ▲  │          │  ╰──▶ retrying ─(due)─▶ queued ...
  *                 │  ╰─(parked behind an earlier event of its object, still queued)
@@ -16,7 +17,9 @@
  *
  * Attempts are counted here, never from the queue's receive count: a claim (`delivering`) counts
  * the attempt before the callback is sent, so an attempt cut short by a crash still counts
- * (`interrupted`) and an event waiting behind another never uses up its attempts.
+ * (`interrupted`) and an event waiting behind another never uses up its attempts. The first attempt
+ * of an event is the exception (one write instead of two): made unclaimed, counted with its
+ * outcome, and counted as `interrupted` if its ticket comes back without one (`withLostFirstAttempt`).
  *
  * Every non-final entry has a `dueAt`: the time at which, if nothing else moved it, the sweep must
  * (re)send its ticket. That is what guarantees that no event silently stops: a lost ticket, a crash
@@ -141,7 +144,11 @@ export interface LedgerEntry {
 export interface LedgerTiming {
   /** A final entry is kept this long after it became final: the dedupe window for Ecwid's repeats. */
   readonly retentionSeconds: number;
-  /** `received` for longer than this: ingest never confirmed the enqueue (crash): the sweep queues it. */
+  /**
+   * `received` (ingest recorded it and sent its first ticket, unconfirmed: ingest writes once) for
+   * longer than this without an attempt: the first ticket is presumed lost (or never sent: a crash
+   * between the record and the send) and the sweep sends another.
+   */
   readonly receivedGraceSeconds: number;
   /** `queued` for longer than this without a claim: the ticket is presumed lost and sent again. */
   readonly queuedStallSeconds: number;
@@ -155,7 +162,9 @@ const DAY_SECONDS = 86_400;
 
 export const DEFAULT_LEDGER_TIMING: LedgerTiming = {
   retentionSeconds: DEFAULT_LEDGER_RETENTION_DAYS * DAY_SECONDS,
-  receivedGraceSeconds: 300,
+  // As long as a queued ticket's stall time: `received` now also stands for "queued" (ingest does not
+  // write a second time to say so), and a ticket that waits in a backlog must not be doubled.
+  receivedGraceSeconds: 900,
   // Longer than the queue's visibility timeout (720 s), so a ticket that is merely slow is not doubled.
   queuedStallSeconds: 900,
   parkedRecheckSeconds: 900,
@@ -324,6 +333,9 @@ export function ticketDecision(
     if (claimIsLive(entry, now, timing)) return { kind: 'skip', reason: 'an attempt is in progress' };
     interrupted = true;
     if (attemptsInRound(entry) >= policy.maxAttempts) return { kind: 'dead-letter', interrupted: true };
+  } else if (attemptsInRound(entry) >= policy.maxAttempts) {
+    // Only after a lost first attempt (`withLostFirstAttempt`) used the round's last attempt.
+    return { kind: 'dead-letter', interrupted: true };
   }
   if (entry.status === 'retrying' && entry.nextAttemptAt !== undefined && entry.nextAttemptAt > now.toISOString()) {
     return { kind: 'skip', reason: `not due until ${entry.nextAttemptAt}` };
@@ -400,11 +412,47 @@ function recordInterrupted(entry: LedgerEntry, now: Date): LedgerEntry {
   return { ...entry, attempts: [...entry.attempts, attempt], lastError: error };
 }
 
-/** A claimed entry whose last allowed attempt was interrupted: dead-letter it. */
+/**
+ * An entry whose last allowed attempt was interrupted (a stale claim, or a lost first attempt
+ * already recorded by `withLostFirstAttempt`): dead-letter it.
+ */
 export function deadLetterInterrupted(entry: LedgerEntry, now: Date, timing: LedgerTiming = DEFAULT_LEDGER_TIMING): LedgerEntry {
-  if (entry.status !== 'delivering') throw new LedgerTransitionError(entry, 'dead-letter an interrupted attempt');
-  const base = recordInterrupted(entry, now);
+  if (isFinal(entry.status)) throw new LedgerTransitionError(entry, 'dead-letter an interrupted attempt');
+  const base = entry.status === 'delivering' ? recordInterrupted(entry, now) : entry;
+  if (base.attempts.at(-1)?.outcome !== 'interrupted') throw new LedgerTransitionError(entry, 'dead-letter an interrupted attempt');
   return final(base, 'dead-lettered', now, timing, {});
+}
+
+/**
+ * Never attempted, nothing in progress: the only state in which deliver may make an attempt
+ * without claiming it first (its first ticket, on its first receive: `handleTicket`).
+ */
+export const isUnattempted = (entry: Pick<LedgerEntry, 'status' | 'attemptCount'>): boolean =>
+  entry.attemptCount === 0 && (entry.status === 'received' || entry.status === 'queued');
+
+export const LOST_FIRST_ATTEMPT_ERROR =
+  'an earlier receive of the first ticket ended without an outcome (the deliver function stopped or timed out); the attempt may have reached the receiver';
+
+/**
+ * A first attempt is made without a claim (one write instead of two) and recorded only with its
+ * outcome. When its ticket comes back (the queue hands it out again) and the entry still shows no
+ * attempt, that receive ended without an outcome: it is counted as an interrupted attempt, as a
+ * stale claim would be, so the receiver never gets more than its attempts. In memory only (the
+ * version is unchanged): the next write (claim, park, hold, dead-letter) stores it.
+ * `startedAt`: when the lost receive began (the queue's first receive time), else the entry's.
+ */
+export function withLostFirstAttempt(entry: LedgerEntry, startedAt: string | undefined, now: Date): LedgerEntry {
+  if (!isUnattempted(entry)) throw new LedgerTransitionError(entry, 'record a lost first attempt');
+  const at = startedAt ?? entry.statusAt;
+  const attempt: AttemptRecord = {
+    n: entry.attemptCount + 1,
+    at,
+    durationMs: Math.max(0, now.getTime() - Date.parse(at)),
+    outcome: 'interrupted',
+    errorClass: 'interrupted',
+    error: LOST_FIRST_ATTEMPT_ERROR,
+  };
+  return { ...entry, attemptCount: attempt.n, attempts: [...entry.attempts, attempt], lastError: LOST_FIRST_ATTEMPT_ERROR };
 }
 
 /** What one attempt did, as deliver saw it (already redacted). */

@@ -100,7 +100,10 @@ export interface QueueMessage {
   /** Opaque token for the queue adapter (SQS receipt handle). */
   readonly receiptHandle: string;
   readonly body: string;
-  /** SQS ApproximateReceiveCount: for logs only; attempts are counted in the ledger. */
+  /**
+   * SQS ApproximateReceiveCount. Attempts are counted in the ledger; this only tells deliver that
+   * an earlier receive of the ticket may have ended without an outcome (core/ledger-flow.ts).
+   */
   readonly receiveCount: number;
   /** ISO time of the first receive (SQS ApproximateFirstReceiveTimestamp), when known. */
   readonly firstReceivedAt?: string;
@@ -110,6 +113,11 @@ export interface QueueMessage {
   readonly queueArn?: string;
   /** Set on the dead-letter queue's copy of a dead-lettered event (replayed by an operator). */
   readonly deadLetteredVersion?: number;
+  /**
+   * The event's first ticket, as ingest queued it (deduplicated on the event's own id), not a
+   * later ledger ticket (sweep, wake, resend) or a replay. Absent: treated as a later ticket.
+   */
+  readonly firstTicket?: boolean;
 }
 
 /** What travels with a dead-lettered message (as SQS message attributes). No secrets. */

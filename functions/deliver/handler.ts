@@ -3,6 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { givenOrCreatedPowertools, type HandlerLogger, type HandlerMetrics } from '../adapters/aws/powertools';
 import { LEDGER_VERSION_ATTRIBUTE } from '../adapters/aws/sqs-dead-letter-queue';
+import { isFirstTicket } from '../adapters/aws/sqs-ids';
 import { invocationSegmentName, traced, type TraceSpan, type Tracer } from '../adapters/aws/tracing';
 import { systemResolver } from '../adapters/http/host-resolver';
 import { FALLBACK_POWERTOOLS } from '../config';
@@ -268,7 +269,19 @@ export function toQueueMessage(record: SQSRecord): QueueMessage {
     messageDeduplicationId: attributes.MessageDeduplicationId,
     queueArn: record.eventSourceARN,
     ...(Number.isInteger(deadLetteredVersion) && deadLetteredVersion > 0 ? { deadLetteredVersion } : {}),
+    ...(firstTicketOf(attributes.MessageDeduplicationId, record.body) ? { firstTicket: true } : {}),
   };
+}
+
+/** Whether the message is its event's first ticket (false when the body is no queued event: the core dead-letters it). */
+function firstTicketOf(deduplicationId: string | undefined, body: string): boolean {
+  try {
+    const parsed = JSON.parse(body) as { instanceId?: unknown; eventId?: unknown };
+    if (typeof parsed.instanceId !== 'string' || typeof parsed.eventId !== 'string') return false;
+    return isFirstTicket(deduplicationId, { instanceId: parsed.instanceId, eventId: parsed.eventId });
+  } catch {
+    return false;
+  }
 }
 
 /** The receiver gate's dependencies, built once per handler (its slots are shared by every batch of this worker). */

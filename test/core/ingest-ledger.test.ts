@@ -10,7 +10,8 @@ import { INGEST_METRICS } from '../../functions/contract';
 import type { QueuedEvent } from '../../functions/core/event';
 import { ingest, type IngestRequest } from '../../functions/core/ingest';
 import { CONFIG_KEYS, type Instance } from '../../functions/core/instance';
-import type { Ledger, LedgerEntry } from '../../functions/core/ledger';
+import { claim, finishAttempt, type Ledger, type LedgerEntry } from '../../functions/core/ledger';
+import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
 import { startEmbeddedDynamoDb, type DynamoDbEndpoint } from '../../local/embedded-dynamodb';
 import { fixtureJson, fixtureText } from '../../testkit/fixtures';
 import { MemoryEventQueue, MemoryInstanceStore, RecordingTelemetry } from '../../testkit/ports';
@@ -45,13 +46,19 @@ async function setup(instances: Instance[] = [makeInstance('shop-a', { clientSec
   const run = (request: IngestRequest, overrides: { ledger?: Ledger } = {}) =>
     ingest(request, { instances: store, queue, clock, telemetry, ledger: overrides.ledger ?? ledger });
   const entry = (instanceId: string, eventId = ORDER.eventId) => ledger.get(instanceId, eventId);
-  return { ledger, queue, telemetry, now, run, entry };
+  /** What deliver writes for a delivered first attempt made without a claim: one write, the outcome. */
+  const deliver = async (instanceId: string, eventId = ORDER.eventId) => {
+    const read = (await entry(instanceId, eventId))!;
+    const next = finishAttempt(claim(read, now.value), { ok: true, httpStatus: 200, durationMs: 5 }, now.value, DEFAULT_RETRY_POLICY);
+    expect(await ledger.update({ ...next, version: read.version + 1 })).toBe(true);
+  };
+  return { ledger, queue, telemetry, now, run, entry, deliver };
 }
 
 const minutesAfter = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 
 describe('ingest records each event in the ledger before it answers', () => {
-  test('a new event: recorded, queued, then marked queued; the entry carries exactly what was queued', async () => {
+  test('a new event: recorded (one write each), then queued; the entry carries exactly what was queued', async () => {
     const h = await setup();
 
     const result = await h.run(webhookRequest(ORDER));
@@ -59,14 +66,34 @@ describe('ingest records each event in the ledger before it answers', () => {
     expect(result).toEqual({ status: 200, body: { queued: 2, eventId: ORDER.eventId } });
     for (const event of h.queue.events) {
       const entry = await h.entry(event.instanceId);
-      expect(entry).toMatchObject({ status: 'queued', receivedAt: T0.toISOString(), attemptCount: 0, version: 2 });
+      expect(entry).toMatchObject({ status: 'received', receivedAt: T0.toISOString(), attemptCount: 0, version: 1 });
       expect(JSON.parse(entry!.payload)).toEqual(event);
     }
+  });
+
+  test('a repeat before deliver took the event sends its first ticket again (the queue drops it within its 5-minute window)', async () => {
+    const h = await setup();
+    await h.run(webhookRequest(ORDER));
+    h.now.value = minutesAfter(2);
+
+    const repeat = await h.run(webhookRequest(ORDER));
+
+    expect(repeat).toEqual({ status: 200, body: { queued: 2, eventId: ORDER.eventId } });
+    expect(h.queue.events.map((event) => [event.instanceId, event.receivedAt])).toEqual([
+      ['shop-a', T0.toISOString()],
+      ['shop-b', T0.toISOString()],
+      ['shop-a', T0.toISOString()],
+      ['shop-b', T0.toISOString()],
+    ]);
+    expect((await h.entry('shop-a'))?.version).toBe(1);
   });
 
   test("Ecwid's repeat 45 minutes later (past the queue's 5-minute window): 200, duplicate, not queued; the log says so", async () => {
     const h = await setup();
     await h.run(webhookRequest(ORDER));
+    h.now.value = minutesAfter(1);
+    await h.deliver('shop-a');
+    await h.deliver('shop-b');
     h.now.value = minutesAfter(45);
 
     const repeat = await h.run(webhookRequest(ORDER));
@@ -85,8 +112,8 @@ describe('ingest records each event in the ledger before it answers', () => {
     expect(h.telemetry.countOf(INGEST_METRICS.duplicates)).toBe(2);
     const lines = h.telemetry.lines.filter((line) => line.message.startsWith('duplicate:'));
     expect(lines.map((line) => [line.level, line.attributes.instanceId, line.attributes.status, line.attributes.firstReceivedAt])).toEqual([
-      ['info', 'shop-a', 'queued', T0.toISOString()],
-      ['info', 'shop-b', 'queued', T0.toISOString()],
+      ['info', 'shop-a', 'delivered', T0.toISOString()],
+      ['info', 'shop-b', 'delivered', T0.toISOString()],
     ]);
     // The repeat changed nothing in the ledger.
     expect((await h.entry('shop-a'))?.version).toBe(2);
@@ -96,6 +123,7 @@ describe('ingest records each event in the ledger before it answers', () => {
     const h = await setup([makeInstance('shop-a', { storeId: '1003' })]);
     const form = ION_NEW_ORDER.replace(/owner_id=\d+/, 'owner_id=1003');
     const first = await h.run(ionRequest(form));
+    await h.deliver('shop-a', h.queue.events[0].eventId);
     h.now.value = minutesAfter(60);
     const repeat = await h.run(ionRequest(form));
 
@@ -116,7 +144,7 @@ describe('ingest records each event in the ledger before it answers', () => {
     const again = await h.run(webhookRequest(ORDER, SECRET_A, { instanceId: 'shop-a' }));
 
     expect(again).toEqual({ status: 200, body: { queued: 1, eventId: ORDER.eventId } });
-    expect(await h.entry('shop-a')).toMatchObject({ status: 'queued', receivedAt: minutesAfter(11).toISOString() });
+    expect(await h.entry('shop-a')).toMatchObject({ status: 'received', version: 1, receivedAt: minutesAfter(11).toISOString() });
   });
 });
 
@@ -141,18 +169,14 @@ describe('a fan-out that failed half-way resumes on the retry', () => {
     ]);
     expect(h.telemetry.countOf(INGEST_METRICS.resumed)).toBe(2);
     expect(h.telemetry.lines.filter((line) => line.message.startsWith('resumed:')).map((line) => line.attributes.instanceId)).toEqual(['shop-a', 'shop-b']);
-    expect((await h.entry('shop-b'))?.status).toBe('queued');
   });
 
-  test('one instance queued, the other left received (stopped before it was marked): the retry queues only the other', async () => {
+  test('one instance delivered, the other left received (its ticket never sent): the retry queues only the other', async () => {
     const h = await setup();
-    // The first request gets as far as queuing both, but only shop-a is marked queued.
-    const markingFailsForB: Ledger = {
-      ...bind(h.ledger),
-      update: async (next) => (next.instanceId === 'shop-b' ? Promise.reject(new Error('stopped')) : h.ledger.update(next)),
-    };
-    expect((await h.run(webhookRequest(ORDER), { ledger: markingFailsForB })).status).toBe(200);
-    expect((await h.entry('shop-a'))?.status).toBe('queued');
+    h.queue.failNext = 1;
+    expect((await h.run(webhookRequest(ORDER))).status).toBe(503);
+    // shop-a's event reached deliver another way (the sweep) and was delivered; shop-b's is still received.
+    await h.deliver('shop-a');
     expect((await h.entry('shop-b'))?.status).toBe('received');
     const before = h.queue.events.length;
 
@@ -161,7 +185,6 @@ describe('a fan-out that failed half-way resumes on the retry', () => {
 
     expect(retry).toEqual({ status: 200, body: { queued: 1, eventId: ORDER.eventId, duplicates: 1 } });
     expect(h.queue.events.slice(before).map((event) => event.instanceId)).toEqual(['shop-b']);
-    expect((await h.entry('shop-b'))?.status).toBe('queued');
   });
 
   test('the ledger is down: 503 and nothing queued (Ecwid retries)', async () => {

@@ -73,6 +73,7 @@ async function harness(): Promise<Harness> {
   const deps = { ledger, tickets: queue, clock: () => now.value };
   const seen: string[] = [];
   const deadLetters: LedgerEntry[] = [];
+  const receives = new Map<Ticket, number>();
   const h: Harness = {
     ledger,
     queue,
@@ -86,6 +87,9 @@ async function harness(): Promise<Harness> {
       for (let step = 0; step < maxSteps; step++) {
         const ticket = queue.pending.shift();
         if (ticket) {
+          // As SQS counts receives: the same ticket handed out again (after a crash) counts up.
+          const receiveCount = (receives.get(ticket) ?? 0) + 1;
+          receives.set(ticket, receiveCount);
           outcomes.push(
             await handleTicket(ticket.event, {
               ...deps,
@@ -97,7 +101,7 @@ async function harness(): Promise<Harness> {
               deadLetter: async (entry) => {
                 deadLetters.push(entry);
               },
-            }),
+            }, { firstTicket: ticket.ticketId === firstTicketId(ticket.event), receiveCount, firstReceivedAt: T0.toISOString() }),
           );
           continue;
         }
@@ -123,19 +127,29 @@ const orderEvent = (n: number, overrides: Partial<QueuedEvent> = {}): QueuedEven
   queuedEventFor({ eventId: `evt-${n}`, receivedAt: new Date(T0.getTime() + n * 1000).toISOString(), raw: { n }, ...overrides });
 
 describe('ingest: record before answering', () => {
-  test('a new event is recorded, queued once and marked queued; a repeat is a duplicate, not queued', async () => {
+  test('a new event is recorded (one write) and its first ticket queued; a repeat is a duplicate once deliver has taken it', async () => {
     const h = await harness();
+    const update = jest.spyOn(h.ledger, 'update');
     const event = orderEvent(1);
     const first = await admit([event], h.deps);
     expect(first).toEqual({ queued: [event], resumed: [], duplicates: [] });
     expect(h.queue.sent).toEqual([{ event, ticketId: firstTicketId(event) }]);
-    expect((await h.ledger.get('shop-a', 'evt-1'))?.status).toBe('queued');
+    expect(await h.ledger.get('shop-a', 'evt-1')).toMatchObject({ status: 'received', version: 1 });
+    expect(update).not.toHaveBeenCalled();
 
+    // Before any attempt the ledger cannot tell a queued first ticket from one never sent: the
+    // repeat sends it again (same id: the queue drops it within its window; deliver skips it after).
+    const early = await admit([{ ...event, receivedAt: 'later' }], h.deps);
+    expect(early.queued).toEqual([event]); // as first recorded
+    expect(h.queue.sent.map((t) => t.ticketId)).toEqual([firstTicketId(event), firstTicketId(event)]);
+
+    await h.drain(() => up, { ticketsOnly: true });
+    expect(h.seen).toEqual(['evt-1#1']);
     h.now.value = new Date(T0.getTime() + 3 * 3600_000); // long after the queue's 5-minute window
     const repeat = await admit([{ ...event, receivedAt: h.now.value.toISOString() }], h.deps);
     expect(repeat.queued).toEqual([]);
-    expect(repeat.duplicates.map((e) => [e.eventId, e.status])).toEqual([['evt-1', 'queued']]);
-    expect(h.queue.sent).toHaveLength(1);
+    expect(repeat.duplicates.map((e) => [e.eventId, e.status])).toEqual([['evt-1', 'delivered']]);
+    expect(h.queue.sent).toHaveLength(2);
   });
 
   test('the queue failing: nothing is lost, the retry queues the events (as first recorded)', async () => {
@@ -154,12 +168,13 @@ describe('ingest: record before answering', () => {
     ]);
   });
 
-  test('a fan-out that failed half-way resumes: only the instance not yet queued is queued', async () => {
+  test('a fan-out that failed half-way resumes: only the instance not yet taken by deliver is queued', async () => {
     const h = await harness();
     const a = orderEvent(1, { instanceId: 'shop-a' });
     const b = orderEvent(1, { instanceId: 'shop-b' });
-    // The first request got shop-a queued and marked, then died before shop-b was marked queued.
+    // The first request got shop-a queued (and delivered), then died before shop-b's ticket was sent.
     await admit([a], h.deps);
+    await h.drain(() => up, { ticketsOnly: true });
     await h.ledger.record([(await import('../../functions/core/ledger')).receivedEntry(b, JSON.stringify(b), T0)]);
     const retry = await admit([a, b], h.deps);
     expect(retry.queued.map((e) => e.instanceId)).toEqual(['shop-b']);
@@ -224,9 +239,64 @@ describe('deliver: attempts from the ledger, per-object order', () => {
     expect(h.seen).toEqual(['evt-1#1']);
   });
 
-  test('an attempt that crashed counts, is recorded as interrupted, and the sweep brings the event back', async () => {
+  test('a first attempt that crashed (made without a claim) counts: its ticket comes back, the lost attempt is recorded as interrupted', async () => {
     const h = await harness();
     await admit([orderEvent(1)], h.deps);
+    const update = jest.spyOn(h.ledger, 'update');
+    let calls = 0;
+    await expect(
+      h.drain(() => {
+        if (++calls === 1) throw new Error('Lambda timed out');
+        return up;
+      }),
+    ).rejects.toThrow('Lambda timed out');
+    // Nothing was written for the crashed attempt (no claim): the entry still shows none.
+    expect(update).not.toHaveBeenCalled();
+    expect(await h.ledger.get('shop-a', 'evt-1')).toMatchObject({ status: 'received', attemptCount: 0 });
+    // SQS hands the same ticket out again (receive count 2): the earlier receive ended without an outcome.
+    h.now.value = new Date(T0.getTime() + 720_000);
+    h.queue.pending.push(h.queue.sent[0]);
+    const outcomes = await h.drain(() => up, { ticketsOnly: true });
+    expect(outcomes.map((o) => o.kind)).toEqual(['delivered']);
+    expect(h.seen).toEqual(['evt-1#1', 'evt-1#2']);
+    const entry = await h.ledger.get('shop-a', 'evt-1');
+    expect(entry).toMatchObject({ status: 'delivered', attemptCount: 2 });
+    expect(entry?.attempts.map((a) => [a.n, a.outcome, a.at])).toEqual([
+      [1, 'interrupted', T0.toISOString()],
+      [2, 'delivered', h.now.value.toISOString()],
+    ]);
+    expect(entry?.attempts[0].durationMs).toBe(720_000);
+    // The redelivered ticket took the claim path: the claim (with the lost attempt) and the outcome.
+    expect(update).toHaveBeenCalledTimes(2);
+  });
+
+  test('a first attempt that crashed with the last attempt of its round dead-letters the event when its ticket comes back', async () => {
+    const h = await harness();
+    await admit([orderEvent(1)], h.deps);
+    await expect(
+      h.drain(() => {
+        throw new Error('Lambda timed out');
+      }),
+    ).rejects.toThrow('Lambda timed out');
+    h.queue.pending.push(h.queue.sent[0]);
+    const event = h.queue.sent[0].event;
+    const deadLetters: LedgerEntry[] = [];
+    const outcome = await handleTicket(
+      event,
+      { ...h.deps, retryPolicy: { scheduleSeconds: [60], maxAttempts: 1 }, attempt: async () => up, deadLetter: async (e) => void deadLetters.push(e) },
+      { firstTicket: true, receiveCount: 2 },
+    );
+    expect(outcome.kind).toBe('dead-lettered');
+    expect(deadLetters.map((e) => [e.attemptCount, e.attempts.map((a) => a.outcome)])).toEqual([[1, ['interrupted']]]);
+    expect(await h.ledger.get('shop-a', 'evt-1')).toMatchObject({ status: 'dead-lettered', attemptCount: 1 });
+  });
+
+  test('a claimed attempt that crashed counts, is recorded as interrupted, and the sweep brings the event back', async () => {
+    const h = await harness();
+    const event = orderEvent(1);
+    await admit([event], h.deps);
+    // A later ticket (sweep, wake, resend) claims its attempt before it makes it.
+    h.queue.pending.splice(0, 1, { event, ticketId: 'later' });
     let calls = 0;
     await expect(
       h.drain(() => {
@@ -235,7 +305,7 @@ describe('deliver: attempts from the ledger, per-object order', () => {
       }),
     ).rejects.toThrow('Lambda timed out');
     // The ticket comes back (SQS) while the claim is live: nothing happens.
-    h.queue.pending.push(h.queue.sent[0]);
+    h.queue.pending.push({ event, ticketId: 'later' });
     await h.drain(() => up);
     const entry = await h.ledger.get('shop-a', 'evt-1');
     expect(entry?.status).toBe('delivered');
@@ -244,6 +314,31 @@ describe('deliver: attempts from the ledger, per-object order', () => {
       [2, 'delivered'],
     ]);
     expect(Date.parse(entry!.attempts[1].at) - T0.getTime()).toBeGreaterThanOrEqual(DEFAULT_LEDGER_TIMING.claimLeaseSeconds * 1000);
+  });
+
+  test('the sweep moving an unattempted entry during its unclaimed first attempt does not lose the outcome', async () => {
+    const h = await harness();
+    const event = orderEvent(1);
+    await admit([event], h.deps);
+    h.now.value = new Date(T0.getTime() + DEFAULT_LEDGER_TIMING.receivedGraceSeconds * 1000);
+    const outcome = await handleTicket(
+      event,
+      {
+        ...h.deps,
+        retryPolicy: POLICY,
+        // The first ticket waited out the grace period in the queue: the sweep sends another while it is attempted.
+        attempt: async () => {
+          expect(await sweep({ ...h.deps, limit: 10 })).toEqual({ sent: 1, raced: 0 });
+          return up;
+        },
+        deadLetter: async () => undefined,
+      },
+      { firstTicket: true, receiveCount: 1 },
+    );
+    expect(outcome.kind).toBe('delivered');
+    expect(await h.ledger.get('shop-a', 'evt-1')).toMatchObject({ status: 'delivered', attemptCount: 1, version: 3 });
+    // The first ticket (handed to handleTicket above, still in the recording queue) and the sweep's find it delivered.
+    expect((await h.drain(() => up, { ticketsOnly: true })).map((o) => o.kind)).toEqual(['skipped', 'skipped']);
   });
 
   test('a dropped event (forged, instance gone) is final with its reason and unblocks its object', async () => {

@@ -2,6 +2,8 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import type { CallbackRequest, CallbackResult, CallbackSender, EcwidApi } from '../../functions/core/ports';
 import { CONFIG_KEYS } from '../../functions/core/instance';
 import { createDeliverHandler, deliverRecordWorstCaseMs, toQueueMessage } from '../../functions/deliver/handler';
+import { deduplicationId, sqsSafeId } from '../../functions/adapters/aws/sqs-ids';
+import { laterTicketId } from '../../functions/core/ledger-flow';
 import type { HandlerMetrics } from '../../functions/adapters/aws/powertools';
 import { instance, sqsRecord, webhookEvent } from '../core/deliver-support';
 import { MemoryInstanceStore } from '../../testkit/ports';
@@ -274,6 +276,16 @@ describe('toQueueMessage', () => {
     const replay = { ...record, messageAttributes: { ledgerVersion: { dataType: 'Number', stringValue: '7', stringListValues: [], binaryListValues: [] } } };
     expect(toQueueMessage(replay).deadLetteredVersion).toBe(7);
     expect(toQueueMessage(record).deadLetteredVersion).toBeUndefined();
+  });
+
+  it("marks the event's first ticket (deduplicated on the event's own id), not a later ledger ticket or a foreign message", () => {
+    const event = webhookEvent();
+    const body = JSON.stringify(event);
+    const first = sqsRecord({ messageId: 'm-1', groupId: 'g-1', body, deduplicationId: deduplicationId(event) });
+    expect(toQueueMessage(first).firstTicket).toBe(true);
+    const later = sqsRecord({ messageId: 'm-2', groupId: 'g-1', body, deduplicationId: sqsSafeId(laterTicketId({ ...event, version: 3 })) });
+    expect(toQueueMessage(later).firstTicket).toBeUndefined();
+    expect(toQueueMessage(sqsRecord({ messageId: 'm-3', groupId: 'g-1', body: 'not json', deduplicationId: deduplicationId(event) })).firstTicket).toBeUndefined();
   });
 
   it('treats a missing receive count as the first attempt', () => {

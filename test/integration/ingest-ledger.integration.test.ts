@@ -6,7 +6,8 @@ import { DynamoDbLedger, ensureLedgerTable } from '../../functions/adapters/aws/
 import { SqsEventQueue } from '../../functions/adapters/aws/sqs-event-queue';
 import { SsmInstanceRepository } from '../../functions/adapters/aws/ssm-instance-repository';
 import type { QueuedEvent } from '../../functions/core/event';
-import type { Ledger } from '../../functions/core/ledger';
+import { claim, finishAttempt, type Ledger } from '../../functions/core/ledger';
+import { DEFAULT_RETRY_POLICY } from '../../functions/core/retry-policy';
 import type { EventQueue } from '../../functions/core/ports';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { webhookEvent } from '../../testkit/events';
@@ -74,6 +75,13 @@ describeWithMoto('ingest with the ledger on moto (DynamoDB + SQS + SSM)', () => 
   const bodiesOn = async (pair: FifoQueuePair): Promise<QueuedEvent[]> =>
     (await drainQueue(sqs, pair.queueUrl)).map((message) => JSON.parse(message.Body!) as QueuedEvent);
   const instanceIds = (events: readonly QueuedEvent[]) => events.map((event) => event.instanceId).sort();
+  /** What deliver writes for a first attempt delivered without a claim: one write, the outcome. */
+  const delivered = async (instanceId: string): Promise<void> => {
+    const ledger = ledgerOn(tableName);
+    const read = (await ledger.get(instanceId, order.eventId))!;
+    const next = finishAttempt(claim(read, now), { ok: true, httpStatus: 200, durationMs: 5 }, now, DEFAULT_RETRY_POLICY);
+    expect(await ledger.update({ ...next, version: read.version + 1 })).toBe(true);
+  };
 
   beforeAll(async () => {
     sqs = motoSqsClient();
@@ -109,6 +117,9 @@ describeWithMoto('ingest with the ledger on moto (DynamoDB + SQS + SSM)', () => 
     const first = await handlerWith({ queue: sqsQueue(before) })(webhookEvent(order, APP_SECRET));
     expect(first.statusCode).toBe(200);
     expect(instanceIds(await bodiesOn(before))).toEqual(['shop-a', 'shop-b']);
+    now = new Date(T0.getTime() + 60_000);
+    await delivered('shop-a');
+    await delivered('shop-b');
 
     // A new cold start with new queues (as the local runner restarted gets): only the ledger remembers.
     now = new Date(T0.getTime() + 45 * 60_000);
@@ -127,7 +138,7 @@ describeWithMoto('ingest with the ledger on moto (DynamoDB + SQS + SSM)', () => 
     expect(logLines.filter((line) => line.includes('duplicate: this event was already received for this instance'))).toHaveLength(2);
     const ledger = ledgerOn(tableName);
     for (const instanceId of ['shop-a', 'shop-b']) {
-      expect(await ledger.get(instanceId, order.eventId)).toMatchObject({ status: 'queued', receivedAt: T0.toISOString(), version: 2 });
+      expect(await ledger.get(instanceId, order.eventId)).toMatchObject({ status: 'delivered', receivedAt: T0.toISOString(), version: 2 });
     }
   });
 
@@ -163,32 +174,25 @@ describeWithMoto('ingest with the ledger on moto (DynamoDB + SQS + SSM)', () => 
     expect(instanceIds(events)).toEqual(['shop-a', 'shop-b']);
     // Queued as first recorded: the retry's own receive time changes nothing.
     expect(events.every((event) => event.receivedAt === T0.toISOString())).toBe(true);
-    for (const instanceId of ['shop-a', 'shop-b']) expect((await ledger.get(instanceId, order.eventId))?.status).toBe('queued');
+    // Ingest wrote once per event: `received` until deliver takes it.
+    for (const instanceId of ['shop-a', 'shop-b']) expect(await ledger.get(instanceId, order.eventId)).toMatchObject({ status: 'received', version: 1 });
   });
 
-  test('shop-a confirmed queued, shop-b not (the function stopped): after a restart the retry queues only shop-b', async () => {
-    const before = await newQueues('half-before');
+  test('shop-a delivered, shop-b recorded but its ticket never sent: after a restart the retry queues only shop-b', async () => {
     const real = ledgerOn(tableName);
-    const stopsBeforeMarkingB: Ledger = {
-      record: (entries) => real.record(entries),
-      get: (instanceId, eventId) => real.get(instanceId, eventId),
-      update: (next) => (next.instanceId === 'shop-b' ? Promise.reject(new Error('Task timed out')) : real.update(next)),
-      unfinishedOfObject: (entry) => real.unfinishedOfObject(entry),
-      due: (at, limit) => real.due(at, limit),
-      list: (query) => real.list(query),
-    };
-    expect((await handlerWith({ queue: sqsQueue(before), ledger: stopsBeforeMarkingB })(webhookEvent(order, APP_SECRET))).statusCode).toBe(200);
-    expect((await real.get('shop-a', order.eventId))?.status).toBe('queued');
+    const down: EventQueue = { enqueue: () => Promise.reject(new Error('Task timed out')) };
+    expect((await handlerWith({ queue: down })(webhookEvent(order, APP_SECRET))).statusCode).toBe(503);
+    // shop-a's event reached deliver meanwhile (the sweep sent its ticket) and was delivered.
+    now = new Date(T0.getTime() + 15 * 60_000);
+    await delivered('shop-a');
     expect((await real.get('shop-b', order.eventId))?.status).toBe('received');
 
-    now = new Date(T0.getTime() + 15 * 60_000);
     const after = await newQueues('half-after');
     const retry = await handlerWith({ queue: sqsQueue(after) })(webhookEvent(order, APP_SECRET));
 
     expect(retry.statusCode).toBe(200);
     expect(JSON.parse(retry.body!)).toEqual({ queued: 1, eventId: order.eventId, duplicates: 1 });
     expect(instanceIds(await bodiesOn(after))).toEqual(['shop-b']);
-    expect((await real.get('shop-b', order.eventId))?.status).toBe('queued');
     expect(logLines.some((line) => line.includes('resumed: queued now') && line.includes('"instanceId":"shop-b"'))).toBe(true);
   });
 });

@@ -204,8 +204,8 @@ export function ledgerAdapterContract(engine: LedgerEngine): void {
       POLICY,
     );
     await ledger.record([overdueReceived, { ...queued, version: 1 }, { ...retrying, version: 1 }]);
-    // retrying's backoff (60 s) and received's grace (300 s) are over; queued's stall (900 s) is not.
-    const when = at(base + 400);
+    // retrying's backoff (60 s) and received's grace (900 s from base) are over; queued's stall (900 s from base + 1) is not.
+    const when = at(base + 900);
     expect((await ledger.due(when, 1000)).filter((e) => e.instanceId === instanceId).map((e) => e.eventId)).toEqual(['retrying', 'received']);
     const later = at(base + 10 ** 5);
     expect((await ledger.due(later, 1000)).filter((e) => e.instanceId === instanceId).map((e) => e.eventId).sort()).toEqual([

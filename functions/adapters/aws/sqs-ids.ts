@@ -4,6 +4,7 @@
  * else becomes a stable hash.
  */
 import { compactId, deliveryId, orderingKey, type QueuedEvent } from '../../core/event';
+import { firstTicketId } from '../../core/ledger-flow';
 
 const SQS_ID_MAX_LENGTH = 128;
 
@@ -19,3 +20,12 @@ export const messageGroupId = (event: Pick<QueuedEvent, 'instanceId' | 'objectTy
  * delivery id is the same for every copy.
  */
 export const deduplicationId = (event: Pick<QueuedEvent, 'instanceId' | 'eventId'>): string => sqsSafeId(deliveryId(event));
+
+/**
+ * Whether a received message is the event's first ticket: deduplicated on the event's own id (as
+ * ingest and the poller queue it), not on a ledger ticket's versioned id (sweep, wake, resend) or
+ * a replay's.
+ */
+export const isFirstTicket = (messageDeduplicationId: string | undefined, event: Pick<QueuedEvent, 'instanceId' | 'eventId'>): boolean =>
+  messageDeduplicationId !== undefined &&
+  (messageDeduplicationId === deduplicationId(event) || messageDeduplicationId === sqsSafeId(firstTicketId(event)));
