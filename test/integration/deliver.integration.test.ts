@@ -301,7 +301,7 @@ describeWithMoto('deliver pipeline on a moto FIFO queue (event source -> deliver
       // Short polls keep stop() quick. One poller: concurrent receives break moto's FIFO group lock (see the header).
       waitTimeSeconds: 1,
       pollers: 1,
-      functionTimeoutMs: 10_000,
+      functionTimeoutMs: 60_000,
       handler: async (event: SQSEvent, context) => {
         batches.push(
           event.Records.map((r) => ({
