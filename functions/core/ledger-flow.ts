@@ -10,6 +10,7 @@ import {
   claim,
   deadLetterInterrupted,
   DEFAULT_LEDGER_TIMING,
+  earlierReceiveMayHaveAttempted,
   drop,
   filter,
   finishAttempt,
@@ -223,11 +224,11 @@ export async function handleTicket(event: QueuedEvent, deps: TicketDeps, ticket:
       entry = again;
     }
     if (isFinal(entry.status)) return { kind: 'skipped', reason: `already ${entry.status}`, entry };
-    const firstReceive = (ticket.receiveCount ?? 1) <= 1;
-    if (ticket.firstTicket === true && !firstReceive && isUnattempted(entry)) {
+    const cutShort = earlierReceiveMayHaveAttempted(ticket, deps.clock(), timing);
+    if (ticket.firstTicket === true && cutShort && isUnattempted(entry)) {
       entry = withLostFirstAttempt(entry, ticket.firstReceivedAt, deps.clock());
     }
-    const unclaimed = ticket.firstTicket === true && firstReceive && isUnattempted(entry);
+    const unclaimed = ticket.firstTicket === true && !cutShort && isUnattempted(entry);
     const earlier = await deps.ledger.unfinishedOfObject(entry);
     const now = deps.clock();
     const decision = ticketDecision(entry, earlier, now, deps.retryPolicy, timing);

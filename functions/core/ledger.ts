@@ -430,6 +430,24 @@ export function deadLetterInterrupted(entry: LedgerEntry, now: Date, timing: Led
 export const isUnattempted = (entry: Pick<LedgerEntry, 'status' | 'attemptCount'>): boolean =>
   entry.attemptCount === 0 && (entry.status === 'received' || entry.status === 'queued');
 
+/**
+ * Whether an earlier receive of a ticket may have made an attempt that left no trace (an unclaimed
+ * first attempt cut short). Only a receive that ended without an answer (crash, timeout, a failed
+ * outcome write) can have; such a receive keeps the message invisible for the queue's visibility
+ * timeout (six times the deliver timeout), longer than the claim lease. A ticket back sooner than
+ * the lease after its first receive was released on purpose, unstarted (records skipped after a
+ * failure in their group, records deliver's time budget did not start), so nothing was attempted.
+ */
+export function earlierReceiveMayHaveAttempted(
+  ticket: { readonly receiveCount?: number; readonly firstReceivedAt?: string },
+  now: Date,
+  timing: LedgerTiming = DEFAULT_LEDGER_TIMING,
+): boolean {
+  if ((ticket.receiveCount ?? 1) <= 1) return false;
+  const first = ticket.firstReceivedAt === undefined ? Number.NaN : Date.parse(ticket.firstReceivedAt);
+  return !(now.getTime() - first < timing.claimLeaseSeconds * 1000);
+}
+
 export const LOST_FIRST_ATTEMPT_ERROR =
   'an earlier receive of the first ticket ended without an outcome (the deliver function stopped or timed out); the attempt may have reached the receiver';
 

@@ -291,6 +291,24 @@ describe('deliver: attempts from the ledger, per-object order', () => {
     expect(await h.ledger.get('shop-a', 'evt-1')).toMatchObject({ status: 'dead-lettered', attemptCount: 1 });
   });
 
+  test('a first ticket released unstarted (back within the claim lease: skipped after a failure, not started in time) counts no attempt', async () => {
+    const h = await harness();
+    const event = orderEvent(1);
+    await admit([event], h.deps);
+    const update = jest.spyOn(h.ledger, 'update');
+    h.now.value = new Date(T0.getTime() + 30_000);
+    const seen: number[] = [];
+    const outcome = await handleTicket(
+      event,
+      { ...h.deps, retryPolicy: POLICY, attempt: async (_e, entry) => (seen.push(entry.attemptCount), up), deadLetter: async () => undefined },
+      { firstTicket: true, receiveCount: 2, firstReceivedAt: T0.toISOString() },
+    );
+    expect(outcome.kind).toBe('delivered');
+    expect(seen).toEqual([1]);
+    expect((await h.ledger.get('shop-a', 'evt-1'))?.attempts.map((a) => [a.n, a.outcome])).toEqual([[1, 'delivered']]);
+    expect(update).toHaveBeenCalledTimes(1);
+  });
+
   test('a claimed attempt that crashed counts, is recorded as interrupted, and the sweep brings the event back', async () => {
     const h = await harness();
     const event = orderEvent(1);
