@@ -237,7 +237,7 @@ async function start(
   });
   const deliverHandler = createDeliverHandler({
     // Operational notices are printed here (and POSTed to an instance's operational webhook, if set).
-    ...deliverDependencies(deliverConfig, { sqs: client, dynamodb }, {
+    ...deliverDependencies(deliverConfig, { sqs: () => client, dynamodb }, {
       publish: async (notice) => output.out(`notice: ${notice.type} ${notice.instanceId} (${notice.consecutiveFailures} failed in a row${notice.lastError ? `; last: ${notice.lastError}` : ''})`),
     }),
     instances: withSinkCallbacks(instances, sink.origin),

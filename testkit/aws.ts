@@ -1,7 +1,7 @@
 /**
  * One stand-in for the AWS calls the functions make on their hot path (AWS JSON protocols):
  * SSM GetParameter over a map of names, SQS SendMessageBatch / SendMessage (with the body MD5 the
- * SDK checks), ChangeMessageVisibility, DeleteMessage(Batch), and DynamoDB PutItem (always
+ * SDK checks), ChangeMessageVisibility(Batch), DeleteMessage(Batch), and DynamoDB PutItem (always
  * accepted: the ledger's record on ingest's hot path, for timing), and KMS GenerateDataKey / Decrypt of
  * the instance read model's data keys (a key decrypts only with the encryption context it was
  * generated with, as in KMS). It answers in-process (an SDK request
@@ -105,7 +105,7 @@ export class AwsStandIn {
       };
     }
     if (service === 'SQS' && (operation === 'ChangeMessageVisibility' || operation === 'DeleteMessage')) return {};
-    if (service === 'SQS' && operation === 'DeleteMessageBatch') {
+    if (service === 'SQS' && (operation === 'DeleteMessageBatch' || operation === 'ChangeMessageVisibilityBatch')) {
       const entries = (input.Entries as Array<{ Id: string }>) ?? [];
       return { Successful: entries.map((entry) => ({ Id: entry.Id })), Failed: [] };
     }

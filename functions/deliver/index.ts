@@ -4,8 +4,8 @@
  * adapters/http/request.ts, the instance cache and the Ecwid budget then serve every warm invocation).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createPowertools } from '../adapters/aws/powertools';
 import { awsInstanceLookup } from '../adapters/aws/instance-lookup';
 import { deliverConfigFrom } from '../config';
@@ -17,10 +17,10 @@ const { logger, metrics, tracer } = createPowertools(config.powertools);
 
 export const handler: DeliverHandler = createDeliverHandler({
   ...deliverDependencies(config, {
-    sqs: tracer.captureAWSv3Client(new SQSClient({})),
     dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
-    // Only a stack with a notices topic loads the SNS client.
-    ...(config.noticeTopicArn ? { sns: tracer.captureAWSv3Client(new SNSClient({})) } : {}),
+    // Built (and their SDK packages loaded) on first use, once: the happy path never needs them.
+    sqs: () => tracer.captureAWSv3Client(new (require('@aws-sdk/client-sqs') as { SQSClient: typeof SQSClient }).SQSClient({})),
+    sns: () => tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({})),
   }),
   instances: awsInstanceLookup(config.instances, (client) => tracer.captureAWSv3Client(client)),
   logger,

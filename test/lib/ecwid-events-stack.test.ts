@@ -175,8 +175,7 @@ describe('functions', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'EcwidEvents',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       POWERTOOLS_TRACE_ENABLED: 'false',
-      NODE_OPTIONS: '--enable-source-maps',
-    });
+      });
   });
 
   test('deliver: arm64, Node 22, 120 s, exact environment (retry schedule as comma-separated seconds)', () => {
@@ -212,8 +211,7 @@ describe('functions', () => {
       POWERTOOLS_LOG_LEVEL: 'INFO',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS: 'false',
-      NODE_OPTIONS: '--enable-source-maps',
-    });
+      });
   });
 
   test('the deliver function consumes the main queue in batches of 10 with partial batch responses and bounded concurrency', () => {

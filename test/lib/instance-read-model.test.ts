@@ -94,7 +94,6 @@ test('the sync function: reserved concurrency 2, 5 minutes, exact environment', 
     POWERTOOLS_METRICS_NAMESPACE: 'EcwidEvents',
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_TRACE_ENABLED: 'true',
-    NODE_OPTIONS: '--enable-source-maps',
   });
 });
 

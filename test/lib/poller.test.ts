@@ -81,7 +81,6 @@ test('the function: arm64, Node 22, 270 s (within the 5-minute period), reserved
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_TRACE_ENABLED: 'true',
     POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS: 'false',
-    NODE_OPTIONS: '--enable-source-maps',
   });
 });
 

@@ -10,13 +10,12 @@ import type { LedgerEntry } from '../../core/ledger';
 import { eventOf } from '../../core/ledger-flow';
 import type { DeadLetterDetails, DeadLetterQueue, QueueMessage } from '../../core/ports';
 import { queuedEventBody, SQS_BATCH_MAX_ENTRIES } from './sqs-event-queue';
-import { deduplicationId, messageGroupId } from './sqs-ids';
+import { deduplicationId, LEDGER_VERSION_ATTRIBUTE, messageGroupId } from './sqs-ids';
 
 /** SQS message attribute values are limited only by the message size; keep the error readable. */
 const LAST_ERROR_MAX_CHARS = 1024;
 
-/** The DLQ attribute naming the ledger version an event was dead-lettered at (a replay starts a new round). */
-export const LEDGER_VERSION_ATTRIBUTE = 'ledgerVersion';
+export { LEDGER_VERSION_ATTRIBUTE };
 
 export interface SqsDeadLetterQueueOptions {
   /** The FIFO dead-letter queue (env DEAD_LETTER_QUEUE_URL). Unset: dead-lettering throws. */

@@ -8,6 +8,12 @@ import { firstTicketId } from '../../core/ledger-flow';
 
 const SQS_ID_MAX_LENGTH = 128;
 
+/**
+ * The DLQ attribute naming the ledger version an event was dead-lettered at (a replay starts a new
+ * round). Here, not in sqs-dead-letter-queue.ts, so that deliver reads it without loading the SQS client.
+ */
+export const LEDGER_VERSION_ATTRIBUTE = 'ledgerVersion';
+
 /** Keeps a readable id when SQS accepts it, else a stable hash of it. */
 export const sqsSafeId = (value: string): string => compactId(value, SQS_ID_MAX_LENGTH);
 
