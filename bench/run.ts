@@ -9,9 +9,10 @@
  *   npm run bench -- --e2e-events 500      a shorter e2e run (prints only, unless --out)
  *   npm run bench -- --markdown            the table as the README's Performance section shows it
  *
- * Groups: ingest, deliver, ledger, bundles, e2e, scale, cost (cost needs ingest, deliver and bundles in the
+ * Groups: ingest, deliver, ledger, bundles, e2e, scale, health, cost (cost needs ingest, deliver and bundles in the
  * same run; it adds the ledger's cost when the ledger group ran too; the 10k model needs ledger and scale too).
  * scale (bench/scale.ts) simulates 10,000 stores for 2 minutes: `npx tsx bench/scale.ts` runs it alone.
+ * health (bench/health.ts): one receiver down, then slow, beside nine healthy ones (about 1.5 min).
  * BENCH_DEBUG=1 logs every cold start and the e2e arrival spread; BENCH_CDK_OUT=dir synthesizes
  * and measures elsewhere than cdk.out; BENCH_RUNNER_NODE_ARGS passes node flags to the runner.
  * bundles runs `npx cdk synth --no-validation` when cdk.out is missing or older than the sources.
@@ -25,12 +26,13 @@ import { costModel } from './cost';
 import { costModel10k } from './cost-scale';
 import { benchDeliver } from './deliver';
 import { benchE2e, E2E_CONCURRENCY, E2E_EVENTS } from './e2e';
+import { benchHealth, HEALTH_FIGURE_NOTES } from './health';
 import { benchIngest } from './ingest';
 import { benchLedger } from './ledger';
 import { benchScale, SCALE_FIGURE_NOTES } from './scale';
 import type { Figures } from './support';
 
-const GROUPS = ['ingest', 'deliver', 'ledger', 'bundles', 'e2e', 'scale', 'cost'] as const;
+const GROUPS = ['ingest', 'deliver', 'ledger', 'bundles', 'e2e', 'scale', 'health', 'cost'] as const;
 type Group = (typeof GROUPS)[number];
 
 export const RESULTS_FILE = path.join(__dirname, 'results.json');
@@ -101,6 +103,7 @@ export const FIGURE_NOTES: Readonly<Record<string, string>> = {
   cost_sqs_requests_per_event: 'SQS requests per event incl. the event source',
   cost_per_million_events_usd_10k: 'AWS cost of 1M events at 10k stores / 2,000 ev/s, every line measured (goal <= $4)',
   ...SCALE_FIGURE_NOTES,
+  ...HEALTH_FIGURE_NOTES,
 };
 
 function parseOptions(argv: string[]) {
@@ -174,6 +177,7 @@ async function main(): Promise<void> {
   }
   if (options.groups.has('e2e')) Object.assign(figures, await benchE2e(log, { events: options.e2eEvents, concurrency: E2E_CONCURRENCY }));
   if (options.groups.has('scale')) Object.assign(figures, await benchScale(log));
+  if (options.groups.has('health')) Object.assign(figures, await benchHealth(log));
   if (options.groups.has('cost')) {
     if (app && options.groups.has('ingest') && options.groups.has('deliver')) Object.assign(figures, costModel(figures, app));
     else log('cost: skipped (it needs ingest, deliver and bundles in the same run)');

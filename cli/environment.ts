@@ -8,6 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SnsNoticeTopic } from '../functions/adapters/aws/sns-notice-topic';
+import type { NoticeTopic } from '../functions/core/health-notices';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDbLedger } from '../functions/adapters/aws/dynamodb-ledger';
@@ -109,6 +112,8 @@ export interface Resources {
   instanceChangedAt?(instanceId: string): Promise<number | null | undefined>;
   /** Receiver health records (`instances pause|resume|health`): items of the ledger table. */
   health?(): Promise<HealthStore>;
+  /** The stack's notices topic (`NoticeTopicArn`), for the operator's own notices; none locally or without the output. */
+  noticeTopic?(): Promise<NoticeTopic | undefined>;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -285,6 +290,15 @@ export function createResources(options: GlobalOptions, deps: ResourceDeps): Res
 
     close() {
       for (const client of clients.splice(0)) client.destroy();
+    },
+
+    async noticeTopic() {
+      if (options.local || !stackName) return undefined;
+      const topicArn = (await stackOutputs('notices topic'))[STACK_OUTPUTS.noticeTopicArn];
+      if (!topicArn) return undefined;
+      const sns = new SNSClient(clientConfig(undefined));
+      clients.push(sns);
+      return new SnsNoticeTopic({ topicArn, client: sns });
     },
 
     instances() {

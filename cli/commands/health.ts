@@ -3,7 +3,12 @@
  * the event ledger table, so these commands need the ledger (`--stack`, `--local`, or
  * `--dynamodb-endpoint` with `--ledger-table`).
  */
+import { HttpCallbackSender } from '../../functions/adapters/http/callback-sender';
+import type { HealthNotice } from '../../functions/core/health';
 import { setPaused } from '../../functions/core/health-flow';
+import { sendNotices, type NoticeDelivery } from '../../functions/core/health-notices';
+import type { Instance } from '../../functions/core/instance';
+import { NO_TELEMETRY } from '../../functions/core/ports';
 import { assertInstanceId, configOf } from '../../functions/core/instance';
 import { wakeHeld, type TicketQueue } from '../../functions/core/ledger-flow';
 import type { CommandContext, CommandSpec } from '../command';
@@ -21,10 +26,11 @@ accepting them. "instances disable" is different: ingest then drops new events.`
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = ctx.positionals[0];
-    await loadInstance(ctx, id);
+    const instance = await loadInstance(ctx, id);
     const next = await setPaused(id, true, { store: await healthStoreOf(ctx), clock: ctx.now });
-    ctx.out.result({ id, state: next.state, since: next.stateAt }, () =>
-      `Instance ${id} paused: its events are held (not attempted, not dropped) until "instances resume ${id}".\n`,
+    const notices = await announce(ctx, next.notices, instance);
+    ctx.out.result({ id, state: next.state, since: next.stateAt, notices: notices.map(noticeSummary) }, () =>
+      [`Instance ${id} paused: its events are held (not attempted, not dropped) until "instances resume ${id}".`, ...notices.map(noticeLine), ''].join('\n'),
     );
   },
 };
@@ -44,18 +50,53 @@ Events dropped while it was disabled are in the ledger: "events resend --instanc
     const before = (await store.get(id))?.state ?? 'healthy';
     const next = await setPaused(id, false, { store, clock: ctx.now });
     const woken = await wakeHeldEvents(ctx, id);
+    const notices = await announce(ctx, next.notices, instance);
     const switchedOff = !configOf(instance).notificationsEnabled;
     if (switchedOff) ctx.out.warn(`instance ${id} is switched off ("instances disable"): ingest drops its events until "instances enable ${id}"`);
     const hints = before === 'disabled' ? [`Events dropped while it was disabled are kept in the ledger: "events resend --instance ${id}".`] : [];
-    ctx.out.result({ id, previous: before, state: next.state, since: next.stateAt, woken }, () =>
+    ctx.out.result({ id, previous: before, state: next.state, since: next.stateAt, woken, notices: notices.map(noticeSummary) }, () =>
       [
         `Instance ${id} resumed (was ${before}): deliveries go out in order${woken > 0 ? `; ${woken} held event${woken === 1 ? '' : 's'} queued now` : ''}.`,
+        ...notices.map(noticeLine),
         ...hints,
         '',
       ].join('\n'),
     );
   },
 };
+
+/**
+ * The operator's notice (`receiver.paused`, `receiver.resumed`), sent like deliver's: the stack's
+ * notices topic and the instance's operational webhook, signed like its deliveries. Best effort:
+ * the pause or resume is done whatever happens to it; what happened is printed.
+ */
+async function announce(ctx: CommandContext, notices: readonly HealthNotice[], instance: Instance): Promise<NoticeDelivery[]> {
+  if (notices.length === 0) return [];
+  return sendNotices(notices, instance, {
+    topic: await ctx.resources.noticeTopic?.(),
+    sender: new HttpCallbackSender({ timeoutMs: NOTICE_TIMEOUT_MS }),
+    urlPolicy: await ctx.resources.callbackPolicy(),
+    resolveHost: ctx.resources.resolveHost,
+    clock: ctx.now,
+    telemetry: NO_TELEMETRY,
+  });
+}
+
+const NOTICE_TIMEOUT_MS = 10_000;
+
+const noticeSummary = (delivery: NoticeDelivery) => ({
+  type: delivery.notice.type,
+  topic: delivery.topic,
+  webhook: delivery.webhook,
+  ...(delivery.webhookError ? { webhookError: delivery.webhookError } : {}),
+});
+
+function noticeLine(delivery: NoticeDelivery): string {
+  const topic = delivery.topic === 'none' ? 'no notices topic' : `notices topic: ${delivery.topic}`;
+  const webhook =
+    delivery.webhook === 'none' ? 'no operational webhook' : `operational webhook: ${delivery.webhook}${delivery.webhookError ? ` (${delivery.webhookError})` : ''}`;
+  return `Notice ${delivery.notice.type}: ${topic}; ${webhook}.`;
+}
 
 /**
  * Sends the held events of a resumed instance their tickets now (else they come back at their

@@ -7,6 +7,7 @@
 import {
   admission,
   newHealth,
+  notice,
   pause,
   recordOutcome,
   releaseProbe,
@@ -95,13 +96,22 @@ export async function probeNotMade(instanceId: string, probeId: string, deps: Pi
   }
 }
 
-/** `instances pause ID` / `resume ID`. */
-export async function setPaused(instanceId: string, paused: boolean, deps: Omit<HealthDeps, 'settings'>): Promise<ReceiverHealth> {
+/**
+ * `instances pause ID` / `resume ID`, with the operator's notice (`receiver.paused`,
+ * `receiver.resumed`) for the caller to send; none when the state did not change (paused twice).
+ */
+export async function setPaused(
+  instanceId: string,
+  paused: boolean,
+  deps: Omit<HealthDeps, 'settings'>,
+): Promise<ReceiverHealth & { readonly notices: readonly HealthNotice[] }> {
   for (let race = 0; race <= RACE_RETRIES; race++) {
     const now = deps.clock();
     const health = (await deps.store.get(instanceId)) ?? newHealth(instanceId, now);
     const next = paused ? pause(health, now) : resume(health, now);
-    if (await deps.store.put(next)) return next;
+    if (!(await deps.store.put(next))) continue;
+    const changed = paused ? health.state !== 'paused' : health.state !== 'healthy' && health.state !== 'failing';
+    return { ...next, notices: changed ? [notice(paused ? 'paused' : 'resumed', next, now)] : [] };
   }
   throw new Error(`the health of instance ${instanceId} kept changing; try again`);
 }

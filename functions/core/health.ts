@@ -118,7 +118,8 @@ export function breakerSettings(values: Partial<BreakerSettings> = {}): BreakerS
   return settings;
 }
 
-export type NoticeKind = 'failing' | 'circuit-open' | 'recovered' | 'disabled';
+/** `paused` and `resumed` are an operator's (`instances pause|resume`); the others deliver's. */
+export type NoticeKind = 'failing' | 'circuit-open' | 'recovered' | 'disabled' | 'paused' | 'resumed';
 
 /** An operational notice: published to the SNS topic and POSTed to the instance's operational webhook. */
 export interface HealthNotice {

@@ -4,6 +4,8 @@
  * health records in a ledger table on the local runner's engine (dynalite), as `--local` uses it.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -66,16 +68,56 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('instances pause / resume', () => {
+  test('pause and resume are announced on the operational webhook, signed like deliveries; a second pause announces nothing', async () => {
+    const received: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (receiver.address() as AddressInfo).port;
+      await writeInstance('ops', { 'event.notification.operations.url': `http://127.0.0.1:${port}/ops`, 'event.notification.signature.key': 'ops-key' });
+      const env = { ALLOW_HTTP_CALLBACKS: 'true', CALLBACK_ALLOW_HOSTS: '127.0.0.1' };
+      const paused = await runCli([...withLedger(), 'instances', 'pause', 'ops'], { cwd: dir, now: () => NOW, env });
+      expect(paused.code).toBe(0);
+      expect(paused.stdout).toContain('Notice receiver.paused: no notices topic; operational webhook: delivered.');
+      const again = await runCli([...withLedger(), 'instances', 'pause', 'ops', '--json'], { cwd: dir, now: () => NOW, env });
+      expect(JSON.parse(again.stdout).notices).toEqual([]);
+      const resumed = await runCli([...withLedger(), 'instances', 'resume', 'ops'], { cwd: dir, now: () => NOW, env });
+      expect(resumed.stdout).toContain('Notice receiver.resumed: no notices topic; operational webhook: delivered.');
+      expect(received.map((r) => JSON.parse(r.body).type)).toEqual(['receiver.paused', 'receiver.resumed']);
+      expect(JSON.parse(received[0].body)).toMatchObject({ data: { instanceId: 'ops', state: 'paused' } });
+      expect(received[0].headers['elements-webhook-signature']).toMatch(/^sha256=/);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
   test('pause writes the paused state in the health record; resume makes it healthy with a fresh streak', async () => {
     await attempts('shop-a', [[120, false, 502], [60, false, 502]]);
     const paused = await cli('instances', 'pause', 'shop-a');
     expect(paused.code).toBe(0);
-    expect(paused.stdout).toBe('Instance shop-a paused: its events are held (not attempted, not dropped) until "instances resume shop-a".\n');
+    expect(paused.stdout).toBe(
+      'Instance shop-a paused: its events are held (not attempted, not dropped) until "instances resume shop-a".\n' +
+        'Notice receiver.paused: no notices topic; no operational webhook.\n',
+    );
     expect(await store.get('shop-a')).toMatchObject({ state: 'paused', stateAt: NOW.toISOString(), consecutiveFailures: 2 });
 
     const resumed = await cli('instances', 'resume', 'shop-a', '--json');
     expect(resumed.code).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toEqual({ id: 'shop-a', previous: 'paused', state: 'healthy', since: NOW.toISOString(), woken: 0 });
+    expect(JSON.parse(resumed.stdout)).toEqual({
+      id: 'shop-a',
+      previous: 'paused',
+      state: 'healthy',
+      since: NOW.toISOString(),
+      woken: 0,
+      notices: [{ type: 'receiver.resumed', topic: 'none', webhook: 'none' }],
+    });
     const record = await store.get('shop-a');
     expect(record).toMatchObject({ state: 'healthy', consecutiveFailures: 0 });
     expect(record?.firstFailureAt).toBeUndefined();

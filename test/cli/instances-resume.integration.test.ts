@@ -69,7 +69,10 @@ describeWithMoto('instances resume on moto', () => {
       { cwd: dir, now: () => NOW },
     );
     expect(run.stderr).toBe('');
-    expect(run.stdout).toBe('Instance shop-a resumed (was paused): deliveries go out in order; 2 held events queued now.\n');
+    expect(run.stdout).toBe(
+      'Instance shop-a resumed (was paused): deliveries go out in order; 2 held events queued now.\n' +
+        'Notice receiver.resumed: no notices topic; no operational webhook.\n',
+    );
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, MaxNumberOfMessages: 10 }));
     expect(Messages.map((m) => JSON.parse(m.Body!).eventId)).toEqual(['evt-1', 'evt-2']);
     for (const id of ['evt-1', 'evt-2']) {

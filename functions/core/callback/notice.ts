@@ -49,6 +49,8 @@ const HEADLINES: Readonly<Record<HealthNotice['kind'], string>> = {
   'circuit-open': 'circuit open: deliveries held',
   recovered: 'recovered: deliveries resumed',
   disabled: 'disabled after failing too long',
+  paused: 'paused by an operator: deliveries held',
+  resumed: 'resumed by an operator: deliveries go out',
 };
 
 /** SNS subjects: at most 100 printable ASCII characters. */
@@ -66,7 +68,9 @@ export function noticeMessage(notice: HealthNotice): { subject: string; text: st
       ? 'Its events are kept in the ledger: fix the receiver, run `instances resume ID`, then `events resend --instance ID`.'
       : notice.kind === 'circuit-open'
         ? 'Events are held, not dropped, and go out in order once a probe succeeds. `instances health ID` shows the detail.'
-        : undefined,
+        : notice.kind === 'paused'
+          ? 'Events are held, not dropped, and go out in order after `instances resume ID`.'
+          : undefined,
     '',
     JSON.stringify(notice),
   ];
