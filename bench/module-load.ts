@@ -7,7 +7,7 @@
  *   npx tsx bench/module-load.ts [--runs 15] cdk.out [/tmp/cdk-before ...]
  *
  * Not part of `npm run bench`: the `bundles` group measures load plus one invocation, on the
- * Parameter Store path only (its stand-in answers SSM and SQS).
+ * read-model path the stack deploys. NODE_OPTIONS is not set here (the template's is not read).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
@@ -45,7 +45,8 @@ const BASE_ENV = {
 };
 const PATHS: Readonly<Record<string, Record<string, string>>> = {
   'read model': { INSTANCE_TABLE_NAME: 'instances', LEDGER_TABLE_NAME: 'ledger' },
-  'parameter store': {},
+  // Deliver needs the ledger's table on either path (it throws at load without it).
+  'parameter store': { LEDGER_TABLE_NAME: 'ledger' },
 };
 
 function timeMs(args: readonly string[], env: Record<string, string>): number {
