@@ -292,24 +292,33 @@ export const LEDGER_TABLE = {
   sortKey: 'eventId',
   /** Epoch seconds; set only on finished events (DynamoDB TTL deletes them some time after). */
   timeToLiveAttribute: 'expiresAt',
+  /**
+   * Each index projects its keys, the table's keys and only attributes that never change after an
+   * event is recorded (`projected`), so rewriting an entry costs no index write unless one of the
+   * index's keys appears, changes or goes (docs/ledger.md, "Write units"); the query reads the
+   * full entries from the table (BatchGetItem) and filters on the rest there.
+   */
   indexes: {
     /** An instance's events by arrival, newest first (`events list --instance`). */
-    byInstance: { indexName: 'byInstance', partitionKey: 'instanceId', sortKey: 'receivedKey' },
+    byInstance: { indexName: 'byInstance', partitionKey: 'instanceId', sortKey: 'receivedKey', projected: ['ecwidEventType', 'eventType'] },
     /** One object's events by arrival (`events list --object TYPE:ID`). */
-    byObject: { indexName: 'byObject', partitionKey: 'objectKey', sortKey: 'receivedKey' },
-    /** Events in one status, by the time that matters for it: due time while unfinished, else when it got there. */
-    byStatus: { indexName: 'byStatus', partitionKey: 'status', sortKey: 'statusTime' },
+    byObject: { indexName: 'byObject', partitionKey: 'objectKey', sortKey: 'receivedKey', projected: ['ecwidEventType', 'eventType'] },
+    /**
+     * Events in one status, by the time that matters for it: due time while unfinished (the
+     * sweep), else when it got there. Sparse: `delivered` entries have no `statusTime` and are not
+     * in it (nearly every event ends delivered: listed per instance instead).
+     */
+    byStatus: { indexName: 'byStatus', partitionKey: 'status', sortKey: 'statusTime', projected: ['receivedKey', 'ecwidEventType', 'eventType'] },
     /** Sparse: only unfinished events, per object (the per-object order rule reads it). */
-    unfinishedByObject: { indexName: 'unfinishedByObject', partitionKey: 'unfinishedObjectKey', sortKey: 'receivedKey' },
+    unfinishedByObject: { indexName: 'unfinishedByObject', partitionKey: 'unfinishedObjectKey', sortKey: 'receivedKey', projected: [] },
   },
-  /** Copied into the listing indexes, so that filters run in the query (the rest is read from the table). */
-  summaryAttributes: ['status', 'receivedAt', 'eventType', 'ecwidEventType', 'objectType', 'objectId', 'statusAt'],
+  /** Statuses the `byStatus` index leaves out (a listing of them needs an instance). */
+  statusesNotIndexed: ['delivered'],
 } as const;
 
-/** The summary attributes a ledger index projects: all but its own keys and the table's (always projected). */
-export function ledgerIndexSummary(index: { readonly partitionKey: string; readonly sortKey: string }): string[] {
-  const keys = new Set<string>([index.partitionKey, index.sortKey, LEDGER_TABLE.partitionKey, LEDGER_TABLE.sortKey]);
-  return LEDGER_TABLE.summaryAttributes.filter((name) => !keys.has(name));
+/** The non-key attributes a ledger index projects (empty: keys only). */
+export function ledgerIndexSummary(index: { readonly projected: readonly string[] }): string[] {
+  return [...index.projected];
 }
 
 /**

@@ -55,10 +55,11 @@ export class MemoryLedger implements Ledger {
     return true;
   }
 
-  async unfinishedOfObject(of: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'>): Promise<LedgerEntry[]> {
+  async unfinishedOfObject(of: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'> & { readonly eventId?: string }): Promise<LedgerEntry[]> {
     this.check();
     return [...this.entries.values()]
       .filter((e) => e.instanceId === of.instanceId && e.objectType === of.objectType && e.objectId === of.objectId && !isFinal(e.status))
+      .filter((e) => e.eventId !== of.eventId)
       .sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
   }
 

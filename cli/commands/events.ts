@@ -2,6 +2,7 @@
  * `events list|show|resend`: the event ledger (functions/core/ledger.ts): find any event by
  * instance, object, status or time, read every attempt, and send events again.
  */
+import { LEDGER_TABLE } from '../../functions/contract';
 import { isFinal, isLedgerStatus, LEDGER_STATUSES, orderKey, type LedgerEntry, type LedgerQuery } from '../../functions/core/ledger';
 import { eventOf, resendEvent } from '../../functions/core/ledger-flow';
 import { optionBoolean, optionString, type CommandContext, type CommandSpec } from '../command';
@@ -59,7 +60,8 @@ function queryFrom(ctx: CommandContext): Omit<LedgerQuery, 'limit' | 'cursor'> {
 
 /**
  * A page of events, newest first. The ledger is searched per instance or per status; with
- * neither, every instance is searched and the newest are merged (no cursor: page with --until).
+ * neither, or a status its status index leaves out (`delivered`), every instance is searched and
+ * the newest are merged (no cursor: page with --until).
  */
 /** Every stored instance id, unreadable ones included: their events are in the ledger too. */
 async function everyInstanceId(ctx: CommandContext): Promise<string[]> {
@@ -75,7 +77,8 @@ async function search(
   cursor?: string,
   keep: (entry: LedgerEntry) => boolean = () => true,
 ): Promise<{ entries: LedgerEntry[]; cursor?: string; merged: boolean }> {
-  if (query.instanceId || (query.status && !query.object)) {
+  const statusIndexed = query.status !== undefined && !(LEDGER_TABLE.statusesNotIndexed as readonly string[]).includes(query.status);
+  if (query.instanceId || (query.status && statusIndexed && !query.object)) {
     // A filter the ledger cannot apply (--error) reads on until the page is full.
     const entries: LedgerEntry[] = [];
     let next = cursor;

@@ -705,8 +705,11 @@ export interface Ledger {
   get(instanceId: string, eventId: string): Promise<LedgerEntry | undefined>;
   /** Writes `next` if the stored entry still has `next.version - 1`. */
   update(next: LedgerEntry): Promise<boolean>;
-  /** Unfinished entries of one object (of one instance), in `orderKey` order, read consistently. */
-  unfinishedOfObject(entry: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'>): Promise<LedgerEntry[]>;
+  /**
+   * Unfinished entries of one object (of one instance), in `orderKey` order, read consistently.
+   * Given an entry's `eventId`, that entry is left out (the caller holds it: one read fewer).
+   */
+  unfinishedOfObject(entry: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'> & { readonly eventId?: string }): Promise<LedgerEntry[]>;
   /** Unfinished entries whose `dueAt` is at or before `now`, oldest due first, at most `limit`. */
   due(now: Date, limit: number): Promise<LedgerEntry[]>;
   /** Search, newest first, paged. */

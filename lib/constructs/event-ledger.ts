@@ -87,10 +87,10 @@ export class EventLedger extends Construct {
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
     });
     const { indexes } = LEDGER_TABLE;
-    this.addIndex(indexes.byInstance, true);
-    this.addIndex(indexes.byObject, true);
-    this.addIndex(indexes.byStatus, true);
-    this.addIndex(indexes.unfinishedByObject, false);
+    this.addIndex(indexes.byInstance);
+    this.addIndex(indexes.byObject);
+    this.addIndex(indexes.byStatus);
+    this.addIndex(indexes.unfinishedByObject);
 
     const period = Duration.minutes(5);
     this.throttleAlarm = new Alarm(this, 'ThrottleAlarm', {
@@ -129,12 +129,12 @@ export class EventLedger extends Construct {
     }
   }
 
-  private addIndex(index: LedgerIndex, summary: boolean): void {
+  private addIndex(index: LedgerIndex): void {
     this.table.addGlobalSecondaryIndex({
       indexName: index.indexName,
       partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
       sortKey: { name: index.sortKey, type: AttributeType.STRING },
-      ...(summary
+      ...(index.projected.length > 0
         ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: ledgerIndexSummary(index) }
         : { projectionType: ProjectionType.KEYS_ONLY }),
     });
@@ -157,8 +157,8 @@ export class EventLedger extends Construct {
   public grantDeliveryUpdates(fn: LedgerFunction): void {
     this.setEnvironment(fn);
     this.allow(fn, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'], [this.table.tableArn]);
-    // byInstance: a receiver that is back (circuit closed, resumed) has its held events woken at once.
-    this.allow(fn, ['dynamodb:Query'], [this.indexArn(LEDGER_TABLE.indexes.unfinishedByObject), this.indexArn(LEDGER_TABLE.indexes.byInstance)]);
+    // byStatus (queued, of one instance): a receiver that is back (circuit closed, resumed) has its held events woken at once.
+    this.allow(fn, ['dynamodb:Query'], [this.indexArn(LEDGER_TABLE.indexes.unfinishedByObject), this.indexArn(LEDGER_TABLE.indexes.byStatus)]);
   }
 
   /** The sweep: finds due events (status index), reads and moves them on. */

@@ -180,13 +180,13 @@ describe('deliver handler module (production wiring) under X-Ray', () => {
       const [invocation] = subsegmentsOf(root);
       const [recordSegment] = invocation.subsegments ?? [];
       expect(recordSegment.annotations).toMatchObject({ outcome: 'delivered', httpStatus: 200 });
-      // The ledger: read the entry (none: adopted), the object's unfinished events; the receiver
-      // gate (the instance, its health record: none yet); claim, record the outcome.
+      // The ledger: read the entry (none: adopted), the object's unfinished events (only itself in
+      // the index, which it holds: no BatchGetItem); the receiver gate (the instance, its health
+      // record: none yet); claim, record the outcome.
       expect((recordSegment.subsegments ?? []).map((s) => [s.name, s.aws?.operation])).toEqual([
         ['DynamoDB', 'GetItem'],
         ['DynamoDB', 'PutItem'],
         ['DynamoDB', 'Query'],
-        ['DynamoDB', 'BatchGetItem'],
         ['SSM', 'GetParameter'],
         ['DynamoDB', 'GetItem'],
         ['DynamoDB', 'PutItem'],

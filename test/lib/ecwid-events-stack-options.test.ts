@@ -135,7 +135,7 @@ test('deliver may decrypt what it consumes and encrypt what it dead-letters, wit
             ...statement,
             Resource: [
               statement.Resource,
-              { 'Fn::Join': ['', [getAtt(stack.ledger.table), '/index/byInstance']] },
+              { 'Fn::Join': ['', [getAtt(stack.ledger.table), '/index/byStatus']] },
               { 'Fn::Join': ['', [getAtt(stack.ledger.table), '/index/unfinishedByObject']] },
             ],
           }

@@ -282,8 +282,8 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
               ...statement,
               Resource: [
                 statement.Resource,
-                // A receiver that is back has its held events woken (by instance).
-                { 'Fn::Join': ['', [ledgerTable, '/index/byInstance']] },
+                // A receiver that is back has its held events woken (queued, of its instance).
+                { 'Fn::Join': ['', [ledgerTable, '/index/byStatus']] },
                 { 'Fn::Join': ['', [ledgerTable, '/index/unfinishedByObject']] },
               ],
             }

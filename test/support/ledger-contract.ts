@@ -4,7 +4,7 @@
  * the local choice is held to the same rules.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbLedger, ensureLedgerTable, LedgerQueryError } from '../../functions/adapters/aws/dynamodb-ledger';
+import { DynamoDbLedger, ensureLedgerTable, LedgerQueryError, toItem } from '../../functions/adapters/aws/dynamodb-ledger';
 import type { QueuedEvent } from '../../functions/core/event';
 import { claim, finishAttempt, markQueued, receivedEntry, type LedgerEntry } from '../../functions/core/ledger';
 import type { RetryPolicy } from '../../functions/core/retry-policy';
@@ -176,6 +176,35 @@ export function ledgerAdapterContract(engine: LedgerEngine): void {
     await expect(ledger.list({ instanceId: a, cursor: 'not-a-cursor' })).rejects.toThrow(LedgerQueryError);
   });
 
+  test('delivered events leave the status index (sparse): listed per instance, refused across instances', async () => {
+    const instanceId = nextInstance();
+    const recorded = entryAt(0, { instanceId, eventId: 'd1' });
+    await ledger.record([recorded, entryAt(1, { instanceId, eventId: 'd2' })]);
+    const delivered = finishAttempt(claim(recorded, at(1)), { ok: true, httpStatus: 200, durationMs: 3 }, at(2), POLICY);
+    expect(await ledger.update({ ...delivered, version: recorded.version + 1 })).toBe(true);
+    expect((await ledger.list({ instanceId, status: 'delivered' })).entries.map((e) => e.eventId)).toEqual(['d1']);
+    expect((await ledger.list({ instanceId, status: 'received' })).entries.map((e) => e.eventId)).toEqual(['d2']);
+    await expect(ledger.list({ status: 'delivered' })).rejects.toThrow(/name an instance/);
+    // The sweep never sees it, the object's order rule neither.
+    expect((await ledger.due(at(10 ** 6), 1000)).some((e) => e.instanceId === instanceId && e.eventId === 'd1')).toBe(false);
+    expect((await ledger.unfinishedOfObject({ instanceId, objectType: 'order', objectId: '124' })).map((e) => e.eventId)).toEqual(['d2']);
+  });
+
+  test('the item leaves out what its stored event repeats, and reads back exactly the entry written', async () => {
+    const instanceId = nextInstance();
+    const event = queuedEventFor({ instanceId, eventId: 'lean', occurredAt: at(0).toISOString() });
+    const entry = receivedEntry(event, JSON.stringify(event), at(0));
+    await ledger.record([entry]);
+    expect(await ledger.get(instanceId, 'lean')).toEqual(entry);
+    const item = toItem(entry);
+    for (const name of ['storeId', 'source', 'objectType', 'objectId', 'occurredAt', 'receivedAt']) expect(item).not.toHaveProperty(name);
+    expect(item).toMatchObject({ eventType: 'UPDATED', ecwidEventType: 'order.updated', status: 'received' });
+    // A field that differs from the stored event is kept as it is.
+    const odd = { ...entry, eventId: 'odd', storeId: '999' };
+    await ledger.record([odd]);
+    expect(await ledger.get(instanceId, 'odd')).toEqual(odd);
+  });
+
   test('unfinished events of an object, in arrival order; finished ones leave the index', async () => {
     const instanceId = nextInstance();
     const first = entryAt(0, { instanceId, eventId: 'z-first', objectId: '7' });
@@ -184,6 +213,8 @@ export function ledgerAdapterContract(engine: LedgerEngine): void {
     await ledger.record([second, otherObject, first]);
     const object = { instanceId, objectType: 'order', objectId: '7' };
     expect((await ledger.unfinishedOfObject(object)).map((e) => e.eventId)).toEqual(['z-first', 'a-second']);
+    // Given an entry, it is left out (the caller holds it).
+    expect((await ledger.unfinishedOfObject(second)).map((e) => e.eventId)).toEqual(['z-first']);
     const delivered = finishAttempt(claim(markQueued(first, at(3)), at(4)), { ok: true, httpStatus: 204, durationMs: 3 }, at(5), POLICY);
     expect(await ledger.update({ ...markQueued(first, at(3)) })).toBe(true);
     expect(await ledger.update({ ...claim(markQueued(first, at(3)), at(4)) })).toBe(true);

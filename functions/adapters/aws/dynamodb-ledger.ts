@@ -120,7 +120,7 @@ export class DynamoDbLedger implements Ledger {
     }
   }
 
-  async unfinishedOfObject(entry: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'>): Promise<LedgerEntry[]> {
+  async unfinishedOfObject(entry: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'> & { readonly eventId?: string }): Promise<LedgerEntry[]> {
     const keys: Key[] = [];
     let cursor: Item | undefined;
     do {
@@ -134,7 +134,7 @@ export class DynamoDbLedger implements Ledger {
           ExclusiveStartKey: cursor,
         }),
       );
-      keys.push(...(page.Items ?? []).map(keyOf));
+      keys.push(...(page.Items ?? []).map(keyOf).filter((key) => key.eventId !== entry.eventId));
       cursor = page.LastEvaluatedKey;
     } while (cursor);
     // The index is eventually consistent: confirm each with a consistent read.
@@ -167,21 +167,23 @@ export class DynamoDbLedger implements Ledger {
 
   async list(query: LedgerQuery): Promise<LedgerPage> {
     const limit = Math.min(Math.max(1, query.limit ?? LIST_DEFAULT_LIMIT), LIST_MAX_LIMIT);
-    const base = listQuery(this.tableName, query);
-    const keys: Key[] = [];
+    const { input, keep } = listQuery(this.tableName, query);
+    const entries: LedgerEntry[] = [];
     let cursor = decodeCursor(query.cursor);
     do {
-      const page = await this.doc.send(new QueryCommand({ ...base, Limit: limit - keys.length, ExclusiveStartKey: cursor }));
-      keys.push(...(page.Items ?? []).map(keyOf));
+      // Never more keys than the page still needs, so the cursor never skips one.
+      const page = await this.doc.send(new QueryCommand({ ...input, Limit: limit - entries.length, ExclusiveStartKey: cursor }));
+      const keys = (page.Items ?? []).map(keyOf);
+      const read = await this.batchGet(keys);
+      const byKey = new Map(read.map((e) => [`${e.instanceId}\u0000${e.eventId}`, e]));
+      // In the index's order; an entry deleted since the query (TTL) is left out; filters the index cannot apply run here.
+      for (const key of keys) {
+        const entry = byKey.get(`${key.instanceId}\u0000${key.eventId}`);
+        if (entry && keep(entry)) entries.push(entry);
+      }
       cursor = page.LastEvaluatedKey;
-    } while (cursor && keys.length < limit);
-    const entries = await this.batchGet(keys);
-    const byKey = new Map(entries.map((e) => [`${e.instanceId}\u0000${e.eventId}`, e]));
-    return {
-      // In the index's order; an entry deleted since the query (TTL) is left out.
-      entries: keys.map((k) => byKey.get(`${k.instanceId}\u0000${k.eventId}`)).filter((e): e is LedgerEntry => e !== undefined),
-      cursor: cursor ? encodeCursor(cursor) : undefined,
-    };
+    } while (cursor && entries.length < limit);
+    return { entries, cursor: cursor ? encodeCursor(cursor) : undefined };
   }
 
   /** Consistent reads of many keys, in any order (missing ones are left out). */
@@ -204,52 +206,53 @@ export class DynamoDbLedger implements Ledger {
   }
 }
 
-/** The Query behind `list`: which index, which key range, which filters. */
-function listQuery(tableName: string, query: LedgerQuery): QueryCommandInput {
+/** Statuses the byStatus index holds (sparse: not `delivered`). */
+const statusIsIndexed = (status: LedgerStatus): boolean => !(LEDGER_TABLE.statusesNotIndexed as readonly string[]).includes(status);
+
+/**
+ * The Query behind `list`: which index, which key range, which filters in the query (on keys and
+ * projected attributes), and `keep`, the filters on the full entries read from the table.
+ */
+function listQuery(tableName: string, query: LedgerQuery): { input: QueryCommandInput; keep: (entry: LedgerEntry) => boolean } {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const filters: string[] = [];
   let index: { indexName: string; partitionKey: string; sortKey: string };
   let partition: string;
   let timeIsSortKey = true;
+  let statusInQuery = false;
   if (query.object) {
     if (!query.instanceId) throw new LedgerQueryError('searching by object needs an instance');
     index = indexes.byObject;
     partition = objectKey({ instanceId: query.instanceId, ...query.object });
+  } else if (query.status && statusIsIndexed(query.status)) {
+    index = indexes.byStatus;
+    partition = query.status;
+    timeIsSortKey = false;
+    statusInQuery = true;
+    if (query.instanceId) {
+      names['#instance'] = LEDGER_TABLE.partitionKey;
+      values[':instance'] = query.instanceId;
+      filters.push('#instance = :instance');
+    }
   } else if (query.instanceId) {
     index = indexes.byInstance;
     partition = query.instanceId;
   } else if (query.status) {
-    index = indexes.byStatus;
-    partition = query.status;
-    timeIsSortKey = false;
+    throw new LedgerQueryError(`${query.status} events are listed per instance (nearly every event ends ${query.status}): name an instance`);
   } else {
     throw new LedgerQueryError('name an instance or a status to search the ledger');
   }
   names['#pk'] = index.partitionKey;
   values[':pk'] = partition;
   let keyCondition = '#pk = :pk';
-  if (timeIsSortKey && (query.since || query.until)) {
+  if (query.since || query.until) {
     // receivedKey is `receivedAt#eventId`: `T#...` sorts after `T`, so BETWEEN since AND until is [since, until).
-    names['#sk'] = index.sortKey;
+    names['#received'] = 'receivedKey';
     values[':since'] = query.since ?? '';
     values[':until'] = query.until ?? '\uffff';
-    keyCondition += ' AND #sk BETWEEN :since AND :until';
-  } else if (query.since || query.until) {
-    names['#received'] = 'receivedAt';
-    if (query.since) {
-      values[':since'] = query.since;
-      filters.push('#received >= :since');
-    }
-    if (query.until) {
-      values[':until'] = query.until;
-      filters.push('#received < :until');
-    }
-  }
-  if (query.status && index !== indexes.byStatus) {
-    names['#status'] = 'status';
-    values[':status'] = query.status;
-    filters.push('#status = :status');
+    if (timeIsSortKey) keyCondition += ' AND #received BETWEEN :since AND :until';
+    else filters.push('#received BETWEEN :since AND :until');
   }
   if (query.eventType) {
     names['#ecwidType'] = 'ecwidEventType';
@@ -257,26 +260,40 @@ function listQuery(tableName: string, query: LedgerQuery): QueryCommandInput {
     values[':type'] = query.eventType;
     filters.push('(#ecwidType = :type OR #type = :type)');
   }
+  const status = statusInQuery ? undefined : query.status;
   return {
-    TableName: tableName,
-    IndexName: index.indexName,
-    KeyConditionExpression: keyCondition,
-    FilterExpression: filters.length > 0 ? filters.join(' AND ') : undefined,
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-    ScanIndexForward: false,
+    input: {
+      TableName: tableName,
+      IndexName: index.indexName,
+      KeyConditionExpression: keyCondition,
+      FilterExpression: filters.length > 0 ? filters.join(' AND ') : undefined,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+    },
+    keep: (entry) => status === undefined || entry.status === status,
   };
 }
 
-/** The item for an entry: its fields plus the index attributes derived from them. */
+/**
+ * Fields the item leaves out when the stored event (`payload`) has the same value: restored from it
+ * on read. They are never queried; dropping them keeps a delivered item under 1 KB (one write unit).
+ */
+const FIELDS_FROM_PAYLOAD = ['storeId', 'source', 'objectType', 'objectId', 'occurredAt', 'receivedAt'] as const;
+
+/** The item for an entry: its fields (less those the payload repeats) plus the index attributes derived from them. */
 export function toItem(entry: LedgerEntry): Item {
   const unfinished = !isFinal(entry.status);
+  const item: Item = { ...entry };
+  const event = payloadFields(entry.payload);
+  for (const name of FIELDS_FROM_PAYLOAD) if (event && item[name] !== undefined && event[name] === item[name]) delete item[name];
   return {
-    ...entry,
+    ...item,
     receivedKey: orderKey(entry),
     objectKey: objectKey(entry),
     // While unfinished, the status index sorts by due time (the sweep's query); after, by when.
-    statusTime: unfinished ? (entry.dueAt ?? entry.statusAt) : entry.statusAt,
+    // Delivered entries are left out of it (sparse): no index write when an event is delivered but the delete.
+    ...(statusIsIndexed(entry.status) ? { statusTime: unfinished ? (entry.dueAt ?? entry.statusAt) : entry.statusAt } : {}),
     ...(unfinished ? { unfinishedObjectKey: objectKey(entry) } : {}),
   };
 }
@@ -287,7 +304,19 @@ export function fromItem(item: Item): LedgerEntry {
   if (!isLedgerStatus(fields.status) || typeof fields.instanceId !== 'string' || typeof fields.eventId !== 'string') {
     throw new Error(`ledger item ${String(item.instanceId)}/${String(item.eventId)} is not an event entry`);
   }
+  const missing = FIELDS_FROM_PAYLOAD.filter((name) => fields[name] === undefined);
+  const event = missing.length > 0 && typeof fields.payload === 'string' ? payloadFields(fields.payload) : undefined;
+  for (const name of missing) if (event?.[name] !== undefined) fields[name] = event[name];
   return { ...fields, attempts: Array.isArray(fields.attempts) ? fields.attempts : [] } as unknown as LedgerEntry;
+}
+
+function payloadFields(payload: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(payload);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const keyOf = (item: Item): Key => ({ instanceId: String(item.instanceId), eventId: String(item.eventId) });
@@ -322,15 +351,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function ledgerTableDefinition(tableName: string): CreateTableCommandInput {
   const keyAttributes = new Set<string>([LEDGER_TABLE.partitionKey, LEDGER_TABLE.sortKey]);
   for (const index of Object.values(indexes)) keyAttributes.add(index.partitionKey).add(index.sortKey);
-  const gsi = (index: { indexName: string; partitionKey: string; sortKey: string }, summary: boolean): GlobalSecondaryIndex => ({
+  const gsi = (index: { indexName: string; partitionKey: string; sortKey: string; projected: readonly string[] }): GlobalSecondaryIndex => ({
     IndexName: index.indexName,
     KeySchema: [
       { AttributeName: index.partitionKey, KeyType: 'HASH' },
       { AttributeName: index.sortKey, KeyType: 'RANGE' },
     ],
-    Projection: summary
-      ? { ProjectionType: 'INCLUDE', NonKeyAttributes: ledgerIndexSummary(index) }
-      : { ProjectionType: 'KEYS_ONLY' },
+    Projection:
+      index.projected.length > 0
+        ? { ProjectionType: 'INCLUDE', NonKeyAttributes: ledgerIndexSummary(index) }
+        : { ProjectionType: 'KEYS_ONLY' },
   });
   return {
     TableName: tableName,
@@ -340,12 +370,7 @@ export function ledgerTableDefinition(tableName: string): CreateTableCommandInpu
       { AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' },
       { AttributeName: LEDGER_TABLE.sortKey, KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [
-      gsi(indexes.byInstance, true),
-      gsi(indexes.byObject, true),
-      gsi(indexes.byStatus, true),
-      gsi(indexes.unfinishedByObject, false),
-    ],
+    GlobalSecondaryIndexes: [gsi(indexes.byInstance), gsi(indexes.byObject), gsi(indexes.byStatus), gsi(indexes.unfinishedByObject)],
   };
 }
 
