@@ -6,7 +6,7 @@ import { closeServer, listenOnLoopback, LOOPBACK } from './servers';
 
 /**
  * The local runner's ledger engine: dynalite (a DynamoDB-compatible server on LevelDB), in this
- * process, on 127.0.0.1, so the ledger's DynamoDB adapter runs locally exactly as in AWS. With a
+ * process (on this thread or its own, see `thread`), on 127.0.0.1, so the ledger's DynamoDB adapter runs locally exactly as in AWS. With a
  * folder its data survive a restart (the runner keeps it beside its state file); without, it is
  * in memory. It has no TTL and no transactions, which the adapter does not rely on.
  */
