@@ -348,6 +348,8 @@ export async function wakeHeld(instanceId: string, deps: LedgerFlowDeps, limit =
   const held: LedgerEntry[] = [];
   let cursor: string | undefined;
   do {
+    // The ledger searches its status index (queued, filtered by instance): held events are `queued`,
+    // like few others (ingest records `received`), so this reads the queued backlog, not the instance's history.
     const page = await deps.ledger.list({ instanceId, status: 'queued', cursor, limit: 1000 });
     held.push(...page.entries.filter((entry) => entry.heldBy !== undefined));
     cursor = page.cursor;

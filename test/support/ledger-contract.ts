@@ -171,6 +171,10 @@ export function ledgerAdapterContract(engine: LedgerEngine): void {
     const byStatus = await ledger.list({ status: 'dropped' });
     expect(byStatus.entries.map((e) => [e.instanceId, e.eventId])).toContainEqual([b, 'o1']);
     expect(byStatus.entries.every((e) => e.status === 'dropped')).toBe(true);
+    // One instance's entries of a status (deliver's wake-up of held events: queued).
+    const bDropped = await ledger.list({ instanceId: b, status: 'dropped' });
+    expect(bDropped.entries.map((e) => [e.instanceId, e.eventId])).toEqual([[b, 'o1']]);
+    expect((await ledger.list({ instanceId: a, status: 'dropped' })).entries).toEqual([]);
     await expect(ledger.list({ object: { objectType: 'order', objectId: '1' } })).rejects.toThrow(LedgerQueryError);
     await expect(ledger.list({})).rejects.toThrow(LedgerQueryError);
     await expect(ledger.list({ instanceId: a, cursor: 'not-a-cursor' })).rejects.toThrow(LedgerQueryError);
