@@ -409,6 +409,7 @@ export class EcwidEventsStack extends Stack {
       deadLetterQueue: this.eventQueue.deadLetterQueue,
       instanceConfig,
       ledgerTable: this.ledger.table,
+      noticeTopic: this.notices.topic,
       instanceReadModel: this.instanceReadModel,
       queueKmsKey,
       ledgerKmsKey,

@@ -1,6 +1,7 @@
 import { Aws, Stack, Validations } from 'aws-cdk-lib';
 import { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { IKey } from 'aws-cdk-lib/aws-kms';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -16,6 +17,11 @@ export interface OperatorAccessProps {
   readonly instanceConfig: InstanceConfigAccess;
   /** The event ledger (`events list/show/resend`). */
   readonly ledgerTable: ITable;
+  /**
+   * The operational notices topic: `instances pause|resume` publish `receiver.paused|resumed` to it.
+   * @default no topic: the CLI publishes nothing
+   */
+  readonly noticeTopic?: ITopic;
   /**
    * The instance read model: the CLI syncs an instance's entry right after writing it to Parameter
    * Store, so a change is visible to ingest and deliver at once.
@@ -125,6 +131,10 @@ export class OperatorAccess extends Construct {
           conditions: { StringEquals: context },
         }),
       );
+    }
+    if (props.noticeTopic) {
+      // `instances pause|resume` announce the operator's change like deliver announces its own.
+      statements.push(new PolicyStatement({ sid: 'PublishOperatorNotices', actions: ['sns:Publish'], resources: [props.noticeTopic.topicArn] }));
     }
     if (props.queueKmsKey) {
       statements.push(

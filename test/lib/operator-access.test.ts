@@ -112,6 +112,7 @@ describe('OperatorAccess', () => {
         Resource: getAtt(stack.instanceReadModel.dataKeyKey),
         Condition: { StringEquals: { 'kms:EncryptionContext:ecwid-events:purpose': 'instance-read-model' } },
       },
+      { Sid: 'PublishOperatorNotices', Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: logicalId(stack.notices.topic) } },
     ]);
   });
 });
@@ -153,6 +154,8 @@ const COMMAND_ACTIONS: Readonly<Record<string, string>> = {
   DescribeParameters: 'ssm:DescribeParameters',
   Decrypt: 'kms:Decrypt',
   GenerateDataKey: 'kms:GenerateDataKey',
+  // instances pause|resume: the operator's notice.
+  Publish: 'sns:Publish',
 };
 /** Reached by import only: `ensureLedgerTable` (the local runner's embedded table and the tests). */
 const LOCAL_ONLY: ReadonlySet<string> = new Set(['CreateTable', 'DescribeTable', 'UpdateTimeToLive']);
