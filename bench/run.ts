@@ -54,7 +54,7 @@ export const FIGURE_NOTES: Readonly<Record<string, string>> = {
   queued_message_bytes: 'size of the queued SQS message (median)',
   ledger_writes_per_event_ingest: 'ledger PutItem calls by ingest per new event (the record; deliver adds its own)',
   ledger_reads_per_event_ingest: 'ledger GetItem calls by ingest per new event (0: only after a refused record)',
-  ledger_calls_per_repeat_ingest: 'ledger calls by ingest per repeated event (refused PutItem + GetItem; an undelivered one is sent again under its first dedup id)',
+  ledger_calls_per_repeat_ingest: 'ledger calls by ingest per repeated event on dynalite (refused PutItem + GetItem; 1 on DynamoDB, whose refusal returns the entry; an undelivered one is sent again under its first dedup id)',
   ledger_writes_per_event: 'ledger Puts per delivered event, happy path (record, outcome; goal <= 2)',
   ledger_write_units_per_event: 'DynamoDB write units per delivered event: items + index entries (AWS rules, from the items written)',
   ledger_index_write_units_per_event: 'of which global secondary index writes',

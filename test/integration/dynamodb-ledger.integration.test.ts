@@ -16,6 +16,7 @@ describeWithMoto('DynamoDB ledger adapter on moto', () => {
   });
 
   ledgerAdapterContract({
+    returnsItemOnConditionFailure: true,
     client: () => client,
     tableName: (label) => {
       const name = uniqueName(label);

@@ -21,7 +21,7 @@ describe('DynamoDB ledger adapter on the embedded engine (dynalite)', () => {
     await server.stop();
   });
 
-  ledgerAdapterContract({ client: () => client, tableName: (label) => `${label}-table` });
+  ledgerAdapterContract({ client: () => client, tableName: (label) => `${label}-table`, returnsItemOnConditionFailure: false });
 });
 
 describe('the embedded engine in a folder', () => {

@@ -12,6 +12,8 @@ import type { RetryPolicy } from '../../functions/core/retry-policy';
 export interface LedgerEngine {
   client(): DynamoDBClient;
   tableName(label: string): string;
+  /** The engine returns the item with a refused conditional write (ReturnValuesOnConditionCheckFailure): DynamoDB and moto do, dynalite does not. */
+  readonly returnsItemOnConditionFailure: boolean;
 }
 
 const T0 = new Date('2024-05-06T16:28:06.000Z');
@@ -70,6 +72,27 @@ export function ledgerAdapterContract(engine: LedgerEngine): void {
       { created: false, existing: first },
     ]);
     expect(await ledger.get(instanceId, 'e1')).toEqual(first);
+  });
+
+  test(`a repeat costs ${engine.returnsItemOnConditionFailure ? 'one call (the refused Put returns the entry)' : 'two calls (the refused Put, then a Get)'}`, async () => {
+    const instanceId = nextInstance();
+    const first = entryAt(0, { instanceId, eventId: 'r1' });
+    await ledger.record([first]);
+    const calls: string[] = [];
+    const name = `count-calls-${instanceId}`;
+    engine.client().middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push(String((context as { commandName?: string }).commandName));
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      expect(await ledger.record([entryAt(9, { instanceId, eventId: 'r1' })])).toEqual([{ created: false, existing: first }]);
+    } finally {
+      engine.client().middlewareStack.remove(name);
+    }
+    expect(calls).toEqual(engine.returnsItemOnConditionFailure ? ['PutItemCommand'] : ['PutItemCommand', 'GetItemCommand']);
   });
 
   test('an entry past its expiry (TTL not yet run) is recorded over', async () => {

@@ -3,10 +3,12 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   UpdateTimeToLiveCommand,
+  type AttributeValue,
   type CreateTableCommandInput,
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_TABLE, ledgerIndexSummary } from '../../contract';
 import {
   isFinal,
@@ -51,8 +53,9 @@ export class LedgerQueryError extends Error {
 /**
  * The ledger on DynamoDB (LEDGER_TABLE in contract.ts). One item per event of an instance; every
  * write is a whole-item Put with a condition: `attribute_not_exists` (or expired) to record, the
- * version read to update. No transactions and no ReturnValuesOnConditionCheckFailure, so the same
- * code runs on DynamoDB, moto and the local runner's embedded engine (dynalite).
+ * version read to update. No transactions; a refused record asks for the entry with the refusal
+ * (ReturnValuesOnConditionCheckFailure) and reads it when the engine does not send it (dynalite),
+ * so the same code runs on DynamoDB, moto and the local runner's embedded engine.
  */
 export class DynamoDbLedger implements Ledger {
   private readonly tableName: string;
@@ -82,12 +85,17 @@ export class DynamoDbLedger implements Ledger {
           ConditionExpression: 'attribute_not_exists(#pk) OR #expires <= :now',
           ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey, '#expires': LEDGER_TABLE.timeToLiveAttribute },
           ExpressionAttributeValues: { ':now': now },
+          // A repeat gets the entry with the refusal (DynamoDB, moto): no second call to read it.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return { created: true, entry };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
+      const refusedBy = itemOfRefusal(error);
+      if (refusedBy) return { created: false, existing: refusedBy };
     }
+    // An engine that does not return the item with the refusal (dynalite): read it.
     const existing = await this.get(entry.instanceId, entry.eventId);
     if (existing) return { created: false, existing };
     // Deleted between our write and our read (TTL): try once more.
@@ -334,6 +342,13 @@ function decodeCursor(cursor: string | undefined): Item | undefined {
     // reported below
   }
   throw new LedgerQueryError('the cursor is not one this command printed');
+}
+
+/** The entry a refused conditional write returned (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), when the engine returned it. */
+function itemOfRefusal(error: unknown): LedgerEntry | undefined {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  if (!item || Object.keys(item).length === 0) return undefined;
+  return fromItem(unmarshall(item));
 }
 
 function isConditionalCheckFailed(error: unknown): boolean {
