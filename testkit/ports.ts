@@ -4,6 +4,7 @@
  * be made to fail, as a backend that is down) and telemetry that records every line and metric.
  */
 import type { QueuedEvent } from '../functions/core/event';
+import type { HealthStore, ReceiverHealth } from '../functions/core/health';
 import { configOf, type Instance } from '../functions/core/instance';
 import type { EventQueue, InstanceLookup, LogLevel, Telemetry } from '../functions/core/ports';
 
@@ -84,5 +85,29 @@ export class RecordingTelemetry implements Required<Telemetry> {
   /** The sum of a metric's values. */
   countOf(metric: string): number {
     return this.metrics.filter((entry) => entry.name === metric).reduce((sum, entry) => sum + entry.value, 0);
+  }
+}
+
+/** Health records with the DynamoDB adapter's rule (a write succeeds only over the version it read), each call counted. */
+export class MemoryHealthStore implements HealthStore {
+  readonly records = new Map<string, ReceiverHealth>();
+  readonly calls = { get: 0, getMany: 0, put: 0, refused: 0 };
+  async get(instanceId: string): Promise<ReceiverHealth | undefined> {
+    this.calls.get += 1;
+    return this.records.get(instanceId);
+  }
+  async getMany(instanceIds: readonly string[]): Promise<Map<string, ReceiverHealth>> {
+    this.calls.getMany += 1;
+    return new Map(instanceIds.flatMap((id) => (this.records.has(id) ? [[id, this.records.get(id)!] as const] : [])));
+  }
+  async put(next: ReceiverHealth): Promise<boolean> {
+    this.calls.put += 1;
+    const current = this.records.get(next.instanceId);
+    if (next.version <= 1 ? current !== undefined : current?.version !== next.version - 1) {
+      this.calls.refused += 1;
+      return false;
+    }
+    this.records.set(next.instanceId, next);
+    return true;
   }
 }

@@ -11,6 +11,7 @@ import { EcwidApiClient } from '../adapters/http/ecwid-api-client';
 import { requiredValue, type DeliverConfig } from '../config';
 import { ENV } from '../contract';
 import { EcwidApiBudget } from '../core/ecwid/api-budget';
+import { coalescingHealthStore } from '../core/health-coalescing';
 import type { NoticeTopic } from '../core/health-notices';
 import { deliverRecordWorstCaseMs, type DeliverHandlerDeps } from './handler';
 
@@ -78,7 +79,9 @@ export function deliverDependencies(
     recordWorstCaseMs: deliverRecordWorstCaseMs(config.callbackTimeoutMs),
     // Receiver health lives in the ledger table; notices go to the stack's topic (the runner prints them).
     receivers: {
-      health: new DynamoDbHealthStore({ tableName, client: clients.dynamodb }),
+      // This container's copy: a healthy receiver's successes are written at most every 10 s, and its
+      // record read at most once a second, so a busy store's one health item never throttles.
+      health: coalescingHealthStore(new DynamoDbHealthStore({ tableName, client: clients.dynamodb }), { now: () => Date.now() }),
       breaker: config.breaker,
       noticeTopic: noticeTopic ?? (snsTopic ? { publish: (notice) => snsTopic().publish(notice) } : undefined),
     },
