@@ -26,6 +26,8 @@ import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 import { type Figures, round } from './support';
 
 const EVENTS = 200;
+/** What a receiver answers (a 400-byte JSON body). */
+const RECEIVER_ANSWER = JSON.stringify({ received: true, id: 'evt_0123456789abcdef', note: 'x'.repeat(340) });
 
 /** DynamoDB, us-east-1, standard table class. */
 export const LEDGER_PRICES = {
@@ -206,7 +208,8 @@ export async function benchLedger(log: (line: string) => void): Promise<Figures>
         tickets,
         clock: () => new Date(),
         retryPolicy: DEFAULT_RETRY_POLICY,
-        attempt: async () => ({ kind: 'attempted', result: { ok: true, httpStatus: 200, durationMs: 120, excerpt: '{"received":true}' } }),
+        // A receiver that answers with a body (kept to its first 128 bytes in the ledger).
+        attempt: async () => ({ kind: 'attempted', result: { ok: true, httpStatus: 200, durationMs: 120, excerpt: RECEIVER_ANSWER } }),
         deadLetter: async () => undefined,
       }, { firstTicket: true, receiveCount: 1 });
       if (outcome.kind !== 'delivered') throw new Error(`bench ledger: event ${n} ended ${outcome.kind}`);

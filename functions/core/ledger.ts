@@ -73,6 +73,14 @@ export type FilterReason = 'polling-only' | 'event-type';
 /** The longest answer excerpt kept per attempt, in UTF-8 bytes. */
 export const EXCERPT_MAX_BYTES = 1024;
 
+/**
+ * The excerpt kept of a 2xx answer, and of an earlier attempt's answer once a later attempt is
+ * recorded: the latest failure keeps its full excerpt (what an operator reads first), the rest the
+ * start of it, so a delivered event's item stays under 1 KB (one write unit) and a dead letter's
+ * history stays bounded (docs/ledger.md, "Write units").
+ */
+export const SHORT_EXCERPT_MAX_BYTES = 128;
+
 /** How one attempt ended. `interrupted`: claimed, then never finished (crash, timeout). */
 export type AttemptOutcome = 'delivered' | 'failed' | 'interrupted';
 
@@ -505,7 +513,7 @@ export function finishAttempt(
 ): LedgerEntry {
   if (entry.status !== 'delivering') throw new LedgerTransitionError(entry, 'finish an attempt');
   const attempt = attemptRecordOf(entry, result);
-  const attempts = [...entry.attempts, attempt];
+  const attempts = [...entry.attempts.map(shortened), attempt];
   if (result.ok) return final(entry, 'delivered', now, timing, { attempts });
   const lastError = attempt.error;
   if (result.permanent === true || attemptsInRound(entry) >= policy.maxAttempts) {
@@ -525,9 +533,15 @@ function attemptRecordOf(entry: LedgerEntry, result: AttemptResult): AttemptReco
     httpStatus: result.httpStatus,
     errorClass: result.ok ? undefined : result.errorClass,
     error: result.ok ? undefined : oneLine(result.error),
-    excerpt: result.excerpt === undefined ? undefined : excerptOf(result.excerpt),
+    excerpt: result.excerpt === undefined ? undefined : excerptOf(result.excerpt, result.ok ? SHORT_EXCERPT_MAX_BYTES : EXCERPT_MAX_BYTES),
   });
 }
+
+/** An earlier attempt's record once a later one is added: the start of its excerpt only. */
+const shortened = (attempt: AttemptRecord): AttemptRecord =>
+  attempt.excerpt === undefined || attempt.excerpt.length <= SHORT_EXCERPT_MAX_BYTES / 4
+    ? attempt
+    : { ...attempt, excerpt: excerptOf(attempt.excerpt, SHORT_EXCERPT_MAX_BYTES) };
 
 /**
  * The claimed attempt was its receiver's probe (an open circuit) and failed: recorded like any
@@ -545,7 +559,7 @@ export function probeFailed(
   if (entry.status !== 'delivering') throw new LedgerTransitionError(entry, 'finish a probe');
   const attempt = attemptRecordOf(entry, result);
   const held = hold(entry, heldBy, until, now, timing);
-  return { ...held, attempts: [...entry.attempts, attempt], lastError: attempt.error, roundStart: entry.roundStart + 1 };
+  return { ...held, attempts: [...entry.attempts.map(shortened), attempt], lastError: attempt.error, roundStart: entry.roundStart + 1 };
 }
 
 /** Not delivered and never retried (forged, instance gone, unparseable...). */

@@ -6,6 +6,7 @@ import {
   deadLetterInterrupted,
   drop,
   excerptOf,
+  SHORT_EXCERPT_MAX_BYTES,
   filter,
   finishAttempt,
   ingestDecision,
@@ -173,6 +174,16 @@ describe('attempts are counted in the ledger', () => {
     expect(Buffer.byteLength(next.attempts[0].excerpt!, 'utf8')).toBeLessThanOrEqual(1024);
     const timeout = finishAttempt(claim(next, at(80)), failure({ errorClass: 'timeout', error: 'no answer within 10 s', httpStatus: undefined }), at(90), POLICY);
     expect(timeout.attempts[1]).toEqual({ n: 2, at: at(80).toISOString(), durationMs: 12, outcome: 'failed', errorClass: 'timeout', error: 'no answer within 10 s' });
+    // Once a later attempt is recorded, an earlier one keeps the start of its excerpt only.
+    expect(timeout.attempts[0].excerpt).toBe(excerptOf(long, SHORT_EXCERPT_MAX_BYTES));
+    expect(Buffer.byteLength(timeout.attempts[0].excerpt!, 'utf8')).toBeLessThanOrEqual(SHORT_EXCERPT_MAX_BYTES);
+  });
+
+  test("a 2xx answer's excerpt is kept short, so a delivered event's item stays under one write unit", () => {
+    const body = `{"received":true,"padding":"${'é'.repeat(500)}"}`;
+    const delivered = finishAttempt(claim(queued(), T0), { ...success, excerpt: body }, at(1), POLICY);
+    expect(delivered.attempts[0].excerpt).toBe(excerptOf(body, SHORT_EXCERPT_MAX_BYTES));
+    expect(Buffer.byteLength(delivered.attempts[0].excerpt!, 'utf8')).toBeLessThanOrEqual(SHORT_EXCERPT_MAX_BYTES);
   });
 
   test("the receiver's Retry-After is honoured as a lower bound", () => {
