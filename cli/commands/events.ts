@@ -213,6 +213,8 @@ function heldText(heldBy: string): string {
       return "circuit-open: its receiver kept failing, deliveries wait for a probe's success";
     case 'probe-in-flight':
       return "circuit-open: its receiver's probe is in flight";
+    case 'receiver-slow':
+      return 'receiver-slow: its receiver answers slowly; a few attempts at a time, the next goes when one finishes';
     case 'rate-limited':
       return "rate-limited: its receiver's rate or concurrency limit";
     default:

@@ -236,6 +236,9 @@ export async function attemptDelivery(
   const elapsed = () => Math.max(0, deps.clock().getTime() - startedAt);
   let secrets: string[] = [];
   let failure: Failure;
+  let sendingSince: number | undefined;
+  // The callback's own time, without the Ecwid API's: receiver health judges slowness by it.
+  const receiverMs = () => (sendingSince === undefined ? {} : { receiverMs: Math.max(0, deps.clock().getTime() - sendingSince) });
   try {
     const instance = await deps.instances.get(event.instanceId);
     const unavailable = instanceUnavailable(instance, event);
@@ -247,10 +250,11 @@ export async function attemptDelivery(
     if (prepared.kind === 'forged') return { kind: 'dropped', reason: 'forged', detail: prepared.reason };
     if (prepared.note) telemetry.log('info', prepared.note, attributes);
 
+    sendingSince = deps.clock().getTime();
     const sent = await send(event, live, prepared.raw, deps);
     if (sent.ok) {
       const excerpt = sent.excerpt === undefined ? undefined : redact(sent.excerpt, secrets);
-      return { kind: 'attempted', result: { ok: true, httpStatus: sent.status, durationMs: elapsed(), ...(excerpt === undefined ? {} : { excerpt }) } };
+      return { kind: 'attempted', result: { ok: true, httpStatus: sent.status, durationMs: elapsed(), ...receiverMs(), ...(excerpt === undefined ? {} : { excerpt }) } };
     }
     failure = sent;
   } catch (error) {
@@ -267,6 +271,7 @@ export async function attemptDelivery(
     errorClass: failure.errorClass,
     error: redact(failure.error, secrets),
     durationMs: elapsed(),
+    ...receiverMs(),
     ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
     ...(failure.excerpt === undefined ? {} : { excerpt: redact(failure.excerpt, secrets) }),
     ...(failure.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: failure.retryAfterSeconds }),

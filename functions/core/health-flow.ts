@@ -6,11 +6,14 @@
  */
 import {
   admission,
+  holdsSlowSlot,
+  markSlow,
   newHealth,
   notice,
   pause,
   recordOutcome,
   releaseProbe,
+  releaseSlowSlot,
   resume,
   type BreakerSettings,
   type HealthNotice,
@@ -28,7 +31,8 @@ export interface HealthDeps {
 
 /** What deliver does with one event of this receiver. Notices are for the caller to publish. */
 export type DeliveryClearance =
-  | { readonly kind: 'deliver'; readonly probeId?: string; readonly notices: readonly HealthNotice[] }
+  /** `slowSlotId`: the receiver is slow and this attempt holds one of its slots (free it when done). */
+  | { readonly kind: 'deliver'; readonly probeId?: string; readonly slowSlotId?: string; readonly notices: readonly HealthNotice[] }
   /** `carrier`: this event carries the probes of an open circuit (due back at `until`, not at the recheck). */
   | { readonly kind: 'hold'; readonly reason: HoldReason; readonly until?: string; readonly carrier?: boolean; readonly notices: readonly HealthNotice[] }
   | { readonly kind: 'drop'; readonly reason: string; readonly notices: readonly HealthNotice[] };
@@ -58,6 +62,9 @@ export async function clearForDelivery(instanceId: string, probeId: string, deps
       case 'probe':
         if (await deps.store.put(decision.next)) return { kind: 'deliver', probeId, notices: [] };
         continue;
+      case 'slow-slot':
+        if (await deps.store.put(decision.next)) return { kind: 'deliver', slowSlotId: decision.slotId, notices: [] };
+        continue;
       case 'disable':
         if (await deps.store.put(decision.next)) return { kind: 'drop', reason: decision.next.reason ?? 'disabled', notices: decision.notices };
         continue;
@@ -76,15 +83,41 @@ export async function reportOutcome(
   instanceId: string,
   outcome: ReceiverOutcome,
   deps: HealthDeps,
-  probeId?: string,
-): Promise<{ readonly recorded: boolean; readonly health?: ReceiverHealth; readonly notices: readonly HealthNotice[] }> {
+  attemptId?: string,
+): Promise<{ readonly recorded: boolean; readonly health?: ReceiverHealth; readonly notices: readonly HealthNotice[]; readonly slowCleared?: boolean }> {
   for (let race = 0; race <= RACE_RETRIES; race++) {
     const now = deps.clock();
     const health = (await deps.store.get(instanceId)) ?? newHealth(instanceId, now);
-    const change = recordOutcome(health, outcome, now, deps.settings, probeId);
-    if (await deps.store.put(change.next)) return { recorded: true, health: change.next, notices: change.notices };
+    const change = recordOutcome(health, outcome, now, deps.settings, attemptId);
+    if (await deps.store.put(change.next)) {
+      return { recorded: true, health: change.next, notices: change.notices, ...(change.slowCleared ? { slowCleared: true } : {}) };
+    }
   }
   return { recorded: false, notices: [] };
+}
+
+/**
+ * An attempt still running after `slowAfterMs`: marks its receiver slow (and gives the attempt a
+ * slot if one is free). Returns whether the attempt now holds a slot.
+ */
+export async function slowInFlight(instanceId: string, attemptId: string, deps: HealthDeps): Promise<boolean> {
+  for (let race = 0; race <= RACE_RETRIES; race++) {
+    const now = deps.clock();
+    const health = (await deps.store.get(instanceId)) ?? newHealth(instanceId, now);
+    const next = markSlow(health, attemptId, now, deps.settings);
+    if (!next) return holdsSlowSlot(health, attemptId);
+    if (await deps.store.put(next)) return holdsSlowSlot(next, attemptId);
+  }
+  return false;
+}
+
+/** A slow slot taken but never used: freed now (best effort: else its lease frees it). */
+export async function slowSlotNotUsed(instanceId: string, slotId: string, deps: Pick<HealthDeps, 'store'>): Promise<void> {
+  for (let race = 0; race <= RACE_RETRIES; race++) {
+    const health = await deps.store.get(instanceId);
+    const next = health && releaseSlowSlot(health, slotId);
+    if (!next || (await deps.store.put(next))) return;
+  }
 }
 
 /** A probe taken but never made: its slot is freed now (best effort: else its lease frees it). */

@@ -66,6 +66,15 @@ export interface ReceiverHealth {
   readonly carrierUntil?: string;
   /** `circuit-open`: the event that carries the probes (re-held until the probe time, however often it is asked about). */
   readonly carrierEventId?: string;
+  /**
+   * The receiver is slow (an attempt took `slowAfterMs` or longer, or is still running after it),
+   * since when: it gets at most `slowMaxInFlight` attempts in flight across every deliver worker,
+   * its other events are held (`receiver-slow`) until one of those finishes. An attempt answered
+   * faster clears it. Applies while healthy or failing (an open circuit holds everything anyway).
+   */
+  readonly slowSince?: string;
+  /** While slow: the attempts in flight (claimed by conditional writes, like the probe) and their leases. */
+  readonly slowSlots?: readonly SlowSlot[];
   /** A `failing` (or `circuit-open`) notice went out for the current streak. */
   readonly announced?: boolean;
   /** `paused` / `disabled`: why, for people. */
@@ -73,6 +82,12 @@ export interface ReceiverHealth {
   readonly buckets: readonly MinuteBucket[];
   /** Optimistic-concurrency counter: 0 before the first write, + 1 per write. */
   readonly version: number;
+}
+
+/** One attempt of a slow receiver in flight: its id, and when its lease ends (a worker that died frees it then). */
+export interface SlowSlot {
+  readonly id: string;
+  readonly until: string;
 }
 
 /** The breaker's thresholds (stack properties; the local runner's `--breaker-*` options). */
@@ -89,6 +104,10 @@ export interface BreakerSettings {
   readonly probeLeaseSeconds: number;
   /** Failures in a row before the `failing` notice. */
   readonly noticeAfterFailures: number;
+  /** An attempt that takes this long (answered or still running) marks its receiver slow. */
+  readonly slowAfterMs: number;
+  /** While slow: its attempts in flight at once, across every deliver worker. */
+  readonly slowMaxInFlight: number;
 }
 
 export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
@@ -100,6 +119,10 @@ export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
   // Twice the deliver function's 120 s timeout, like the ledger's claim lease.
   probeLeaseSeconds: 240,
   noticeAfterFailures: 3,
+  // Healthy receivers answer in tens of milliseconds; 2 s is 100 times that and a fifth of the callback timeout.
+  slowAfterMs: 2_000,
+  // Two deliver containers at most wait on a slow receiver (each holds its SQS batch until the attempt ends).
+  slowMaxInFlight: 2,
 };
 
 /** Checks settings from options or the environment; throws naming the bad one. */
@@ -115,6 +138,8 @@ export function breakerSettings(values: Partial<BreakerSettings> = {}): BreakerS
   whole('disableAfterSeconds', 1);
   whole('probeLeaseSeconds', 1);
   whole('noticeAfterFailures', 1);
+  whole('slowAfterMs', 1);
+  whole('slowMaxInFlight', 1);
   return settings;
 }
 
@@ -138,12 +163,14 @@ export interface HealthNotice {
 
 /** What one attempt to the receiver did. Only callback outcomes count: an Ecwid API failure is not the receiver's. */
 export type ReceiverOutcome =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly httpStatus?: number; readonly error: string };
+  | { readonly ok: true; readonly durationMs?: number }
+  | { readonly ok: false; readonly httpStatus?: number; readonly error: string; readonly durationMs?: number };
 
 export interface HealthChange {
   readonly next: ReceiverHealth;
   readonly notices: readonly HealthNotice[];
+  /** The receiver was slow and this outcome ended it: its held events may all go now. */
+  readonly slowCleared?: boolean;
 }
 
 /** A receiver nobody has written about yet. */
@@ -153,12 +180,14 @@ export function newHealth(instanceId: string, now: Date): ReceiverHealth {
 
 // ---- before an attempt -------------------------------------------------------------------------
 
-export type HoldReason = 'paused' | 'circuit-open' | 'probe-in-flight';
+export type HoldReason = 'paused' | 'circuit-open' | 'probe-in-flight' | 'receiver-slow';
 
 /** What deliver may do with an event of this receiver now. */
 export type Admission =
   /** Deliver as usual. */
   | { readonly kind: 'deliver' }
+  /** The receiver is slow and this attempt takes one of its slots: write `next` first (a lost write decides again). */
+  | { readonly kind: 'slow-slot'; readonly next: ReceiverHealth; readonly slotId: string }
   /** The circuit is open and this attempt is the probe: write `next` first (only one writer wins). */
   | { readonly kind: 'probe'; readonly next: ReceiverHealth; readonly probeId: string }
   /** Hold the event, attempt unused, until `until` (then look again). */
@@ -177,8 +206,14 @@ export type Admission =
 export function admission(health: ReceiverHealth, now: Date, settings: BreakerSettings, probeId: string, eventId?: string): Admission {
   switch (health.state) {
     case 'healthy':
-    case 'failing':
-      return { kind: 'deliver' };
+    case 'failing': {
+      if (health.slowSince === undefined) return { kind: 'deliver' };
+      const slots = liveSlots(health, now);
+      // Held until an attempt in flight finishes and wakes it (or its recheck, if that wake-up is lost).
+      if (slots.length >= settings.slowMaxInFlight) return { kind: 'hold', reason: 'receiver-slow' };
+      const next = written(health, { slowSlots: [...slots, { id: probeId, until: plusSeconds(now, settings.probeLeaseSeconds) }] });
+      return { kind: 'slow-slot', next, slotId: probeId };
+    }
     case 'paused':
       return { kind: 'hold', reason: 'paused' };
     case 'disabled':
@@ -212,6 +247,39 @@ export function admission(health: ReceiverHealth, now: Date, settings: BreakerSe
   }
 }
 
+/** The slow slots whose lease has not ended. */
+const liveSlots = (health: ReceiverHealth, now: Date): readonly SlowSlot[] => {
+  const iso = now.toISOString();
+  return (health.slowSlots ?? []).filter((slot) => slot.until > iso);
+};
+
+/**
+ * An attempt is still running after `slowAfterMs`: the receiver is slow from now on (if it was
+ * not), and the attempt takes a slot if one is free, so the cap counts it. Undefined when nothing
+ * changes (already slow, and the attempt holds a slot or none is free).
+ */
+export function markSlow(health: ReceiverHealth, attemptId: string, now: Date, settings: BreakerSettings): ReceiverHealth | undefined {
+  if (health.state !== 'healthy' && health.state !== 'failing') return undefined;
+  const slots = liveSlots(health, now);
+  const holds = slots.some((slot) => slot.id === attemptId);
+  const room = !holds && slots.length < settings.slowMaxInFlight;
+  if (health.slowSince !== undefined && !room) return undefined;
+  return written(health, {
+    slowSince: health.slowSince ?? now.toISOString(),
+    slowSlots: room ? [...slots, { id: attemptId, until: plusSeconds(now, settings.probeLeaseSeconds) }] : slots,
+  });
+}
+
+/** A slow slot taken but never used (the attempt was not made): freed at once. Undefined when it holds none. */
+export function releaseSlowSlot(health: ReceiverHealth, slotId: string): ReceiverHealth | undefined {
+  if (!(health.slowSlots ?? []).some((slot) => slot.id === slotId)) return undefined;
+  return written(health, { slowSlots: (health.slowSlots ?? []).filter((slot) => slot.id !== slotId) });
+}
+
+/** Whether the attempt of `slotId` holds one of the receiver's slow slots. */
+export const holdsSlowSlot = (health: ReceiverHealth | undefined, slotId: string): boolean =>
+  (health?.slowSlots ?? []).some((slot) => slot.id === slotId);
+
 /** A carrier due back at `until` that has not come by this time is presumed lost (another held event takes over). */
 const carrierUntil = (until: string, settings: BreakerSettings): string => plusSeconds(new Date(until), settings.probeLeaseSeconds);
 
@@ -239,8 +307,30 @@ export function recordOutcome(
   probeId?: string,
 ): HealthChange {
   const change = outcomeChange(health, outcome, now, settings, probeId);
+  const next = withoutUndefined({ ...change.next, ...slowness(health, change.next, outcome, now, settings, probeId), version: health.version + 1 });
   // One write, one version, however many steps the record went through.
-  return { next: { ...change.next, version: health.version + 1 }, notices: change.notices };
+  return { next, notices: change.notices, ...(health.slowSince !== undefined && next.slowSince === undefined ? { slowCleared: true } : {}) };
+}
+
+/**
+ * The slow state after an attempt (`attemptId`: its slot, if it held one, is freed): an attempt
+ * that took `slowAfterMs` or longer marks the receiver slow, a faster answer clears it. Only
+ * healthy and failing receivers are slow; an open circuit (or a pause) holds every event anyway.
+ */
+function slowness(
+  before: ReceiverHealth,
+  after: ReceiverHealth,
+  outcome: ReceiverOutcome,
+  now: Date,
+  settings: BreakerSettings,
+  attemptId: string | undefined,
+): Pick<ReceiverHealth, 'slowSince' | 'slowSlots'> {
+  const cleared = { slowSince: undefined, slowSlots: undefined };
+  if (after.state !== 'healthy' && after.state !== 'failing') return cleared;
+  const slow = outcome.durationMs === undefined ? before.slowSince !== undefined : outcome.durationMs >= settings.slowAfterMs;
+  if (!slow) return cleared;
+  const slots = liveSlots(before, now).filter((slot) => slot.id !== attemptId);
+  return { slowSince: before.slowSince ?? now.toISOString(), slowSlots: slots.length > 0 ? slots : undefined };
 }
 
 function outcomeChange(
@@ -336,7 +426,7 @@ function disabled(health: ReceiverHealth, now: Date, settings: BreakerSettings):
 
 /** `instances pause ID`: events are held (not attempted, not dropped) until resumed. */
 export function pause(health: ReceiverHealth, now: Date, reason = 'paused by an operator'): ReceiverHealth {
-  return moved(health, 'paused', now, { reason, probeId: undefined, probeUntil: undefined, nextProbeAt: undefined, openedAt: undefined });
+  return moved(health, 'paused', now, { reason, probeId: undefined, probeUntil: undefined, nextProbeAt: undefined, openedAt: undefined, slowSince: undefined, slowSlots: undefined });
 }
 
 /**
@@ -353,6 +443,8 @@ export function resume(health: ReceiverHealth, now: Date): ReceiverHealth {
     probeId: undefined,
     probeUntil: undefined,
     announced: undefined,
+    slowSince: undefined,
+    slowSlots: undefined,
   });
 }
 

@@ -483,13 +483,15 @@ export function withLostFirstAttempt(entry: LedgerEntry, startedAt: string | und
 
 /** What one attempt did, as deliver saw it (already redacted). */
 export type AttemptResult =
-  | { readonly ok: true; readonly httpStatus: number; readonly durationMs: number; readonly excerpt?: string }
+  | { readonly ok: true; readonly httpStatus: number; readonly durationMs: number; readonly receiverMs?: number; readonly excerpt?: string }
   | {
       readonly ok: false;
       readonly errorClass: string;
       readonly error: string;
       readonly httpStatus?: number;
       readonly durationMs: number;
+      /** The callback's part of `durationMs` (URL check, POST, answer), when it was reached: what says a receiver is slow. */
+      readonly receiverMs?: number;
       readonly excerpt?: string;
       /** From the receiver's Retry-After: the next attempt is not earlier. */
       readonly retryAfterSeconds?: number;

@@ -11,7 +11,7 @@
 import { acceptsEventType, deliveryControlsOf, type DeliverySlots, type ReceiverLimits } from './delivery-controls';
 import type { QueuedEvent } from './event';
 import type { HealthNotice, ReceiverOutcome } from './health';
-import { clearForDelivery, probeNotMade, reportOutcome, type HealthDeps } from './health-flow';
+import { clearForDelivery, probeNotMade, reportOutcome, slowInFlight, slowSlotNotUsed, type HealthDeps } from './health-flow';
 import { sendNotices, type NoticeDeps } from './health-notices';
 import { CONFIG_KEYS, configOf, type Instance } from './instance';
 import type { AttemptResult } from './ledger';
@@ -50,8 +50,17 @@ export interface ReceiverGateDeps {
    * receiver costs one event per probe interval, not every held one. @default 900
    */
   readonly heldRecheckSeconds?: number;
-  /** Sends the held events of a receiver that is back their tickets (ledger-flow's wakeHeld). */
-  readonly wakeHeld?: (instanceId: string) => Promise<unknown>;
+  /**
+   * Sends the held events of a receiver that is back their tickets (ledger-flow's wakeHeld), the
+   * oldest `limit` of them (all when absent): a slow receiver's finished attempt wakes one.
+   */
+  readonly wakeHeld?: (instanceId: string, limit?: number) => Promise<unknown>;
+  /**
+   * Runs `fn` after `ms` unless cancelled (a timer): an attempt still running after the breaker's
+   * `slowAfterMs` marks its receiver slow while it runs, not only once it ends 10 s later.
+   * Absent: slowness is seen when an attempt ends.
+   */
+  readonly after?: (ms: number, fn: () => void) => () => void;
   /** How long to wait here for a slot before holding the event instead. @default 2000 */
   readonly maxSlotWaitMs?: number;
 }
@@ -64,9 +73,11 @@ const RECEIVER_ERROR_CLASSES: ReadonlySet<string> = new Set(['http', 'connection
 
 /** The receiver's part of an attempt's result; undefined when the attempt failed before reaching it. */
 export function receiverOutcomeOf(result: AttemptResult): ReceiverOutcome | undefined {
-  if (result.ok) return { ok: true };
+  // How long the receiver took (not the Ecwid API before it), when known: what marks it slow or fast.
+  const took = result.receiverMs === undefined ? {} : { durationMs: result.receiverMs };
+  if (result.ok) return { ok: true, ...took };
   if (!RECEIVER_ERROR_CLASSES.has(result.errorClass)) return undefined;
-  return { ok: false, error: result.error, ...(result.httpStatus === undefined ? {} : { httpStatus: result.httpStatus }) };
+  return { ok: false, error: result.error, ...took, ...(result.httpStatus === undefined ? {} : { httpStatus: result.httpStatus }) };
 }
 
 /**
@@ -97,8 +108,10 @@ export async function openReceiverGate(event: QueuedEvent, instance: Instance | 
         // A probe is one request per interval: it never waits for a slot (that would hold its lease).
         if (clearance.probeId !== undefined) {
           const until = new Date(now().getTime() + deps.health.settings.probeSeconds * 1000).toISOString();
-          return go(instance, deps, { id: clearance.probeId, until }, undefined);
+          return go(instance, deps, { probe: { id: clearance.probeId, until } }, undefined);
         }
+        // Nor does one of a slow receiver's few attempts (its slot is held across workers meanwhile).
+        if (clearance.slowSlotId !== undefined) return go(instance, deps, { slowSlotId: clearance.slowSlotId }, undefined);
     }
   }
 
@@ -107,31 +120,68 @@ export async function openReceiverGate(event: QueuedEvent, instance: Instance | 
     deps.telemetry.log('debug', 'held: no delivery slot for the receiver', { instanceId: instance.id, reason: slot.reason });
     return { kind: 'hold', heldBy: 'rate-limited', until: new Date(now().getTime() + Math.max(1000, slot.retryInMs)).toISOString() };
   }
-  return go(instance, deps, undefined, deps.slots);
+  return go(instance, deps, {}, deps.slots);
 }
 
-function go(instance: Instance, deps: ReceiverGateDeps, probe: { id: string; until: string } | undefined, slots: DeliverySlots | undefined): ReceiverGate {
+function go(
+  instance: Instance,
+  deps: ReceiverGateDeps,
+  attempt: { readonly probe?: { id: string; until: string }; readonly slowSlotId?: string },
+  slots: DeliverySlots | undefined,
+): ReceiverGate {
   let finished = false;
+  const { probe } = attempt;
   const probeId = probe?.id;
+  const health = deps.health;
+  // This attempt's id in the health record: its probe, its slow slot, or one it may take if it turns out slow.
+  const attemptId = probeId ?? attempt.slowSlotId ?? deps.newProbeId();
+  let holdsSlowSlot = attempt.slowSlotId !== undefined;
+  let markingSlow: Promise<void> | undefined;
+  const cancelTimer =
+    health && deps.after && probeId === undefined && !holdsSlowSlot
+      ? deps.after(health.settings.slowAfterMs, () => {
+          if (finished) return;
+          markingSlow = slowInFlight(instance.id, attemptId, health).then(
+            (holds) => {
+              holdsSlowSlot = holds;
+              deps.telemetry.log('warn', 'receiver slow: its attempts are capped while it is', { instanceId: instance.id, slowAfterMs: health.settings.slowAfterMs });
+            },
+            (error: unknown) => deps.telemetry.log('warn', 'could not mark the receiver slow', { instanceId: instance.id, error: errorText(error) }),
+          );
+        })
+      : undefined;
   return {
     kind: 'go',
     ...(probe ? { probe: { heldBy: 'circuit-open', until: probe.until } } : {}),
     async done(result) {
       if (finished) return;
       finished = true;
+      cancelTimer?.();
+      await markingSlow;
       slots?.finish(instance.id);
       const outcome = result ? receiverOutcomeOf(result) : undefined;
-      if (deps.health && probeId !== undefined && !outcome) {
+      if (health && probeId !== undefined && !outcome) {
         // The probe never reached the receiver (the claim was lost, Ecwid's API failed): free its slot now, not after its lease.
-        await probeNotMade(instance.id, probeId, deps.health).catch((error: unknown) =>
+        await probeNotMade(instance.id, probeId, health).catch((error: unknown) =>
           deps.telemetry.log('warn', 'could not free an unmade probe; its lease frees it', { instanceId: instance.id, error: errorText(error) }),
         );
         return;
       }
-      if (!deps.health || !outcome) return;
+      if (health && holdsSlowSlot && !outcome) {
+        await slowSlotNotUsed(instance.id, attemptId, health).catch((error: unknown) =>
+          deps.telemetry.log('warn', 'could not free an unused slow slot; its lease frees it', { instanceId: instance.id, error: errorText(error) }),
+        );
+        // Its turn passes to the next held event.
+        await wake(instance.id, deps, 1);
+        return;
+      }
+      if (!health || !outcome) return;
       try {
-        const reported = await reportOutcome(instance.id, outcome, deps.health, probeId);
+        const reported = await reportOutcome(instance.id, outcome, health, attemptId);
         await announce(reported.notices, instance, deps);
+        // A slow receiver answered fast: all its held events go; still slow: this slot's turn passes to the next one.
+        if (reported.slowCleared) await wake(instance.id, deps);
+        else if (holdsSlowSlot && reported.health?.slowSince !== undefined) await wake(instance.id, deps, 1);
       } catch (error) {
         // The attempt is recorded in the ledger already; a lost health sample is only a sample.
         deps.telemetry.log('error', 'could not record the receiver outcome', { instanceId: instance.id, error: errorText(error) });
@@ -148,6 +198,13 @@ async function announce(notices: readonly HealthNotice[], instance: Instance, de
   if (notices.length === 0) return;
   await sendNotices(notices, instance, deps.notices);
   if (notices.some((notice) => notice.kind === 'recovered' || notice.kind === 'disabled')) await deps.wakeHeld?.(instance.id);
+}
+
+/** Wakes held events of the receiver (best effort: a missed wake-up leaves them to their recheck). */
+async function wake(instanceId: string, deps: ReceiverGateDeps, limit?: number): Promise<void> {
+  await deps.wakeHeld?.(instanceId, limit)?.catch((error: unknown) =>
+    deps.telemetry.log('warn', 'could not wake held events; their recheck brings them back', { instanceId, error: errorText(error) }),
+  );
 }
 
 /** A slot now, or after waiting up to `maxSlotWaitMs`; else why not and when to look again. */

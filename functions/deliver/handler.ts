@@ -300,6 +300,12 @@ function receiverGateDeps(
     clock,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     telemetry,
-    wakeHeld: (instanceId) => wakeHeld(instanceId, { ledger: deps.ledger, tickets: deps.tickets, clock, timing: deps.ledgerTiming }),
+    wakeHeld: (instanceId, limit) => wakeHeld(instanceId, { ledger: deps.ledger, tickets: deps.tickets, clock, timing: deps.ledgerTiming }, limit),
+    after: (ms, fn) => {
+      const timer = setTimeout(fn, ms);
+      // Never keeps a process (the local runner, a test) alive on its own.
+      timer.unref();
+      return () => clearTimeout(timer);
+    },
   };
 }

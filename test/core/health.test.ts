@@ -1,5 +1,7 @@
 import {
   releaseProbe,
+  releaseSlowSlot,
+  markSlow,
   admission,
   breakerSettings,
   DEFAULT_BREAKER_SETTINGS,
@@ -255,5 +257,93 @@ describe('success rate over the last hour', () => {
     expect(successRate(health, at(89 * 60 + 2))).toEqual({ attempts: 120, delivered: 110, rate: 110 / 120 });
     // An hour later, nothing is left in the window.
     expect(successRate(health, at(150 * 60))).toEqual({ attempts: 0, delivered: 0, rate: undefined });
+  });
+});
+
+describe('a slow receiver: a few attempts in flight across workers, the rest held', () => {
+  const slowAnswer: ReceiverOutcome = { ok: true, durationMs: 10_000 };
+  const fastAnswer: ReceiverOutcome = { ok: true, durationMs: 40 };
+  const timedOut: ReceiverOutcome = { ok: false, error: 'callback timed out after 10000 ms', durationMs: 10_000 };
+  const cap2 = breakerSettings({ slowMaxInFlight: 2 });
+
+  test('an attempt that took slowAfterMs or longer marks it slow; a faster one, or one of unknown length, does not', () => {
+    expect(recordOutcome(newHealth('shop-a', T0), slowAnswer, at(10), settings).next.slowSince).toBe(at(10).toISOString());
+    expect(recordOutcome(newHealth('shop-a', T0), timedOut, at(10), settings).next.slowSince).toBe(at(10).toISOString());
+    expect(recordOutcome(newHealth('shop-a', T0), { ok: true, durationMs: settings.slowAfterMs - 1 }, at(1), settings).next.slowSince).toBeUndefined();
+    expect(recordOutcome(newHealth('shop-a', T0), ok, at(1), settings).next.slowSince).toBeUndefined();
+    expect(admission(newHealth('shop-a', T0), at(1), settings, 'p1')).toEqual({ kind: 'deliver' });
+  });
+
+  test('while slow: slowMaxInFlight attempts take slots, the next is held (receiver-slow) with no due time of its own', () => {
+    let health = recordOutcome(newHealth('shop-a', T0), slowAnswer, at(10), cap2).next;
+    const first = admission(health, at(11), cap2, 'a1');
+    expect(first).toMatchObject({ kind: 'slow-slot', slotId: 'a1' });
+    if (first.kind !== 'slow-slot') throw new Error('expected a slot');
+    expect(first.next.version).toBe(health.version + 1);
+    health = first.next;
+    const second = admission(health, at(11), cap2, 'a2');
+    if (second.kind !== 'slow-slot') throw new Error('expected a second slot');
+    health = second.next;
+    expect(health.slowSlots?.map((s) => s.id)).toEqual(['a1', 'a2']);
+    expect(admission(health, at(12), cap2, 'a3')).toEqual({ kind: 'hold', reason: 'receiver-slow' });
+  });
+
+  test('a finished attempt frees its slot; another slow answer keeps the state, a fast one clears it (slowCleared)', () => {
+    let health = recordOutcome(newHealth('shop-a', T0), slowAnswer, at(10), cap2).next;
+    for (const id of ['a1', 'a2']) {
+      const slot = admission(health, at(11), cap2, id);
+      if (slot.kind !== 'slow-slot') throw new Error('expected a slot');
+      health = slot.next;
+    }
+    const slowAgain = recordOutcome(health, timedOut, at(21), cap2, 'a1');
+    expect(slowAgain.next.slowSince).toBe(at(10).toISOString());
+    expect(slowAgain.next.slowSlots?.map((s) => s.id)).toEqual(['a2']);
+    expect(slowAgain.slowCleared).toBeUndefined();
+    expect(admission(slowAgain.next, at(21), cap2, 'a3')).toMatchObject({ kind: 'slow-slot', slotId: 'a3' });
+
+    const fast = recordOutcome(slowAgain.next, fastAnswer, at(22), cap2, 'a2');
+    expect(fast.slowCleared).toBe(true);
+    expect(fast.next.slowSince).toBeUndefined();
+    expect(fast.next.slowSlots).toBeUndefined();
+    expect(admission(fast.next, at(22), cap2, 'a4')).toEqual({ kind: 'deliver' });
+  });
+
+  test('a slot whose worker died frees itself after the lease', () => {
+    let health = recordOutcome(newHealth('shop-a', T0), slowAnswer, at(10), breakerSettings({ slowMaxInFlight: 1 })).next;
+    const one = breakerSettings({ slowMaxInFlight: 1 });
+    const slot = admission(health, at(11), one, 'lost');
+    if (slot.kind !== 'slow-slot') throw new Error('expected a slot');
+    health = slot.next;
+    expect(admission(health, at(11 + one.probeLeaseSeconds - 1), one, 'b')).toEqual({ kind: 'hold', reason: 'receiver-slow' });
+    expect(admission(health, at(11 + one.probeLeaseSeconds + 1), one, 'b')).toMatchObject({ kind: 'slow-slot', slotId: 'b' });
+  });
+
+  test('markSlow: an attempt still running after slowAfterMs marks it slow and takes a slot if one is free', () => {
+    const marked = markSlow(newHealth('shop-a', T0), 'run-1', at(2), cap2);
+    expect(marked?.slowSince).toBe(at(2).toISOString());
+    expect(marked?.slowSlots?.map((s) => s.id)).toEqual(['run-1']);
+    const second = markSlow(marked!, 'run-2', at(2), cap2)!;
+    expect(second.slowSince).toBe(at(2).toISOString());
+    // Full: a third running attempt changes nothing (it runs on, uncounted: it started before the state was known).
+    expect(markSlow(second, 'run-3', at(3), cap2)).toBeUndefined();
+    expect(markSlow(second, 'run-1', at(3), cap2)).toBeUndefined();
+    expect(releaseSlowSlot(second, 'run-1')?.slowSlots?.map((s) => s.id)).toEqual(['run-2']);
+    expect(releaseSlowSlot(second, 'other')).toBeUndefined();
+    // An open circuit or a pause holds everything already: no slow state there.
+    expect(markSlow({ ...newHealth('shop-a', T0), state: 'paused' }, 'run-1', at(2), cap2)).toBeUndefined();
+  });
+
+  test('an open circuit, a pause or a resume ends the slow state', () => {
+    const slow = recordOutcome(newHealth('shop-a', T0), slowAnswer, at(10), settings).next;
+    expect(pause(slow, at(11)).slowSince).toBeUndefined();
+    expect(resume(slow, at(11)).slowSince).toBeUndefined();
+    const { health: open } = run([...failures(9, 40, 20), [400, timedOut]], slow);
+    expect(open.state).toBe('circuit-open');
+    expect(open.slowSince).toBeUndefined();
+  });
+
+  test('settings: slowAfterMs and slowMaxInFlight are whole numbers of at least 1', () => {
+    expect(() => breakerSettings({ slowMaxInFlight: 0 })).toThrow(/slowMaxInFlight/);
+    expect(() => breakerSettings({ slowAfterMs: 1.5 })).toThrow(/slowAfterMs/);
   });
 });

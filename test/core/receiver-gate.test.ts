@@ -12,6 +12,8 @@ import { setPaused } from '../../functions/core/health-flow';
 import type { Instance } from '../../functions/core/instance';
 import { receiverOutcomeOf } from '../../functions/core/receiver-gate';
 import { startEmbeddedDynamoDb, type DynamoDbEndpoint } from '../../local/embedded-dynamodb';
+import { breakerSettings } from '../../functions/core/health';
+import { slowReceiverScenario } from '../support/slow-receiver-scenario';
 import { down, ecwidDown, event, gateHarness, gone, instance, SETTINGS, T0, up } from '../support/receiver-gate-harness';
 
 let server: DynamoDbEndpoint;
@@ -183,5 +185,26 @@ describe('pause, filter, slots', () => {
     expect(h.seen).toEqual(['shop-a/evt-1', 'shop-a/evt-2']);
     // Every slot was given back.
     expect(slots.inFlight()).toBe(0);
+  });
+});
+
+describe('a slow receiver', () => {
+  test("its slowness is the callback's own time, not the Ecwid API read before it", () => {
+    expect(receiverOutcomeOf({ ok: true, httpStatus: 200, durationMs: 9_000, receiverMs: 30 })).toEqual({ ok: true, durationMs: 30 });
+    expect(receiverOutcomeOf({ ok: false, errorClass: 'timeout', error: 'timed out', durationMs: 10_100, receiverMs: 10_000 })).toEqual({ ok: false, error: 'timed out', durationMs: 10_000 });
+    // Not timed (a result from before the field): slowness unknown, the state is left as it is.
+    expect(receiverOutcomeOf({ ok: true, httpStatus: 200, durationMs: 9_000 })).toEqual({ ok: true });
+  });
+
+  test('an attempt still running after slowAfterMs caps it across workers: its other events are held (attempts unused), woken one by one, all at once when it answers fast', async () => {
+    const h = await harness([instance('shop-slow'), instance('shop-fast')], {
+      settings: breakerSettings({ ...SETTINGS, slowMaxInFlight: 1 }),
+      after: (ms, fn) => {
+        timers.push({ ms, fn });
+        return () => undefined;
+      },
+    });
+    const timers: { ms: number; fn: () => void }[] = [];
+    await slowReceiverScenario(h, timers);
   });
 });

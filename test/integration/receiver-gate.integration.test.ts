@@ -5,13 +5,16 @@
  * runner's engine in test/core/receiver-gate.test.ts.
  */
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { down, event, gateHarness, instance, T0, up, type GateHarness } from '../support/receiver-gate-harness';
+import { breakerSettings } from '../../functions/core/health';
+import { slowReceiverScenario } from '../support/slow-receiver-scenario';
+import { down, event, gateHarness, instance, SETTINGS, T0, up, type GateHarness } from '../support/receiver-gate-harness';
 import { describeWithMoto, motoDynamoDbClient, uniqueName } from '../support/moto';
 
 describeWithMoto('receiver gate on moto', () => {
   let client: DynamoDBClient;
   let tableName: string;
   let h: GateHarness;
+  const slowTable = uniqueName('gate-slow');
 
   beforeAll(async () => {
     client = motoDynamoDbClient();
@@ -20,6 +23,7 @@ describeWithMoto('receiver gate on moto', () => {
   });
   afterAll(async () => {
     await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+    await client.send(new DeleteTableCommand({ TableName: slowTable })).catch(() => undefined);
     client.destroy();
   });
 
@@ -48,5 +52,17 @@ describeWithMoto('receiver gate on moto', () => {
     await h.run();
     expect(h.seen.slice(before)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `shop-down/evt-${n}`));
     expect((await h.store.get('shop-down'))?.state).toBe('healthy');
+  });
+
+  test('a slow receiver: once an attempt runs past slowAfterMs, its slot is claimed by a conditional write and its other events are held until it frees', async () => {
+    const timers: { ms: number; fn: () => void }[] = [];
+    const slow = await gateHarness(client, slowTable, [instance('shop-slow'), instance('shop-fast')], {
+      settings: breakerSettings({ ...SETTINGS, slowMaxInFlight: 1 }),
+      after: (ms, fn) => {
+        timers.push({ ms, fn });
+        return () => undefined;
+      },
+    });
+    await slowReceiverScenario(slow, timers);
   });
 });

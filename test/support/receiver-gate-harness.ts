@@ -39,6 +39,10 @@ export const instance = (id: string, configuration: Record<string, string> = {})
 export const down: AttemptOutcome = { kind: 'attempted', result: { ok: false, errorClass: 'http', error: 'callback answered 503', httpStatus: 503, durationMs: 5 } };
 export const gone: AttemptOutcome = { kind: 'attempted', result: { ok: false, errorClass: 'http', error: 'callback answered 410', httpStatus: 410, durationMs: 5 } };
 export const up: AttemptOutcome = { kind: 'attempted', result: { ok: true, httpStatus: 200, durationMs: 5 } };
+/** Answers after 10 s (the callback's own time, as deliver measures it), or times out there. */
+export const slowUp: AttemptOutcome = { kind: 'attempted', result: { ok: true, httpStatus: 200, durationMs: 10_005, receiverMs: 10_000 } };
+export const timedOut: AttemptOutcome = { kind: 'attempted', result: { ok: false, errorClass: 'timeout', error: 'callback timed out after 10000 ms', durationMs: 10_005, receiverMs: 10_000 } };
+export const fastUp: AttemptOutcome = { kind: 'attempted', result: { ok: true, httpStatus: 200, durationMs: 45, receiverMs: 40 } };
 export const ecwidDown: AttemptOutcome = { kind: 'attempted', result: { ok: false, errorClass: 'error', error: 'Ecwid API answered 503', durationMs: 5 } };
 
 export type GateHarness = Awaited<ReturnType<typeof gateHarness>>;
@@ -47,7 +51,7 @@ export async function gateHarness(
   client: DynamoDBClient,
   tableName: string,
   instances: Instance[],
-  options: { slots?: DeliverySlots; maxSlotWaitMs?: number; settings?: typeof SETTINGS } = {},
+  options: { slots?: DeliverySlots; maxSlotWaitMs?: number; settings?: typeof SETTINGS; after?: ReceiverGateDeps['after'] } = {},
 ) {
   await ensureLedgerTable(client, tableName);
   const now = { value: T0 };
@@ -76,14 +80,15 @@ export async function gateHarness(
     telemetry,
     heldRecheckSeconds: 600,
     maxSlotWaitMs: options.maxSlotWaitMs,
-    wakeHeld: (instanceId) => wakeHeld(instanceId, deps),
+    wakeHeld: (instanceId, limit) => wakeHeld(instanceId, deps, limit),
+    after: options.after,
   };
   const byId = new Map(instances.map((i) => [i.id, i]));
   const deps = { ledger, tickets: queue, clock };
   /** Attempts each receiver saw, in order. */
   const seen: string[] = [];
   const outcomes: TicketOutcome[] = [];
-  let receiver: (event: QueuedEvent) => AttemptOutcome = () => up;
+  let receiver: (event: QueuedEvent) => AttemptOutcome | Promise<AttemptOutcome> = () => up;
 
   async function handle(ticket: Ticket): Promise<TicketOutcome> {
     const outcome = await handleTicket(ticket.event, {
@@ -108,7 +113,10 @@ export async function gateHarness(
     seen,
     outcomes,
     telemetry,
-    setReceiver(fn: (event: QueuedEvent) => AttemptOutcome) {
+    queue,
+    /** Handles one ticket (tests that run several at once). */
+    handle,
+    setReceiver(fn: (event: QueuedEvent) => AttemptOutcome | Promise<AttemptOutcome>) {
       receiver = fn;
     },
     /** Handles every queued ticket, then sweeps at each next due time, until `until` (or nothing is left). */
