@@ -32,6 +32,7 @@ import { localMachineResolver } from '../functions/adapters/http/host-resolver';
 import { localCallbackUrlPolicy } from '../functions/config';
 import { admit, sweep, type Ticket, type TicketQueue } from '../functions/core/ledger-flow';
 import { DEFAULT_BREAKER_SETTINGS, type HealthStore, type ReceiverHealth } from '../functions/core/health';
+import { coalescingHealthStore } from '../functions/core/health-coalescing';
 import type { EcwidApi, QueueMessage } from '../functions/core/ports';
 import { createDeliverHandler, type DeliverHandler } from '../functions/deliver/handler';
 import { queuedEvent } from '../testkit/events';
@@ -224,7 +225,8 @@ export async function benchHealth(log: (line: string) => void): Promise<Figures>
       logger: SILENT,
       metrics: NO_METRICS,
       tracer: TRACING_OFF,
-      receivers: { health, breaker: DEFAULT_BREAKER_SETTINGS },
+      // Each container its own copy over the shared records, as deliver's wiring builds it.
+      receivers: { health: coalescingHealthStore(health, { now: () => Date.now() }), breaker: DEFAULT_BREAKER_SETTINGS },
     }),
   );
 

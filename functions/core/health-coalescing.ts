@@ -95,9 +95,12 @@ export function coalescingHealthStore(inner: HealthStore, options: HealthCoalesc
   };
 }
 
-/** Only a healthy record with no probe is served from the copy: every other state decides on a fresh read. */
+/**
+ * Only a healthy record with no probe and not slow is served from the copy: every other state
+ * decides on a fresh read (a slow receiver's few slots are counted across containers).
+ */
 function isCacheable(health: ReceiverHealth): boolean {
-  return health.state === 'healthy' && health.consecutiveFailures === 0 && health.probeId === undefined;
+  return health.state === 'healthy' && health.consecutiveFailures === 0 && health.probeId === undefined && health.slowSince === undefined;
 }
 
 function isRoutineSuccess(previous: ReceiverHealth, next: ReceiverHealth): boolean {

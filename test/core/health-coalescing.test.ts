@@ -17,6 +17,23 @@ const delivered = (shared: MemoryHealthStore, id: string) => (shared.records.get
 describe('coalescingHealthStore: a healthy receiver costs the shared record little', () => {
   const start = Date.UTC(2026, 11, 7, 12, 0, 0);
 
+  test('a slow receiver is read fresh before every attempt, and its outcomes written at once: its slots are shared by every container', async () => {
+    const shared = new MemoryHealthStore();
+    const clock = { ms: start };
+    const deps = container(shared, clock);
+    await reportOutcome('shop-a', { ok: true, durationMs: 10_000 }, deps);
+    expect(shared.records.get('shop-a')?.slowSince).toBeDefined();
+    const reads = shared.calls.get;
+    const puts = shared.calls.put;
+    clock.ms += 10;
+    expect(await clearForDelivery('shop-a', 's1', deps)).toMatchObject({ kind: 'deliver', slowSlotId: 's1' });
+    clock.ms += 10;
+    await reportOutcome('shop-a', { ok: true, durationMs: 10_000 }, deps, 's1');
+    expect(shared.calls.get - reads).toBe(2);
+    expect(shared.calls.put - puts).toBe(2);
+    expect(shared.records.get('shop-a')?.slowSlots ?? []).toEqual([]);
+  });
+
   test('1,000 successes in 5 s: the first creates the record, the rest are counted here, not written', async () => {
     const shared = new MemoryHealthStore();
     const clock = { ms: start };
