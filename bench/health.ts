@@ -42,6 +42,8 @@ import { percentile, round, sleep, type Figures } from './support';
 
 /** Lambda containers of the deliver function working at once (the stack allows up to 300; a small deployment). */
 export const DELIVER_WORKERS = 20;
+/** The stack's default deliveryMaxConcurrency: the same phases run again with this many containers. */
+export const STACK_DELIVER_WORKERS = 300;
 const ARRIVALS_PER_SECOND = 40;
 /** BENCH_HEALTH_PHASE_SECONDS shortens it for a quick look (the figures then are not comparable). */
 const PHASE_SECONDS = Number(process.env.BENCH_HEALTH_PHASE_SECONDS) || 20;
@@ -105,11 +107,35 @@ class FifoQueueModel implements TicketQueue {
   private readonly inFlightOf = new Map<string, number>();
   private sequence = 0;
   peakOf = new Map<string, number>();
+  private waiters: (() => void)[] = [];
 
   async send(tickets: readonly Ticket[]): Promise<void> {
     for (const { event } of tickets) {
       this.waiting.push({ id: `m${++this.sequence}`, groupId: messageGroupId(event), instanceId: event.instanceId, body: JSON.stringify(event), receiveCount: 0, visibleAt: 0 });
     }
+    this.notify();
+  }
+
+  /**
+   * An idle poller waits here: until a message is sent, settled or released, or `ms` (messages
+   * whose visibility returns). Hundreds of pollers each sleeping 10 ms would spend the CPU the
+   * handlers need.
+   */
+  waitForWork(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.push(done);
+    });
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Up to 10 visible messages, oldest first, none of a group already in flight or held back (FIFO order). */
@@ -147,10 +173,13 @@ class FifoQueueModel implements TicketQueue {
         this.waiting.unshift(message);
       }
     }
+    // Its groups are free again: their next messages may go.
+    this.notify();
   }
 
   release(ids: readonly string[]): void {
     for (const message of this.waiting) if (ids.includes(message.id)) message.visibleAt = 0;
+    this.notify();
   }
 
   resetPeaks(): void {
@@ -192,7 +221,35 @@ const lambdaContext = (timeoutMs: number): Context => {
   return { awsRequestId: 'bench', getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
 };
 
+interface Isolation {
+  readonly quiet: number;
+  readonly ratios: Record<'down' | 'slow', number>;
+  readonly peaks: Record<'down' | 'slow', number>;
+}
+
 export async function benchHealth(log: (line: string) => void): Promise<Figures> {
+  const small = await isolation(DELIVER_WORKERS, log);
+  const figures: Figures = {
+    healthy_p99_quiet_ms: round(small.quiet, 1),
+    healthy_p99_ratio_receiver_down: round(small.ratios.down, 2),
+    healthy_p99_ratio_receiver_slow: round(small.ratios.slow, 2),
+    healthy_p99_ratio_during_outage: round(Math.max(small.ratios.down, small.ratios.slow), 2),
+    peak_inflight_messages_failing_receiver: Math.max(small.peaks.down, small.peaks.slow),
+    peak_inflight_fraction_during_outage: Number((Math.max(small.peaks.down, small.peaks.slow) / FIFO_INFLIGHT_CAP).toExponential(2)),
+  };
+  // BENCH_HEALTH_STACK_SCALE=0 leaves out the run at the stack's concurrency (it doubles the time).
+  if (process.env.BENCH_HEALTH_STACK_SCALE === '0') return figures;
+  const stack = await isolation(STACK_DELIVER_WORKERS, log);
+  return {
+    ...figures,
+    healthy_p99_quiet_ms_stack_concurrency: round(stack.quiet, 1),
+    healthy_p99_ratio_during_outage_stack_concurrency: round(Math.max(stack.ratios.down, stack.ratios.slow), 2),
+    peak_inflight_messages_failing_receiver_stack_concurrency: Math.max(stack.peaks.down, stack.peaks.slow),
+  };
+}
+
+/** One run of the phases with `workers` deliver containers. */
+async function isolation(workers: number, log: (line: string) => void): Promise<Isolation> {
   let mode: Mode = 'up';
   const receivers = await startReceivers(() => mode);
   const ledger = new MemoryLedger();
@@ -211,7 +268,7 @@ export async function benchHealth(log: (line: string) => void): Promise<Figures>
   const sender = new HttpCallbackSender({ timeoutMs: 10_000 });
   const clock = () => new Date();
   const deadLetters = Object.assign(new MemoryDeadLetterQueue(), { release: async (messages: readonly QueueMessage[]) => queue.release(messages.map((m) => m.messageId)) });
-  const handlers: DeliverHandler[] = Array.from({ length: DELIVER_WORKERS }, () =>
+  const handlers: DeliverHandler[] = Array.from({ length: workers }, () =>
     createDeliverHandler({
       instances,
       sender,
@@ -240,11 +297,11 @@ export async function benchHealth(log: (line: string) => void): Promise<Figures>
       messageAttributes: {},
       eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:bench.fifo',
     }) as unknown as SQSRecord;
-  const workers = handlers.map(async (handler) => {
+  const pollers = handlers.map(async (handler) => {
     while (running) {
       const batch = queue.receive();
       if (batch.length === 0) {
-        await sleep(10);
+        await queue.waitForWork(100);
         continue;
       }
       let response: SQSBatchResponse = { batchItemFailures: [] };
@@ -297,7 +354,7 @@ export async function benchHealth(log: (line: string) => void): Promise<Figures>
   };
 
   try {
-    log(`health: ${DELIVER_WORKERS} deliver workers, ${INSTANCES} instances, ${ARRIVALS_PER_SECOND} events/s, ${PHASE_SECONDS} s per phase`);
+    log(`health: ${workers} deliver workers, ${INSTANCES} instances, ${ARRIVALS_PER_SECOND} events/s, ${PHASE_SECONDS} s per phase`);
     // Not measured: JIT, keep-alive connections, the ledger's maps.
     await runPhase('warm-up', Math.min(5, PHASE_SECONDS));
     await drainHealthy('warm-up');
@@ -317,19 +374,11 @@ export async function benchHealth(log: (line: string) => void): Promise<Figures>
     }
     const healthState = (await health.get(FAILING))?.state;
     log(`health: the failing receiver ended ${healthState}; queue depth ${queue.depth}`);
-    const worstPeak = Math.max(peaks.down, peaks.slow);
-    return {
-      healthy_p99_quiet_ms: round(quiet, 1),
-      healthy_p99_ratio_receiver_down: round(ratios.down, 2),
-      healthy_p99_ratio_receiver_slow: round(ratios.slow, 2),
-      healthy_p99_ratio_during_outage: round(Math.max(ratios.down, ratios.slow), 2),
-      peak_inflight_messages_failing_receiver: worstPeak,
-      peak_inflight_fraction_during_outage: Number((worstPeak / FIFO_INFLIGHT_CAP).toExponential(2)),
-    };
+    return { quiet, ratios: ratios as Isolation['ratios'], peaks: peaks as Isolation['peaks'] };
   } finally {
     running = false;
     mode = 'up';
-    await Promise.all(workers);
+    await Promise.all(pollers);
     await sweeper;
     await receivers.close();
   }
@@ -342,4 +391,7 @@ export const HEALTH_FIGURE_NOTES: Readonly<Record<string, string>> = {
   healthy_p99_ratio_during_outage: 'the worse of the two (goal <= 2)',
   peak_inflight_messages_failing_receiver: "the failing receiver's messages received and not yet deleted, at most, at once",
   peak_inflight_fraction_during_outage: "that / the FIFO queue's in-flight cap (120,000)",
+  healthy_p99_quiet_ms_stack_concurrency: `healthy_p99_quiet_ms with ${STACK_DELIVER_WORKERS} deliver workers (the stack's default deliveryMaxConcurrency)`,
+  healthy_p99_ratio_during_outage_stack_concurrency: `healthy_p99_ratio_during_outage with ${STACK_DELIVER_WORKERS} deliver workers (goal <= 2)`,
+  peak_inflight_messages_failing_receiver_stack_concurrency: `peak_inflight_messages_failing_receiver with ${STACK_DELIVER_WORKERS} deliver workers`,
 };

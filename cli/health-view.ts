@@ -26,6 +26,8 @@ export interface HealthView {
   readonly lastHour: { readonly attempts: number; readonly delivered: number; readonly successRate?: number };
   /** Open circuit: when it opened, the next probe, whether one is in flight. */
   readonly circuit?: { readonly openedAt?: string; readonly nextProbeAt?: string; readonly probeInFlight: boolean };
+  /** Slow (an attempt took 2 s or more): since when, and its attempts in flight now (capped across workers). */
+  readonly slow?: { readonly since: string; readonly inFlight: number };
   /** What happens to this instance's events now, in one line. */
   readonly events: string;
 }
@@ -66,6 +68,10 @@ export function healthView(instance: Instance, health: ReceiverHealth | undefine
           probeInFlight: open.probeUntil !== undefined && open.probeUntil > now.toISOString(),
         })
       : undefined,
+    slow:
+      health?.slowSince !== undefined && !switchedOff
+        ? { since: health.slowSince, inFlight: (health.slowSlots ?? []).filter((slot) => slot.until > now.toISOString()).length }
+        : undefined,
     events: switchedOff ? 'dropped ("instances disable"); "instances enable" turns it on again' : EVENTS_BY_STATE[state],
   });
 }
@@ -82,7 +88,9 @@ export function lastHourText(view: Pick<HealthView, 'lastHour'>): string {
 export function healthCell(view: HealthView): string {
   return view.consecutiveFailures > 0 && (view.state === 'failing' || view.state === 'circuit-open')
     ? `${view.state} (${view.consecutiveFailures} failed)`
-    : view.state;
+    : view.slow
+      ? `${view.state} (slow)`
+      : view.state;
 }
 
 function withoutUndefined<T extends object>(value: T): T {

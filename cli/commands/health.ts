@@ -123,6 +123,9 @@ function renderHealth(view: HealthView, now: Date): string {
     ['failures in a row', view.consecutiveFailures > 0 && view.firstFailureAt ? `${view.consecutiveFailures} since ${view.firstFailureAt}` : view.consecutiveFailures],
     ['success, last hour', lastHourText(view)],
   ];
+  if (view.slow) {
+    pairs.push(['slow', `since ${view.slow.since}: ${view.slow.inFlight} attempt(s) in flight, its other events held until one finishes`]);
+  }
   if (view.circuit) {
     pairs.push(['circuit opened', view.circuit.openedAt], ['next probe', view.circuit.probeInFlight ? 'in flight' : view.circuit.nextProbeAt]);
   }

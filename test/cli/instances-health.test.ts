@@ -189,6 +189,15 @@ describe('instances health', () => {
     expect((await cli('instances', 'health', 'shop-b')).stdout).toMatch(/^last success +no attempt recorded yet$/m);
   });
 
+  test('a slow receiver says so: since when and its attempts in flight, in the detail and the HEALTH column', async () => {
+    await reportOutcome('shop-a', { ok: true, durationMs: 10_000 }, { store, clock: () => at(30), settings: breakerSettings() });
+    const view = JSON.parse((await cli('instances', 'health', 'shop-a', '--json')).stdout);
+    expect(view).toMatchObject({ state: 'healthy', slow: { since: at(30).toISOString(), inFlight: 0 } });
+    expect((await cli('instances', 'health', 'shop-a')).stdout).toMatch(/^slow +since 2026-12-07T11:59:30\.000Z: 0 attempt\(s\) in flight/m);
+    await reportOutcome('shop-a', { ok: true, durationMs: 30 }, { store, clock: () => at(10), settings: breakerSettings() });
+    expect(JSON.parse((await cli('instances', 'health', 'shop-a', '--json')).stdout).slow).toBeUndefined();
+  });
+
   test('all instances: one line each; a switched-off instance is disabled, saying ingest drops its events', async () => {
     await attempts('shop-a', [[180, false, 500], [120, false, 500], [60, false, 500]]);
     await writeInstance('shop-b', { 'event.notification.enabled': 'false' });
