@@ -31,13 +31,13 @@ import { HttpCallbackSender } from '../functions/adapters/http/callback-sender';
 import { localMachineResolver } from '../functions/adapters/http/host-resolver';
 import { localCallbackUrlPolicy } from '../functions/config';
 import { admit, sweep, type Ticket, type TicketQueue } from '../functions/core/ledger-flow';
-import { DEFAULT_BREAKER_SETTINGS, type HealthStore, type ReceiverHealth } from '../functions/core/health';
+import { DEFAULT_BREAKER_SETTINGS } from '../functions/core/health';
 import { coalescingHealthStore } from '../functions/core/health-coalescing';
 import type { EcwidApi, QueueMessage } from '../functions/core/ports';
 import { createDeliverHandler, type DeliverHandler } from '../functions/deliver/handler';
 import { queuedEvent } from '../testkit/events';
 import { MemoryDeadLetterQueue, MemoryLedger } from '../testkit/ledger';
-import { MemoryInstanceStore } from '../testkit/ports';
+import { MemoryHealthStore, MemoryInstanceStore } from '../testkit/ports';
 import { percentile, round, sleep, type Figures } from './support';
 
 /** Lambda containers of the deliver function working at once (the stack allows up to 300; a small deployment). */
@@ -188,23 +188,6 @@ class FifoQueueModel implements TicketQueue {
 
   get depth(): number {
     return this.waiting.length + this.inFlight.size;
-  }
-}
-
-/** Health records with the DynamoDB adapter's rule: a write succeeds only over the version it read. */
-class MemoryHealthStore implements HealthStore {
-  private readonly records = new Map<string, ReceiverHealth>();
-  async get(instanceId: string): Promise<ReceiverHealth | undefined> {
-    return this.records.get(instanceId);
-  }
-  async getMany(instanceIds: readonly string[]): Promise<Map<string, ReceiverHealth>> {
-    return new Map(instanceIds.flatMap((id) => (this.records.has(id) ? [[id, this.records.get(id)!] as const] : [])));
-  }
-  async put(next: ReceiverHealth): Promise<boolean> {
-    const current = this.records.get(next.instanceId);
-    if (next.version <= 1 ? current !== undefined : current?.version !== next.version - 1) return false;
-    this.records.set(next.instanceId, next);
-    return true;
   }
 }
 
