@@ -197,15 +197,17 @@ function runComputeFloor(events: readonly PreparedEvent[], receivedAt: string): 
 
 /** The computation and the one SendMessageBatch any implementation must send, per event. */
 async function runFloor(sqs: SQSClient, events: readonly PreparedEvent[]): Promise<void> {
-  for (const event of events) {
-    const { message, groupId, dedupId } = floorMessage(event, new Date().toISOString());
-    await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: QUEUE_URL,
-        Entries: [{ Id: '0', MessageBody: message, MessageGroupId: groupId, MessageDeduplicationId: dedupId }],
-      }),
-    );
-  }
+  for (const event of events) await sendFloorMessage(sqs, floorMessage(event, new Date().toISOString()));
+}
+
+/** The one SendMessageBatch of the floor (one entry, as ingest sends for one instance). */
+function sendFloorMessage(sqs: SQSClient, { message, groupId, dedupId }: ReturnType<typeof floorMessage>): Promise<unknown> {
+  return sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: QUEUE_URL,
+      Entries: [{ Id: '0', MessageBody: message, MessageGroupId: groupId, MessageDeduplicationId: dedupId }],
+    }),
+  );
 }
 
 /**
@@ -216,7 +218,8 @@ async function runFloor(sqs: SQSClient, events: readonly PreparedEvent[]): Promi
 async function runFloorWithLedger(sqs: SQSClient, dynamodb: DynamoDBClient, events: readonly PreparedEvent[]): Promise<void> {
   for (const event of events) {
     const receivedAt = new Date().toISOString();
-    const { message, groupId, dedupId } = floorMessage(event, receivedAt);
+    const floor = floorMessage(event, receivedAt);
+    const { groupId, dedupId } = floor;
     await dynamodb.send(
       new PutItemCommand({
         TableName: 'bench-ledger-floor',
@@ -224,12 +227,7 @@ async function runFloorWithLedger(sqs: SQSClient, dynamodb: DynamoDBClient, even
         ConditionExpression: 'attribute_not_exists(instanceId)',
       }),
     );
-    await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: QUEUE_URL,
-        Entries: [{ Id: '0', MessageBody: message, MessageGroupId: groupId, MessageDeduplicationId: dedupId }],
-      }),
-    );
+    await sendFloorMessage(sqs, floor);
   }
 }
 
