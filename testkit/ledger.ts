@@ -19,9 +19,17 @@ import type { Ticket, TicketQueue } from '../functions/core/ledger-flow';
 import type { DeadLetterDetails, DeadLetterQueue, QueueMessage } from '../functions/core/ports';
 
 const keyOf = (instanceId: string, eventId: string): string => `${instanceId}\u0000${eventId}`;
+const objectKeyOf = (e: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'>): string =>
+  `${e.instanceId}\u0000${e.objectType}\u0000${e.objectId}`;
 
 export class MemoryLedger implements Ledger {
+  /** Every entry by instance and event id. Write through `record`/`update`: they keep the object index. */
   readonly entries = new Map<string, LedgerEntry>();
+  /**
+   * Unfinished entries' keys by object, the stand-in for the table's object index: without it each
+   * delivery scanned every entry, and the 10k scale simulation (240,000 events) went quadratic.
+   */
+  private readonly unfinishedByObject = new Map<string, Set<string>>();
   /** Conditional writes that succeeded (record + update), the figure DynamoDB bills. */
   writes = 0;
   /** Makes every call throw (a table that is down). */
@@ -35,7 +43,9 @@ export class MemoryLedger implements Ledger {
       const key = keyOf(entry.instanceId, entry.eventId);
       const existing = this.entries.get(key);
       if (existing && !isExpired(existing, this.clock())) return { created: false, existing };
+      if (existing) this.unindex(existing, key);
       this.entries.set(key, entry);
+      this.index(entry, key);
       this.writes++;
       return { created: true, entry };
     });
@@ -49,17 +59,21 @@ export class MemoryLedger implements Ledger {
   async update(next: LedgerEntry): Promise<boolean> {
     this.check();
     const key = keyOf(next.instanceId, next.eventId);
-    if (this.entries.get(key)?.version !== next.version - 1) return false;
+    const current = this.entries.get(key);
+    if (current?.version !== next.version - 1) return false;
+    this.unindex(current, key);
     this.entries.set(key, next);
+    this.index(next, key);
     this.writes++;
     return true;
   }
 
   async unfinishedOfObject(of: Pick<LedgerEntry, 'instanceId' | 'objectType' | 'objectId'> & { readonly eventId?: string }): Promise<LedgerEntry[]> {
     this.check();
-    return [...this.entries.values()]
-      .filter((e) => e.instanceId === of.instanceId && e.objectType === of.objectType && e.objectId === of.objectId && !isFinal(e.status))
-      .filter((e) => e.eventId !== of.eventId)
+    const keys = this.unfinishedByObject.get(objectKeyOf(of)) ?? [];
+    return [...keys]
+      .map((key) => this.entries.get(key))
+      .filter((e): e is LedgerEntry => e !== undefined && !isFinal(e.status) && e.eventId !== of.eventId)
       .sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
   }
 
@@ -80,6 +94,22 @@ export class MemoryLedger implements Ledger {
       .filter((e) => (query.since === undefined || e.receivedAt >= query.since) && (query.until === undefined || e.receivedAt < query.until))
       .sort((a, b) => (orderKey(a) < orderKey(b) ? 1 : -1));
     return { entries: entries.slice(0, query.limit ?? 50) };
+  }
+
+  private index(entry: LedgerEntry, key: string): void {
+    if (isFinal(entry.status)) return;
+    const objectKey = objectKeyOf(entry);
+    const keys = this.unfinishedByObject.get(objectKey) ?? new Set<string>();
+    keys.add(key);
+    this.unfinishedByObject.set(objectKey, keys);
+  }
+
+  private unindex(entry: LedgerEntry, key: string): void {
+    const objectKey = objectKeyOf(entry);
+    const keys = this.unfinishedByObject.get(objectKey);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.unfinishedByObject.delete(objectKey);
   }
 
   private check(): void {
