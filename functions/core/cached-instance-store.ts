@@ -53,6 +53,11 @@ export class CachedInstanceStore implements InstanceLookup {
     return this.byId.get(instanceId, () => this.directory.instance(instanceId));
   }
 
+  readAhead(instanceId: string): void {
+    // The read's outcome (a failure included) is what the following get() shares or finds cached.
+    this.get(instanceId).catch(() => undefined);
+  }
+
   async findByStore(storeId: string): Promise<Instance[]> {
     const instances = await this.byStore.get(storeId, async () => {
       const found = await this.directory.instancesOfStore(storeId);

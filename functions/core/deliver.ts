@@ -104,6 +104,9 @@ export async function deliverTicket(message: QueueMessage, deps: DeliverDeps): P
   }
   const event = parsed.event;
   const attributes = eventAttributes(event, message);
+  // The instance is read now, beside the ledger's reads rather than after them (the gate and the
+  // attempt join the read): a cold instance cache costs the record no extra round trips.
+  deps.instances.readAhead?.(event.instanceId);
   const outcome = await handleTicket(
     event,
     {

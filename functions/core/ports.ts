@@ -50,7 +50,14 @@ export interface InstanceRepository {
 }
 
 /** The part of the repository ingest and deliver use. */
-export type InstanceLookup = Pick<InstanceRepository, 'get' | 'findByStore'>;
+export type InstanceLookup = Pick<InstanceRepository, 'get' | 'findByStore'> & {
+  /**
+   * Starts reading an instance that `get` will soon be asked for, and returns at once: that `get`
+   * then joins the read (or finds it cached). Only lookups that share in-flight reads offer it
+   * (otherwise it would read twice). A failed read is not reported here: `get` reports its own.
+   */
+  readAhead?(instanceId: string): void;
+};
 
 /** The queue between ingest and deliver. Resolves only when every message was accepted. */
 export interface EventQueue {

@@ -14,15 +14,18 @@ import { deliverDependencies } from './wiring';
 
 const config = deliverConfigFrom(process.env);
 const { logger, metrics, tracer } = createPowertools(config.powertools);
+// One DynamoDB client for the ledger, receiver health and the instance read model: a second one's
+// first request would set up credentials, endpoint and a connection again (cold start).
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 
 export const handler: DeliverHandler = createDeliverHandler({
   ...deliverDependencies(config, {
-    dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
+    dynamodb,
     // Built (and their SDK packages loaded) on first use, once: the happy path never needs them.
     sqs: () => tracer.captureAWSv3Client(new (require('@aws-sdk/client-sqs') as { SQSClient: typeof SQSClient }).SQSClient({})),
     sns: () => tracer.captureAWSv3Client(new (require('@aws-sdk/client-sns') as { SNSClient: typeof SNSClient }).SNSClient({})),
   }),
-  instances: awsInstanceLookup(config.instances, (client) => tracer.captureAWSv3Client(client)),
+  instances: awsInstanceLookup(config.instances, (client) => tracer.captureAWSv3Client(client), dynamodb),
   logger,
   metrics,
   tracer,

@@ -18,16 +18,19 @@ const config = ingestConfigFrom(process.env);
 const { logger, metrics, tracer } = createPowertools(config.powertools);
 // One SQS client for both queues (the sightings queue is set when the stack has the poller).
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+// One DynamoDB client for the ledger and the instance read model: a second one's first request
+// would set up credentials, endpoint and a connection again (bench/bundles.ts, cold start).
+const dynamodb = config.ledger || config.instances.readModelTableName ? tracer.captureAWSv3Client(new DynamoDBClient({})) : undefined;
 
 export const handler: IngestHandler = createIngestHandler({
-  instances: awsInstanceLookup(config.instances, (client) => tracer.captureAWSv3Client(client)),
+  instances: awsInstanceLookup(config.instances, (client) => tracer.captureAWSv3Client(client), dynamodb),
   queue: config.queueUrl ? new SqsEventQueue({ queueUrl: config.queueUrl, client: sqs }) : unconfiguredQueue(ENV.queueUrl),
   sightings: config.sightingsQueueUrl ? new SqsSightings({ queueUrl: config.sightingsQueueUrl, client: sqs }) : undefined,
   maxBodyBytes: config.maxBodyBytes,
   // The stack always sets the ledger's table (grantRecordEvents); without it events are queued unrecorded.
-  ...(config.ledger
+  ...(config.ledger && dynamodb
     ? {
-        ledger: new DynamoDbLedger({ tableName: config.ledger.tableName, client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
+        ledger: new DynamoDbLedger({ tableName: config.ledger.tableName, client: dynamodb }),
         ledgerTiming: config.ledger.timing,
       }
     : {}),

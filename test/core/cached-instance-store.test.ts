@@ -60,3 +60,29 @@ test('callers get their own array (a caller that changes it does not change the 
   (await store.findByStore('1')).pop();
   await expect(store.findByStore('1')).resolves.toHaveLength(1);
 });
+
+test('readAhead starts the read at once; the get that follows joins it (one lookup)', async () => {
+  const { directory, calls } = directoryOf([instance('a', '1')]);
+  const store = new CachedInstanceStore(directory, { now: () => 0 });
+  store.readAhead('a');
+  expect(calls.instance).toBe(1);
+  expect((await store.get('a'))?.id).toBe('a');
+  expect(calls.instance).toBe(1);
+});
+
+test('a failed readAhead is not thrown at the caller; the get that follows reports its own failure', async () => {
+  const { directory, fail } = directoryOf([instance('a', '1')]);
+  const store = new CachedInstanceStore(directory, { now: () => 0 });
+  fail(true);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    store.readAhead('a');
+    await expect(store.get('a')).rejects.toThrow('read model unavailable');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

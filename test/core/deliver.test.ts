@@ -678,3 +678,28 @@ describe('parseQueuedEvent', () => {
 function headersOf(request: RecordedRequest): Record<string, string> {
   return Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
 }
+
+describe('deliver: the instance is read beside the ledger', () => {
+  it('asks the instance lookup to read ahead before the ledger has answered its first read', async () => {
+    const { deps, ledger } = setup();
+    const order: string[] = [];
+    const ledgerGet = ledger.get.bind(ledger);
+    ledger.get = async (instanceId, eventId) => {
+      order.push('ledger.get');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      order.push('ledger.get answered');
+      return ledgerGet(instanceId, eventId);
+    };
+    const instanceGet = deps.instances.get.bind(deps.instances);
+    const instances = {
+      get: (id: string) => instanceGet(id),
+      findByStore: (storeId: string) => deps.instances.findByStore(storeId),
+      readAhead: (id: string) => order.push(`readAhead ${id}`),
+    };
+
+    const outcome = await deliverTicket(queueMessage(webhookEvent({ verified: true })), { ...deps, instances });
+
+    expect(order.slice(0, 3)).toEqual(['readAhead shop-a', 'ledger.get', 'ledger.get answered']);
+    expect(outcome.status).toBe('delivered');
+  });
+});

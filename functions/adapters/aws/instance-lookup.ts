@@ -21,17 +21,22 @@ import type { SsmInstanceRepository } from './ssm-instance-repository';
 /** Wraps a client for tracing (the Tracer's captureAWSv3Client), or leaves it as it is. */
 export type ClientWrapper = <T>(client: T) => T;
 
-export function awsInstanceLookup(config: InstanceStoreConfig, wrap: ClientWrapper = (client) => client): InstanceLookup {
+/**
+ * `dynamodb`: the function's own DynamoDB client (already wrapped), when it has one for the ledger:
+ * the read model then reads through it rather than a second client, whose first request would
+ * repeat the first one's setup (credentials, endpoint, a new connection) on every cold start.
+ */
+export function awsInstanceLookup(config: InstanceStoreConfig, wrap: ClientWrapper = (client) => client, dynamodb?: DynamoDBClient): InstanceLookup {
   if (config.readModelTableName) {
     // Loaded here, not at the top: the other path's clients stay out of the cold start.
-    const { DynamoDBClient: DynamoDb } = require('@aws-sdk/client-dynamodb') as { DynamoDBClient: new (c: object) => DynamoDBClient };
+    const readModelClient = dynamodb ?? wrap(new (require('@aws-sdk/client-dynamodb') as { DynamoDBClient: new (c: object) => DynamoDBClient }).DynamoDBClient({}));
     const { KMSClient: Kms } = require('@aws-sdk/client-kms') as { KMSClient: new (c: object) => KMSClient };
     const { DynamoDbInstanceDirectory: Directory } = require('./dynamodb-instance-directory') as { DynamoDbInstanceDirectory: typeof DynamoDbInstanceDirectory };
     const { KmsDataKeys: DataKeys } = require('./kms-data-keys') as { KmsDataKeys: typeof KmsDataKeys };
     return new CachedInstanceStore(
       new Directory({
         tableName: config.readModelTableName,
-        client: wrap(new DynamoDb({})),
+        client: readModelClient,
         dataKeys: new DataKeys({ client: wrap(new Kms({})) }),
       }),
       { maxAgeMs: config.cacheSeconds * 1000, notFoundMaxAgeMs: Math.min(config.cacheSeconds, 30) * 1000 },
