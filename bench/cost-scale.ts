@@ -22,14 +22,25 @@
  *   ingested (function output, Lambda platform records unless the system log level drops them, API
  *   access logs) · X-Ray $5.00/M traces (Lambda samples 1 request/s + 5% when tracing is active;
  *   the rate is not configurable for Lambda) · data out $0.09/GB (callbacks).
+ * The ledger is priced by the template's billing mode (`cost_per_million_events_usd_10k`, as
+ * deployed) and by the other one (`..._on_demand`, `..._provisioned`): on demand, its measured
+ * units at $0.625/M write and $0.125/M read units; provisioned, for the table and each index, the
+ * capacity auto scaling holds at the simulated rate (measured units per event x events/s / target
+ * utilization, within the scalable target's min and max) at $0.00065 per WCU-hour and $0.00013 per
+ * RCU-hour, divided by the events of that hour. With an on-demand template the provisioned
+ * figure uses the construct's default sizing (LEDGER_CAPACITY_DEFAULTS).
  * Not included: fixed monthly costs (KMS key $1, alarms, dashboard, the scheduled functions' idle
  * runs), Ecwid-side and receiver-side costs, retries (the simulated receivers always answer 200).
  */
 import { readFileSync } from 'node:fs';
+import { LEDGER_TABLE } from '../functions/contract';
+import { LEDGER_CAPACITY_DEFAULTS, LEDGER_CAPACITY_FLOOR, ledgerCapacityRange, LEDGER_UNITS_PER_EVENT } from '../lib/constructs/event-ledger';
 import type { SynthesizedApp } from './bundles';
 import { PRICES } from './cost';
+import { LEDGER_PRICES, ledgerPartFigure } from './ledger';
 
 type Figures = Record<string, number>;
+type TemplateResources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
 export const SCALE_PRICES = {
   dynamoDbPerMillionWriteUnits: 0.625,
@@ -84,6 +95,7 @@ export function costModel10k(figures: Figures, app: SynthesizedApp): Figures {
   const traced = (on: boolean, invocationsPerEvent: number) =>
     on ? (XRAY.reservoirPerSecond + XRAY.rate * Math.max(0, invocationsPerEvent * eventsPerSecond - XRAY.reservoirPerSecond)) / eventsPerSecond : 0;
 
+  const ledgerLines = ledgerCost10k(figures, template.Resources, eventsPerSecond);
   const perMillion: Record<string, number> = {
     http_api: PRICES.httpApiPerMillionRequests,
     lambda_requests: PRICES.lambdaPerMillionRequests * (ingestInvocations + deliverInvocations),
@@ -93,17 +105,123 @@ export function costModel10k(figures: Figures, app: SynthesizedApp): Figures {
       SCALE_PRICES.dynamoDbPerMillionReadUnits * need('scale_read_units_per_event') +
       SCALE_PRICES.dynamoDbPerMillionWriteUnits * need('scale_write_units_per_event'),
     // The event ledger: the simulation's ledger is in memory and counts nothing, so this line is
-    // the ledger group's measurement (first attempts delivered; each retry adds a claim and an outcome).
-    ledger: need('ledger_requests_usd_per_million') + need('ledger_storage_usd_per_million_month'),
+    // the ledger group's measurement (first attempts delivered; each retry adds a claim and an outcome),
+    // priced by the template's billing mode.
+    ledger: ledgerLines.deployed,
     kms: PRICES.kmsPerMillionRequests * need('scale_kms_requests_per_event'),
     logs: ((logBytes * 1e6) / GB) * PRICES.logsIngestionPerGb,
     xray: (traced(ingest.tracing, ingestInvocations) + traced(deliver.tracing, deliverInvocations)) * PRICES.xrayPerMillionTraces,
     data_transfer: ((need('scale_callback_bytes_per_event') * 1e6) / GB) * PRICES.dataTransferOutPerGb,
   };
   const total = Object.values(perMillion).reduce((sum, value) => sum + value, 0);
-  const result: Figures = { cost_per_million_events_usd_10k: round(total), cost_10k_access_log_bytes: accessLogBytes };
+  const withLedger = (ledger: number) => round(total - ledgerLines.deployed + ledger);
+  const result: Figures = {
+    cost_per_million_events_usd_10k: round(total),
+    cost_per_million_events_usd_10k_on_demand: withLedger(ledgerLines.onDemand),
+    cost_per_million_events_usd_10k_provisioned: withLedger(ledgerLines.provisioned),
+    cost_10k_ledger_provisioned_template: ledgerLines.provisionedTemplate ? 1 : 0,
+    cost_10k_ledger_on_demand_usd_per_million: round(ledgerLines.onDemand),
+    cost_10k_ledger_provisioned_usd_per_million: round(ledgerLines.provisioned),
+    cost_10k_access_log_bytes: accessLogBytes,
+  };
   for (const [name, value] of Object.entries(perMillion)) result[`cost_10k_${name}_usd_per_million`] = round(value);
   return result;
+}
+
+/** The parts of the ledger that bill capacity: the table and each index. */
+const LEDGER_PARTS = ['table', ...Object.values(LEDGER_TABLE.indexes).map((index) => index.indexName)] as const;
+type LedgerPart = (typeof LEDGER_PARTS)[number];
+type CapacityRange = { min: number; max: number; targetPercent: number };
+
+/**
+ * The ledger's line per million events (requests + a month of storage) as deployed, on demand and
+ * provisioned, at `eventsPerSecond`. `provisionedTemplate` says which mode the template deploys.
+ */
+export function ledgerCost10k(
+  figures: Figures,
+  resources: TemplateResources,
+  eventsPerSecond: number,
+): { deployed: number; onDemand: number; provisioned: number; provisionedTemplate: boolean } {
+  const need = (name: string): number => {
+    const value = figures[name];
+    if (value === undefined || !Number.isFinite(value)) throw new Error(`the 10k cost model needs ${name} from this run`);
+    return value;
+  };
+  if (!(eventsPerSecond > 0)) throw new Error(`the 10k cost model needs a positive event rate, got ${eventsPerSecond}`);
+  const storage = need('ledger_storage_usd_per_million_month');
+  const onDemand = need('ledger_requests_usd_per_million') + storage;
+  const template = ledgerCapacityOfTemplate(resources);
+  const capacity = template ?? defaultLedgerCapacity();
+  let usdPerHour = 0;
+  for (const part of LEDGER_PARTS) {
+    for (const kind of ['read', 'write'] as const) {
+      const range = capacity[part][kind];
+      const needed = (need(ledgerPartFigure(part, kind)) * eventsPerSecond) / (range.targetPercent / 100);
+      const units = Math.min(range.max, Math.max(range.min, needed));
+      usdPerHour += units * (kind === 'read' ? LEDGER_PRICES.provisionedRcuHour : LEDGER_PRICES.provisionedWcuHour);
+    }
+  }
+  const provisioned = ((usdPerHour / (eventsPerSecond * 3600)) * 1e6) + storage;
+  return { deployed: template ? provisioned : onDemand, onDemand, provisioned, provisionedTemplate: template !== undefined };
+}
+
+/** The construct's default sizing (what `ledgerBillingMode: PROVISIONED` deploys without other settings). */
+function defaultLedgerCapacity(): Record<LedgerPart, Record<'read' | 'write', CapacityRange>> {
+  const ranges = Object.fromEntries(
+    LEDGER_PARTS.map((part) => [
+      part,
+      Object.fromEntries(
+        (['read', 'write'] as const).map((kind) => [
+          kind,
+          { ...ledgerCapacityRange(LEDGER_UNITS_PER_EVENT[part][kind], LEDGER_CAPACITY_DEFAULTS), targetPercent: LEDGER_CAPACITY_DEFAULTS.targetUtilizationPercent },
+        ]),
+      ),
+    ]),
+  );
+  return ranges as Record<LedgerPart, Record<'read' | 'write', CapacityRange>>;
+}
+
+/**
+ * The ledger table's provisioned capacity as the template deploys it: each part's scalable target
+ * (min, max) and its target-tracking policy; undefined when the table is on demand. The ledger
+ * table is the one with the ledger's status index. A part without a scalable target keeps its
+ * fixed capacity.
+ */
+function ledgerCapacityOfTemplate(resources: TemplateResources): Record<LedgerPart, Record<'read' | 'write', CapacityRange>> | undefined {
+  const entry = Object.entries(resources).find(
+    ([, r]) =>
+      r.Type === 'AWS::DynamoDB::Table' &&
+      ((r.Properties?.GlobalSecondaryIndexes ?? []) as { IndexName: string }[]).some((i) => i.IndexName === LEDGER_TABLE.indexes.byStatus.indexName),
+  );
+  if (!entry) throw new Error('the 10k cost model found no ledger table in the template');
+  const [tableId, table] = entry;
+  // CloudFormation's default billing mode is PROVISIONED (CDK leaves it out then).
+  if ((table.Properties?.BillingMode ?? 'PROVISIONED') === 'PAY_PER_REQUEST') return undefined;
+  type Throughput = { ReadCapacityUnits: number; WriteCapacityUnits: number };
+  const fixed = (throughput: Throughput | undefined, kind: 'read' | 'write'): CapacityRange => {
+    const units = (kind === 'read' ? throughput?.ReadCapacityUnits : throughput?.WriteCapacityUnits) ?? LEDGER_CAPACITY_FLOOR.min;
+    return { min: units, max: units, targetPercent: 100 };
+  };
+  const indexes = (table.Properties?.GlobalSecondaryIndexes ?? []) as { IndexName: string; ProvisionedThroughput?: Throughput }[];
+  const capacity = Object.fromEntries(
+    LEDGER_PARTS.map((part) => {
+      const throughput = part === 'table' ? (table.Properties?.ProvisionedThroughput as Throughput | undefined) : indexes.find((i) => i.IndexName === part)?.ProvisionedThroughput;
+      return [part, { read: fixed(throughput, 'read'), write: fixed(throughput, 'write') }];
+    }),
+  ) as Record<LedgerPart, Record<'read' | 'write', CapacityRange>>;
+  const policies = Object.values(resources).filter((r) => r.Type === 'AWS::ApplicationAutoScaling::ScalingPolicy');
+  for (const [targetId, target] of Object.entries(resources)) {
+    if (target.Type !== 'AWS::ApplicationAutoScaling::ScalableTarget') continue;
+    const resourceId = JSON.stringify(target.Properties?.ResourceId);
+    if (!resourceId.includes(`"Ref":"${tableId}"`)) continue;
+    const part = (/\/index\/(\w+)/.exec(resourceId)?.[1] ?? 'table') as LedgerPart;
+    const kind = String(target.Properties?.ScalableDimension).endsWith(':ReadCapacityUnits') ? 'read' : 'write';
+    const policy = policies.find((p) => JSON.stringify(p.Properties?.ScalingTargetId) === JSON.stringify({ Ref: targetId }));
+    const targetValue = (policy?.Properties?.TargetTrackingScalingPolicyConfiguration as { TargetValue?: number } | undefined)?.TargetValue;
+    if (!capacity[part]) continue;
+    capacity[part][kind] = { min: Number(target.Properties?.MinCapacity), max: Number(target.Properties?.MaxCapacity), targetPercent: targetValue ?? 100 };
+  }
+  return capacity;
 }
 
 /** The HTTP API access log line for one request: the stage's format with typical values. */

@@ -42,6 +42,9 @@ export const LEDGER_PRICES = {
   pitrPerGbMonth: 0.2,
 } as const;
 
+/** The figure of one part's measured units per event: `ledger_table_write_units_per_event`, `ledger_byStatus_read_units_per_event`. */
+export const ledgerPartFigure = (part: string, kind: 'read' | 'write'): string => `ledger_${part}_${kind}_units_per_event`;
+
 /** Provisioned capacity runs below what it buys: auto scaling's usual target utilization. */
 export const PROVISIONED_UTILIZATION = 0.7;
 
@@ -99,19 +102,21 @@ function indexEntry(index: (typeof INDEXES)[number], item: Item | undefined): { 
   };
 }
 
-/** Write units of one Put that replaces `before` (absent: a new item) with `after`: the item and each index. */
-export function writeUnits(before: Item | undefined, after: Item): { item: number; indexes: number } {
+/** Write units of one Put that replaces `before` (absent: a new item) with `after`: the item and each index (`byIndex`). */
+export function writeUnits(before: Item | undefined, after: Item): { item: number; indexes: number; byIndex: Record<string, number> } {
   const item = kb(Math.max(before ? itemBytes(before) : 0, itemBytes(after)));
-  let indexes = 0;
+  const byIndex: Record<string, number> = {};
   for (const index of INDEXES) {
     const [was, is] = [indexEntry(index, before), indexEntry(index, after)];
-    if (!was && !is) continue;
-    if (!was) indexes += kb(is!.bytes);
-    else if (!is) indexes += kb(was.bytes);
-    else if (was.key !== is.key) indexes += kb(was.bytes) + kb(is.bytes);
-    else if (was.view !== is.view) indexes += kb(is.bytes);
+    let units = 0;
+    if (!was && !is) units = 0;
+    else if (!was) units = kb(is!.bytes);
+    else if (!is) units = kb(was.bytes);
+    else if (was.key !== is.key) units = kb(was.bytes) + kb(is.bytes);
+    else if (was.view !== is.view) units = kb(is.bytes);
+    byIndex[index.indexName] = units;
   }
-  return { item, indexes };
+  return { item, indexes: Object.values(byIndex).reduce((a, b) => a + b, 0), byIndex };
 }
 
 /** Index entries an item keeps in storage. */
@@ -121,6 +126,7 @@ const indexStorageBytes = (item: Item): number => INDEXES.reduce((sum, index) =>
 class MeteredLedger implements Ledger {
   itemWriteUnits = 0;
   indexWriteUnits = 0;
+  readonly writeUnitsByIndex: Record<string, number> = Object.fromEntries(INDEXES.map((index) => [index.indexName, 0]));
   writes = 0;
   private readonly last = new Map<string, Item>();
   constructor(private readonly inner: DynamoDbLedger) {}
@@ -130,6 +136,7 @@ class MeteredLedger implements Ledger {
     const units = writeUnits(this.last.get(this.key(entry)), item);
     this.itemWriteUnits += units.item;
     this.indexWriteUnits += units.indexes;
+    for (const [name, value] of Object.entries(units.byIndex)) this.writeUnitsByIndex[name] += value;
     this.writes += 1;
     this.last.set(this.key(entry), item);
   }
@@ -173,6 +180,8 @@ export async function benchLedger(log: (line: string) => void): Promise<Figures>
   const client = new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const calls = new Map<string, number>();
   let readUnits = 0;
+  /** Read units by where they were read: the table (GetItem, BatchGetItem) or an index (Query). */
+  const readUnitsByPart: Record<string, number> = { table: 0, ...Object.fromEntries(INDEXES.map((index) => [index.indexName, 0])) };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const name = String((context as { commandName?: string }).commandName ?? '?').replace(/Command$/, '');
@@ -181,9 +190,16 @@ export async function benchLedger(log: (line: string) => void): Promise<Figures>
       type Stored = Record<string, AttributeValue>;
       const output = (result.output ?? {}) as { Item?: Stored; Items?: Stored[]; Responses?: Record<string, Stored[]> };
       const consistent = (item: Stored) => Math.max(1, Math.ceil(storedItemBytes(item) / 4096));
-      if (name === 'GetItem' && output.Item) readUnits += consistent(output.Item);
-      if (name === 'BatchGetItem') for (const items of Object.values(output.Responses ?? {})) for (const item of items) readUnits += consistent(item);
-      if (name === 'Query') readUnits += Math.max(0.5, Math.ceil((output.Items ?? []).reduce((sum, item) => sum + storedItemBytes(item), 0) / 4096) * 0.5);
+      const read = (part: string, units: number) => {
+        readUnits += units;
+        readUnitsByPart[part] = (readUnitsByPart[part] ?? 0) + units;
+      };
+      if (name === 'GetItem' && output.Item) read('table', consistent(output.Item));
+      if (name === 'BatchGetItem') for (const items of Object.values(output.Responses ?? {})) for (const item of items) read('table', consistent(item));
+      if (name === 'Query') {
+        const index = (args.input as { IndexName?: string }).IndexName ?? 'table';
+        read(index, Math.max(0.5, Math.ceil((output.Items ?? []).reduce((sum, item) => sum + storedItemBytes(item), 0) / 4096) * 0.5));
+      }
       return result;
     },
     { step: 'initialize', name: 'benchLedgerMeter' },
@@ -237,6 +253,15 @@ export async function benchLedger(log: (line: string) => void): Promise<Figures>
       ledger_requests_usd_per_million: round(requestsUsd, 3),
       ledger_requests_usd_per_million_provisioned: round(provisionedUsd, 3),
       ledger_storage_usd_per_million_month: round(storageUsd, 4),
+      // Where the units go (the provisioned cost model sizes the table and each index by them).
+      [ledgerPartFigure('table', 'write')]: round(per(ledger.itemWriteUnits), 2),
+      [ledgerPartFigure('table', 'read')]: round(per(readUnitsByPart.table), 2),
+      ...Object.fromEntries(
+        INDEXES.flatMap((index) => [
+          [ledgerPartFigure(index.indexName, 'write'), round(per(ledger.writeUnitsByIndex[index.indexName]), 2)],
+          [ledgerPartFigure(index.indexName, 'read'), round(per(readUnitsByPart[index.indexName] ?? 0), 2)],
+        ]),
+      ),
     };
   } finally {
     client.destroy();

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { BillingMode } from 'aws-cdk-lib/aws-dynamodb';
 import { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { STAGE_PATTERN } from '../functions/contract';
@@ -43,6 +44,10 @@ export interface DeployConfig {
   readonly configReconcileEvery?: Duration;
   readonly ssmPrefix?: string;
   readonly ledgerRetention?: Duration;
+  readonly ledgerBillingMode?: BillingMode;
+  readonly ledgerMinEventsPerSecond?: number;
+  readonly ledgerMaxEventsPerSecond?: number;
+  readonly ledgerTargetUtilizationPercent?: number;
   readonly breakerFailures?: number;
   readonly breakerMinSpan?: Duration;
   readonly breakerProbeInterval?: Duration;
@@ -292,6 +297,14 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
     format: 'whole days, 1d to 3650d (30d)',
     parse: durationOf((s) => (Number.isInteger(s / 86_400) && s >= 86_400 && s <= 3650 * 86_400 ? undefined : 'must be whole days from 1d to 3650d')),
   },
+  ledgerBillingMode: {
+    field: 'ledgerBillingMode',
+    format: 'pay_per_request or provisioned',
+    parse: enumOf({ PAY_PER_REQUEST: BillingMode.PAY_PER_REQUEST, PROVISIONED: BillingMode.PROVISIONED }),
+  },
+  ledgerMinEventsPerSecond: { field: 'ledgerMinEventsPerSecond', format: 'events per second, 0 to 100000 (200)', parse: integerOf(0, 100_000) },
+  ledgerMaxEventsPerSecond: { field: 'ledgerMaxEventsPerSecond', format: 'events per second, 1 to 100000 (2000)', parse: integerOf(1, 100_000) },
+  ledgerTargetUtilizationPercent: { field: 'ledgerTargetUtilizationPercent', format: 'percent, 20 to 90 (70)', parse: integerOf(20, 90) },
   breakerFailures: { field: 'breakerFailures', format: 'a whole number, 1 to 1000 (10)', parse: integerOf(1, 1000) },
   breakerMinSpan: {
     field: 'breakerMinSpan',

@@ -1,5 +1,6 @@
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { BillingMode } from 'aws-cdk-lib/aws-dynamodb';
 import { IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -239,6 +240,33 @@ export interface EcwidEventsStackProps extends StackProps {
    * @default - an AWS owned key
    */
   readonly ledgerKmsKey?: IKey | string;
+  /**
+   * The event ledger's billing: on demand (each request billed, bursts followed at once) or
+   * provisioned capacity with target-tracking auto scaling on the table and each index (cheaper
+   * per unit, minutes to follow a burst). docs/ledger.md: "Billing mode"; README: Sizing.
+   *
+   * @default BillingMode.PAY_PER_REQUEST
+   */
+  readonly ledgerBillingMode?: BillingMode;
+  /**
+   * Provisioned only: the event rate the ledger's capacity never scales below (each part of the
+   * table gets its units per event for this rate at the target utilization, at least 5).
+   *
+   * @default 200 (LEDGER_CAPACITY_DEFAULTS)
+   */
+  readonly ledgerMinEventsPerSecond?: number;
+  /**
+   * Provisioned only: the event rate the ledger's capacity scales up to serve at the target utilization.
+   *
+   * @default 2000 (LEDGER_CAPACITY_DEFAULTS; README: Sizing for 10,000 stores)
+   */
+  readonly ledgerMaxEventsPerSecond?: number;
+  /**
+   * Provisioned only: auto scaling's target utilization, 20 to 90 percent.
+   *
+   * @default 70 (LEDGER_CAPACITY_DEFAULTS)
+   */
+  readonly ledgerTargetUtilizationPercent?: number;
 }
 
 /** Relay defaults that are infrastructure choices (the runtime ones are in functions/contract.ts). */
@@ -385,6 +413,17 @@ export class EcwidEventsStack extends Stack {
       encryptionKey: ledgerKmsKey,
       removalPolicy,
       alarmAction: this.monitoring.alarmTopic ? new SnsAction(this.monitoring.alarmTopic) : undefined,
+      billingMode: props.ledgerBillingMode,
+      // Set without PROVISIONED, the sizing is refused rather than ignored.
+      capacity:
+        props.ledgerBillingMode === BillingMode.PROVISIONED ||
+        [props.ledgerMinEventsPerSecond, props.ledgerMaxEventsPerSecond, props.ledgerTargetUtilizationPercent].some((v) => v !== undefined)
+          ? {
+              minEventsPerSecond: props.ledgerMinEventsPerSecond,
+              maxEventsPerSecond: props.ledgerMaxEventsPerSecond,
+              targetUtilizationPercent: props.ledgerTargetUtilizationPercent,
+            }
+          : undefined,
     });
     // Ingest records each event before it answers Ecwid: conditional Puts and the read after a refused one.
     this.ledger.grantRecordEvents(this.ingestApi.function);
@@ -431,8 +470,9 @@ export class EcwidEventsStack extends Stack {
       this.poller.grantRecordSightings(this.ingestApi.function, this.ingestApi);
     }
 
-    // Not the dashboard: dashboard tags are new in CloudFormation and cfn-lint's schema rejects them.
-    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    // Not the dashboard nor the ledger's auto scaling targets: CloudFormation tags on them are new
+    // and cfn-lint's schema rejects them.
+    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard', 'AWS::ApplicationAutoScaling::ScalableTarget'] };
     Tags.of(this).add('app', 'ecwid-events', tagOptions);
     Tags.of(this).add('stage', this.stage, tagOptions);
 

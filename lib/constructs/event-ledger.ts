@@ -16,6 +16,64 @@ import { ENV, LEDGER_TABLE, ledgerIndexSummary } from '../../functions/contract'
 import { DEFAULT_LEDGER_RETENTION_DAYS } from '../../functions/core/retry-policy';
 
 type LedgerIndex = (typeof LEDGER_TABLE.indexes)[keyof typeof LEDGER_TABLE.indexes];
+type LedgerIndexName = keyof typeof LEDGER_TABLE.indexes;
+
+/**
+ * Capacity units one delivered event takes from the table and from each index, on the happy path
+ * (ingest's record, deliver's outcome): what `npm run bench -- --only ledger` measures
+ * (`ledger_*_units_per_event*`, docs/ledger.md "Write units"). Table reads count the entry's
+ * consistent GetItem and, as an upper bound, one receiver-health read (each deliver container
+ * reads a receiver's record at most once a second). Indexes only the CLI or the once-a-minute
+ * sweep read get the floor (LEDGER_CAPACITY_FLOOR).
+ */
+export const LEDGER_UNITS_PER_EVENT: Readonly<Record<'table' | LedgerIndexName, { readonly read: number; readonly write: number }>> = {
+  table: { read: 2, write: 2 },
+  byInstance: { read: 0, write: 1 },
+  byObject: { read: 0, write: 1 },
+  byStatus: { read: 0, write: 2 },
+  unfinishedByObject: { read: 1, write: 2 },
+};
+
+/**
+ * Provisioned capacity's bounds whatever the rate: never below 5 units (an idle stage), never a
+ * maximum below 100 (an operator's `events list` pages, the sweep's queries, a burst of retries).
+ */
+export const LEDGER_CAPACITY_FLOOR = { min: 5, max: 100 } as const;
+
+/** Sizing of provisioned capacity, in events per second (each part of the table scales by its own units per event). */
+export interface LedgerCapacityProps {
+  /**
+   * The rate the capacity never scales below. Auto scaling takes a few minutes to follow a burst
+   * (DynamoDB's burst credit covers the first seconds); above this rate a sudden burst is
+   * throttled until it does (ingest answers 503, Ecwid retries).
+   *
+   * @default 200 (a tenth of the design peak)
+   */
+  readonly minEventsPerSecond?: number;
+  /**
+   * The rate the capacity scales up to serve at the target utilization; up to this rate divided
+   * by the target utilization is served before throttling.
+   *
+   * @default 2000 (README: Sizing for 10,000 stores)
+   */
+  readonly maxEventsPerSecond?: number;
+  /**
+   * Target utilization of the consumed capacity, 20 to 90 percent.
+   *
+   * @default 70
+   */
+  readonly targetUtilizationPercent?: number;
+}
+
+export const LEDGER_CAPACITY_DEFAULTS = { minEventsPerSecond: 200, maxEventsPerSecond: 2000, targetUtilizationPercent: 70 } as const;
+
+/** Min and max capacity units for a part of the table that takes `unitsPerEvent` units per event. */
+export function ledgerCapacityRange(unitsPerEvent: number, capacity: Required<LedgerCapacityProps>): { min: number; max: number } {
+  const target = capacity.targetUtilizationPercent / 100;
+  const min = Math.max(LEDGER_CAPACITY_FLOOR.min, Math.ceil((capacity.minEventsPerSecond * unitsPerEvent) / target));
+  const max = Math.max(min, LEDGER_CAPACITY_FLOOR.max, Math.ceil((capacity.maxEventsPerSecond * unitsPerEvent) / target));
+  return { min, max };
+}
 
 /** A function the ledger's grants set environment variables on. */
 type LedgerFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
@@ -47,10 +105,25 @@ export interface EventLedgerProps {
    * @default - none; the alarms are in `alarms`
    */
   readonly alarmAction?: IAlarmAction;
+  /**
+   * On demand bills each request and follows bursts by itself (up to twice the previous peak at
+   * once); provisioned capacity bills capacity by the hour, about 40% of on demand's price for the
+   * same units at 70% utilization, and follows the traffic by target-tracking auto scaling on the
+   * table and on each index, read and write (`capacity`). docs/ledger.md: "Billing mode".
+   *
+   * @default BillingMode.PAY_PER_REQUEST
+   */
+  readonly billingMode?: BillingMode;
+  /**
+   * Provisioned capacity's sizing (only with `billingMode: PROVISIONED`).
+   *
+   * @default LEDGER_CAPACITY_DEFAULTS (200 to 2,000 events/s at 70% utilization)
+   */
+  readonly capacity?: LedgerCapacityProps;
 }
 
 /**
- * The event ledger: one DynamoDB table (on-demand, point-in-time recovery, encrypted, TTL on
+ * The event ledger: one DynamoDB table (on demand or auto-scaled provisioned capacity, point-in-time recovery, encrypted, TTL on
  * finished events) that records each event of each instance and every delivery attempt. Layout
  * in functions/contract.ts (LEDGER_TABLE); behaviour in functions/core/ledger.ts.
  *
@@ -61,6 +134,9 @@ export interface EventLedgerProps {
 export class EventLedger extends Construct {
   public readonly table: Table;
   public readonly retention: Duration;
+  public readonly billingMode: BillingMode;
+  /** Provisioned capacity's sizing; undefined on demand. */
+  public readonly capacity?: Required<LedgerCapacityProps>;
   public readonly throttleAlarm: Alarm;
   public readonly systemErrorAlarm: Alarm;
   public readonly alarms: Alarm[];
@@ -73,11 +149,23 @@ export class EventLedger extends Construct {
       throw new Error(`ledger retention must be whole days from 1 to 3650, got ${days} days`);
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.billingMode = props.billingMode ?? BillingMode.PAY_PER_REQUEST;
+    if (this.billingMode === BillingMode.PROVISIONED) {
+      this.capacity = validCapacity({ ...LEDGER_CAPACITY_DEFAULTS, ...definedOnly(props.capacity ?? {}) });
+    } else if (props.capacity) {
+      throw new Error('ledger capacity applies only to billingMode PROVISIONED');
+    }
+    const tableCapacity = this.capacity && {
+      read: ledgerCapacityRange(LEDGER_UNITS_PER_EVENT.table.read, this.capacity),
+      write: ledgerCapacityRange(LEDGER_UNITS_PER_EVENT.table.write, this.capacity),
+    };
 
     this.table = new Table(this, 'Table', {
       partitionKey: { name: LEDGER_TABLE.partitionKey, type: AttributeType.STRING },
       sortKey: { name: LEDGER_TABLE.sortKey, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
+      billingMode: this.billingMode,
+      // Provisioned: start at the minimum; auto scaling moves it (CloudFormation leaves it alone after).
+      ...(tableCapacity ? { readCapacity: tableCapacity.read.min, writeCapacity: tableCapacity.write.min } : {}),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       ...(props.encryptionKey
         ? { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
@@ -91,6 +179,17 @@ export class EventLedger extends Construct {
     this.addIndex(indexes.byObject);
     this.addIndex(indexes.byStatus);
     this.addIndex(indexes.unfinishedByObject);
+    if (this.capacity && tableCapacity) {
+      const target = { targetUtilizationPercent: this.capacity.targetUtilizationPercent };
+      this.table.autoScaleReadCapacity({ minCapacity: tableCapacity.read.min, maxCapacity: tableCapacity.read.max }).scaleOnUtilization(target);
+      this.table.autoScaleWriteCapacity({ minCapacity: tableCapacity.write.min, maxCapacity: tableCapacity.write.max }).scaleOnUtilization(target);
+      for (const name of Object.keys(indexes) as LedgerIndexName[]) {
+        const read = ledgerCapacityRange(LEDGER_UNITS_PER_EVENT[name].read, this.capacity);
+        const write = ledgerCapacityRange(LEDGER_UNITS_PER_EVENT[name].write, this.capacity);
+        this.table.autoScaleGlobalSecondaryIndexReadCapacity(indexes[name].indexName, { minCapacity: read.min, maxCapacity: read.max }).scaleOnUtilization(target);
+        this.table.autoScaleGlobalSecondaryIndexWriteCapacity(indexes[name].indexName, { minCapacity: write.min, maxCapacity: write.max }).scaleOnUtilization(target);
+      }
+    }
 
     const period = Duration.minutes(5);
     this.throttleAlarm = new Alarm(this, 'ThrottleAlarm', {
@@ -104,7 +203,9 @@ export class EventLedger extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription:
         'The event ledger throttled requests in the last 5 minutes: ingest answers 503 (Ecwid retries) and deliver retries later. ' +
-        'On-demand tables throttle past twice their previous peak or on a hot partition; check the table\'s metrics.',
+        (this.billingMode === BillingMode.PROVISIONED
+          ? 'Provisioned capacity throttles until auto scaling catches up (minutes) or at its maximum; check the table\'s and each index\'s consumed capacity.'
+          : 'On-demand tables throttle past twice their previous peak or on a hot partition; check the table\'s metrics.'),
     });
     this.systemErrorAlarm = new Alarm(this, 'SystemErrorAlarm', {
       metric: this.table.metricSystemErrorsForOperations({
@@ -130,8 +231,12 @@ export class EventLedger extends Construct {
   }
 
   private addIndex(index: LedgerIndex): void {
+    const units = LEDGER_UNITS_PER_EVENT[index.indexName];
     this.table.addGlobalSecondaryIndex({
       indexName: index.indexName,
+      ...(this.capacity
+        ? { readCapacity: ledgerCapacityRange(units.read, this.capacity).min, writeCapacity: ledgerCapacityRange(units.write, this.capacity).min }
+        : {}),
       partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
       sortKey: { name: index.sortKey, type: AttributeType.STRING },
       ...(index.projected.length > 0
@@ -196,3 +301,15 @@ export class EventLedger extends Construct {
     return `${this.table.tableArn}/index/${index.indexName}`;
   }
 }
+
+function validCapacity(capacity: Required<LedgerCapacityProps>): Required<LedgerCapacityProps> {
+  const { minEventsPerSecond: min, maxEventsPerSecond: max, targetUtilizationPercent: target } = capacity;
+  if (!Number.isFinite(min) || min < 0) throw new Error(`ledger minEventsPerSecond must be 0 or more, got ${min}`);
+  if (!Number.isFinite(max) || max <= 0 || max < min) throw new Error(`ledger maxEventsPerSecond must be above 0 and at least minEventsPerSecond (${min}), got ${max}`);
+  // Application Auto Scaling's range for DynamoDB.
+  if (!Number.isFinite(target) || target < 20 || target > 90) throw new Error(`ledger targetUtilizationPercent must be 20 to 90, got ${target}`);
+  return capacity;
+}
+
+const definedOnly = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

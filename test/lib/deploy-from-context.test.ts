@@ -50,6 +50,10 @@ const CHANGED: Readonly<Record<string, string>> = {
   configReconcileEvery: '15m',
   ssmPrefix: '/shops/cfg',
   ledgerRetention: '7d',
+  ledgerBillingMode: 'provisioned',
+  ledgerMinEventsPerSecond: '50',
+  ledgerMaxEventsPerSecond: '500',
+  ledgerTargetUtilizationPercent: '50',
   breakerFailures: '4',
   breakerMinSpan: '90s',
   breakerProbeInterval: '15s',
@@ -87,6 +91,9 @@ const subscribers = (template: Template, topic: IConstruct | undefined) =>
     : resources(template, 'AWS::SNS::Subscription')
         .filter((s) => JSON.stringify(s.Properties.TopicArn) === JSON.stringify({ Ref: logicalId(topic) }))
         .map((s) => s.Properties.Endpoint);
+
+const tableWriteScaling = (template: Template) =>
+  resources(template, 'AWS::ApplicationAutoScaling::ScalableTarget').find((t) => t.Properties.ScalableDimension === 'dynamodb:table:WriteCapacityUnits')?.Properties;
 
 /** For each setting: what it reads from a template (or the stack), which must differ from the default and equal `expected`. */
 const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unknown; expected: unknown }> = {
@@ -154,6 +161,18 @@ const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unkno
   ssmPrefix: { read: ({ template }) => [...envOfAll(template, ENV.ssmPrefix)], expected: ['/shops/cfg'] },
   // The ledger's retention reaches a function only once a function is granted the ledger.
   ledgerRetention: { read: ({ stack }) => stack.ledger.retention.toDays(), expected: 7 },
+  // CDK writes no BillingMode for provisioned (CloudFormation's default), only the capacity.
+  ledgerBillingMode: {
+    read: ({ stack, template }) => template.toJSON().Resources[logicalId(stack.ledger.table)].Properties.ProvisionedThroughput?.WriteCapacityUnits ?? null,
+    expected: 200,
+  },
+  // The table's write capacity at 2 units per event: 50 and 500 events/s at 50% are 200 and 2,000 units.
+  ledgerMinEventsPerSecond: { read: ({ template }) => tableWriteScaling(template)?.MinCapacity ?? null, expected: 200 },
+  ledgerMaxEventsPerSecond: { read: ({ template }) => tableWriteScaling(template)?.MaxCapacity ?? null, expected: 2000 },
+  ledgerTargetUtilizationPercent: {
+    read: ({ template }) => [...new Set(resources(template, 'AWS::ApplicationAutoScaling::ScalingPolicy').map((p) => p.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue))],
+    expected: [50],
+  },
   breakerFailures: { read: ({ template }) => deliverEnv(template)[ENV.breakerFailures], expected: '4' },
   breakerMinSpan: { read: ({ template }) => deliverEnv(template)[ENV.breakerSpanSeconds], expected: '90' },
   breakerProbeInterval: { read: ({ template }) => deliverEnv(template)[ENV.breakerProbeSeconds], expected: '15' },

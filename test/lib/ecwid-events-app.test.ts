@@ -98,7 +98,7 @@ describe('cdk-nag AwsSolutions', () => {
   // One app per variant that changes the resources nag sees: defaults, and topic + customer keys.
   const variants: Array<[string, Record<string, string>]> = [
     ['dev', {}],
-    ['prod with alarm email and customer keys', { stage: 'prod', alarmEmail: 'ops@example.com', keys: 'customer' }],
+    ['prod with alarm email, customer keys and a provisioned ledger', { stage: 'prod', alarmEmail: 'ops@example.com', keys: 'customer', ledgerBillingMode: 'provisioned' }],
   ];
 
   test.each(variants)('%s: synth with the AwsSolutions plugin registered passes', (_name, context) => {

@@ -1,13 +1,14 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { BillingMode } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { ledgerTableDefinition } from '../../functions/adapters/aws/dynamodb-ledger';
 import { ENV, LEDGER_TABLE, STACK_OUTPUTS } from '../../functions/contract';
-import { EventLedger, type EventLedgerProps } from '../../lib/constructs/event-ledger';
+import { EventLedger, type EventLedgerProps, LEDGER_UNITS_PER_EVENT, ledgerCapacityRange } from '../../lib/constructs/event-ledger';
 import { buildStack, getAtt, logicalId, newApp, ref, statementsOfRole } from './stack-helpers';
 
 function build(props: EventLedgerProps = {}, extra?: (stack: Stack, ledger: EventLedger) => void) {
@@ -200,7 +201,114 @@ test('the alarm action is notified when an alarm fires and recovers', () => {
   }
 });
 
+describe('billing mode', () => {
+  const scalingOf = (template: Template, ledger: EventLedger) => {
+    const table = logicalId(ledger.table);
+    const targets = template.findResources('AWS::ApplicationAutoScaling::ScalableTarget');
+    const policies = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
+    return Object.entries(targets).map(([id, target]) => {
+      const resource = JSON.stringify(target.Properties.ResourceId);
+      expect(resource).toContain(table);
+      const policy = policies.find((p) => JSON.stringify(p.Properties.ScalingTargetId) === JSON.stringify({ Ref: id }));
+      return {
+        part: /\/index\/(\w+)/.exec(resource)?.[1] ?? 'table',
+        dimension: target.Properties.ScalableDimension as string,
+        min: target.Properties.MinCapacity as number,
+        max: target.Properties.MaxCapacity as number,
+        policyType: policy?.Properties.PolicyType,
+        target: policy?.Properties.TargetTrackingScalingPolicyConfiguration?.TargetValue,
+        metric: policy?.Properties.TargetTrackingScalingPolicyConfiguration?.PredefinedMetricSpecification?.PredefinedMetricType,
+      };
+    });
+  };
+
+  test('on demand by default: no capacity, no auto scaling', () => {
+    const { template } = build();
+    const props = Object.values(template.findResources('AWS::DynamoDB::Table'))[0].Properties;
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.ProvisionedThroughput).toBeUndefined();
+    expect(props.GlobalSecondaryIndexes.every((i: { ProvisionedThroughput?: unknown }) => i.ProvisionedThroughput === undefined)).toBe(true);
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+  });
+
+  test('provisioned by default sizing: 200 to 2,000 events/s at 70%, read and write on the table and each index, target tracking', () => {
+    const { ledger, template } = build({ billingMode: BillingMode.PROVISIONED });
+    const props = Object.values(template.findResources('AWS::DynamoDB::Table'))[0].Properties;
+    // CDK leaves BillingMode out for provisioned: CloudFormation's default.
+    expect(props.BillingMode).toBeUndefined();
+    // Starts at the minimum: table writes 2 units per event x 200/s / 0.7.
+    expect(props.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 572, WriteCapacityUnits: 572 });
+    expect(Object.fromEntries(props.GlobalSecondaryIndexes.map((i: { IndexName: string; ProvisionedThroughput: unknown }) => [i.IndexName, i.ProvisionedThroughput]))).toEqual({
+      byInstance: { ReadCapacityUnits: 5, WriteCapacityUnits: 286 },
+      byObject: { ReadCapacityUnits: 5, WriteCapacityUnits: 286 },
+      byStatus: { ReadCapacityUnits: 5, WriteCapacityUnits: 572 },
+      unfinishedByObject: { ReadCapacityUnits: 286, WriteCapacityUnits: 572 },
+    });
+    const scaling = scalingOf(template, ledger);
+    expect(scaling).toHaveLength(10);
+    const key = (part: string, kind: 'Read' | 'Write') => scaling.find((s) => s.part === part && s.dimension.endsWith(`:${kind}CapacityUnits`));
+    for (const part of ['table', 'byInstance', 'byObject', 'byStatus', 'unfinishedByObject'] as const) {
+      for (const kind of ['Read', 'Write'] as const) {
+        const found = key(part, kind);
+        expect(found).toMatchObject({
+          dimension: `dynamodb:${part === 'table' ? 'table' : 'index'}:${kind}CapacityUnits`,
+          policyType: 'TargetTrackingScaling',
+          target: 70,
+          metric: `DynamoDB${kind}CapacityUtilization`,
+        });
+        const units = LEDGER_UNITS_PER_EVENT[part][kind === 'Read' ? 'read' : 'write'];
+        // At the maximum the capacity serves 2,000 events/s at 70%.
+        expect(found!.max).toBe(Math.max(100, Math.ceil((2000 * units) / 0.7)));
+        expect(found!.min).toBe(Math.max(5, Math.ceil((200 * units) / 0.7)));
+      }
+    }
+    expect(key('table', 'Write')).toMatchObject({ min: 572, max: 5715 });
+    expect(key('byStatus', 'Write')).toMatchObject({ min: 572, max: 5715 });
+    expect(key('byInstance', 'Read')).toMatchObject({ min: 5, max: 100 });
+    expect(ledger.capacity).toEqual({ minEventsPerSecond: 200, maxEventsPerSecond: 2000, targetUtilizationPercent: 70 });
+  });
+
+  test('provisioned sizing follows the props', () => {
+    const { ledger, template } = build({
+      billingMode: BillingMode.PROVISIONED,
+      capacity: { minEventsPerSecond: 0, maxEventsPerSecond: 100, targetUtilizationPercent: 50 },
+    });
+    const scaling = scalingOf(template, ledger);
+    expect(new Set(scaling.map((s) => s.target))).toEqual(new Set([50]));
+    // Never below the floor of 5, never a maximum below 100.
+    expect(scaling.find((s) => s.part === 'table' && s.dimension.endsWith('WriteCapacityUnits'))).toMatchObject({ min: 5, max: 400 });
+    expect(scaling.find((s) => s.part === 'byObject' && s.dimension.endsWith('WriteCapacityUnits'))).toMatchObject({ min: 5, max: 200 });
+    expect(ledgerCapacityRange(0, { minEventsPerSecond: 10, maxEventsPerSecond: 20, targetUtilizationPercent: 90 })).toEqual({ min: 5, max: 100 });
+  });
+
+  test.each([
+    [{ billingMode: BillingMode.PAY_PER_REQUEST, capacity: { maxEventsPerSecond: 10 } }, /only to billingMode PROVISIONED/],
+    [{ billingMode: BillingMode.PROVISIONED, capacity: { targetUtilizationPercent: 95 } }, /20 to 90, got 95/],
+    [{ billingMode: BillingMode.PROVISIONED, capacity: { minEventsPerSecond: 300, maxEventsPerSecond: 200 } }, /at least minEventsPerSecond \(300\), got 200/],
+    [{ billingMode: BillingMode.PROVISIONED, capacity: { minEventsPerSecond: -1 } }, /0 or more, got -1/],
+  ] as [EventLedgerProps, RegExp][])('refused: %j', (props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  test('the throttle alarm says what throttles in each mode', () => {
+    const describe = (props: EventLedgerProps) =>
+      Object.values(build(props).template.findResources('AWS::CloudWatch::Alarm')).find((a) => String(a.Properties.AlarmDescription).includes('throttled'))!.Properties.AlarmDescription;
+    expect(describe({})).toMatch(/On-demand tables throttle past twice/);
+    expect(describe({ billingMode: BillingMode.PROVISIONED })).toMatch(/until auto scaling catches up/);
+  });
+});
+
 describe('in the stack', () => {
+  test('ledgerBillingMode and its sizing reach the table; a sizing without PROVISIONED is refused', () => {
+    const { stack, template } = buildStack({ ledgerBillingMode: BillingMode.PROVISIONED, ledgerMaxEventsPerSecond: 1000 });
+    expect(stack.ledger.capacity).toEqual({ minEventsPerSecond: 200, maxEventsPerSecond: 1000, targetUtilizationPercent: 70 });
+    const table = template.toJSON().Resources[logicalId(stack.ledger.table)].Properties;
+    expect(table.BillingMode).toBeUndefined();
+    expect(table.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 572, WriteCapacityUnits: 572 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ScalableDimension: 'dynamodb:table:WriteCapacityUnits', MinCapacity: 572, MaxCapacity: 2858 });
+    expect(() => buildStack({ ledgerTargetUtilizationPercent: 50 })).toThrow(/only to billingMode PROVISIONED/);
+  });
+
   test('the table name is a stack output the CLI finds; retention and removal follow the stack props', () => {
     const { stack, template } = buildStack({ ledgerRetention: Duration.days(7), removalPolicy: RemovalPolicy.DESTROY });
     expect(template.toJSON().Outputs[STACK_OUTPUTS.ledgerTableName].Value).toEqual(ref(stack.ledger.table));
