@@ -174,6 +174,8 @@ export function breakerSettingsFrom(env: Environment): BreakerSettings {
     spanSeconds: whole(ENV.breakerSpanSeconds),
     probeSeconds: whole(ENV.breakerProbeSeconds),
     disableAfterSeconds: whole(ENV.receiverDisableAfterSeconds),
+    slowAfterMs: whole(ENV.slowReceiverAfterMs),
+    slowMaxInFlight: whole(ENV.slowReceiverMaxInFlight),
   });
 }
 

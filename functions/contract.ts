@@ -53,6 +53,10 @@ export const ENV = {
   breakerProbeSeconds: 'BREAKER_PROBE_SECONDS',
   /** Seconds without a success, since a receiver began failing, before it is disabled. */
   receiverDisableAfterSeconds: 'RECEIVER_DISABLE_AFTER_SECONDS',
+  /** An attempt taking this many milliseconds (answered or still running) marks its receiver slow. */
+  slowReceiverAfterMs: 'SLOW_RECEIVER_AFTER_MS',
+  /** While a receiver is slow: its attempts in flight at once, across every deliver container. */
+  slowReceiverMaxInFlight: 'SLOW_RECEIVER_MAX_IN_FLIGHT',
 } as const;
 
 export const DEFAULTS = {
@@ -78,6 +82,10 @@ export const DEFAULTS = {
   breakerProbeSeconds: 60,
   /** A receiver failing for 5 days is disabled (Svix's rule; Standard Webhooks recommends it). */
   receiverDisableAfterSeconds: 5 * 86_400,
+  /** Healthy receivers answer in tens of milliseconds; 2 s is 100 times that and a fifth of the callback timeout. */
+  slowReceiverAfterMs: 2_000,
+  /** Two deliver containers at most wait on a slow receiver (each holds its SQS batch until the attempt ends). */
+  slowReceiverMaxInFlight: 2,
 } as const;
 
 // ---- Parameter Store layout ---------------------------------------------------------------------

@@ -52,6 +52,8 @@ export interface DeployConfig {
   readonly breakerMinSpan?: Duration;
   readonly breakerProbeInterval?: Duration;
   readonly receiverDisableAfter?: Duration;
+  readonly slowReceiverThreshold?: Duration;
+  readonly slowReceiverMaxInFlight?: number;
   /** ARN of a customer managed KMS key (the app imports it). */
   readonly ssmKmsKeyArn?: string;
   /** ARN of a customer managed KMS key (the app imports it). */
@@ -321,6 +323,12 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
     format: 'a duration, 1h to 30d (5d)',
     parse: durationOf((s) => (Number.isInteger(s) && s >= 3600 && s <= 30 * 86_400 ? undefined : 'must be whole seconds from 1 hour to 30 days')),
   },
+  slowReceiverThreshold: {
+    field: 'slowReceiverThreshold',
+    format: 'a duration, 100ms to the callback timeout (2s)',
+    parse: durationOf((s) => (Number.isInteger(s * 1000) && s >= 0.1 && s <= 60 ? undefined : 'must be whole milliseconds from 100ms to 60s (and at most the callback timeout)')),
+  },
+  slowReceiverMaxInFlight: { field: 'slowReceiverMaxInFlight', format: 'a whole number, 1 to 100 (2)', parse: integerOf(1, 100) },
   ssmKmsKey: { field: 'ssmKmsKeyArn', format: 'a KMS key ARN', parse: kmsKeyArn },
   queueKmsKey: { field: 'queueKmsKeyArn', format: 'a KMS key ARN', parse: kmsKeyArn },
   ledgerKmsKey: { field: 'ledgerKmsKeyArn', format: 'a KMS key ARN', parse: kmsKeyArn },

@@ -175,6 +175,21 @@ export interface EcwidEventsStackProps extends StackProps {
    */
   readonly receiverDisableAfter?: Duration;
   /**
+   * An attempt still unanswered after this long marks its receiver slow (docs/health.md,
+   * "States"): its events then go out at most `slowReceiverMaxInFlight` at a time, so a slow
+   * receiver cannot hold every deliver container. The first faster answer ends the state. From
+   * 100 ms up to `callbackTimeout`.
+   *
+   * @default Duration.millis(DEFAULTS.slowReceiverAfterMs) (2 s)
+   */
+  readonly slowReceiverThreshold?: Duration;
+  /**
+   * While a receiver is slow: its attempts in flight at once, across every deliver container (1 to 100).
+   *
+   * @default DEFAULTS.slowReceiverMaxInFlight (2)
+   */
+  readonly slowReceiverMaxInFlight?: number;
+  /**
    * Retention of the function and access logs.
    *
    * @default RetentionDays.ONE_MONTH
@@ -382,6 +397,8 @@ export class EcwidEventsStack extends Stack {
         minSpan: props.breakerMinSpan ?? Duration.seconds(DEFAULTS.breakerSpanSeconds),
         probeInterval: props.breakerProbeInterval ?? Duration.seconds(DEFAULTS.breakerProbeSeconds),
         disableAfter: props.receiverDisableAfter ?? Duration.seconds(DEFAULTS.receiverDisableAfterSeconds),
+        slowAfter: props.slowReceiverThreshold ?? Duration.millis(DEFAULTS.slowReceiverAfterMs),
+        slowMaxInFlight: props.slowReceiverMaxInFlight ?? DEFAULTS.slowReceiverMaxInFlight,
       },
       observability,
     });

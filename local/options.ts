@@ -41,7 +41,7 @@ export interface RunnerOptions {
   /** Webhook freshness window (WEBHOOK_MAX_AGE_SECONDS, read as ingest reads it); undefined: the default, 48 h. */
   readonly webhookMaxAgeSeconds?: number;
   /** The circuit breaker's thresholds (--breaker-failures ...); what is not given keeps the stack's default. */
-  readonly breaker?: Partial<Pick<BreakerSettings, 'failures' | 'spanSeconds' | 'probeSeconds' | 'disableAfterSeconds'>>;
+  readonly breaker?: Partial<Pick<BreakerSettings, 'failures' | 'spanSeconds' | 'probeSeconds' | 'disableAfterSeconds' | 'slowAfterMs' | 'slowMaxInFlight'>>;
 }
 
 /** A bad command line: the message says what is wrong; the runner exits with code 2. */
@@ -89,6 +89,9 @@ Options:
   --probe-seconds S      seconds between probes while a circuit is open (default ${DEFAULTS.breakerProbeSeconds})
   --disable-after S      a receiver with no success for S seconds since it began failing is
                          disabled, with a notice (default ${DEFAULTS.receiverDisableAfterSeconds}, 5 days)
+  --slow-after-ms MS     an attempt taking MS milliseconds marks its receiver slow (default ${DEFAULTS.slowReceiverAfterMs})
+  --slow-max-in-flight N while a receiver is slow: its attempts in flight at once (default
+                         ${DEFAULTS.slowReceiverMaxInFlight}); its other events wait in the ledger
   --poll-interval N      seconds between runs of the poller over the instances in polling or
                          reconciliation mode, against --ecwid-api (default ${DEFAULT_POLL_INTERVAL_SECONDS};
                          0 = no polling)
@@ -131,6 +134,8 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
         'breaker-seconds': { type: 'string' },
         'probe-seconds': { type: 'string' },
         'disable-after': { type: 'string' },
+        'slow-after-ms': { type: 'string' },
+        'slow-max-in-flight': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -172,19 +177,21 @@ export function parseRunnerOptions(argv: readonly string[], cwd: string = proces
 
 /** The --breaker-* options given (none: the key is left out), each checked by the breaker's own rules. */
 function breakerOptions(values: Record<string, string | boolean | undefined>): { breaker?: RunnerOptions['breaker'] } {
-  const given: Array<[keyof NonNullable<RunnerOptions['breaker']>, string, number]> = [
-    ['failures', 'breaker-failures', 1],
-    ['spanSeconds', 'breaker-seconds', 0],
-    ['probeSeconds', 'probe-seconds', 1],
-    ['disableAfterSeconds', 'disable-after', 1],
+  const given: Array<[keyof NonNullable<RunnerOptions['breaker']>, string, number, number]> = [
+    ['failures', 'breaker-failures', 1, 30 * 86_400],
+    ['spanSeconds', 'breaker-seconds', 0, 30 * 86_400],
+    ['probeSeconds', 'probe-seconds', 1, 30 * 86_400],
+    ['disableAfterSeconds', 'disable-after', 1, 30 * 86_400],
+    ['slowAfterMs', 'slow-after-ms', 1, 600_000],
+    ['slowMaxInFlight', 'slow-max-in-flight', 1, 100],
   ];
   const breaker: Record<string, number> = {};
-  for (const [field, option, min] of given) {
+  for (const [field, option, min, max] of given) {
     const text = values[option];
     if (typeof text !== 'string') continue;
     const value = parseWholeNumber(text);
-    if (value === undefined || value < min || value > 30 * 86_400) {
-      throw new UsageError(`--${option} must be a whole number from ${min} to ${30 * 86_400}, got "${text}"`);
+    if (value === undefined || value < min || value > max) {
+      throw new UsageError(`--${option} must be a whole number from ${min} to ${max}, got "${text}"`);
     }
     breaker[field] = value;
   }

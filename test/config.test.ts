@@ -136,10 +136,12 @@ describe('function configs', () => {
       [ENV.breakerSpanSeconds]: '90',
       [ENV.breakerProbeSeconds]: '15',
       [ENV.receiverDisableAfterSeconds]: '172800',
+      [ENV.slowReceiverAfterMs]: '1500',
+      [ENV.slowReceiverMaxInFlight]: '4',
     };
     expect(deliverConfigFrom(env)).toMatchObject({
       noticeTopicArn: 'arn:aws:sns:eu-west-1:123456789012:Notices',
-      breaker: { ...DEFAULT_BREAKER_SETTINGS, failures: 4, spanSeconds: 90, probeSeconds: 15, disableAfterSeconds: 172800 },
+      breaker: { ...DEFAULT_BREAKER_SETTINGS, failures: 4, spanSeconds: 90, probeSeconds: 15, disableAfterSeconds: 172800, slowAfterMs: 1500, slowMaxInFlight: 4 },
       powertools: { serviceName: 'ecwid-events-prod', metricsNamespace: 'Relay' },
       queueUrl: 'https://sqs.example/q.fifo',
       deadLetterQueueUrl: undefined,

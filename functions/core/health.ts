@@ -119,10 +119,8 @@ export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
   // Twice the deliver function's 120 s timeout, like the ledger's claim lease.
   probeLeaseSeconds: 240,
   noticeAfterFailures: 3,
-  // Healthy receivers answer in tens of milliseconds; 2 s is 100 times that and a fifth of the callback timeout.
-  slowAfterMs: 2_000,
-  // Two deliver containers at most wait on a slow receiver (each holds its SQS batch until the attempt ends).
-  slowMaxInFlight: 2,
+  slowAfterMs: DEFAULTS.slowReceiverAfterMs,
+  slowMaxInFlight: DEFAULTS.slowReceiverMaxInFlight,
 };
 
 /** Checks settings from options or the environment; throws naming the bad one. */

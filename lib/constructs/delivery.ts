@@ -55,12 +55,20 @@ export interface DeliveryProps {
   readonly entry?: string;
 }
 
-/** A receiver's circuit breaker: `failures` in a row spanning `minSpan` open it; probes every `probeInterval`; disabled after `disableAfter`. */
+/**
+ * A receiver's circuit breaker: `failures` in a row spanning `minSpan` open it; probes every
+ * `probeInterval`; disabled after `disableAfter`. An attempt taking `slowAfter` marks it slow:
+ * then at most `slowMaxInFlight` of its attempts run at once.
+ */
 export interface ReceiverBreakerProps {
   readonly failures: number;
   readonly minSpan: Duration;
   readonly probeInterval: Duration;
   readonly disableAfter: Duration;
+  /** @default - the function's default (DEFAULTS.slowReceiverAfterMs, 2 s) */
+  readonly slowAfter?: Duration;
+  /** @default - the function's default (DEFAULTS.slowReceiverMaxInFlight, 2) */
+  readonly slowMaxInFlight?: number;
 }
 
 /**
@@ -100,6 +108,8 @@ export class Delivery extends Construct {
               [ENV.breakerSpanSeconds]: String(props.breaker.minSpan.toSeconds()),
               [ENV.breakerProbeSeconds]: String(props.breaker.probeInterval.toSeconds()),
               [ENV.receiverDisableAfterSeconds]: String(props.breaker.disableAfter.toSeconds()),
+              ...(props.breaker.slowAfter ? { [ENV.slowReceiverAfterMs]: String(props.breaker.slowAfter.toMilliseconds()) } : {}),
+              ...(props.breaker.slowMaxInFlight !== undefined ? { [ENV.slowReceiverMaxInFlight]: String(props.breaker.slowMaxInFlight) } : {}),
             }
           : {}),
         // Outgoing HTTPS subsegments would record full URLs: the legacy Order API takes the
@@ -147,6 +157,17 @@ function validateDeliveryProps(props: DeliveryProps): void {
     }
     if (!Number.isInteger(seconds(disableAfter)) || seconds(disableAfter) < 3600 || seconds(disableAfter) > 30 * 86_400) {
       throw new Error(`receiverDisableAfter must be whole seconds from 1 hour to 30 days, got ${seconds(disableAfter)} s`);
+    }
+    const { slowAfter, slowMaxInFlight } = breaker;
+    if (slowAfter) {
+      const ms = slowAfter.toMilliseconds({ integral: false });
+      const limit = callbackTimeout.toMilliseconds();
+      if (!Number.isInteger(ms) || ms < 100 || ms > limit) {
+        throw new Error(`slowReceiverThreshold must be whole milliseconds from 100 ms to the callback timeout (${limit} ms), got ${ms} ms`);
+      }
+    }
+    if (slowMaxInFlight !== undefined && (!Number.isInteger(slowMaxInFlight) || slowMaxInFlight < 1 || slowMaxInFlight > 100)) {
+      throw new Error(`slowReceiverMaxInFlight must be a whole number from 1 to 100, got ${slowMaxInFlight}`);
     }
   }
   if (retrySchedule.length === 0) throw new Error('retrySchedule must have at least one entry');

@@ -6,10 +6,14 @@
  *   gets each of its events at the first attempt; the receiver coming back drains everything, each
  *   object's events in order, none lost or duplicated;
  * - an instance filtered to `order.*` never receives a product event (recorded as filtered);
- * - a receiver failing past --disable-after is disabled, with a printed notice.
+ * - a receiver failing past --disable-after is disabled, with a printed notice;
+ * - a receiver answering slower than --slow-after-ms is marked slow, still gets every event once,
+ *   and a fast answer ends the state.
  * Every wait polls the receivers and the ledger with a generous deadline: no fixed sleeps.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbHealthStore } from '../../functions/adapters/aws/dynamodb-health';
@@ -247,6 +251,74 @@ describe('a receiver failing past --disable-after', () => {
       expect(await ledger.get('broken', 'broken-1')).toMatchObject({ status: 'dropped', reason: 'receiver-disabled' });
       // Disabled before its attempts ran out: nothing went to the dead-letter queue.
       expect(callbacks.requests.length).toBeLessThan(10);
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('a slow receiver, with a short threshold (--slow-after-ms 300 --slow-max-in-flight 1)', () => {
+  let folder: ReturnType<typeof tempDir>;
+  let receiver: Server;
+  let origin: string;
+  let delayMs = 800;
+  const arrived: string[] = [];
+  let runner: RunnerProcess;
+
+  beforeAll(async () => {
+    folder = tempDir('receiver-slow');
+    mkdirSync(join(folder.dir, 'instances'));
+    // Answers 200 after `delayMs`.
+    receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        setTimeout(() => {
+          arrived.push(String(req.headers['webhook-id'] ?? ''));
+          res.writeHead(200).end('{}');
+        }, delayMs);
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    writeInstances(join(folder.dir, 'instances'), { sluggish: instanceDocument(1003, `${origin}/sluggish`) });
+    runner = await startRunner([
+      '--instances', join(folder.dir, 'instances'),
+      '--poll-interval', '0',
+      '--slow-after-ms', '300',
+      '--slow-max-in-flight', '1',
+      '--quiet',
+    ]);
+  });
+
+  afterAll(async () => {
+    await runner?.stop();
+    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    folder?.remove();
+  });
+
+  test('an 800 ms answer marks it slow (the default 2 s would not); every event still arrives once; a fast answer ends the state', async () => {
+    const { health, close } = ledgerOf(runner);
+    try {
+      const ids = ['slow-1', 'slow-2', 'slow-3', 'slow-4'];
+      for (const [index, id] of ids.entries()) await post(runner, 'sluggish', variant(sampleNamed('order-updated'), id, `SLOW${index}`));
+      await eventually(
+        async () => (await health.get('sluggish'))?.slowSince !== undefined,
+        async () => `never marked slow: ${JSON.stringify(await health.get('sluggish'))}; arrived ${arrived.join(',')}`,
+        WAIT_MS,
+      );
+      await eventually(
+        () => ids.every((id) => arrived.includes(`sluggish:${id}`)),
+        () => `arrived: ${arrived.join(',')}\n${runner.stderr()}`,
+        WAIT_MS,
+      );
+      expect([...arrived].sort()).toEqual(ids.map((id) => `sluggish:${id}`).sort());
+      delayMs = 0;
+      await post(runner, 'sluggish', variant(sampleNamed('order-updated'), 'fast-1', 'FAST'));
+      await eventually(
+        async () => arrived.includes('sluggish:fast-1') && (await health.get('sluggish'))?.slowSince === undefined,
+        async () => `still slow after a fast answer: ${JSON.stringify(await health.get('sluggish'))}`,
+        WAIT_MS,
+      );
     } finally {
       close();
     }

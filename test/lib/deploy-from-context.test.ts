@@ -58,6 +58,8 @@ const CHANGED: Readonly<Record<string, string>> = {
   breakerMinSpan: '90s',
   breakerProbeInterval: '15s',
   receiverDisableAfter: '2d',
+  slowReceiverThreshold: '1500ms',
+  slowReceiverMaxInFlight: '5',
   ssmKmsKey: KEY('ssm-1111'),
   queueKmsKey: KEY('queue-2222'),
   ledgerKmsKey: KEY('ledger-3333'),
@@ -177,6 +179,8 @@ const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unkno
   breakerMinSpan: { read: ({ template }) => deliverEnv(template)[ENV.breakerSpanSeconds], expected: '90' },
   breakerProbeInterval: { read: ({ template }) => deliverEnv(template)[ENV.breakerProbeSeconds], expected: '15' },
   receiverDisableAfter: { read: ({ template }) => deliverEnv(template)[ENV.receiverDisableAfterSeconds], expected: '172800' },
+  slowReceiverThreshold: { read: ({ template }) => deliverEnv(template)[ENV.slowReceiverAfterMs], expected: '1500' },
+  slowReceiverMaxInFlight: { read: ({ template }) => deliverEnv(template)[ENV.slowReceiverMaxInFlight], expected: '5' },
   ssmKmsKey: {
     read: ({ template }) => (template.toJSON().Outputs?.[STACK_OUTPUTS.ssmKmsKeyId]?.Value as unknown) ?? null,
     expected: KEY('ssm-1111'),

@@ -201,6 +201,9 @@ describe('functions', () => {
       [ENV.breakerSpanSeconds]: '300',
       [ENV.breakerProbeSeconds]: '60',
       [ENV.receiverDisableAfterSeconds]: '432000',
+      // A receiver is slow once an attempt takes 2 s; then 2 of its attempts run at once.
+      [ENV.slowReceiverAfterMs]: '2000',
+      [ENV.slowReceiverMaxInFlight]: '2',
       [READ_MODEL.env.tableName]: ref(stack.instanceReadModel.table),
       [ENV.noticeTopicArn]: ref(stack.notices.topic),
       // The ledger's grant sets them beside its permissions.

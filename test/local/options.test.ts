@@ -126,3 +126,10 @@ test('--breaker-* shorten the circuit breaker; only what is given is set, each c
   expect(usageError(['--probe-seconds', 'soon'])).toBe('--probe-seconds must be a whole number from 1 to 2592000, got "soon"');
   for (const option of ['--breaker-failures', '--breaker-seconds', '--probe-seconds', '--disable-after']) expect(HELP_TEXT).toContain(option);
 });
+
+test('--slow-after-ms and --slow-max-in-flight set the slow-receiver rule, each checked', () => {
+  expect(options(['--slow-after-ms', '300', '--slow-max-in-flight', '1']).breaker).toEqual({ slowAfterMs: 300, slowMaxInFlight: 1 });
+  expect(usageError(['--slow-after-ms', '2s'])).toBe('--slow-after-ms must be a whole number from 1 to 600000, got "2s"');
+  expect(usageError(['--slow-max-in-flight', '0'])).toBe('--slow-max-in-flight must be a whole number from 1 to 100, got "0"');
+  for (const option of ['--slow-after-ms', '--slow-max-in-flight']) expect(HELP_TEXT).toContain(option);
+});
