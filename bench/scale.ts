@@ -44,6 +44,21 @@ export const SCALE_FIGURE_NOTES: Readonly<Record<string, string>> = {
   ecwid_429_share_busy_store: 'share of the busiest store\'s Ecwid requests answered 429',
   deliver_capacity_events_per_s: 'deliver at its deployed concurrency, Ecwid 150-600 ms, callback 200 ms (goal >= 2,000)',
   config_calls_per_s_10k_ssm_direct: 'config reads/s when reading Parameter Store directly (before)',
+  // The main run's counts per event that the 10k cost model prices (accepted posts; delivered events for deliver's).
+  scale_ingest_invocations_per_event: 'ingest invocations per accepted post (main run)',
+  scale_ingest_billed_ms_per_event: 'ingest billed ms per accepted post: simulated waits (AWS calls, cold inits), not CPU (the cost model adds the ingest group\'s)',
+  scale_deliver_invocations_per_event: 'deliver invocations per delivered event (batches of up to 10)',
+  scale_deliver_billed_ms_per_event: 'deliver billed ms per delivered event: simulated waits (Ecwid, callbacks, AWS calls, cold inits), not CPU',
+  scale_aws_calls_per_event: 'SQS + DynamoDB read model + KMS Decrypt + SSM GetParameter calls per accepted post (the ledger is in memory: not counted)',
+  scale_sqs_requests_per_event: 'SQS requests per accepted post: sends, the event source\'s receives and deletes, visibility changes',
+  scale_read_units_per_event: 'read-model DynamoDB read units per accepted post (eventually consistent: 0.5 a read)',
+  scale_write_units_per_event: 'read-model DynamoDB write units per accepted post (the ledger\'s are the ledger group\'s)',
+  scale_kms_requests_per_event: 'KMS requests per accepted post (data key unwraps)',
+  scale_log_bytes_per_event: 'stdout bytes (logs + EMF) of both functions per accepted post',
+  scale_callback_bytes_per_event: 'callback request bytes per delivered event (data out)',
+  scale_ingest_invocations_per_s: 'ingest invocations a simulated second (the event rate the cost model scales X-Ray and capacity by)',
+  scale_deliver_invocations_per_s: 'deliver invocations a simulated second',
+  scale_main_seconds: 'simulated seconds of the main run when shortened with --seconds (absent at the default 120)',
   ssm_throttled_share_ssm_direct: 'share of those GetParameter calls throttled',
 };
 
