@@ -41,6 +41,28 @@ export const RELAY_RUNTIME = Runtime.NODEJS_22_X;
 const ESBUILD_TARGET = 'node22';
 
 /**
+ * Packages bundled into a file of their own in the asset (`node_modules/<package>/index.js`,
+ * found by the handler's `require` as any package is) rather than into `index.js`: the handlers
+ * load them only on a path that is off by default. node parses all of `index.js` on every cold
+ * start, code that never runs included: the Powertools Tracer with the X-Ray SDK was ~120 KB of
+ * ingest's 236 KB, loaded only with tracing on (functions/adapters/aws/tracing.ts).
+ */
+export const SEPARATELY_BUNDLED_PACKAGES = ['@aws-lambda-powertools/tracer'] as const;
+
+/** The shell command that bundles `packageName` (minified, the AWS SDK left to the runtime) into the asset. */
+function separateBundleCommand(packageName: string, outputDir: string): string {
+  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  return [
+    'npx --no-install esbuild',
+    quote(packageName),
+    '--bundle --platform=node --format=cjs --minify --log-level=warning',
+    `--target=${ESBUILD_TARGET}`,
+    quote('--external:@aws-sdk/*'),
+    quote(`--outfile=${outputDir}/node_modules/${packageName}/index.js`),
+  ].join(' ');
+}
+
+/**
  * A Lambda function of the relay with the team's defaults: esbuild bundle (local, never Docker),
  * arm64, Node 22, its own log group with retention, JSON logs, Powertools env, optional X-Ray.
  *
@@ -102,7 +124,12 @@ export class RelayFunction extends Construct {
         // The original sources would double the bundle; file/line mapping is what we need.
         sourcesContent: false,
         // The Node.js 22 runtime ships AWS SDK v3: keep it out of the bundle.
-        externalModules: ['@aws-sdk/*'],
+        externalModules: ['@aws-sdk/*', ...SEPARATELY_BUNDLED_PACKAGES],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir, outputDir) => SEPARATELY_BUNDLED_PACKAGES.map((name) => separateBundleCommand(name, outputDir)),
+        },
         forceDockerBundling: false,
       },
     });

@@ -3,8 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
+import dgram from 'node:dgram';
+import { SEPARATELY_BUNDLED_PACKAGES } from '../../lib/constructs/relay-function';
 import { EcwidEventsStack } from '../../lib/ecwid-events-stack';
-import { isRuntimeProvided, logicalId, newApp } from './stack-helpers';
+import { isRuntimeProvided, isShippedInAsset, logicalId, newApp } from './stack-helpers';
 
 /**
  * The real handlers, bundled as the stack bundles them: only Node built-ins and the AWS SDK v3
@@ -49,12 +51,13 @@ describe.each([
   ['ingest', () => stack.ingestApi.function],
   ['deliver', () => stack.delivery.function],
 ])('%s bundle', (_name, fn) => {
-  test('requires nothing but Node built-ins and @aws-sdk/* (the runtime provides the SDK)', () => {
+  test('requires nothing but Node built-ins, @aws-sdk/* (the runtime provides the SDK) and what the asset ships beside it', () => {
     const { file } = bundleOf(logicalId(fn()));
     const code = fs.readFileSync(file, 'utf8');
     const required = new Set([...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]));
     const outside = [...required].filter((name) => !isRuntimeProvided(name));
-    expect(outside).toEqual([]);
+    expect(outside).toEqual([...SEPARATELY_BUNDLED_PACKAGES]);
+    for (const name of outside) expect(isShippedInAsset(file, name)).toBe(true);
     expect(required).toContain('@aws-sdk/client-sqs');
     expect(fs.existsSync(`${file}.map`)).toBe(true);
   });
@@ -76,5 +79,48 @@ describe.each([
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toBe('function');
+  });
+
+  test('leaves the Tracer and the X-Ray SDK out of index.js: with tracing on, it loads the copy the asset ships, which annotates and sends', async () => {
+    const { file, environment } = bundleOf(logicalId(fn()));
+    expect(fs.readFileSync(file, 'utf8')).not.toContain('AWSXRay');
+    const daemon = dgram.createSocket('udp4');
+    const documents: Array<Record<string, unknown>> = [];
+    daemon.on('message', (message) => documents.push(JSON.parse(message.toString('utf8').split('\n')[1] ?? '{}')));
+    await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      // What the bundle loaded, used as the handlers use it: a subsegment of the invocation, annotated.
+      const script = `
+        require(process.argv[1]);
+        const [tracerFile] = Object.keys(require.cache).filter((f) => f.includes('@aws-lambda-powertools/tracer'));
+        const { Tracer } = require(tracerFile);
+        const tracer = new Tracer({ serviceName: 'bundle-test' });
+        tracer.provider.captureAsyncFunc('## probe', async (subsegment) => {
+          subsegment.addAnnotation('probe', 'annotated');
+          subsegment.close();
+        }).then(() => setTimeout(() => process.stdout.write(tracerFile), 100));`;
+      const result = spawnSync(process.execPath, ['--no-warnings', '-e', script, file], {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          NODE_PATH: PROJECT_NODE_MODULES,
+          AWS_REGION: 'eu-west-1',
+          ...environment,
+          POWERTOOLS_TRACE_ENABLED: 'true',
+          AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+          LAMBDA_TASK_ROOT: path.dirname(file),
+          _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+          AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+          AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+        },
+        timeout: 20_000,
+      });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(path.join(path.dirname(file), 'node_modules', '@aws-lambda-powertools', 'tracer', 'index.js'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(documents).toContainEqual(expect.objectContaining({ name: '## probe', annotations: { probe: 'annotated' } }));
+    } finally {
+      daemon.close();
+    }
   });
 });

@@ -60,3 +60,15 @@ export const arnJoin = (service: string, rest: string) => ({
 export function isRuntimeProvided(moduleName: string): boolean {
   return moduleName.startsWith('node:') || builtinModules.includes(moduleName) || moduleName.startsWith('@aws-sdk/');
 }
+
+/**
+ * True when the asset of `bundleFile` ships `moduleName` beside it, as a bundled file of its own
+ * (`node_modules/<name>/index.js`, SEPARATELY_BUNDLED_PACKAGES of lib/constructs/relay-function.ts),
+ * that itself needs only what the runtime provides.
+ */
+export function isShippedInAsset(bundleFile: string, moduleName: string): boolean {
+  const shipped = path.join(path.dirname(bundleFile), 'node_modules', moduleName, 'index.js');
+  if (!fs.existsSync(shipped)) return false;
+  const itsRequires = [...fs.readFileSync(shipped, 'utf8').matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]);
+  return itsRequires.every(isRuntimeProvided);
+}

@@ -32,8 +32,8 @@ export type Tracer = Pick<
  */
 export function createTracer(serviceName: string): Tracer {
   if (!mayTrace()) return TRACING_OFF;
-  // Loaded here, not imported, so that nothing loads it when tracing is off (esbuild keeps the
-  // bundled module unevaluated until this require runs).
+  // Loaded here, not imported, so that nothing loads it when tracing is off. In Lambda it is not
+  // even parsed then: the asset ships it beside index.js, as a package of its own (SEPARATELY_BUNDLED_PACKAGES).
   const { Tracer: PowertoolsTracerClass } = require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer');
   const tracer = new PowertoolsTracerClass({ serviceName, captureHTTPsRequests: false });
   METADATA_NAMESPACES.set(tracer, serviceName);
