@@ -313,15 +313,23 @@ export const LEDGER_TABLE = {
     byObject: { indexName: 'byObject', partitionKey: 'objectKey', sortKey: 'receivedKey', projected: ['ecwidEventType', 'eventType'] },
     /**
      * Events in one status, by the time that matters for it: due time while unfinished (the
-     * sweep), else when it got there. Sparse: `delivered` entries have no `statusTime` and are not
-     * in it (nearly every event ends delivered: listed per instance instead).
+     * sweep), else when it got there. Sparse: `received` and `delivered` entries have no
+     * `statusTime` and are not in it: nearly every event passes through both, and one partition
+     * per status would take every event's put and delete (a hot partition at 2,000 events/s);
+     * they are listed per instance instead.
      */
     byStatus: { indexName: 'byStatus', partitionKey: 'status', sortKey: 'statusTime', projected: ['receivedKey', 'ecwidEventType', 'eventType'] },
-    /** Sparse: only unfinished events, per object (the per-object order rule reads it). */
-    unfinishedByObject: { indexName: 'unfinishedByObject', partitionKey: 'unfinishedObjectKey', sortKey: 'receivedKey', projected: [] },
+    /**
+     * Sparse: only unfinished events, per object (the per-object order rule reads it). While an
+     * event is `received` its entry also carries `receivedDueAt` (when the sweep sends a ticket if
+     * none came): the sweep scans this small index for those, as they are not in `byStatus`.
+     */
+    unfinishedByObject: { indexName: 'unfinishedByObject', partitionKey: 'unfinishedObjectKey', sortKey: 'receivedKey', projected: ['receivedDueAt'] },
   },
   /** Statuses the `byStatus` index leaves out (a listing of them needs an instance). */
-  statusesNotIndexed: ['delivered'],
+  statusesNotIndexed: ['received', 'delivered'],
+  /** Set only while an event is `received`: its due time (projected into `unfinishedByObject` for the sweep). */
+  receivedDueAttribute: 'receivedDueAt',
 } as const;
 
 /** The non-key attributes a ledger index projects (empty: keys only). */

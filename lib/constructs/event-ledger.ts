@@ -24,13 +24,16 @@ type LedgerIndexName = keyof typeof LEDGER_TABLE.indexes;
  * (`ledger_*_units_per_event*`, docs/ledger.md "Write units"). Table reads count the entry's
  * consistent GetItem and, as an upper bound, one receiver-health read (each deliver container
  * reads a receiver's record at most once a second). Indexes only the CLI or the once-a-minute
- * sweep read get the floor (LEDGER_CAPACITY_FLOOR).
+ * sweep read get the floor (LEDGER_CAPACITY_FLOOR). The status index is not on the happy path;
+ * its write capacity is headroom for failures, since a throttled index throttles the table's writes.
  */
 export const LEDGER_UNITS_PER_EVENT: Readonly<Record<'table' | LedgerIndexName, { readonly read: number; readonly write: number }>> = {
   table: { read: 2, write: 2 },
   byInstance: { read: 0, write: 1 },
   byObject: { read: 0, write: 1 },
-  byStatus: { read: 0, write: 2 },
+  // Not on the happy path (no received or delivered entries): retries, holds and dead letters.
+  // Sized for a quarter of the events failing their first attempt (a put, then a delete or move).
+  byStatus: { read: 0, write: 0.5 },
   unfinishedByObject: { read: 1, write: 2 },
 };
 
@@ -266,11 +269,15 @@ export class EventLedger extends Construct {
     this.allow(fn, ['dynamodb:Query'], [this.indexArn(LEDGER_TABLE.indexes.unfinishedByObject), this.indexArn(LEDGER_TABLE.indexes.byStatus)]);
   }
 
-  /** The sweep: finds due events (status index), reads and moves them on. */
+  /**
+   * The sweep: finds due events (Query on the status index; Scan of the unfinished-by-object
+   * index for overdue `received` ones, which the status index leaves out), reads and moves them on.
+   */
   public grantSweep(fn: LedgerFunction): void {
     this.setEnvironment(fn);
     this.allow(fn, ['dynamodb:PutItem', 'dynamodb:BatchGetItem'], [this.table.tableArn]);
     this.allow(fn, ['dynamodb:Query'], [this.indexArn(LEDGER_TABLE.indexes.byStatus)]);
+    this.allow(fn, ['dynamodb:Scan'], [this.indexArn(LEDGER_TABLE.indexes.unfinishedByObject)]);
   }
 
   /**

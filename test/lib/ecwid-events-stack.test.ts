@@ -318,6 +318,7 @@ describe('least privilege: each function gets exactly the actions it uses, on ex
       logWriteStatement(stack.retrySweep.logGroup),
       { Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: ledgerTable },
       { Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', [ledgerTable, '/index/byStatus']] } },
+      { Action: 'dynamodb:Scan', Effect: 'Allow', Resource: { 'Fn::Join': ['', [ledgerTable, '/index/unfinishedByObject']] } },
       { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: getAtt(queue()) },
     ]);
   });

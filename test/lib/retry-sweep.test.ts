@@ -48,6 +48,8 @@ test('may read due entries and move them on, and send tickets; nothing else', ()
     { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: expect.anything() },
     { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], Resource: getAtt(ledger.table) },
     { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [getAtt(ledger.table), '/index/byStatus']] } },
+    // Overdue received entries (not in the status index): a scan of the small unfinished-by-object index.
+    { Effect: 'Allow', Action: 'dynamodb:Scan', Resource: { 'Fn::Join': ['', [getAtt(ledger.table), '/index/unfinishedByObject']] } },
     // CDK's grantSendMessages.
     { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: getAtt(queue) },
   ]);

@@ -146,8 +146,8 @@ export function healthStoreContract(engine: HealthEngine): void {
     const page = await ledger.list({ instanceId: id });
     expect(page.entries.map((e) => e.eventId)).toEqual(['evt-kept']);
     for (const status of ['received', 'queued', 'delivering', 'retrying', 'delivered', 'dead-lettered', 'dropped', 'filtered'] as const) {
-      // `delivered` is listed per instance (the status index leaves it out).
-      const { entries } = await ledger.list({ status, limit: 1000, ...(status === 'delivered' ? { instanceId: id } : {}) });
+      // `received` and `delivered` are listed per instance (the status index leaves them out).
+      const { entries } = await ledger.list({ status, limit: 1000, ...(status === 'delivered' || status === 'received' ? { instanceId: id } : {}) });
       expect(entries.some((e) => e.instanceId === id && e.eventId !== 'evt-kept')).toBe(false);
     }
     expect(await ledger.due(at(10 * 86_400), 1000)).not.toContainEqual(expect.objectContaining({ instanceId: id, eventId: expect.not.stringMatching(/^evt-kept$/) }));

@@ -217,6 +217,27 @@ export function ledgerAdapterContract(engine: LedgerEngine): void {
     expect((await ledger.unfinishedOfObject({ instanceId, objectType: 'order', objectId: '124' })).map((e) => e.eventId)).toEqual(['d2']);
   });
 
+  test('received events are not in the status index (every event passes through): listed per instance, found by the sweep when overdue', async () => {
+    const instanceId = nextInstance();
+    const waiting = entryAt(0, { instanceId, eventId: 'r1', objectId: 'r' });
+    await ledger.record([waiting]);
+    const item = toItem(waiting);
+    // No status-index key: its put and delete would be every event's, all on one partition.
+    expect(item).not.toHaveProperty('statusTime');
+    expect(item).toMatchObject({ receivedDueAt: waiting.dueAt, unfinishedObjectKey: expect.any(String) });
+    expect((await ledger.list({ instanceId, status: 'received' })).entries.map((e) => e.eventId)).toEqual(['r1']);
+    await expect(ledger.list({ status: 'received' })).rejects.toThrow(/received events are listed per instance .*: name an instance/);
+    // Not due before its grace is over, due after (the sweep scans the unfinished-by-object index).
+    const dueIds = async (when: Date) => (await ledger.due(when, 1000)).filter((e) => e.instanceId === instanceId).map((e) => e.eventId);
+    expect(await dueIds(new Date(Date.parse(waiting.dueAt!) - 1000))).toEqual([]);
+    expect(await dueIds(new Date(Date.parse(waiting.dueAt!) + 1000))).toEqual(['r1']);
+    // Once it moves on (queued: a ticket was sent), it is in the status index and no longer carries the mark.
+    const queued = markQueued(waiting, at(20));
+    expect(await ledger.update(queued)).toBe(true);
+    expect(toItem(queued)).not.toHaveProperty('receivedDueAt');
+    expect((await ledger.list({ status: 'queued', instanceId })).entries.map((e) => e.eventId)).toEqual(['r1']);
+  });
+
   test('the item leaves out what its stored event repeats, and reads back exactly the entry written', async () => {
     const instanceId = nextInstance();
     const event = queuedEventFor({ instanceId, eventId: 'lean', occurredAt: at(0).toISOString() });

@@ -7,7 +7,7 @@ import {
   type CreateTableCommandInput,
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_TABLE, ledgerIndexSummary } from '../../contract';
 import {
@@ -29,10 +29,11 @@ const BATCH_GET_MAX_KEYS = 100;
 export const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 1000;
 const UNFINISHED: readonly LedgerStatus[] = ['received', 'queued', 'delivering', 'retrying'];
+const RECEIVED_DUE = LEDGER_TABLE.receivedDueAttribute;
 const { indexes } = LEDGER_TABLE;
 
 /** The attributes that exist only for the indexes (derived from the entry on every write). */
-const INDEX_ATTRIBUTES = ['receivedKey', 'objectKey', 'statusTime', 'unfinishedObjectKey'] as const;
+const INDEX_ATTRIBUTES = ['receivedKey', 'objectKey', 'statusTime', 'unfinishedObjectKey', RECEIVED_DUE] as const;
 
 type Item = Record<string, unknown>;
 type Key = { instanceId: string; eventId: string };
@@ -152,7 +153,7 @@ export class DynamoDbLedger implements Ledger {
 
   async due(now: Date, limit: number): Promise<LedgerEntry[]> {
     const candidates: { key: Key; statusTime: string }[] = [];
-    for (const status of UNFINISHED) {
+    for (const status of UNFINISHED.filter(statusIsIndexed)) {
       const page = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -166,11 +167,37 @@ export class DynamoDbLedger implements Ledger {
       );
       for (const item of page.Items ?? []) candidates.push({ key: keyOf(item), statusTime: String(item.statusTime) });
     }
+    candidates.push(...(await this.dueReceived(now, limit)));
     candidates.sort((a, b) => (a.statusTime < b.statusTime ? -1 : 1));
     const entries = await this.batchGet(candidates.slice(0, limit).map((c) => c.key));
     return entries
       .filter((e) => sweepDecision(e, now).kind === 'enqueue')
       .sort((a, b) => ((a.dueAt ?? '') < (b.dueAt ?? '') ? -1 : 1));
+  }
+
+  /**
+   * `received` entries past their due time (`receivedDueAt`: the first ticket never came), up to
+   * `limit`: a scan of the unfinished-by-object index, which holds only unfinished events (those in
+   * flight for a second or so, and those waiting for a retry), in whatever order it returns them.
+   */
+  private async dueReceived(now: Date, limit: number): Promise<{ key: Key; statusTime: string }[]> {
+    const found: { key: Key; statusTime: string }[] = [];
+    let cursor: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          IndexName: indexes.unfinishedByObject.indexName,
+          FilterExpression: '#due <= :now',
+          ExpressionAttributeNames: { '#due': RECEIVED_DUE },
+          ExpressionAttributeValues: { ':now': now.toISOString() },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of page.Items ?? []) found.push({ key: keyOf(item), statusTime: String(item[RECEIVED_DUE]) });
+      cursor = page.LastEvaluatedKey;
+    } while (cursor && found.length < limit);
+    return found;
   }
 
   async list(query: LedgerQuery): Promise<LedgerPage> {
@@ -214,7 +241,7 @@ export class DynamoDbLedger implements Ledger {
   }
 }
 
-/** Statuses the byStatus index holds (sparse: not `delivered`). */
+/** Statuses the byStatus index holds (sparse: not `received`, not `delivered`). */
 const statusIsIndexed = (status: LedgerStatus): boolean => !(LEDGER_TABLE.statusesNotIndexed as readonly string[]).includes(status);
 
 /**
@@ -247,7 +274,7 @@ function listQuery(tableName: string, query: LedgerQuery): { input: QueryCommand
     index = indexes.byInstance;
     partition = query.instanceId;
   } else if (query.status) {
-    throw new LedgerQueryError(`${query.status} events are listed per instance (nearly every event ends ${query.status}): name an instance`);
+    throw new LedgerQueryError(`${query.status} events are listed per instance (nearly every event passes through ${query.status}): name an instance`);
   } else {
     throw new LedgerQueryError('name an instance or a status to search the ledger');
   }
@@ -303,6 +330,9 @@ export function toItem(entry: LedgerEntry): Item {
     // Delivered entries are left out of it (sparse): no index write when an event is delivered but the delete.
     ...(statusIsIndexed(entry.status) ? { statusTime: unfinished ? (entry.dueAt ?? entry.statusAt) : entry.statusAt } : {}),
     ...(unfinished ? { unfinishedObjectKey: objectKey(entry) } : {}),
+    // `received` is not in the status index (every event passes through it): the sweep finds an
+    // overdue one by this, in the unfinished-by-object index. Gone at the first transition.
+    ...(entry.status === 'received' ? { [RECEIVED_DUE]: entry.dueAt ?? entry.statusAt } : {}),
   };
 }
 
