@@ -60,7 +60,7 @@ function queryFrom(ctx: CommandContext): Omit<LedgerQuery, 'limit' | 'cursor'> {
 
 /**
  * A page of events, newest first. The ledger is searched per instance or per status; with
- * neither, or a status its status index leaves out (`delivered`), every instance is searched and
+ * neither, or a status its status index leaves out (`received`, `delivered`), every instance is searched and
  * the newest are merged (no cursor: page with --until).
  */
 /** Every stored instance id, unreadable ones included: their events are in the ledger too. */
