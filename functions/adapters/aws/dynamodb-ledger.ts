@@ -30,6 +30,16 @@ export const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 1000;
 const UNFINISHED: readonly LedgerStatus[] = ['received', 'queued', 'delivering', 'retrying'];
 const RECEIVED_DUE = LEDGER_TABLE.receivedDueAttribute;
+/**
+ * The scan for overdue `received` entries runs at most once a minute of the sweep's clock (the sweep
+ * calls `due` batch after batch in one run) and reads at most this many 1 MB pages, going on from
+ * where it stopped the next time: however many events wait for retries (each entry ~200 bytes of
+ * the index), one sweep run stays within its time.
+ */
+const RECEIVED_SCAN_EVERY_MS = 60_000;
+const RECEIVED_SCAN_MAX_PAGES = 20;
+/** Overdue `received` entries one scan keeps for the calls that follow it. */
+const RECEIVED_PENDING_MAX = 10_000;
 const { indexes } = LEDGER_TABLE;
 
 /** The attributes that exist only for the indexes (derived from the entry on every write). */
@@ -62,6 +72,8 @@ export class DynamoDbLedger implements Ledger {
   private readonly tableName: string;
   private readonly doc: DynamoDBDocumentClient;
   private readonly clock: () => Date;
+  /** When `due` last scanned for overdue `received` entries (its `now`), and where the scan stopped. */
+  private receivedScan: { at?: number; cursor?: Item; pending: { key: Key; statusTime: string }[] } = { pending: [] };
 
   constructor(options: DynamoDbLedgerOptions) {
     this.tableName = options.tableName;
@@ -167,37 +179,49 @@ export class DynamoDbLedger implements Ledger {
       );
       for (const item of page.Items ?? []) candidates.push({ key: keyOf(item), statusTime: String(item.statusTime) });
     }
-    candidates.push(...(await this.dueReceived(now, limit)));
+    candidates.push(...(await this.dueReceived(now)));
     candidates.sort((a, b) => (a.statusTime < b.statusTime ? -1 : 1));
-    const entries = await this.batchGet(candidates.slice(0, limit).map((c) => c.key));
+    const chosen = candidates.slice(0, limit);
+    // Overdue received entries found by a scan wait here until a call takes them.
+    const taken = new Set(chosen.map((c) => `${c.key.instanceId}\u0000${c.key.eventId}`));
+    this.receivedScan.pending = this.receivedScan.pending.filter((c) => !taken.has(`${c.key.instanceId}\u0000${c.key.eventId}`));
+    const entries = await this.batchGet(chosen.map((c) => c.key));
     return entries
       .filter((e) => sweepDecision(e, now).kind === 'enqueue')
       .sort((a, b) => ((a.dueAt ?? '') < (b.dueAt ?? '') ? -1 : 1));
   }
 
   /**
-   * `received` entries past their due time (`receivedDueAt`: the first ticket never came), up to
-   * `limit`: a scan of the unfinished-by-object index, which holds only unfinished events (those in
-   * flight for a second or so, and those waiting for a retry), in whatever order it returns them.
+   * `received` entries past their due time (`receivedDueAt`: the first ticket never came): a scan of
+   * the unfinished-by-object index, which holds only unfinished events (those in flight for a
+   * second or so, and those waiting for a retry). Bounded (RECEIVED_SCAN_EVERY_MS,
+   * RECEIVED_SCAN_MAX_PAGES, RECEIVED_PENDING_MAX): what one scan finds is handed out over the calls
+   * that follow (the sweep's batches), and one not reached waits a minute more.
    */
-  private async dueReceived(now: Date, limit: number): Promise<{ key: Key; statusTime: string }[]> {
-    const found: { key: Key; statusTime: string }[] = [];
-    let cursor: Item | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          IndexName: indexes.unfinishedByObject.indexName,
-          FilterExpression: '#due <= :now',
-          ExpressionAttributeNames: { '#due': RECEIVED_DUE },
-          ExpressionAttributeValues: { ':now': now.toISOString() },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of page.Items ?? []) found.push({ key: keyOf(item), statusTime: String(item[RECEIVED_DUE]) });
-      cursor = page.LastEvaluatedKey;
-    } while (cursor && found.length < limit);
-    return found;
+  private async dueReceived(now: Date): Promise<{ key: Key; statusTime: string }[]> {
+    const last = this.receivedScan.at;
+    if (last === undefined || Math.abs(now.getTime() - last) >= RECEIVED_SCAN_EVERY_MS) {
+      const found: { key: Key; statusTime: string }[] = [];
+      let cursor = this.receivedScan.cursor;
+      let pages = 0;
+      do {
+        const page = await this.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            IndexName: indexes.unfinishedByObject.indexName,
+            FilterExpression: '#due <= :now',
+            ExpressionAttributeNames: { '#due': RECEIVED_DUE },
+            ExpressionAttributeValues: { ':now': now.toISOString() },
+            ExclusiveStartKey: cursor,
+          }),
+        );
+        for (const item of page.Items ?? []) found.push({ key: keyOf(item), statusTime: String(item[RECEIVED_DUE]) });
+        cursor = page.LastEvaluatedKey;
+        pages += 1;
+      } while (cursor && found.length < RECEIVED_PENDING_MAX && pages < RECEIVED_SCAN_MAX_PAGES);
+      this.receivedScan = { at: now.getTime(), cursor, pending: found.slice(0, RECEIVED_PENDING_MAX) };
+    }
+    return this.receivedScan.pending;
   }
 
   async list(query: LedgerQuery): Promise<LedgerPage> {
