@@ -49,10 +49,14 @@ const ESBUILD_TARGET = 'node22';
  */
 export const SEPARATELY_BUNDLED_PACKAGES = ['@aws-lambda-powertools/tracer'] as const;
 
-/** The shell command that bundles `packageName` (minified, the AWS SDK left to the runtime) into the asset. */
-function separateBundleCommand(packageName: string, outputDir: string): string {
+/**
+ * The shell command that bundles `packageName` (minified, the AWS SDK left to the runtime) into the
+ * asset, resolved from the project (`inputDir`, where its node_modules are, locally or in Docker).
+ */
+function separateBundleCommand(packageName: string, inputDir: string, outputDir: string): string {
   const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
   return [
+    `cd ${quote(inputDir)} &&`,
     'npx --no-install esbuild',
     quote(packageName),
     '--bundle --platform=node --format=cjs --minify --log-level=warning',
@@ -128,7 +132,7 @@ export class RelayFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_inputDir, outputDir) => SEPARATELY_BUNDLED_PACKAGES.map((name) => separateBundleCommand(name, outputDir)),
+          afterBundling: (inputDir, outputDir) => SEPARATELY_BUNDLED_PACKAGES.map((name) => separateBundleCommand(name, inputDir, outputDir)),
         },
         forceDockerBundling: false,
       },
