@@ -2,14 +2,16 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  PutItemCommand,
   UpdateTimeToLiveCommand,
   type AttributeValue,
   type CreateTableCommandInput,
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_TABLE, ledgerIndexSummary } from '../../contract';
+import { itemAttributeValues } from './dynamodb-attribute-values';
 import {
   isFinal,
   isLedgerStatus,
@@ -70,6 +72,8 @@ export class LedgerQueryError extends Error {
  */
 export class DynamoDbLedger implements Ledger {
   private readonly tableName: string;
+  /** The writes (one per event in ingest) go through the client itself, their items marshalled here. */
+  private readonly client: DynamoDBClient;
   private readonly doc: DynamoDBDocumentClient;
   private readonly clock: () => Date;
   /** When `due` last scanned for overdue `received` entries (its `now`), and where the scan stopped. */
@@ -77,7 +81,8 @@ export class DynamoDbLedger implements Ledger {
 
   constructor(options: DynamoDbLedgerOptions) {
     this.tableName = options.tableName;
-    this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), {
+    this.client = options.client ?? new DynamoDBClient({});
+    this.doc = DynamoDBDocumentClient.from(this.client, {
       marshallOptions: { removeUndefinedValues: true },
     });
     this.clock = options.clock ?? (() => new Date());
@@ -90,14 +95,14 @@ export class DynamoDbLedger implements Ledger {
   private async recordOne(entry: LedgerEntry, retried = false): Promise<RecordResult> {
     const now = Math.floor(this.clock().getTime() / 1000);
     try {
-      await this.doc.send(
-        new PutCommand({
+      await this.client.send(
+        new PutItemCommand({
           TableName: this.tableName,
-          Item: toItem(entry),
+          Item: itemAttributeValues(toItem(entry)),
           // TTL deletes lazily (days later): an expired entry counts as gone.
           ConditionExpression: 'attribute_not_exists(#pk) OR #expires <= :now',
           ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey, '#expires': LEDGER_TABLE.timeToLiveAttribute },
-          ExpressionAttributeValues: { ':now': now },
+          ExpressionAttributeValues: { ':now': { N: String(now) } },
           // A repeat gets the entry with the refusal (DynamoDB, moto): no second call to read it.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -125,13 +130,13 @@ export class DynamoDbLedger implements Ledger {
 
   async update(next: LedgerEntry): Promise<boolean> {
     try {
-      await this.doc.send(
-        new PutCommand({
+      await this.client.send(
+        new PutItemCommand({
           TableName: this.tableName,
-          Item: toItem(next),
+          Item: itemAttributeValues(toItem(next)),
           ConditionExpression: '#version = :previous',
           ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':previous': next.version - 1 },
+          ExpressionAttributeValues: { ':previous': { N: String(next.version - 1) } },
         }),
       );
       return true;
@@ -339,25 +344,30 @@ function listQuery(tableName: string, query: LedgerQuery): { input: QueryCommand
  * on read. They are never queried; dropping them keeps a delivered item under 1 KB (one write unit).
  */
 const FIELDS_FROM_PAYLOAD = ['storeId', 'source', 'objectType', 'objectId', 'occurredAt', 'receivedAt'] as const;
+const FROM_PAYLOAD: ReadonlySet<string> = new Set(FIELDS_FROM_PAYLOAD);
 
 /** The item for an entry: its fields (less those the payload repeats) plus the index attributes derived from them. */
 export function toItem(entry: LedgerEntry): Item {
   const unfinished = !isFinal(entry.status);
-  const item: Item = { ...entry };
   const event = payloadFields(entry.payload);
-  for (const name of FIELDS_FROM_PAYLOAD) if (event && item[name] !== undefined && event[name] === item[name]) delete item[name];
-  return {
-    ...item,
-    receivedKey: orderKey(entry),
-    objectKey: objectKey(entry),
-    // While unfinished, the status index sorts by due time (the sweep's query); after, by when.
-    // Delivered entries are left out of it (sparse): no index write when an event is delivered but the delete.
-    ...(statusIsIndexed(entry.status) ? { statusTime: unfinished ? (entry.dueAt ?? entry.statusAt) : entry.statusAt } : {}),
-    ...(unfinished ? { unfinishedObjectKey: objectKey(entry) } : {}),
-    // `received` is not in the status index (every event passes through it): the sweep finds an
-    // overdue one by this, in the unfinished-by-object index. Gone at the first transition.
-    ...(entry.status === 'received' ? { [RECEIVED_DUE]: entry.dueAt ?? entry.statusAt } : {}),
-  };
+  const fields = entry as unknown as Item;
+  // One pass in the entry's own order (a copy then `delete` would turn the item into a slow dictionary object).
+  const item: Item = {};
+  for (const name of Object.keys(fields)) {
+    const value = fields[name];
+    if (event && value !== undefined && FROM_PAYLOAD.has(name) && event[name] === value) continue;
+    item[name] = value;
+  }
+  item.receivedKey = orderKey(entry);
+  item.objectKey = objectKey(entry);
+  // While unfinished, the status index sorts by due time (the sweep's query); after, by when.
+  // Delivered entries are left out of it (sparse): no index write when an event is delivered but the delete.
+  if (statusIsIndexed(entry.status)) item.statusTime = unfinished ? (entry.dueAt ?? entry.statusAt) : entry.statusAt;
+  if (unfinished) item.unfinishedObjectKey = objectKey(entry);
+  // `received` is not in the status index (every event passes through it): the sweep finds an
+  // overdue one by this, in the unfinished-by-object index. Gone at the first transition.
+  if (entry.status === 'received') item[RECEIVED_DUE] = entry.dueAt ?? entry.statusAt;
+  return item;
 }
 
 export function fromItem(item: Item): LedgerEntry {
