@@ -121,9 +121,29 @@ export interface InstanceConfig {
   readonly operationsUrl: string | undefined;
 }
 
+/**
+ * The typed view of each configuration object already read: ingest asks it of every target
+ * several times per request, and the instance caches hand out the same document for many requests.
+ * Documents are never changed in place (withConfig and the CLI build new ones).
+ */
+const CONFIGS = new WeakMap<InstanceDocument['configuration'], InstanceConfig>();
+
 /** The typed view of an instance (or of a bare document). */
 export function configOf(source: Instance | InstanceDocument): InstanceConfig {
   const doc = 'document' in source ? source.document : source;
+  const { configuration } = doc;
+  // Only objects can be remembered (a malformed document is read as before, each time).
+  if (typeof configuration !== 'object' || configuration === null) return readConfig(doc);
+  const known = CONFIGS.get(configuration);
+  if (known !== undefined) return known;
+  const config = readConfig(doc);
+  Object.freeze(config.webhookSecrets);
+  Object.freeze(config.clientSecrets);
+  CONFIGS.set(configuration, Object.freeze(config));
+  return config;
+}
+
+function readConfig(doc: InstanceDocument): InstanceConfig {
   const text = (key: string) => configString(doc, key);
   const enabledSetting = booleanSetting(doc, CONFIG_KEYS.enabled);
   return {

@@ -100,27 +100,27 @@ export async function admit(events: readonly QueuedEvent[], deps: LedgerFlowDeps
   const timing = timingOf(deps);
   const entries = events.map((event) => receivedEntry(event, JSON.stringify(event), now, timing));
   const results = await deps.ledger.record(entries);
-  const toQueue: LedgerEntry[] = [];
+  const tickets: Ticket[] = [];
   const resumed: QueuedEvent[] = [];
   const duplicates: LedgerEntry[] = [];
   results.forEach((result, index) => {
+    // A new entry's payload is this very event serialized: it is queued as it is (not parsed back).
     if (result.created) {
-      toQueue.push(result.entry);
+      tickets.push({ event: events[index], ticketId: firstTicketId(result.entry) });
       return;
     }
     const decision = ingestDecision(result.existing, now);
     if (decision.kind === 'duplicate') {
       duplicates.push(decision.entry);
     } else if (decision.kind === 'resume') {
-      toQueue.push(decision.entry);
+      // A resumed entry is queued as it was first recorded (its payload), so the retry changes nothing.
+      tickets.push({ event: eventOf(decision.entry), ticketId: firstTicketId(decision.entry) });
       resumed.push(events[index]);
     } else {
       // Expired but not yet deleted, and recorded over by `record`: cannot happen (record treats it as absent).
-      toQueue.push(entries[index]);
+      tickets.push({ event: events[index], ticketId: firstTicketId(entries[index]) });
     }
   });
-  // A resumed entry is queued as it was first recorded (its payload), so the retry changes nothing.
-  const tickets = toQueue.map((entry) => ({ event: eventOf(entry), ticketId: firstTicketId(entry) }));
   await deps.tickets.send(tickets);
   return { queued: tickets.map((t) => t.event), resumed, duplicates };
 }

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { givenOrCreatedPowertools, type HandlerLogger, type HandlerMetrics } from '../adapters/aws/powertools';
+import { givenOrCreatedPowertools, logsDebug, type HandlerLogger, type HandlerMetrics } from '../adapters/aws/powertools';
 import { invocationSegmentName, traced, type Tracer } from '../adapters/aws/tracing';
 import { FALLBACK_POWERTOOLS } from '../config';
 import { INGEST_METRICS } from '../contract';
@@ -52,13 +52,18 @@ export type IngestHandler = (
 export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
   const { logger: log, metrics: meter, tracer: trace } = givenOrCreatedPowertools(deps, FALLBACK_POWERTOOLS.ingest);
   const clock = deps.clock ?? (() => new Date());
+  // The Lambda's handler name does not change while it runs.
+  const segmentName = invocationSegmentName();
 
-  return (event, context) => traced(trace, invocationSegmentName(), async (span) => {
+  return (event, context) => traced(trace, segmentName, async (span) => {
     if (context) log.addContext?.(context);
     // Per-invocation keys go on each line (never appendKeys), so nothing leaks into the next request.
     const requestId = event.requestContext?.requestId;
+    const debug = logsDebug(log);
     const telemetry: Telemetry = {
-      log: (level, message, attributes) => log[level]?.(message, { requestId, ...attributes }),
+      log: (level, message, attributes) => {
+        if (level !== 'debug' || debug) log[level]?.(message, { requestId, ...attributes });
+      },
       count: (metric, value = 1) => meter.addMetric(metric, MetricUnit.Count, value),
     };
     try {

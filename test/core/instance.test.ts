@@ -59,6 +59,24 @@ describe('configOf: the one reader of configuration keys', () => {
     expect(CONFIG_KEYS.orderKey in changed.configuration).toBe(false);
     expect(configOf(original).storeId).toBe('1003');
   });
+
+  test('a configuration is read once: the same frozen view for it and for documents sharing it; a copy is read anew', () => {
+    const original = instanceDocument({ storeId: '1003' });
+    const first = configOf(original);
+    expect(configOf({ id: 'shop-a', document: original })).toBe(first);
+    expect(configOf({ ...original, name: 'renamed' })).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.clientSecrets) && Object.isFrozen(first.webhookSecrets)).toBe(true);
+    const changed = withConfig(original, { [CONFIG_KEYS.storeId]: '2000' });
+    expect(configOf(changed)).not.toBe(first);
+    expect(configOf(changed).storeId).toBe('2000');
+    expect(first.storeId).toBe('1003');
+  });
+
+  test('a malformed configuration (not an object) is read as before, not remembered', () => {
+    const malformed = { configuration: 'not an object' } as unknown as InstanceDocument;
+    expect(configOf(malformed).storeId).toBeUndefined();
+    expect(configOf(malformed)).not.toBe(configOf(malformed));
+  });
 });
 
 describe('secrets: one list, one way to hide them', () => {

@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { PowertoolsConfig } from '../../config';
@@ -12,7 +12,16 @@ export interface HandlerLogger {
   warn(message: string, attributes: Record<string, unknown>): void;
   error(message: string, attributes: Record<string, unknown>): void;
   addContext?(context: Context): void;
+  /** Powertools' threshold of the level in effect (DEBUG is 8). A logger without it is given every line. */
+  readonly level?: number;
 }
+
+/**
+ * Whether DEBUG lines are printed now (read once per invocation: the level may change per
+ * invocation). When not, a handler skips its per-event DEBUG lines before Powertools sees them,
+ * so they cost nothing at INFO: Logger.debug itself reads the environment twice per call.
+ */
+export const logsDebug = (logger: HandlerLogger): boolean => logger.level === undefined || logger.level <= LogLevelThreshold.DEBUG;
 
 /** The part of Powertools Metrics the handlers use; a Metrics fits, so does a small fake. */
 export interface HandlerMetrics {

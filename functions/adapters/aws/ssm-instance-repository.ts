@@ -86,6 +86,8 @@ export class SsmInstanceRepository implements InstanceRepository {
   private readonly provider: SSMProvider;
   /** parameter name -> epoch ms until which it is known not to exist */
   private readonly notFound = new Map<string, number>();
+  /** parameter name -> the text last read and what was parsed from it (see parsedOnce) */
+  private readonly parsed = new Map<string, { readonly text: string; readonly value: object }>();
 
   constructor(opts: SsmInstanceRepositoryOptions) {
     this.prefix = opts.prefix.replace(/\/+$/, '');
@@ -107,7 +109,7 @@ export class SsmInstanceRepository implements InstanceRepository {
     const name = ssmInstanceName(this.prefix, instanceId);
     const text = await this.read(name);
     if (text === undefined) return undefined;
-    return { id: instanceId, document: parseInstanceDocument(text, `SSM parameter ${name}`) };
+    return this.parsedOnce(name, text, () => ({ id: instanceId, document: parseInstanceDocument(text, `SSM parameter ${name}`) }));
   }
 
   async findByStore(storeId: string): Promise<Instance[]> {
@@ -115,7 +117,7 @@ export class SsmInstanceRepository implements InstanceRepository {
     const indexName = ssmStoreIndexName(this.prefix, storeId);
     const text = await this.read(indexName);
     if (text === undefined) return [];
-    const ids = [...new Set(parseStoreIndex(text, `SSM parameter ${indexName}`))];
+    const ids = this.parsedOnce(indexName, text, () => [...new Set(parseStoreIndex(text, `SSM parameter ${indexName}`))]);
     const instances = await Promise.all(ids.map((id) => this.get(id)));
     // The index is maintained separately from the instances and may lag behind them:
     // trust only what the instance itself says.
@@ -142,6 +144,22 @@ export class SsmInstanceRepository implements InstanceRepository {
   clearCache(): void {
     this.provider.clearCache();
     this.notFound.clear();
+    this.parsed.clear();
+  }
+
+  /**
+   * What `get`/`findByStore` made of a parameter's text, reused while the cache hands out the same
+   * text: parsing the instance again on every event was most of a cached lookup's cost (and the
+   * same document object lets configOf remember its view). Only with a cache: with
+   * maxAgeSeconds 0 (the CLI) every read is parsed anew, as the caller may build on what it gets.
+   */
+  private parsedOnce<T extends object>(name: string, text: string, parse: () => T): T {
+    if (this.maxAgeSeconds <= 0) return parse();
+    const known = this.parsed.get(name);
+    if (known !== undefined && known.text === text) return known.value as T;
+    const value = parse();
+    this.parsed.set(name, { text, value });
+    return value;
   }
 
   // ---- write side (the CLI) --------------------------------------------------------------------

@@ -201,6 +201,37 @@ describe('SsmInstanceRepository caching', () => {
     expect((await store.get('shop-a'))?.document.configuration['event.notification.callback.url']).toBe('https://new.example.com/');
   });
 
+  test('a cached instance is parsed once: the same object until its text changes', async () => {
+    const parameters = {
+      [indexParam('1003')]: json(['shop-a']),
+      [instanceParam('shop-a')]: json(instanceDocument({ storeId: '1003', callbackUrl: 'https://old.example.com/' })),
+    };
+    serveParameters(parameters);
+    const store = newStore({ maxAgeSeconds: 10 });
+    const first = await store.get('shop-a');
+    expect(await store.get('shop-a')).toBe(first);
+    expect((await store.findByStore('1003'))[0]).toBe(first);
+
+    // Read again after maxAge: the same text keeps the parsed object, a new text is parsed anew.
+    jest.advanceTimersByTime(11_000);
+    expect(await store.get('shop-a')).toBe(first);
+    parameters[instanceParam('shop-a')] = json(instanceDocument({ storeId: '1003', callbackUrl: 'https://new.example.com/' }));
+    jest.advanceTimersByTime(11_000);
+    const changed = await store.get('shop-a');
+    expect(changed).not.toBe(first);
+    expect(changed?.document.configuration['event.notification.callback.url']).toBe('https://new.example.com/');
+    expect(first?.document.configuration['event.notification.callback.url']).toBe('https://old.example.com/');
+  });
+
+  test('without a cache (maxAgeSeconds 0, the CLI) every read is a new object', async () => {
+    serveParameters({ [instanceParam('shop-a')]: json(instanceDocument({ storeId: '1003' })) });
+    const store = newStore({ maxAgeSeconds: 0 });
+    const first = await store.get('shop-a');
+    const second = await store.get('shop-a');
+    expect(second).toEqual(first);
+    expect(second).not.toBe(first);
+  });
+
   test(`"not found" is cached for ${NOT_FOUND_MAX_AGE_SECONDS} s: hostile traffic for an unknown store costs one call`, async () => {
     serveParameters({});
     const store = newStore({ maxAgeSeconds: 300 });
