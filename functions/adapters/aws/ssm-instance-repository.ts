@@ -67,8 +67,8 @@ const sortedUnique = (ids: Iterable<string>): string[] => [...new Set(ids)].sort
  * The instance configurations in SSM Parameter Store: one SecureString per instance, plus one
  * String index per store that lets ingest find a store's instances without listing them all.
  *
- * Reads by id and by store are cached: found values by Powertools' SSMProvider for
- * `maxAgeSeconds`, missing ones by a small bounded map, so in the steady state a notification
+ * Reads by id and by store are cached: found values (fetched and decrypted by Powertools'
+ * SSMProvider) for `maxAgeSeconds`, missing ones by a small bounded map, so in the steady state a notification
  * costs no SSM call, however many instances exist. Writes and `list` always go to SSM.
  *
  * Index updates are read-modify-write without a lock: two writers changing the same store's
@@ -86,6 +86,12 @@ export class SsmInstanceRepository implements InstanceRepository {
   private readonly provider: SSMProvider;
   /** parameter name -> epoch ms until which it is known not to exist */
   private readonly notFound = new Map<string, number>();
+  /**
+   * parameter name -> its value and until when it is reused (epoch ms): as the provider's own cache
+   * kept it (`maxAge` from when it was read), without the provider's per-call options and key
+   * building, which were most of a cached lookup once parsing was gone.
+   */
+  private readonly found = new Map<string, { readonly text: string; readonly freshUntil: number }>();
   /** parameter name -> the text last read and what was parsed from it (see parsedOnce) */
   private readonly parsed = new Map<string, { readonly text: string; readonly value: object }>();
 
@@ -144,6 +150,7 @@ export class SsmInstanceRepository implements InstanceRepository {
   clearCache(): void {
     this.provider.clearCache();
     this.notFound.clear();
+    this.found.clear();
     this.parsed.clear();
   }
 
@@ -287,12 +294,18 @@ export class SsmInstanceRepository implements InstanceRepository {
       if (missingUntil > Date.now()) return undefined;
       this.notFound.delete(name);
     }
+    const found = this.found.get(name);
+    if (found !== undefined && found.freshUntil >= Date.now()) return found.text;
     try {
-      return (await this.provider.get(name, {
+      // The provider fetches and decrypts; the found values are kept here (see `found`).
+      const text = (await this.provider.get(name, {
         maxAge: this.maxAgeSeconds,
         decrypt: true,
         throwOnMissing: true,
+        forceFetch: true,
       })) as string;
+      if (this.maxAgeSeconds > 0) this.found.set(name, { text, freshUntil: Date.now() + Math.trunc(this.maxAgeSeconds) * 1000 });
+      return text;
     } catch (error) {
       if (error instanceof ParameterNotFoundError) {
         this.rememberMissing(name);
