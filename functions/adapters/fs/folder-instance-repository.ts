@@ -33,8 +33,8 @@ interface CachedFile {
 
 /**
  * The local runner's instances: a folder of `<id>.json` files. Every read re-checks the folder
- * (one readdir plus one stat per file) and re-reads only files whose mtime or size changed, so
- * edits are seen at once without a restart. A malformed file is skipped with one warning per
+ * (one readdir plus one stat per file; `get` of an instance already read: one stat of its file) and
+ * re-reads only files whose mtime or size changed, so edits are seen at once without a restart. A malformed file is skipped with one warning per
  * version of the file; the other instances keep working.
  *
  * Writes (the CLI) go to a temporary file first and are then linked/renamed into place, so a
@@ -58,6 +58,8 @@ export class FolderInstanceRepository implements InstanceRepository {
 
   async get(instanceId: string): Promise<Instance | undefined> {
     if (!INSTANCE_ID_PATTERN.test(instanceId)) return undefined;
+    const unchanged = await this.unchangedInstance(instanceId);
+    if (unchanged) return unchanged;
     const files = await this.scanAndWarn(instanceId);
     return files.get(instanceId)?.instance;
   }
@@ -120,6 +122,22 @@ export class FolderInstanceRepository implements InstanceRepository {
       throw error;
     } finally {
       this.forget(instanceId);
+    }
+  }
+
+  /**
+   * A known, readable instance whose file still has the size and mtime it was read with: one stat
+   * instead of a scan of the folder (deliver reads by id twice per event; a scan costs a stat per
+   * instance file). Anything else (unknown id, changed, broken or gone file) goes through the scan.
+   */
+  private async unchangedInstance(instanceId: string): Promise<Instance | undefined> {
+    const cached = this.files.get(instanceId);
+    if (!cached?.instance) return undefined;
+    try {
+      const info = await stat(join(this.dir, `${instanceId}.json`));
+      return info.isFile() && info.mtimeMs === cached.mtimeMs && info.size === cached.size ? cached.instance : undefined;
+    } catch {
+      return undefined;
     }
   }
 

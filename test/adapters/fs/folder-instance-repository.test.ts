@@ -64,6 +64,24 @@ describe('FolderInstanceRepository reads', () => {
     await expect(store.get('shop-b')).resolves.toBeUndefined();
   });
 
+  test('get() of an instance already read sees its file changed, broken and deleted', async () => {
+    await writeInstance('shop-a', instanceDocument({ storeId: '1003' }));
+    const store = newStore();
+    await expect(store.get('shop-a')).resolves.toMatchObject({ document: { configuration: { 'ecwid.store.id': '1003' } } });
+
+    await rewrite('shop-a', JSON.stringify(instanceDocument({ storeId: '2000' })), 5);
+    await expect(store.get('shop-a')).resolves.toMatchObject({ document: { configuration: { 'ecwid.store.id': '2000' } } });
+
+    await rewrite('shop-a', '{ not json', 10);
+    await expect(store.get('shop-a')).resolves.toBeUndefined();
+    expect(warnings).toHaveLength(1);
+
+    await rewrite('shop-a', JSON.stringify(instanceDocument({ storeId: '3000' })), 15);
+    await expect(store.get('shop-a')).resolves.toMatchObject({ document: { configuration: { 'ecwid.store.id': '3000' } } });
+    await unlink(join(dir, 'shop-a.json'));
+    await expect(store.get('shop-a')).resolves.toBeUndefined();
+  });
+
   test('a malformed file is skipped with a warning naming it (not its content); others keep working', async () => {
     await writeInstance('good', instanceDocument({ storeId: '1003' }));
     await writeFile(join(dir, 'broken.json'), `{"configuration": {"ecwid.order.key": "${SECRET}"`);
