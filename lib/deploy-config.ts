@@ -48,6 +48,7 @@ export interface DeployConfig {
   readonly ledgerMinEventsPerSecond?: number;
   readonly ledgerMaxEventsPerSecond?: number;
   readonly ledgerTargetUtilizationPercent?: number;
+  readonly ledgerWarmEventsPerSecond?: number;
   readonly breakerFailures?: number;
   readonly breakerMinSpan?: Duration;
   readonly breakerProbeInterval?: Duration;
@@ -307,6 +308,7 @@ export const DEPLOY_SETTINGS: Readonly<Record<string, Setting>> = {
   ledgerMinEventsPerSecond: { field: 'ledgerMinEventsPerSecond', format: 'events per second, 0 to 100000 (200)', parse: integerOf(0, 100_000) },
   ledgerMaxEventsPerSecond: { field: 'ledgerMaxEventsPerSecond', format: 'events per second, 1 to 100000 (2000)', parse: integerOf(1, 100_000) },
   ledgerTargetUtilizationPercent: { field: 'ledgerTargetUtilizationPercent', format: 'percent, 20 to 90 (70)', parse: integerOf(20, 90) },
+  ledgerWarmEventsPerSecond: { field: 'ledgerWarmEventsPerSecond', format: 'events per second, 100 to 100000 (not pre-warmed)', parse: integerOf(100, 100_000) },
   breakerFailures: { field: 'breakerFailures', format: 'a whole number, 1 to 1000 (10)', parse: integerOf(1, 1000) },
   breakerMinSpan: {
     field: 'breakerMinSpan',

@@ -282,6 +282,14 @@ export interface EcwidEventsStackProps extends StackProps {
    * @default 70 (LEDGER_CAPACITY_DEFAULTS)
    */
   readonly ledgerTargetUtilizationPercent?: number;
+  /**
+   * Pre-warms the ledger's table and indexes for this many events a second at once (warm
+   * throughput; EventLedgerProps.warmEventsPerSecond). A new on-demand table's 4,000 write units/s
+   * are exactly 2,000 events/s; set the peak you expect before a launch. 100 to 100,000.
+   *
+   * @default - not pre-warmed
+   */
+  readonly ledgerWarmEventsPerSecond?: number;
 }
 
 /** Relay defaults that are infrastructure choices (the runtime ones are in functions/contract.ts). */
@@ -441,6 +449,7 @@ export class EcwidEventsStack extends Stack {
               targetUtilizationPercent: props.ledgerTargetUtilizationPercent,
             }
           : undefined,
+      warmEventsPerSecond: props.ledgerWarmEventsPerSecond,
     });
     // Ingest records each event before it answers Ecwid: conditional Puts and the read after a refused one.
     this.ledger.grantRecordEvents(this.ingestApi.function);

@@ -43,6 +43,26 @@ export const LEDGER_UNITS_PER_EVENT: Readonly<Record<'table' | LedgerIndexName, 
  */
 export const LEDGER_CAPACITY_FLOOR = { min: 5, max: 100 } as const;
 
+/** What a new on-demand table or index serves at once without pre-warming (DynamoDB's warm throughput defaults). */
+export const NEW_TABLE_WARM_THROUGHPUT = { read: 12_000, write: 4_000 } as const;
+
+/**
+ * Warm throughput for a part of the table taking `units` per event at `eventsPerSecond`, for the
+ * reads and writes above what a new table serves anyway (those are left out: nothing to pay for).
+ */
+export function ledgerWarmThroughput(
+  units: { readonly read: number; readonly write: number },
+  eventsPerSecond: number,
+): { readUnitsPerSecond?: number; writeUnitsPerSecond?: number } | undefined {
+  const read = Math.ceil(units.read * eventsPerSecond);
+  const write = Math.ceil(units.write * eventsPerSecond);
+  const warm = {
+    ...(read > NEW_TABLE_WARM_THROUGHPUT.read ? { readUnitsPerSecond: read } : {}),
+    ...(write > NEW_TABLE_WARM_THROUGHPUT.write ? { writeUnitsPerSecond: write } : {}),
+  };
+  return Object.keys(warm).length > 0 ? warm : undefined;
+}
+
 /** Sizing of provisioned capacity, in events per second (each part of the table scales by its own units per event). */
 export interface LedgerCapacityProps {
   /**
@@ -123,6 +143,17 @@ export interface EventLedgerProps {
    * @default LEDGER_CAPACITY_DEFAULTS (200 to 2,000 events/s at 70% utilization)
    */
   readonly capacity?: LedgerCapacityProps;
+  /**
+   * Pre-warms the table and each index (DynamoDB warm throughput) for this many events a second at
+   * once, each part at its units per event. A new on-demand table serves 4,000 write units/s at
+   * once, exactly the table's 2 writes per event at 2,000 events/s, and grows to twice its previous
+   * peak within 30 minutes; set this to the peak you expect (a sale, a launch, headroom for
+   * retries) so a first burst is not throttled. Only parts that need more than the new-table
+   * values are pre-warmed; AWS bills pre-warming once, when it is raised. 100 to 100,000.
+   *
+   * @default - not pre-warmed
+   */
+  readonly warmEventsPerSecond?: number;
 }
 
 /**
@@ -140,6 +171,8 @@ export class EventLedger extends Construct {
   public readonly billingMode: BillingMode;
   /** Provisioned capacity's sizing; undefined on demand. */
   public readonly capacity?: Required<LedgerCapacityProps>;
+  /** The rate the table and its indexes are pre-warmed for; undefined: not pre-warmed. */
+  public readonly warmEventsPerSecond?: number;
   public readonly throttleAlarm: Alarm;
   public readonly systemErrorAlarm: Alarm;
   public readonly alarms: Alarm[];
@@ -158,6 +191,12 @@ export class EventLedger extends Construct {
     } else if (props.capacity) {
       throw new Error('ledger capacity applies only to billingMode PROVISIONED');
     }
+    const warm = props.warmEventsPerSecond;
+    if (warm !== undefined && (!Number.isInteger(warm) || warm < 100 || warm > 100_000)) {
+      throw new Error(`ledger warmEventsPerSecond must be a whole number from 100 to 100000, got ${warm}`);
+    }
+    this.warmEventsPerSecond = warm;
+    const tableWarm = warm === undefined ? undefined : ledgerWarmThroughput(LEDGER_UNITS_PER_EVENT.table, warm);
     const tableCapacity = this.capacity && {
       read: ledgerCapacityRange(LEDGER_UNITS_PER_EVENT.table.read, this.capacity),
       write: ledgerCapacityRange(LEDGER_UNITS_PER_EVENT.table.write, this.capacity),
@@ -169,6 +208,7 @@ export class EventLedger extends Construct {
       billingMode: this.billingMode,
       // Provisioned: start at the minimum; auto scaling moves it (CloudFormation leaves it alone after).
       ...(tableCapacity ? { readCapacity: tableCapacity.read.min, writeCapacity: tableCapacity.write.min } : {}),
+      ...(tableWarm ? { warmThroughput: tableWarm } : {}),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       ...(props.encryptionKey
         ? { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
@@ -235,8 +275,10 @@ export class EventLedger extends Construct {
 
   private addIndex(index: LedgerIndex): void {
     const units = LEDGER_UNITS_PER_EVENT[index.indexName];
+    const warm = this.warmEventsPerSecond === undefined ? undefined : ledgerWarmThroughput(units, this.warmEventsPerSecond);
     this.table.addGlobalSecondaryIndex({
       indexName: index.indexName,
+      ...(warm ? { warmThroughput: warm } : {}),
       ...(this.capacity
         ? { readCapacity: ledgerCapacityRange(units.read, this.capacity).min, writeCapacity: ledgerCapacityRange(units.write, this.capacity).min }
         : {}),

@@ -10,7 +10,7 @@ import { newApp } from './stack-helpers';
 /**
  * cfn-lint on the synthesized templates: the dev stage with every default, and prod with an
  * alarm email, customer managed keys (from a stack of their own) and the ledger on provisioned
- * capacity with auto scaling. Only W3005 (an explicit
+ * capacity with auto scaling, pre-warmed. Only W3005 (an explicit
  * DependsOn that a Ref already implies, which CDK emits on purpose) is ignored.
  */
 const CFN_LINT = process.env.CFN_LINT ?? 'cfn-lint';
@@ -55,7 +55,7 @@ if (!available && !underCi) {
 (available ? describe : describe.skip)(`cfn-lint ${lintVersion.stdout?.trim() ?? ''}`, () => {
   let templates: string[] = [];
   beforeAll(() => {
-    templates = [...synthTemplates({}, false), ...synthTemplates({ stage: 'prod', alarmEmail: 'ops@example.com', ledgerBillingMode: 'provisioned' }, true)];
+    templates = [...synthTemplates({}, false), ...synthTemplates({ stage: 'prod', alarmEmail: 'ops@example.com', ledgerBillingMode: 'provisioned', ledgerWarmEventsPerSecond: '4000' }, true)];
   });
   afterAll(() => {
     for (const dir of new Set(templates.map((t) => path.dirname(t)))) fs.rmSync(dir, { recursive: true, force: true });

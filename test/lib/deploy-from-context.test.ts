@@ -54,6 +54,7 @@ const CHANGED: Readonly<Record<string, string>> = {
   ledgerMinEventsPerSecond: '50',
   ledgerMaxEventsPerSecond: '500',
   ledgerTargetUtilizationPercent: '50',
+  ledgerWarmEventsPerSecond: '5000',
   breakerFailures: '4',
   breakerMinSpan: '90s',
   breakerProbeInterval: '15s',
@@ -174,6 +175,11 @@ const EFFECTS: Record<string, { read: (built: ReturnType<typeof build>) => unkno
   ledgerTargetUtilizationPercent: {
     read: ({ template }) => [...new Set(resources(template, 'AWS::ApplicationAutoScaling::ScalingPolicy').map((p) => p.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue))],
     expected: [50],
+  },
+  // 2 writes per event at 5,000 events/s.
+  ledgerWarmEventsPerSecond: {
+    read: ({ stack, template }) => template.toJSON().Resources[logicalId(stack.ledger.table)].Properties.WarmThroughput?.WriteUnitsPerSecond ?? null,
+    expected: 10000,
   },
   breakerFailures: { read: ({ template }) => deliverEnv(template)[ENV.breakerFailures], expected: '4' },
   breakerMinSpan: { read: ({ template }) => deliverEnv(template)[ENV.breakerSpanSeconds], expected: '90' },

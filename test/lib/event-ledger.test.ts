@@ -301,6 +301,47 @@ describe('billing mode', () => {
   });
 });
 
+describe('warm throughput (pre-warming)', () => {
+  const warmOf = (template: Template) => {
+    const props = Object.values(template.findResources('AWS::DynamoDB::Table'))[0].Properties;
+    return {
+      table: props.WarmThroughput,
+      indexes: Object.fromEntries(
+        (props.GlobalSecondaryIndexes as { IndexName: string; WarmThroughput?: unknown }[]).map((i) => [i.IndexName, i.WarmThroughput]),
+      ),
+    };
+  };
+
+  test('not pre-warmed by default', () => {
+    const warm = warmOf(build().template);
+    expect(warm.table).toBeUndefined();
+    expect(Object.values(warm.indexes).every((w) => w === undefined)).toBe(true);
+  });
+
+  test('4,000 events/s: each part at its units per event, only above what a new table serves (12,000 read, 4,000 write units/s)', () => {
+    const warm = warmOf(build({ warmEventsPerSecond: 4000 }).template);
+    // The table: 2 writes per event = 8,000 write units; its 2 reads per event (8,000) are within 12,000.
+    expect(warm.table).toEqual({ WriteUnitsPerSecond: 8000 });
+    // unfinishedByObject: 2 writes per event (put, then delete when the event finishes).
+    expect(warm.indexes.unfinishedByObject).toEqual({ WriteUnitsPerSecond: 8000 });
+    // 1 write per event (4,000) and the status index's 0.5 are within a new index's 4,000.
+    expect(warm.indexes.byInstance).toBeUndefined();
+    expect(warm.indexes.byObject).toBeUndefined();
+    expect(warm.indexes.byStatus).toBeUndefined();
+  });
+
+  test('reads too once they pass 12,000 units/s', () => {
+    const warm = warmOf(build({ warmEventsPerSecond: 7000 }).template);
+    expect(warm.table).toEqual({ ReadUnitsPerSecond: 14000, WriteUnitsPerSecond: 14000 });
+    expect(warm.indexes.byInstance).toEqual({ WriteUnitsPerSecond: 7000 });
+  });
+
+  test('a rate out of range is refused with the setting named', () => {
+    expect(() => build({ warmEventsPerSecond: 50 })).toThrow('ledger warmEventsPerSecond must be a whole number from 100 to 100000, got 50');
+    expect(() => build({ warmEventsPerSecond: 2500.5 })).toThrow(/got 2500.5/);
+  });
+});
+
 describe('in the stack', () => {
   test('ledgerBillingMode and its sizing reach the table; a sizing without PROVISIONED is refused', () => {
     const { stack, template } = buildStack({ ledgerBillingMode: BillingMode.PROVISIONED, ledgerMaxEventsPerSecond: 1000 });
@@ -310,6 +351,11 @@ describe('in the stack', () => {
     expect(table.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 572, WriteCapacityUnits: 572 });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ScalableDimension: 'dynamodb:table:WriteCapacityUnits', MinCapacity: 572, MaxCapacity: 2858 });
     expect(() => buildStack({ ledgerTargetUtilizationPercent: 50 })).toThrow(/only to billingMode PROVISIONED/);
+  });
+
+  test('ledgerWarmEventsPerSecond reaches the table', () => {
+    const { stack, template } = buildStack({ ledgerWarmEventsPerSecond: 3000 });
+    expect(template.toJSON().Resources[logicalId(stack.ledger.table)].Properties.WarmThroughput).toEqual({ WriteUnitsPerSecond: 6000 });
   });
 
   test('the table name is a stack output the CLI finds; retention and removal follow the stack props', () => {
